@@ -1,0 +1,303 @@
+"""Command line: ``python -m sentiment {train,predict,evaluate,fetch,...}``.
+
+Each handler parses, calls the library, prints: results to stdout, notes and progress to
+stderr. User mistakes are :class:`SentimentError`, caught once in :func:`main`: one line on
+stderr, exit code 2. Imports are local to the handlers, so ``predict`` loads only numpy.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import SentimentError
+
+DEFAULT_MODEL = "sentiment-model.npz"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return args.handler(args) or 0
+    except SentimentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `predict ... | head`: the reader left, nothing to say
+        sys.stderr.close()
+        return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sentiment", description="A fast sparse-input sentiment classifier.")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train a model on a review file (default: IMDB)",
+                       description="Train a model on a labelled review file (CSV/TSV, "
+                       "optionally .gz). With no FILE, train on the IMDB train split from "
+                       "the data home and evaluate on its test split.")
+    p.add_argument("file", nargs="?", help="review file; default: IMDB train split")
+    p.add_argument("--test", metavar="FILE", help="evaluate on this labelled file afterwards")
+    _model_arg(p)
+    _reader_args(p)
+    _settings_args(p)
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object per epoch on stdout")
+    p.set_defaults(handler=cmd_train)
+
+    p = sub.add_parser("predict", help="label texts as positive or negative",
+                       description="Print a label and its probability for each text. "
+                       "With no TEXT or with '-', read one text per line from stdin.")
+    p.add_argument("texts", nargs="*", metavar="TEXT")
+    _model_arg(p)
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per text: text, label, probabilities")
+    p.set_defaults(handler=cmd_predict)
+
+    p = sub.add_parser("evaluate", help="accuracy, precision, recall, F1 on a labelled file")
+    p.add_argument("file", help="labelled review file")
+    _model_arg(p)
+    _reader_args(p)
+    p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    p.set_defaults(handler=cmd_evaluate)
+
+    p = sub.add_parser("fetch", help="download a dataset into the data home")
+    p.add_argument("dataset", choices=["imdb"])
+    p.add_argument("--force", action="store_true", help="download again even if present")
+    p.set_defaults(handler=cmd_fetch)
+    return parser
+
+
+def _model_arg(p):
+    p.add_argument("--model", default=DEFAULT_MODEL, metavar="PATH",
+                   help=f"model file (default: {DEFAULT_MODEL})")
+
+
+def _reader_args(p):
+    p.add_argument("--text-column", metavar="NAME", help="column holding the review text")
+    p.add_argument("--label-column", metavar="NAME", help="column holding the label")
+    p.add_argument("--encoding", metavar="NAME", help="file encoding (default: UTF-8)")
+
+
+def _settings_args(p):
+    """One flag per training setting, generated from the Settings table."""
+    from dataclasses import fields
+
+    from .train import Settings
+
+    g = p.add_argument_group("training settings")
+    for f in fields(Settings):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type in ("bool", bool):
+            g.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
+                           default=None, help=f"{f.metadata['help']} (default: {f.default})")
+            continue
+        kind = {"int": int, "float": float, "str": str}[str(f.type)]
+        g.add_argument(flag, dest=f.name, type=kind, default=None, metavar=f.name.upper(),
+                       help=f"{f.metadata['help']} (default: {f.default})")
+
+
+def _settings_from(args):
+    from dataclasses import fields
+
+    from .train import Settings
+
+    chosen = {f.name: getattr(args, f.name) for f in fields(Settings)
+              if getattr(args, f.name, None) is not None}
+    try:
+        return Settings(**chosen)
+    except ValueError as exc:
+        raise SentimentError(f"bad setting: {exc}") from None
+
+
+def _note(*lines: str) -> None:
+    for line in lines:
+        print(line, file=sys.stderr)
+
+
+def check_writable(path: Path) -> None:
+    """Fail before any training if the model cannot be written to ``path``."""
+    if path.is_dir():
+        raise SentimentError(f"{path}: is a directory; pass a file name with --model")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise SentimentError(f"{path}: folder {parent} does not exist; create it or "
+                             "choose another --model")
+    probe = path.with_name(path.name + ".tmp")
+    try:
+        with open(probe, "wb"):
+            pass
+        probe.unlink()
+    except OSError as exc:
+        raise SentimentError(f"{path}: cannot write the model here "
+                             f"({exc.strerror or exc}); choose another --model") from None
+
+
+def _read(path, args, need_labels=True):
+    from .datasets import read_reviews
+
+    reviews = read_reviews(path, text_column=getattr(args, "text_column", None),
+                           label_column=getattr(args, "label_column", None),
+                           need_labels=need_labels, encoding=getattr(args, "encoding", None))
+    _note(*reviews.notes)
+    return reviews
+
+
+EPOCH_HEADER = f"{'epoch':>5}  {'loss':>7}  {'train':>7}  {'val':>7}  {'reviews/s':>10}  " \
+               f"{'seconds':>7}"
+
+
+def format_epoch(s) -> str:
+    val = f"{s.val_accuracy:7.2%}" if s.val_accuracy is not None else f"{'-':>7}"
+    mark = "  *" if s.best else ""
+    return (f"{s.epoch:5d}  {s.loss:7.4f}  {s.train_accuracy:7.2%}  {val}  "
+            f"{s.reviews_per_second:10,.0f}  {s.seconds:7.2f}{mark}")
+
+
+def cmd_train(args) -> int:
+    import time
+
+    import numpy as np
+
+    from .datasets import imdb_paths
+    from .train import train
+
+    start = time.perf_counter()
+    model_path = Path(args.model)
+    settings = _settings_from(args)
+    check_writable(model_path)
+    test_path = args.test
+    if args.file is None:
+        train_path, imdb_test = imdb_paths(download=True)
+        test_path = test_path or imdb_test
+    else:
+        train_path = args.file
+    t = time.perf_counter()
+    reviews = _read(train_path, args)
+    test = _read(test_path, args) if test_path else None  # fail early on a bad test file
+    read_seconds = time.perf_counter() - t
+    counts = np.bincount(reviews.labels, minlength=2)
+    if counts.min() == 0:
+        only = "positive" if counts[1] else "negative"
+        raise SentimentError(f"{reviews.path}: every label is {only} ({counts.max():,} "
+                             "rows); training needs both positive and negative reviews")
+
+    def on_epoch(stats):
+        if args.json:
+            print(json.dumps(stats.to_dict()), flush=True)
+        else:
+            print(format_epoch(stats), flush=True)
+
+    if not args.json:
+        print(EPOCH_HEADER, flush=True)
+    try:
+        model = train(reviews.texts, reviews.labels, settings, on_epoch=on_epoch)
+    except ValueError as exc:
+        raise SentimentError(f"{reviews.path}: {exc}") from None
+    except FloatingPointError as exc:
+        raise SentimentError(f"{reviews.path}: training diverged: {exc}") from None
+    model.info["times"]["read"] = read_seconds
+    model.info["source"] = str(reviews.path)
+    model.save(model_path)
+    times = model.info["times"]
+    best = ([h for h in model.history if h["best"]] or model.history)[-1]
+    size = model_path.stat().st_size / 1e6
+    _note(f"saved {model_path} ({size:.1f} MB): vocabulary {len(model.vocab):,} features, "
+          f"kept epoch {best['epoch']}",
+          "times: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items())
+          + f"; total {time.perf_counter() - start:.1f} s")
+    if test is not None:
+        metrics = evaluate_model(model, test.texts, test.labels)
+        if args.json:
+            print(json.dumps({"test_accuracy": metrics["accuracy"], "n_test": metrics["n"],
+                              "test_file": str(test.path)}))
+        else:
+            print(f"test accuracy {metrics['accuracy']:.2%} on {metrics['n']:,} reviews "
+                  f"({test.path})")
+    return 0
+
+
+def load_model(path):
+    from .model import Model
+    return Model.load(path)
+
+
+def cmd_predict(args) -> int:
+    texts = args.texts
+    if not texts or texts == ["-"]:
+        if sys.stdin is None or sys.stdin.isatty() and not texts:
+            _note("reading texts from stdin, one per line (Ctrl-D to end)")
+        texts = [line.rstrip("\r\n") for line in sys.stdin]
+    model = load_model(args.model)
+    probs, known = model.predict_details(texts)
+    labels = ("negative", "positive")
+    out = []
+    for text, p, k in zip(texts, probs.tolist(), known.tolist()):
+        label = labels[p > 0.5]
+        if args.json:
+            out.append(json.dumps({"text": text, "label": label,
+                                   "probabilities": {"negative": round(1 - p, 6),
+                                                     "positive": round(p, 6)},
+                                   "known_features": k}))
+        else:
+            flag = "" if k else "\t(no known words)"
+            out.append(f"{label}\t{max(p, 1 - p):.4f}{flag}")
+    if out:
+        print("\n".join(out))
+    return 0
+
+
+def evaluate_model(model, texts, labels) -> dict:
+    """Accuracy, precision, recall, F1 (positive class), confusion matrix, baseline."""
+    import numpy as np
+
+    p = model.net.logits(model.encode(texts)) > 0
+    y = np.asarray(labels) > 0
+    tp, fp = int(np.sum(p & y)), int(np.sum(p & ~y))
+    fn, tn = int(np.sum(~p & y)), int(np.sum(~p & ~y))
+    n = len(y)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"n": n, "accuracy": (tp + tn) / n, "precision": precision, "recall": recall,
+            "f1": f1, "majority_baseline": max(tp + fn, tn + fp) / n,
+            "labels": ["negative", "positive"], "confusion": [[tn, fp], [fn, tp]]}
+
+
+def cmd_evaluate(args) -> int:
+    model = load_model(args.model)
+    reviews = _read(args.file, args)
+    m = evaluate_model(model, reviews.texts, reviews.labels)
+    if args.json:
+        print(json.dumps({"file": str(reviews.path), **m}))
+        return 0
+    (tn, fp), (fn, tp) = m["confusion"]
+    print(f"accuracy   {m['accuracy']:.2%} on {m['n']:,} reviews "
+          f"(majority class: {m['majority_baseline']:.2%})")
+    print(f"precision  {m['precision']:.2%}   recall {m['recall']:.2%}   F1 {m['f1']:.2%}"
+          "   (positive class)")
+    print(f"{'':18}{'predicted neg':>14}{'predicted pos':>15}")
+    print(f"{'actual negative':18}{tn:>14,}{fp:>15,}")
+    print(f"{'actual positive':18}{fn:>14,}{tp:>15,}")
+    return 0
+
+
+def cmd_fetch(args) -> int:
+    from .datasets import data_home
+    from .fetch import fetch_imdb
+
+    train, test = fetch_imdb(data_home(), force=args.force)
+    print(f"{train}\n{test}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

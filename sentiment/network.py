@@ -1,0 +1,171 @@
+"""The two-layer network and its layer-1 kernels.
+
+``hidden = act(x @ W1 + b1)``, ``p = sigmoid(hidden @ w2 + b2)``. ``x`` is a review as a
+sparse row (word ids with values 1, counts or naive-Bayes weights), so ``x @ W1`` is the
+weighted sum of the rows of ``W1`` of the words present. Three kernels compute it; they
+give the same hidden layer and the same update, at very different costs:
+
+* ``dense``: expand the review into a one-hot vector of the whole vocabulary and multiply
+  (the original lesson; O(vocab x hidden) per review, forward and backward);
+* ``rows``: add the rows of the words present, one word at a time in Python, and update
+  only those rows (the lesson's sparse version; O(words x hidden) plus a Python loop);
+* ``csr``: a whole minibatch as one sparse product forward and one backward, updating
+  only the rows the batch touched (O(nnz x hidden), no Python loop over reviews).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+KERNELS = ("dense", "rows", "csr")
+ACTIVATIONS = ("linear", "relu")
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logistic function that neither overflows nor warns for any finite input."""
+    z = np.asarray(z)
+    out = np.empty_like(z, dtype=np.result_type(z, np.float32))
+    pos = z >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
+    ez = np.exp(z[~pos])
+    out[~pos] = ez / (1.0 + ez)
+    return out
+
+
+def log_loss(p: np.ndarray, y: np.ndarray) -> float:
+    """Mean binary cross-entropy, with p clipped away from 0 and 1."""
+    p = np.clip(p.astype(np.float64), 1e-12, 1 - 1e-12)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
+
+
+class Network:
+    """Weights of the two-layer network, and inference on CSR batches.
+
+    ``W1`` has one row per vocabulary feature (``n_inputs x hidden``), float32.
+    ``init_scale`` 0 starts ``W1`` at zero, as the lesson did; ``w2`` always starts random
+    (normal with standard deviation ``hidden ** -0.5``).
+    """
+
+    def __init__(self, n_inputs: int, hidden: int, rng: np.random.Generator, *,
+                 activation: str = "linear", init_scale: float = 0.0):
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+        self.activation = activation
+        if init_scale > 0:
+            self.W1 = (rng.standard_normal((n_inputs, hidden)) * init_scale).astype(np.float32)
+        else:
+            self.W1 = np.zeros((n_inputs, hidden), dtype=np.float32)
+        self.b1 = np.zeros(hidden, dtype=np.float32)
+        self.w2 = (rng.standard_normal(hidden) * hidden ** -0.5).astype(np.float32)
+        self.b2 = np.zeros(1, dtype=np.float32)
+
+    @property
+    def hidden(self) -> int:
+        return self.W1.shape[1]
+
+    def __repr__(self) -> str:
+        return (f"Network(inputs={self.W1.shape[0]}, hidden={self.hidden}, "
+                f"activation={self.activation!r})")
+
+    def params(self) -> dict[str, np.ndarray]:
+        return {"W1": self.W1, "b1": self.b1, "w2": self.w2, "b2": self.b2}
+
+    @classmethod
+    def from_params(cls, params: dict, activation: str) -> "Network":
+        net = cls.__new__(cls)
+        net.activation = activation
+        net.W1 = np.ascontiguousarray(params["W1"], dtype=np.float32)
+        net.b1 = np.asarray(params["b1"], dtype=np.float32)
+        net.w2 = np.asarray(params["w2"], dtype=np.float32)
+        net.b2 = np.asarray(params["b2"], dtype=np.float32).reshape(1)
+        return net
+
+    def act(self, z: np.ndarray) -> np.ndarray:
+        return np.maximum(z, 0, out=z) if self.activation == "relu" else z
+
+    def hidden_layer(self, data, indices, indptr) -> np.ndarray:
+        """Hidden layer of CSR rows given as arrays, with numpy alone (no scipy import).
+
+        Sums the weighted rows of the words of each review with ``np.add.reduceat``; used
+        for prediction, where start-up time matters more than throughput.
+        """
+        n = len(indptr) - 1
+        z = np.zeros((n, self.hidden), dtype=np.float32)
+        if len(indices):
+            rows = self.W1[indices] * data[:, None]
+            nonempty = np.flatnonzero(np.diff(indptr) > 0)
+            z[nonempty] = np.add.reduceat(rows, indptr[nonempty], axis=0)
+        z += self.b1
+        return self.act(z)
+
+    def logits_arrays(self, data, indices, indptr) -> np.ndarray:
+        return self.hidden_layer(data, indices, indptr) @ self.w2 + self.b2[0]
+
+    def logits(self, X, batch_size: int = 8192) -> np.ndarray:
+        """Logit of each row of the CSR matrix ``X``, in batches to bound memory."""
+        out = np.empty(X.shape[0], dtype=np.float32)
+        for start in range(0, X.shape[0], batch_size):
+            z = X[start:start + batch_size] @ self.W1
+            z += self.b1
+            out[start:start + batch_size] = self.act(z) @ self.w2 + self.b2[0]
+        return out
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Probability that each row of ``X`` is positive."""
+        return sigmoid(self.logits(X))
+
+
+# -- layer-1 kernels: one review at a time (stages 1-4) ---------------------------------
+
+def layer1_dense(W1: np.ndarray, indices: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Hidden pre-activation through a full one-hot vector: ``x @ W1``.
+
+    Cost O(vocab x hidden): almost every multiplication is by zero. Same result as
+    :func:`layer1_rows`.
+    """
+    x = np.zeros(W1.shape[0], dtype=np.float32)
+    x[indices] = values
+    return x @ W1
+
+
+def update_dense(W1: np.ndarray, indices, values, delta: np.ndarray, lr: float) -> None:
+    """``W1 -= lr * outer(x, delta)`` over the whole matrix, O(vocab x hidden)."""
+    x = np.zeros(W1.shape[0], dtype=np.float32)
+    x[indices] = values
+    W1 -= lr * np.outer(x, delta)
+
+
+def layer1_rows(W1: np.ndarray, indices, values) -> np.ndarray:
+    """Hidden pre-activation as the sum of the active rows of ``W1``, one word at a time.
+
+    Cost O(words x hidden) plus a Python loop per word; instead of O(vocab x hidden).
+    """
+    h = np.zeros(W1.shape[1], dtype=np.float32)
+    for i, v in zip(indices.tolist(), values.tolist()):
+        h += W1[i] * v if v != 1.0 else W1[i]
+    return h
+
+
+def update_rows(W1: np.ndarray, indices, values, delta: np.ndarray, lr: float) -> None:
+    """Update only the rows of the words present, one word at a time."""
+    for i, v in zip(indices.tolist(), values.tolist()):
+        W1[i] -= (lr * v) * delta
+
+
+class RowCompactor:
+    """Maps a batch's feature ids to 0..U-1, so gradients are U x hidden, not V x hidden.
+
+    Keeps two arrays of the vocabulary's length between calls, so each batch costs
+    O(nnz) plus one scan of a boolean array, with no sort.
+    """
+
+    def __init__(self, n_inputs: int):
+        self._mark = np.zeros(n_inputs, dtype=bool)
+        self._pos = np.zeros(n_inputs, dtype=np.int32)
+
+    def __call__(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return (rows touched, sorted; indices renumbered into rows)."""
+        self._mark[indices] = True
+        rows = np.flatnonzero(self._mark)
+        self._mark[rows] = False
+        self._pos[rows] = np.arange(len(rows), dtype=np.int32)
+        return rows, self._pos[indices]

@@ -1,0 +1,331 @@
+"""The trainer: settings, shuffling, minibatches, epochs, validation, early stopping.
+
+:func:`fit` trains a :class:`~sentiment.network.Network` on CSR rows and returns one
+:class:`EpochStats` per epoch; ``on_epoch`` is the only way out of the loop (printing is
+the caller's business). :func:`train` is the whole job from texts to a
+:class:`~sentiment.model.Model`.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, fields, replace
+
+import numpy as np
+
+from .dropout import MASKS, dropout_mask
+from .network import ACTIVATIONS, KERNELS, Network, RowCompactor, layer1_dense, \
+    layer1_rows, log_loss, sigmoid, update_dense, update_rows
+from .optim import OPTIMIZERS, Adam, make_optimizer
+
+VALUES = ("binary", "count", "nb")
+LOSSES = ("xent", "mse")
+
+
+def _opt(default, help_text):
+    """A settings field whose help text the CLI shows."""
+    return field(default=default, metadata={"help": help_text})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides how a model is trained. Defaults are ``train``'s defaults."""
+
+    ngrams: int = _opt(2, "features: unigrams up to n-grams")
+    min_count: int = _opt(2, "keep features seen in at least this many texts")
+    polarity_cutoff: float = _opt(0.0, "keep features with |log pos/neg ratio| >= this")
+    values: str = _opt("nb", "input values: binary presence, counts, or NB log-ratio")
+    kernel: str = _opt("csr", "layer-1 kernel: dense, rows (per review) or csr (batch)")
+    hidden: int = _opt(16, "hidden units")
+    activation: str = _opt("linear", "hidden activation")
+    loss: str = _opt("xent", "cross-entropy, or the lesson's squared error")
+    optimizer: str = _opt("adam", "sgd, adagrad or adam (lazy: touched rows only)")
+    lr: float = _opt(0.002, "learning rate")
+    lr_decay: bool = _opt(True, "decay the learning rate linearly to 0 over the epochs")
+    batch_size: int = _opt(256, "reviews per step (per-review kernels use 1)")
+    epochs: int = _opt(8, "most epochs; early stopping may end sooner")
+    patience: int = _opt(2, "stop after this many epochs without a better val loss")
+    dropout: float = _opt(0.0, "dropout rate on the hidden layer")
+    mask: str = _opt("bytes", "dropout mask method")
+    l2: float = _opt(0.0, "L2 penalty on the rows a batch touches")
+    init_scale: float = _opt(0.0, "std of W1's initial values (0: zeros, as the lesson)")
+    val_fraction: float = _opt(0.1, "share of the training file held out for validation")
+    seed: int = _opt(0, "one seed for split, initialization, shuffling, masks")
+
+
+    def __post_init__(self):
+        for name, options in (("values", VALUES), ("kernel", KERNELS), ("loss", LOSSES),
+                              ("optimizer", OPTIMIZERS), ("mask", MASKS),
+                              ("activation", ACTIVATIONS)):
+            if getattr(self, name) not in options:
+                raise ValueError(f"{name} must be one of {', '.join(options)}; "
+                                 f"got {getattr(self, name)!r}")
+        for name, low in (("ngrams", 1), ("min_count", 1), ("hidden", 1),
+                          ("batch_size", 1), ("epochs", 1), ("patience", 0)):
+            if getattr(self, name) < low:
+                raise ValueError(f"{name} must be at least {low}; got {getattr(self, name)}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1); got {self.dropout}")
+        if not 0 <= self.val_fraction < 1:
+            raise ValueError(f"val_fraction must be in [0, 1); got {self.val_fraction}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be positive; got {self.lr}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Settings":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+
+@dataclass
+class EpochStats:
+    """What one epoch did; ``val_*`` are None without a validation split."""
+
+    epoch: int
+    loss: float
+    train_accuracy: float
+    val_loss: float | None
+    val_accuracy: float | None
+    reviews_per_second: float
+    seconds: float
+    lr: float
+    best: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class _BatchState:
+    """Scratch kept across batches so the hot loop allocates little."""
+
+    compactor: RowCompactor
+    legacy: np.random.RandomState | None = None
+    losses: list = field(default_factory=list)
+
+
+def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Generator, *,
+        X_val=None, y_val=None, on_epoch=None, progress: bool | None = None,
+        limit: int | None = None) -> list[EpochStats]:
+    """Train ``net`` on CSR rows ``X`` with labels ``y`` (0/1); return per-epoch stats.
+
+    Shuffles an index every epoch (never the data). With a validation set, keeps the
+    weights of the epoch with the lowest validation loss and stops after ``patience``
+    epochs without improvement. ``limit`` trains on only the first ``limit`` shuffled
+    reviews of each epoch (to time slow kernels). Raises ``FloatingPointError`` if the
+    loss becomes NaN, with the best weights so far restored.
+    """
+    from tqdm.auto import tqdm
+
+    y = np.asarray(y, dtype=np.float32)
+    opt = make_optimizer(settings.optimizer, settings.lr)
+    state = _BatchState(RowCompactor(X.shape[1]))
+    if settings.mask == "binomial":
+        state.legacy = np.random.RandomState(int(rng.integers(2**31)))
+    history: list[EpochStats] = []
+    best_loss, best_params, waited = np.inf, None, 0
+    n = X.shape[0] if limit is None else min(limit, X.shape[0])
+    per_review = settings.kernel != "csr"
+    batch = 1 if per_review else settings.batch_size
+    for epoch in range(1, settings.epochs + 1):
+        if settings.lr_decay:
+            opt.lr = settings.lr * (1 - (epoch - 1) / settings.epochs)
+        order = rng.permutation(X.shape[0])[:n]
+        Xe, ye = X[order], y[order]
+        state.losses = []
+        bar = tqdm(total=n, desc=f"epoch {epoch}", unit="review", leave=False,
+                   disable=None if progress is None else not progress, mininterval=0.5)
+        start = time.perf_counter()
+        if per_review:
+            _epoch_per_review(net, Xe, ye, settings, opt, rng, state, bar)
+        else:
+            _epoch_batched(net, Xe, ye, settings, opt, rng, state, bar, batch)
+        seconds = time.perf_counter() - start
+        bar.close()
+        loss = float(np.mean(state.losses)) if state.losses else float("nan")
+        if not np.isfinite(loss) or not np.isfinite(net.w2).all():
+            if best_params is not None:
+                _set_params(net, best_params)
+            raise FloatingPointError(f"the loss became {loss} in epoch {epoch}; "
+                                     "lower the learning rate (--lr)")
+        train_acc = accuracy(net.logits(Xe), ye)
+        stats = EpochStats(epoch, loss, train_acc, None, None, n / seconds, seconds, opt.lr)
+        if X_val is not None and X_val.shape[0]:
+            logits = net.logits(X_val)
+            stats.val_loss = log_loss(sigmoid(logits), y_val)
+            stats.val_accuracy = accuracy(logits, y_val)
+            if stats.val_loss < best_loss:
+                best_loss, waited, stats.best = stats.val_loss, 0, True
+                best_params = {k: v.copy() for k, v in net.params().items()}
+            else:
+                waited += 1
+        history.append(stats)
+        if on_epoch is not None:
+            on_epoch(stats)
+        if settings.patience and waited >= settings.patience:
+            break
+    if best_params is not None:
+        _set_params(net, best_params)
+    return history
+
+
+def _set_params(net: Network, params: dict) -> None:
+    for k, v in params.items():
+        getattr(net, k)[...] = v
+
+
+def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean((logits > 0) == (np.asarray(y) > 0.5))) if len(y) else float("nan")
+
+
+def _output_delta(z2: np.ndarray, y: np.ndarray, loss: str):
+    """Return (p, d loss / d logit) for the sigmoid output."""
+    p = sigmoid(z2)
+    if loss == "xent":
+        return p, p - y
+    return p, (p - y) * p * (1 - p)  # squared error through the sigmoid (the lesson)
+
+
+def _epoch_batched(net, X, y, settings, opt, rng, state, bar, batch):
+    """One epoch of minibatches: one sparse product forward and one backward per batch."""
+    import scipy.sparse as sp
+
+    indptr, indices, data = X.indptr, X.indices, X.data
+    relu = net.activation == "relu"
+    lazy_adam = isinstance(opt, Adam)
+    for lo in range(0, X.shape[0], batch):
+        hi = min(lo + batch, X.shape[0])
+        s, e = indptr[lo], indptr[hi]
+        ptr = indptr[lo:hi + 1] - s
+        Xb = sp.csr_matrix((data[s:e], indices[s:e], ptr), shape=(hi - lo, X.shape[1]))
+        yb = y[lo:hi]
+        z1 = Xb @ net.W1
+        z1 += net.b1
+        a1 = np.maximum(z1, 0) if relu else z1
+        if settings.dropout:
+            a1 = a1 * dropout_mask(settings.mask, rng, a1.shape, settings.dropout,
+                                   state.legacy)
+        z2 = a1 @ net.w2 + net.b2[0]
+        p, d2 = _output_delta(z2, yb, settings.loss)
+        state.losses.append(_batch_loss(p, yb, settings.loss))
+        d2 /= hi - lo
+        d1 = np.outer(d2, net.w2)
+        if settings.dropout:
+            d1 *= a1 != 0
+        elif relu:
+            d1 *= z1 > 0
+        rows, local = state.compactor(indices[s:e])
+        Xc = sp.csr_matrix((data[s:e], local, ptr), shape=(hi - lo, len(rows)))
+        g1 = Xc.T @ d1
+        if settings.l2:
+            g1 += settings.l2 * net.W1[rows]
+        if lazy_adam:
+            opt.tick()
+        opt.step("w2", net.w2, a1.T @ d2)
+        opt.step("b2", net.b2, d2.sum(keepdims=True))
+        opt.step("b1", net.b1, d1.sum(axis=0))
+        opt.step_rows("W1", net.W1, rows, g1)
+        bar.update(hi - lo)
+
+
+def _batch_loss(p, y, loss):
+    if loss == "xent":
+        return log_loss(p, y)
+    return float(0.5 * np.mean((p - y) ** 2))
+
+
+def _epoch_per_review(net, X, y, settings, opt, rng, state, bar):
+    """One epoch, one review at a time, as the lesson did (kernels ``dense`` and ``rows``)."""
+    layer1, update = ((layer1_dense, update_dense) if settings.kernel == "dense"
+                      else (layer1_rows, update_rows))
+    indptr, indices, data = X.indptr, X.indices, X.data
+    lr = opt.lr
+    relu = net.activation == "relu"
+    losses = state.losses
+    for i in range(X.shape[0]):
+        idx, val = indices[indptr[i]:indptr[i + 1]], data[indptr[i]:indptr[i + 1]]
+        z1 = layer1(net.W1, idx, val) + net.b1
+        a1 = np.maximum(z1, 0) if relu else z1
+        if settings.dropout:
+            a1 = a1 * dropout_mask(settings.mask, rng, (1, len(a1)), settings.dropout,
+                                   state.legacy)[0]
+        z2 = float(a1 @ net.w2 + net.b2[0])
+        p, d2 = _output_delta(np.array([z2], np.float32), y[i:i + 1], settings.loss)
+        losses.append(_batch_loss(p, y[i:i + 1], settings.loss))
+        d2 = float(d2[0])
+        d1 = d2 * net.w2
+        if settings.dropout:
+            d1 = d1 * (a1 != 0)
+        elif relu:
+            d1 = d1 * (z1 > 0)
+        net.w2 -= lr * d2 * a1
+        net.b2 -= lr * d2
+        net.b1 -= lr * d1
+        update(net.W1, idx, val, d1, lr)
+        if i % 256 == 255:
+            bar.update(256)
+    bar.update(X.shape[0] % 256)
+
+
+def split_indices(n: int, fraction: float, rng: np.random.Generator):
+    """Return (train, validation) index arrays: a random ``fraction`` held out."""
+    order = rng.permutation(n)
+    n_val = int(round(n * fraction)) if n > 1 else 0
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def train(texts: list[str], labels, settings: Settings = Settings(), *, on_epoch=None,
+          progress: bool | None = None, limit: int | None = None):
+    """Train a model on texts with 0/1 labels; return a :class:`~sentiment.model.Model`.
+
+    Holds out ``settings.val_fraction`` of the texts for validation (early stopping), builds
+    the vocabulary on the rest only, and records the time of each step in ``model.info``.
+    """
+    from .model import Model
+    from .text import hash_corpus
+    from .vocab import Vocabulary
+
+    if settings.kernel != "csr" and settings.optimizer != "sgd":
+        raise ValueError(f"kernel {settings.kernel!r} trains one review at a time with "
+                         "plain SGD; use optimizer='sgd'")
+    labels = np.asarray(labels, dtype=np.int8)
+    rng = np.random.default_rng(settings.seed)
+    tr, va = split_indices(len(texts), settings.val_fraction, rng)
+    times = {}
+    t = time.perf_counter()
+    corpus = hash_corpus([texts[i] for i in tr], settings.ngrams, keep_text=True)
+    val_corpus = hash_corpus([texts[i] for i in va], settings.ngrams)
+    times["tokenize"] = time.perf_counter() - t
+    t = time.perf_counter()
+    vocab = Vocabulary.fit(corpus, labels[tr], ngrams=settings.ngrams,
+                           min_count=settings.min_count,
+                           polarity_cutoff=settings.polarity_cutoff)
+    times["vocabulary"] = time.perf_counter() - t
+    if len(vocab) == 0:
+        raise ValueError("the vocabulary is empty: no feature occurs in at least "
+                         f"min_count={settings.min_count} texts with |polarity| >= "
+                         f"{settings.polarity_cutoff}; lower --min-count or "
+                         "--polarity-cutoff")
+    t = time.perf_counter()
+    model = Model(vocab, Network(len(vocab), settings.hidden, rng,
+                                 activation=settings.activation,
+                                 init_scale=settings.init_scale), settings.to_dict())
+    X = model.encode(corpus)
+    X_val = model.encode(val_corpus) if len(va) else None
+    times["encode"] = time.perf_counter() - t
+    del corpus
+    t = time.perf_counter()
+    history = fit(model.net, X, labels[tr], settings, rng, X_val=X_val,
+                  y_val=labels[va] if len(va) else None, on_epoch=on_epoch,
+                  progress=progress, limit=limit)
+    times["train"] = time.perf_counter() - t
+    model.history = [h.to_dict() for h in history]
+    model.info.update({"n_train": int(len(tr)), "n_val": int(len(va)),
+                       "n_positive": int(labels[tr].sum()), "times": times,
+                       "nnz": int(X.nnz)})
+    return model

@@ -1,0 +1,200 @@
+"""The vocabulary: which words (and n-grams) the network sees, and how texts become rows.
+
+A :class:`Vocabulary` maps token hashes (see :mod:`sentiment.text`) to column ids. It is
+fit on labelled texts, counting in how many positive and negative texts each feature
+occurs; rare features (``min_count``) and features with no sentiment signal
+(``polarity_cutoff`` on the log ratio of positive to negative counts) are dropped.
+:meth:`Vocabulary.encode` turns texts into a CSR matrix: row ``i`` is text ``i``, its
+``indices`` are the ids of the features present, its ``data`` are ones (binary presence)
+or counts.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .text import HASH_VERSION, HashedCorpus, hash_corpus
+
+
+class Vocabulary:
+    """Features kept for training, with their positive and negative document counts.
+
+    Parameters
+    ----------
+    hashes : uint64 array, one per feature; the column id of a feature is its position.
+    words : the text of each feature (n-grams joined by a space).
+    pos_counts, neg_counts : in how many positive / negative training texts each occurs.
+    n_pos, n_neg : number of positive / negative training texts.
+    ngrams, min_count, polarity_cutoff : the settings the vocabulary was fit with.
+    """
+
+    def __init__(self, hashes, words, pos_counts, neg_counts, n_pos, n_neg,
+                 ngrams=1, min_count=1, polarity_cutoff=0.0):
+        self.hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
+        self._words = words  # list of str, or the UTF-8 bytes of them joined by newlines
+        self.pos_counts = np.asarray(pos_counts, dtype=np.int64)
+        self.neg_counts = np.asarray(neg_counts, dtype=np.int64)
+        self.n_pos, self.n_neg = int(n_pos), int(n_neg)
+        self.ngrams, self.min_count = int(ngrams), int(min_count)
+        self.polarity_cutoff = float(polarity_cutoff)
+        self._order = None  # argsort of hashes, for lookups without pandas
+        self._index = None  # pandas Index over hashes, for large lookups
+
+    @property
+    def words(self) -> list[str]:
+        """The text of each feature, in column order (decoded on first use)."""
+        if isinstance(self._words, bytes):
+            self._words = self._words.decode("utf-8").split("\n") if self._words else []
+        elif not isinstance(self._words, list):
+            self._words = list(self._words)
+        return self._words
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    def __repr__(self) -> str:
+        return (f"Vocabulary(size={len(self)}, ngrams={self.ngrams}, "
+                f"min_count={self.min_count}, polarity_cutoff={self.polarity_cutoff})")
+
+    @classmethod
+    def fit(cls, texts, labels, *, ngrams: int = 1, min_count: int = 1,
+            polarity_cutoff: float = 0.0) -> "Vocabulary":
+        """Count features in labelled texts and keep the frequent, polar ones.
+
+        ``labels`` are 0 (negative) / 1 (positive). Cost: one hash pass over the text, one
+        hash-table factorization of all features, one sparse matrix to count each feature
+        once per text.
+        """
+        import pandas as pd
+        import scipy.sparse as sp
+
+        labels = np.asarray(labels, dtype=np.int8)
+        corpus = texts if isinstance(texts, HashedCorpus) else hash_corpus(
+            texts, n=ngrams, keep_text=True)
+        if corpus.n_texts != len(labels):
+            raise ValueError(f"{corpus.n_texts} texts but {len(labels)} labels")
+        codes, uniques = pd.factorize(corpus.hashes)
+        codes = codes.astype(np.int64, copy=False)
+        X = sp.csr_matrix((np.ones(len(codes), np.float32), codes, corpus.indptr),
+                          shape=(corpus.n_texts, len(uniques)))
+        X.sum_duplicates()  # each feature once per text: document counts
+        pos_rows = np.repeat(labels, np.diff(X.indptr)).astype(bool)
+        pos = np.bincount(X.indices[pos_rows], minlength=len(uniques))
+        total = np.bincount(X.indices, minlength=len(uniques))
+        neg = total - pos
+        n_pos = int(labels.sum())
+        n_neg = len(labels) - n_pos
+        keep = total >= min_count
+        if polarity_cutoff > 0:
+            keep &= np.abs(polarity(pos, neg, n_pos, n_neg)) >= polarity_cutoff
+        kept = np.flatnonzero(keep)
+        # codes number features in order of first appearance, so the first occurrence of
+        # code k is where the running maximum of codes first reaches k
+        running = np.maximum.accumulate(codes)
+        first = np.flatnonzero(np.concatenate(([True], running[1:] > running[:-1])))
+        words = corpus.words(first[kept]) if corpus.data is not None else [""] * len(kept)
+        return cls(uniques[kept], words, pos[kept], neg[kept], n_pos, n_neg,
+                   ngrams, min_count, polarity_cutoff)
+
+    def lookup(self, hashes: np.ndarray) -> np.ndarray:
+        """Return the column id of each hash, -1 for hashes not in the vocabulary."""
+        if len(hashes) > 50_000:
+            if self._index is None:
+                import pandas as pd
+                self._index = pd.Index(self.hashes)
+            return self._index.get_indexer(hashes)
+        if self._order is None:
+            self._order = np.argsort(self.hashes, kind="stable")
+        sorted_h = self.hashes[self._order]
+        pos = np.searchsorted(sorted_h, hashes)
+        pos[pos == len(sorted_h)] = 0
+        found = sorted_h[pos] == hashes if len(sorted_h) else np.zeros(len(hashes), bool)
+        return np.where(found, self._order[pos] if len(sorted_h) else -1, -1)
+
+    def encode_arrays(self, texts, binary: bool = True):
+        """Return ``(data, indices, indptr, n_known)``: the CSR arrays of ``texts``.
+
+        Works with numpy alone (no scipy), so that ``predict`` starts fast. ``n_known`` is
+        the number of known features per text (0 means the model has nothing to go on).
+        """
+        corpus = texts if isinstance(texts, HashedCorpus) else hash_corpus(texts, self.ngrams)
+        ids = self.lookup(corpus.hashes)
+        known = ids >= 0
+        row = np.repeat(np.arange(corpus.n_texts), np.diff(corpus.indptr))[known]
+        ids = ids[known]
+        # sort by (row, id) so duplicates are adjacent, then collapse them
+        order = np.lexsort((ids, row))
+        row, ids = row[order], ids[order]
+        new = np.ones(len(ids), dtype=bool)
+        new[1:] = (ids[1:] != ids[:-1]) | (row[1:] != row[:-1])
+        starts = np.flatnonzero(new)
+        if binary:
+            data = np.ones(len(starts), dtype=np.float32)
+        else:
+            data = np.diff(np.append(starts, len(ids))).astype(np.float32)
+        indices = ids[starts].astype(np.int32)
+        counts = np.bincount(row[starts], minlength=corpus.n_texts)
+        indptr = np.zeros(corpus.n_texts + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        return data, indices, indptr, counts
+
+    def encode(self, texts, binary: bool = True):
+        """Return texts as a CSR matrix (rows = texts, columns = features), float32.
+
+        Same result as :meth:`encode_arrays`; uses scipy to collapse repeated features,
+        which is faster on large corpora.
+        """
+        import scipy.sparse as sp
+
+        corpus = texts if isinstance(texts, HashedCorpus) else hash_corpus(texts, self.ngrams)
+        ids = self.lookup(corpus.hashes)
+        known = ids >= 0
+        # the row pointer after dropping unknown features: count known ones per text
+        per_text = np.add.reduceat(known, corpus.indptr[:-1]) if len(known) else None
+        indptr = np.zeros(corpus.n_texts + 1, dtype=np.int64)
+        if per_text is not None:
+            per_text[np.diff(corpus.indptr) == 0] = 0  # reduceat quirk on empty texts
+            np.cumsum(per_text, out=indptr[1:])
+        ids = ids[known].astype(np.int32)
+        X = sp.csr_matrix((np.ones(len(ids), np.float32), ids, indptr),
+                          shape=(corpus.n_texts, len(self)))
+        X.sum_duplicates()
+        if binary:
+            X.data[:] = 1.0
+        return X
+
+    def log_ratio(self, alpha: float = 1.0) -> np.ndarray:
+        """Naive-Bayes log-count ratio of each feature (NBSVM's r), float32."""
+        p = self.pos_counts + alpha
+        q = self.neg_counts + alpha
+        return (np.log(p / p.sum()) - np.log(q / q.sum())).astype(np.float32)
+
+    def polarity(self) -> np.ndarray:
+        """Log ratio of positive to negative counts of each feature, balanced by class size."""
+        return polarity(self.pos_counts, self.neg_counts, self.n_pos, self.n_neg)
+
+    # -- persistence: plain arrays and JSON-able values, no pickle ------------------------
+    def to_arrays(self) -> dict:
+        words = "\n".join(w.replace("\n", " ") for w in self.words).encode("utf-8")
+        return {"vocab_hashes": self.hashes,
+                "vocab_order": np.argsort(self.hashes, kind="stable").astype(np.int64),
+                "vocab_words": np.frombuffer(words, dtype=np.uint8),
+                "vocab_pos": self.pos_counts, "vocab_neg": self.neg_counts}
+
+    def meta(self) -> dict:
+        return {"size": len(self), "ngrams": self.ngrams, "min_count": self.min_count,
+                "polarity_cutoff": self.polarity_cutoff, "n_pos": self.n_pos,
+                "n_neg": self.n_neg, "hash": HASH_VERSION}
+
+    @classmethod
+    def from_arrays(cls, arrays, meta: dict) -> "Vocabulary":
+        vocab = cls(arrays["vocab_hashes"], bytes(arrays["vocab_words"]), arrays["vocab_pos"], arrays["vocab_neg"],
+                    meta["n_pos"], meta["n_neg"], meta["ngrams"], meta["min_count"],
+                    meta["polarity_cutoff"])
+        vocab._order = np.asarray(arrays["vocab_order"])
+        return vocab
+
+
+def polarity(pos, neg, n_pos, n_neg) -> np.ndarray:
+    """Smoothed log of (positive share) / (negative share) of each feature's texts."""
+    return (np.log((np.asarray(pos) + 1.0) / (n_pos + 1.0))
+            - np.log((np.asarray(neg) + 1.0) / (n_neg + 1.0)))
