@@ -153,7 +153,9 @@ def _hash_chunk(texts: list[str], n: int, keep_text: bool):
     if joined.count("\x00") != len(texts) - 1:  # a text holds a NUL: it would split it
         joined = "\x00".join(t.replace("\x00", " ") for t in texts)
     joined = normalize(joined)  # texts are separated by NUL, which no token contains
-    data = joined.encode("utf-8", "replace")
+    # a lone surrogate (stdin's surrogateescape) stays one word character, as in tokenize;
+    # "replace" would turn it into "?", a token of its own
+    data = joined.encode("utf-8", "surrogatepass")
     buf = np.frombuffer(data, dtype=np.uint8)
     length = len(buf)
     if length == 0:

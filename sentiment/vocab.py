@@ -148,12 +148,11 @@ class Vocabulary:
         corpus = texts if isinstance(texts, HashedCorpus) else hash_corpus(texts, self.ngrams)
         ids = self.lookup(corpus.hashes)
         known = ids >= 0
-        # the row pointer after dropping unknown features: count known ones per text
-        per_text = np.add.reduceat(known, corpus.indptr[:-1]) if len(known) else None
-        indptr = np.zeros(corpus.n_texts + 1, dtype=np.int64)
-        if per_text is not None:
-            per_text[np.diff(corpus.indptr) == 0] = 0  # reduceat quirk on empty texts
-            np.cumsum(per_text, out=indptr[1:])
+        # the row pointer after dropping unknown features: known ones before each boundary
+        # (reduceat would fail on empty texts at the end)
+        seen = np.zeros(len(known) + 1, dtype=np.int64)
+        np.cumsum(known, out=seen[1:])
+        indptr = seen[corpus.indptr]
         ids = ids[known].astype(np.int32)
         X = sp.csr_matrix((np.ones(len(ids), np.float32), ids, indptr),
                           shape=(corpus.n_texts, len(self)))

@@ -1,0 +1,90 @@
+"""The tokenizer: the readable regex (`tokenize`) and the vectorized hasher agree exactly."""
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sentiment.text import hash_corpus, ngrams, normalize, tokenize
+from sentiment.vocab import Vocabulary
+
+TRICKY = [
+    ("Great movie!<br />Didn't like the END...", ["great", "movie", "!", "didn't", "like",
+                                                  "the", "end"]),
+    ("'quoted' and rock 'n' roll", ["quoted", "and", "rock", "n", "roll"]),
+    ("the actors' lines, it's", ["the", "actors", "lines", "it's"]),
+    ("a''b o'' ''", ["a", "b", "o"]),
+    ("rock'n'roll", ["rock'n'roll"]),
+    ("WOW!?!", ["wow", "!", "?", "!"]),
+    ("Good.<BR/>Bad<br>worse<br /><br />", ["good", "bad", "worse"]),
+    ("naïve CAFÉ über", ["naïve", "café", "über"]),
+    ("don’t ‘quote’ me", ["don't", "quote", "me"]),
+    ("“Superb”—really…", ["superb", "really"]),
+    ("3.5/10, 10/10", ["3", "5", "10", "10", "10"]),
+    ("emoji 😀 here", ["emoji", "😀", "here"]),
+    ("tabs\tand\r\nnewlines\n", ["tabs", "and", "newlines"]),
+    ("nul\x00inside\x00", ["nul", "inside"]),
+    ("\x00", []),
+    ("", []),
+    ("   ...---   ", []),
+    ("!", ["!"]),
+]
+TEXTS = [text for text, _ in TRICKY]
+
+
+@pytest.mark.parametrize("text, tokens", TRICKY)
+def test_tokenize(text, tokens):
+    assert tokenize(text) == tokens
+
+
+def test_normalize_lowercases_drops_breaks_and_folds_typography():
+    assert normalize("A<br />B’C“D”") == "a b'c d "
+
+
+def test_ngrams_joins_neighbours():
+    assert ngrams(["a", "b", "c"], 2) == ["a", "b", "c", "a b", "b c"]
+    assert ngrams(["a", "b", "c"], 3) == ["a", "b", "c", "a b", "b c", "a b c"]
+    assert ngrams([], 2) == []
+
+
+def test_hash_corpus_counts_the_same_tokens_as_tokenize():
+    corpus = hash_corpus(TEXTS)
+    assert corpus.n_tokens.tolist() == [len(tokens) for _, tokens in TRICKY]
+    assert corpus.indptr.tolist()[-1] == sum(len(tokens) for _, tokens in TRICKY)
+
+
+def test_vocabulary_words_are_the_regex_tokens():
+    vocab = Vocabulary.fit(TEXTS, [0] * len(TEXTS), ngrams=1)
+    expected = list(dict.fromkeys(tok for _, tokens in TRICKY for tok in tokens))
+    assert vocab.words == expected
+
+
+def test_hash_corpus_bigrams_never_cross_texts():
+    corpus = hash_corpus(["a b", "c", "", "d e f"], n=2)
+    # unigrams then bigrams of each text: 2+1, 1+0, 0, 3+2
+    assert corpus.n_tokens.tolist() == [2, 1, 0, 3]
+    assert corpus.indptr.tolist() == [0, 3, 4, 4, 9]
+
+
+def test_same_token_same_hash_in_any_text():
+    corpus = hash_corpus(["good film", "film good", "GOOD!"])
+    h = corpus.hashes.tolist()
+    assert h[0] == h[3] == h[4] and h[1] == h[2] and h[0] != h[1]
+
+
+def test_hash_corpus_of_no_texts():
+    corpus = hash_corpus([], n=2)
+    assert corpus.n_texts == 0 and len(corpus.hashes) == 0
+
+
+@pytest.mark.parametrize("text", ["\ud800", "x\udcff", "a\udcffb c"])
+def test_lone_surrogates_count_like_tokenize(text):
+    # predict reads stdin with surrogateescape: invalid UTF-8 bytes become lone surrogates
+    assert hash_corpus([text]).n_tokens.tolist() == [len(tokenize(text))]
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.lists(st.text(alphabet=st.one_of(
+    st.sampled_from(list("aZ09'!? \x00<br/>.,\u2019\u201c\u00c9\u0130")),
+    st.characters())), max_size=6))
+def test_hash_corpus_agrees_with_tokenize_on_any_text(texts):
+    corpus = hash_corpus(texts)
+    assert corpus.n_tokens.tolist() == [len(tokenize(t)) for t in texts]
