@@ -73,6 +73,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset", choices=["imdb"])
     p.add_argument("--force", action="store_true", help="download again even if present")
     p.set_defaults(handler=cmd_fetch)
+
+    from .stages import DEFAULT_LIMIT, STAGES
+    p = sub.add_parser("compare", help="train every stage of the story and compare them",
+                       description="Train each stage (dense baseline to vectorized "
+                       "minibatch with dropout) on one split and seed; print speed and "
+                       "accuracy. With no TRAIN, use the IMDB splits from the data home.")
+    p.add_argument("file", nargs="?", metavar="TRAIN", help="labelled review file")
+    p.add_argument("--test", metavar="FILE", help="test file (default: hold out 20%%)")
+    p.add_argument("--stages", nargs="+", choices=list(STAGES), metavar="STAGE",
+                   help=f"stages to run, of {' '.join(STAGES)} (default: all)")
+    p.add_argument("--limit", type=int, default=DEFAULT_LIMIT, metavar="N", help="train "
+                   "and time the slow per-review stages on N random reviews; 0: all "
+                   f"(default: {DEFAULT_LIMIT})")
+    p.add_argument("--out", metavar="DIR", help="write the table (CSV, Markdown), a chart "
+                   "and a README here")
+    p.add_argument("--json", action="store_true", help="print one JSON row per stage")
+    p.add_argument("--profile", action="store_true",
+                   help="add each stage's five most expensive functions (cProfile)")
+    p.add_argument("--seed", type=int, default=0, help="one seed for every stage")
+    p.set_defaults(handler=cmd_compare)
     return parser
 
 
@@ -288,6 +308,11 @@ def cmd_evaluate(args) -> int:
     print(f"{'actual negative':18}{tn:>14,}{fp:>15,}")
     print(f"{'actual positive':18}{fn:>14,}{tp:>15,}")
     return 0
+
+
+def cmd_compare(args) -> int:
+    from .compare import run_command
+    return run_command(args)
 
 
 def cmd_fetch(args) -> int:

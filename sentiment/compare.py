@@ -1,0 +1,515 @@
+"""The staged comparison: train every stage of :data:`sentiment.stages.STAGES` on one
+train/test split with one seed, and measure each.
+
+:func:`compare` returns one row (a dict) per stage, with these keys:
+
+=================== ==========================================================================
+key                 meaning
+=================== ==========================================================================
+stage               the stage's key (``"1"`` ... ``"6b"``)
+name                what the stage is
+changed             what differs from the stage before
+source              where the idea comes from
+vocabulary          number of input features (words) the network has
+epochs              epochs trained
+train_reviews       reviews in the training set
+limited             reviews trained and timed on per epoch when the stage was limited to a
+                    random subset of the training set (``--limit``), else None
+reviews_per_second  training reviews per second: reviews per epoch / median epoch time
+seconds_per_epoch   seconds for one epoch over the whole training set (median epoch; for a
+                    limited stage, extrapolated: train_reviews / reviews_per_second)
+train_accuracy      accuracy on the reviews of the last epoch, as the trainer reports it
+test_accuracy       accuracy on the whole test set, always
+speedup             reviews_per_second over stage 1's (None without stage 1)
+relative_to         the stage a dropout stage's time is compared with, else None
+time_ratio          seconds_per_epoch / that stage's seconds_per_epoch, else None
+seconds             wall time of the whole stage: tokenize, vocabulary, train, test
+=================== ==========================================================================
+
+With ``profile=True`` a row also has ``profile``: the five functions with the most time of
+their own (cProfile ``tottime``) in a second, profiled run of the stage's training loop.
+
+Only the training loop is timed (``time.perf_counter`` around each epoch, inside the
+trainer); tokenizing and building the vocabulary are the same work for every stage and are
+reported by ``train`` separately. The writers (:func:`write_csv`, :func:`write_markdown`,
+:func:`write_chart`, :func:`write_outputs`) turn rows into files.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import platform
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from .errors import SentimentError
+from .stages import DEFAULT_LIMIT, STAGES, Stage
+
+#: Share of the training file held out as the test set when no test file is given.
+TEST_FRACTION = 0.2
+#: Row keys in table order (``profile`` is extra, and not written to the CSV).
+ROW_KEYS = ("stage", "name", "changed", "source", "vocabulary", "epochs", "train_reviews",
+            "limited", "reviews_per_second", "seconds_per_epoch", "train_accuracy",
+            "test_accuracy", "speedup", "relative_to", "time_ratio", "seconds")
+#: Speed-ups the summary states: (faster stage, slower stage).
+HEADLINES = (("5", "3"), ("5", "1"))
+
+
+def compare(train_texts, train_labels, test_texts, test_labels, stages=None, *,
+            limit: int | None = DEFAULT_LIMIT, seed: int = 0, profile: bool = False,
+            progress: bool | None = None, on_row=None) -> list[dict]:
+    """Train each stage on the training texts and measure it; return one row per stage.
+
+    Parameters
+    ----------
+    train_texts, train_labels : the training set (labels 0/1).
+    test_texts, test_labels : the test set; every stage is scored on all of it.
+    stages : stage keys to run (default: all), run in the order of ``STAGES``.
+    limit : slow stages train and are timed on this many random training reviews per
+        epoch (None or 0: all of them). The vocabulary is always built on the whole set.
+    seed : the one seed of every stage (initialization, shuffling, masks).
+    profile : also run each stage's training loop under cProfile; adds ``profile``.
+    progress : tqdm bars (None: only on a terminal).
+    on_row : called with each row as soon as its stage is done.
+    """
+    from tqdm.auto import tqdm
+
+    from .text import hash_corpus
+
+    chosen = [s for k, s in STAGES.items() if stages is None or k in stages]
+    unknown = set(stages or ()) - set(STAGES)
+    if unknown:
+        raise ValueError(f"unknown stages {sorted(unknown)}; choose from {list(STAGES)}")
+    test_labels = np.asarray(test_labels)
+    test_corpora: dict[int, object] = {}  # hashed once per n-gram size
+    rows: list[dict] = []
+    bar = tqdm(chosen, desc="stages", unit="stage",
+               disable=None if progress is None else not progress)
+    for stage in bar:
+        bar.set_postfix_str(stage.title)
+        n = stage.settings.ngrams
+        if n not in test_corpora:
+            test_corpora[n] = hash_corpus(list(test_texts), n)
+        row = run_stage(stage, train_texts, train_labels, test_corpora[n], test_labels,
+                        limit=limit if stage.slow else None, seed=seed, progress=progress)
+        if profile:
+            row["profile"] = profile_stage(stage, train_texts, train_labels,
+                                           limit=limit if stage.slow else None, seed=seed)
+        _relate(row, rows)
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
+    bar.close()
+    return rows
+
+
+def run_stage(stage: Stage, train_texts, train_labels, test_corpus, test_labels, *,
+              limit=None, seed=0, progress=None) -> dict:
+    """Train one stage through :func:`sentiment.train.train` and measure it (one row)."""
+    from .train import accuracy, train
+
+    start = time.perf_counter()
+    settings = stage.settings.with_(seed=seed)
+    model = train(train_texts, train_labels, settings, progress=progress,
+                  limit=limit or None)
+    logits = model.net.logits(model.encode(test_corpus))  # the fast csr forward
+    n_train = model.info["n_train"]
+    per_epoch = min(limit, n_train) if limit else n_train
+    median = float(np.median([h["seconds"] for h in model.history]))
+    rate = per_epoch / median
+    return {"stage": stage.key, "name": stage.name, "changed": stage.changed,
+            "source": stage.source, "vocabulary": len(model.vocab),
+            "epochs": len(model.history), "train_reviews": n_train,
+            "limited": per_epoch if per_epoch < n_train else None,
+            "reviews_per_second": rate, "seconds_per_epoch": n_train / rate,
+            "train_accuracy": model.history[-1]["train_accuracy"],
+            "test_accuracy": accuracy(logits, test_labels),
+            "speedup": None, "relative_to": stage.relative_to, "time_ratio": None,
+            "seconds": time.perf_counter() - start}
+
+
+def _relate(row: dict, done: list[dict]) -> None:
+    """Fill ``speedup`` (over stage 1) and ``time_ratio`` from the rows already measured."""
+    by_key = {r["stage"]: r for r in done + [row]}
+    first = by_key.get(next(iter(STAGES)))
+    if first is not None:
+        row["speedup"] = row["reviews_per_second"] / first["reviews_per_second"]
+    base = by_key.get(row["relative_to"]) if row["relative_to"] else None
+    if base is not None:
+        row["time_ratio"] = row["seconds_per_epoch"] / base["seconds_per_epoch"]
+
+
+@contextmanager
+def _profiling_fit(profiler):
+    """Profile only the trainer's loop: wrap :func:`sentiment.train.fit` for a while."""
+    from . import train as train_module
+
+    fit = train_module.fit
+
+    def profiled(*args, **kwargs):
+        profiler.enable()
+        try:
+            return fit(*args, **kwargs)
+        finally:
+            profiler.disable()
+
+    train_module.fit = profiled
+    try:
+        yield
+    finally:
+        train_module.fit = fit
+
+
+def profile_stage(stage: Stage, train_texts, train_labels, *, limit=None, seed=0,
+                  top: int = 5) -> list[dict]:
+    """Train ``stage`` again under cProfile; return its ``top`` functions by own time."""
+    import cProfile
+    import pstats
+
+    from .train import train
+
+    profiler = cProfile.Profile()
+    with _profiling_fit(profiler):
+        train(train_texts, train_labels, stage.settings.with_(seed=seed), progress=False,
+              limit=limit or None)
+    stats = pstats.Stats(profiler).stats
+    total = sum(v[2] for v in stats.values()) or 1.0
+    ranked = sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
+    return [{"function": _function_name(key), "calls": int(v[1]),
+             "tottime": float(v[2]), "cumtime": float(v[3]), "share": float(v[2] / total)}
+            for key, v in ranked]
+
+
+def _function_name(key) -> str:
+    filename, line, name = key
+    if filename == "~":  # a built-in: pstats writes {built-in method ...}
+        return name
+    parts = Path(filename).parts
+    short = "/".join(parts[-2:]) if "sentiment" in parts[-2:-1] else parts[-1]
+    return f"{short}:{line}({name})"
+
+
+# -- reading the data ------------------------------------------------------------------------
+
+def load_split(train_path, test_path=None, seed: int = 0, notes=None):
+    """Read the training (and test) file; without a test file hold out TEST_FRACTION.
+
+    Returns ``(train_texts, train_labels, test_texts, test_labels, description)``.
+    """
+    from .datasets import read_reviews
+
+    note = notes or (lambda line: None)
+    train = read_reviews(train_path)
+    for line in train.notes:
+        note(line)
+    _check_labels(train)
+    if test_path is not None:
+        test = read_reviews(test_path)
+        for line in test.notes:
+            note(line)
+        return (train.texts, train.labels, test.texts, test.labels,
+                f"train {train.path}, test {test.path}")
+    order = np.random.default_rng(seed).permutation(len(train.texts))
+    n_test = max(1, int(round(len(order) * TEST_FRACTION)))
+    te, tr = order[:n_test], order[n_test:]
+    note(f"no test file: holding out {n_test:,} random reviews of {train.path} as the test set")
+    return ([train.texts[i] for i in tr], train.labels[tr],
+            [train.texts[i] for i in te], train.labels[te],
+            f"{train.path}, {TEST_FRACTION:.0%} held out as test (seed {seed})")
+
+
+def _check_labels(reviews) -> None:
+    counts = np.bincount(reviews.labels, minlength=2)
+    if counts.min() == 0:
+        only = "positive" if counts[1] else "negative"
+        raise SentimentError(f"{reviews.path}: every label is {only}; the comparison needs "
+                             "both positive and negative reviews")
+
+
+# -- formatting and writing -----------------------------------------------------------------
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{x:.2%}"
+
+
+def _times(x, digits=0) -> str:
+    return "-" if x is None else f"{x:,.{digits}f}x"
+
+
+def format_table(rows: list[dict]) -> str:
+    """The rows as a fixed-width text table for a terminal."""
+    head = (f"{'stage':<28}{'vocab':>8}{'reviews/s':>12}{'s/epoch':>10}{'train':>9}"
+            f"{'test':>9}{'speed-up':>11}{'time vs':>10}")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        title = f"{r['stage']} {r['name']}" + ("*" if r["limited"] else "")
+        ratio = (f"{r['time_ratio']:.2f}x {r['relative_to']}" if r["time_ratio"] is not None
+                 else "")
+        lines.append(f"{title:<28.28}{r['vocabulary']:>8,}{r['reviews_per_second']:>12,.0f}"
+                     f"{r['seconds_per_epoch']:>10.2f}{_pct(r['train_accuracy']):>9}"
+                     f"{_pct(r['test_accuracy']):>9}{_times(r['speedup']):>11}{ratio:>10}")
+    lines.extend(_footnotes(rows))
+    return "\n".join(lines)
+
+
+def _footnotes(rows) -> list[str]:
+    limited = sorted({r["limited"] for r in rows if r["limited"]})
+    if not limited:
+        return []
+    n = ", ".join(f"{x:,}" for x in limited)
+    return [f"* trained and timed on {n} random training reviews of "
+            f"{rows[0]['train_reviews']:,} (--limit); its s/epoch is extrapolated to all "
+            "of them. Test accuracy is always on the whole test set."]
+
+
+def summary(rows: list[dict]) -> list[str]:
+    """Sentences with the headline ratios, for the stages present."""
+    by_key = {r["stage"]: r for r in rows}
+    out = []
+    for fast, slow in HEADLINES:
+        if fast in by_key and slow in by_key:
+            f, s = by_key[fast], by_key[slow]
+            out.append(f"stage {fast} trains {f['reviews_per_second'] / s['reviews_per_second']:,.0f}x "
+                       f"more reviews per second than stage {slow} "
+                       f"({f['reviews_per_second']:,.0f} vs {s['reviews_per_second']:,.0f}); "
+                       f"test accuracy {_pct(f['test_accuracy'])} vs {_pct(s['test_accuracy'])}")
+    for r in rows:
+        if r["time_ratio"] is not None:
+            out.append(f"stage {r['stage']} ({r['name']}) takes {r['time_ratio']:.2f}x the "
+                       f"time per epoch of stage {r['relative_to']} "
+                       f"({r['seconds_per_epoch']:.3f} s vs "
+                       f"{by_key[r['relative_to']]['seconds_per_epoch']:.3f} s)")
+    return out
+
+
+def format_profile(rows: list[dict]) -> str:
+    """Each stage's most expensive functions, as text."""
+    lines = []
+    for r in rows:
+        if not r.get("profile"):
+            continue
+        lines.append(f"stage {r['stage']} {r['name']}: top functions by own time")
+        for p in r["profile"]:
+            lines.append(f"  {p['tottime']:8.3f} s {p['share']:6.1%} {p['calls']:>9,} calls  "
+                         f"{p['function']}")
+    return "\n".join(lines)
+
+
+def write_csv(rows: list[dict], path) -> Path:
+    """Write the rows (without profiles) as CSV, one line per stage."""
+    path = Path(path)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=ROW_KEYS, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """The rows as a Markdown table, with footnotes."""
+    lines = ["| stage | what changed | vocabulary | reviews/s | s/epoch | train acc. | "
+             "test acc. | speed-up vs 1 | time vs |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        star = "\\*" if r["limited"] else ""
+        ratio = (f"{r['time_ratio']:.2f}x stage {r['relative_to']}"
+                 if r["time_ratio"] is not None else "")
+        lines.append(f"| {r['stage']} {r['name']}{star} | {r['changed']} | "
+                     f"{r['vocabulary']:,} | {r['reviews_per_second']:,.0f} | "
+                     f"{r['seconds_per_epoch']:.2f} | {_pct(r['train_accuracy'])} | "
+                     f"{_pct(r['test_accuracy'])} | {_times(r['speedup'])} | {ratio} |")
+    notes = [n.replace("*", "\\*", 1) for n in _footnotes(rows)]
+    return "\n".join(lines + ([""] + notes if notes else []))
+
+
+def write_markdown(rows: list[dict], path) -> Path:
+    path = Path(path)
+    path.write_text(markdown_table(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def write_chart(rows: list[dict], path, title: str = "") -> Path:
+    """Reviews per second per stage (log scale) and accuracy beside it, as a PNG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{r['stage']} {r['name']}" + ("*" if r["limited"] else "") for r in rows]
+    y = np.arange(len(rows))
+    fig, (speed, acc) = plt.subplots(1, 2, figsize=(12, 1.0 + 0.55 * len(rows)),
+                                     sharey=True, gridspec_kw={"width_ratios": [3, 2]})
+    rates = [r["reviews_per_second"] for r in rows]
+    speed.barh(y, rates, color=["#999999" if r["limited"] else "#3b75af" for r in rows])
+    speed.set_xscale("log")
+    speed.set_xlim(min(rates) / 2, max(rates) * 30)
+    for i, r in enumerate(rows):
+        extra = f"  ({r['speedup']:,.0f}x)" if r["speedup"] is not None else ""
+        speed.text(r["reviews_per_second"] * 1.15, i, f"{r['reviews_per_second']:,.0f}{extra}",
+                   va="center", fontsize=9)
+    speed.set_yticks(y, labels)
+    speed.invert_yaxis()
+    speed.set_xlabel("training reviews per second (log scale)")
+    test = [r["test_accuracy"] for r in rows]
+    train = [r["train_accuracy"] for r in rows]
+    acc.barh(y, test, color="#e08a3c", label="test (whole test set)")
+    acc.plot(train, y, "k|", markersize=14, mew=2, label="train (last epoch)")
+    for i, t in enumerate(test):
+        acc.text(t + 0.005, i, f"{t:.1%}", va="center", fontsize=9)
+    acc.set_xlim(0.5, 1.0)
+    acc.set_xlabel("accuracy")
+    acc.legend(loc="lower right", fontsize=8)
+    foot = _footnotes(rows)
+    if foot:
+        fig.text(0.01, 0.01, foot[0], fontsize=8, color="#555555")
+    fig.suptitle(title or "Training speed and accuracy per stage")
+    fig.tight_layout(rect=(0, 0.05 if foot else 0, 1, 1))
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_outputs(rows: list[dict], out_dir, *, command: str, data: str,
+                  seconds: float) -> list[Path]:
+    """Write comparison.csv, comparison.md, comparison.png (if matplotlib is installed)
+    and a README.md stating the command, the machine and the headline ratios."""
+    out = Path(out_dir)
+    written = [write_csv(rows, out / "comparison.csv"),
+               write_markdown(rows, out / "comparison.md")]
+    chart = None
+    try:
+        chart = write_chart(rows, out / "comparison.png")
+        written.append(chart)
+    except ImportError:
+        pass
+    written.append(_write_readme(rows, out / "README.md", command=command, data=data,
+                                 seconds=seconds, chart=chart))
+    return written
+
+
+def _write_readme(rows, path, *, command, data, seconds, chart) -> Path:
+    import scipy
+
+    lines = ["# The staged comparison", "",
+             "Generated by the command below; do not edit by hand, run it again.", "",
+             "```bash", command, "```", "",
+             f"Data: {data}. Whole run: {seconds:.0f} s on {_machine()}, numpy "
+             f"{np.__version__}, scipy {scipy.__version__}, Python {platform.python_version()}.",
+             ""]
+    if chart is not None:
+        lines += [f"![speed and accuracy per stage]({Path(chart).name})", ""]
+    lines += [markdown_table(rows), ""]
+    lines += [f"- {s}" for s in summary(rows)] + [""]
+    lines += ["## The stages", ""]
+    lines += [f"{r['stage']}. **{r['name']}** ({r['source']}): {r['changed']}." for r in rows]
+    prof = format_profile(rows)
+    if prof:
+        lines += ["", "## Where the time goes (cProfile, own time, training loop only)", "",
+                  "```", prof, "```"]
+    path = Path(path)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _machine() -> str:
+    import os
+
+    return f"{os.cpu_count()} CPUs ({platform.machine()}, {platform.system()})"
+
+
+# -- the command ----------------------------------------------------------------------------
+
+def command_line(args) -> str:
+    """The canonical command that reproduces a run with these arguments."""
+    import shlex
+
+    parts = ["python", "-m", "sentiment", "compare"]
+    if args.file:
+        parts.append(str(args.file))
+    if args.test:
+        parts += ["--test", str(args.test)]
+    if args.stages:
+        parts += ["--stages", *args.stages]
+    parts += ["--limit", str(args.limit), "--seed", str(args.seed)]
+    if args.out:
+        parts += ["--out", str(args.out)]
+    if args.profile:
+        parts.append("--profile")
+    return shlex.join(parts)
+
+
+def _prepare_out(out) -> Path:
+    """Create the output folder and check it is writable, before any training."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SentimentError(f"{out}: is a file; --out needs a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise SentimentError(f"{out}: cannot write the comparison here "
+                             f"({exc.strerror or exc}); choose another --out") from None
+    return out
+
+
+def run_command(args) -> int:
+    """``python -m sentiment compare``: parse-level arguments in, table out."""
+    from .datasets import imdb_paths
+
+    start = time.perf_counter()
+
+    def note(line):
+        print(line, file=sys.stderr, flush=True)
+
+    if args.limit < 0:
+        raise SentimentError(f"--limit must be 0 (no limit) or more; got {args.limit}")
+    out = _prepare_out(args.out) if args.out else None
+    if out is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            note("matplotlib is not installed (pip install 'sentiment[plot]'): "
+                 "no chart will be written")
+    train_path, test_path = args.file, args.test
+    if train_path is None:
+        train_path, imdb_test = imdb_paths(download=True)
+        test_path = test_path or imdb_test
+    tr_x, tr_y, te_x, te_y, data = load_split(train_path, test_path, args.seed, note)
+
+    def on_row(row):
+        if args.json:
+            print(json.dumps(_jsonable(row)), flush=True)
+        else:
+            note(f"stage {row['stage']} {row['name']}: {row['reviews_per_second']:,.0f} "
+                 f"reviews/s, test {_pct(row['test_accuracy'])} ({row['seconds']:.1f} s)")
+
+    try:
+        rows = compare(tr_x, tr_y, te_x, te_y, args.stages, limit=args.limit or None,
+                       seed=args.seed, profile=args.profile, on_row=on_row)
+    except FloatingPointError as exc:
+        raise SentimentError(f"training diverged: {exc}") from None
+    except ValueError as exc:  # e.g. a corpus too small for stage 4's vocabulary filter
+        raise SentimentError(f"{data}: {exc}") from None
+    seconds = time.perf_counter() - start
+    if not args.json:
+        print(format_table(rows))
+        for line in summary(rows):
+            print(line)
+        if args.profile:
+            print(format_profile(rows))
+    if out is not None:
+        for path in write_outputs(rows, out, command=command_line(args), data=data,
+                                  seconds=seconds):
+            note(f"wrote {path}")
+    note(f"comparison took {seconds:.0f} s")
+    return 0
+
+
+def _jsonable(row: dict) -> dict:
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}

@@ -1,0 +1,107 @@
+"""The stages: the per-review kernels agree, every stage trains, the comparison's rows."""
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from conftest import NEGATIVE, POSITIVE
+from sentiment.compare import ROW_KEYS
+from sentiment.network import Network, layer1_dense, layer1_rows
+from sentiment.stages import STAGES
+from sentiment.train import fit, train
+
+PER_REVIEW = ("1", "2", "3")  # the lesson's network: kernels dense, dense, rows
+# one review of a 7-word vocabulary: word 1 twice, words 4 and 6 once (stage 1 counts)
+INDICES = np.array([1, 4, 6], dtype=np.int32)
+COUNTS = np.array([2.0, 1.0, 1.0], dtype=np.float32)
+# enough repeats that stage 4's filter (words in at least 20 reviews) keeps some words
+TEXTS = (POSITIVE + NEGATIVE) * 25
+LABELS = np.array(([1] * len(POSITIVE) + [0] * len(NEGATIVE)) * 25)
+
+
+def _review(stage_key):
+    values = COUNTS if STAGES[stage_key].settings.values == "count" else np.ones(3, np.float32)
+    return sp.csr_matrix((values, INDICES, [0, 3]), shape=(1, 7))
+
+
+def _net(seed=1):
+    return Network(7, 10, np.random.default_rng(seed), init_scale=0.5)
+
+
+@pytest.mark.parametrize("key", PER_REVIEW)
+def test_same_hidden_layer(key):
+    X = _review(key)
+    W1 = _net().W1
+    dense = layer1_dense(W1, X.indices, X.data)
+    rows = layer1_rows(W1, X.indices, X.data)
+    batch = (X @ W1)[0]
+    np.testing.assert_allclose(dense, rows, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(batch, rows, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("key", PER_REVIEW)
+def test_same_one_step_update(key):
+    """One SGD step on one review leaves the same weights with either kernel."""
+    settings = STAGES[key].settings
+    X, y = _review(key), np.array([1.0])
+    after = {}
+    for kernel in ("dense", "rows"):
+        net = _net()
+        fit(net, X, y, settings.with_(kernel=kernel), np.random.default_rng(0),
+            progress=False)
+        after[kernel] = net.params()
+    moved = after["dense"]["W1"] != _net().W1
+    assert moved.any(axis=1).tolist() == [False, True, False, False, True, False, True]
+    for name, value in after["dense"].items():
+        np.testing.assert_allclose(value, after["rows"][name], rtol=1e-5, atol=1e-7,
+                                   err_msg=name)
+
+
+def test_stages_2_and_3_differ_only_in_kernel():
+    a, b = STAGES["2"].settings, STAGES["3"].settings
+    assert a.with_(kernel=b.kernel) == b
+
+
+@pytest.mark.parametrize("key", list(STAGES))
+def test_every_stage_trains(key):
+    stage = STAGES[key]
+    model = train(TEXTS, LABELS, stage.settings, progress=False)
+    assert len(model.history) == stage.settings.epochs
+    assert np.isfinite(model.history[-1]["loss"])
+    predicted = model.net.logits(model.encode(TEXTS)) > 0
+    assert np.mean(predicted == (LABELS == 1)) >= 0.75
+
+
+def test_compare_json_through_the_cli(tmp_path):
+    data = tmp_path / "reviews.csv"
+    with open(data, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["review", "sentiment"])
+        w.writerows([t, "positive" if y else "negative"] for t, y in zip(TEXTS, LABELS))
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "sentiment", "compare", str(data), "--test",
+                        str(data), "--limit", "50", "--json", "--out", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [row["stage"] for row in rows] == list(STAGES)
+    for row in rows:
+        assert set(row) == set(ROW_KEYS)
+        assert row["test_accuracy"] >= 0.75
+    assert [row["limited"] for row in rows] == [50 if s.slow else None
+                                                for s in STAGES.values()]
+    assert rows[0]["speedup"] == 1.0
+    written = {p.name for p in out.iterdir()}
+    assert {"comparison.csv", "comparison.md", "README.md"} <= written
+    assert "python -m sentiment compare" in (out / "README.md").read_text()
+
+
+def test_compare_rejects_a_negative_limit(tiny_csv):
+    r = subprocess.run([sys.executable, "-m", "sentiment", "compare", str(tiny_csv),
+                        "--limit", "-1"], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "--limit" in r.stderr and "Traceback" not in r.stderr
