@@ -169,3 +169,48 @@ class RowCompactor:
         self._mark[rows] = False
         self._pos[rows] = np.arange(len(rows), dtype=np.int32)
         return rows, self._pos[indices]
+
+
+# -- layer-1 kernels on a whole minibatch (stage 5 on) -----------------------------------
+# scipy's compiled loops, called on the raw CSR arrays of a batch: no matrix object per
+# batch, and the backward pass adds straight into W1 (no vocab x hidden temporary). They
+# are scipy internals, so each has a fallback through the public API.
+try:
+    from scipy.sparse import _sparsetools as _st
+    _csr_matvecs, _csc_matvecs = _st.csr_matvecs, _st.csc_matvecs
+except (ImportError, AttributeError):  # pragma: no cover - depends on the scipy version
+    _csr_matvecs = _csc_matvecs = None
+
+
+def csr_forward(indptr, indices, data, W1: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out = X @ W1`` for the CSR rows (indptr, indices, data); O(nnz x hidden).
+
+    Reads only the rows of W1 of the words present: the same hidden layer as a dense
+    one-hot product, instead of O(vocab x hidden) per review.
+    """
+    out[...] = 0
+    n_rows, (n_in, hidden) = len(indptr) - 1, W1.shape
+    if _csr_matvecs is not None:
+        _csr_matvecs(n_rows, n_in, hidden, indptr, indices, data, W1.ravel(), out.ravel())
+    else:  # pragma: no cover
+        import scipy.sparse as sp
+        out += sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_in)) @ W1
+    return out
+
+
+def csr_backward_add(indptr, indices, data, delta: np.ndarray, W1: np.ndarray,
+                     scale: float) -> None:
+    """``W1 += scale * X.T @ delta`` in place, touching only the rows of words present.
+
+    O(nnz x hidden) with no temporary: the CSR arrays of X read as CSC are X transposed,
+    and scipy's CSC product accumulates into its output, here W1 itself.
+    """
+    n_rows, (n_in, hidden) = len(indptr) - 1, W1.shape
+    step = np.ascontiguousarray(delta * np.float32(scale), dtype=W1.dtype)
+    if _csc_matvecs is not None:
+        _csc_matvecs(n_in, n_rows, hidden, indptr, indices, data, step.ravel(), W1.ravel())
+    else:  # pragma: no cover
+        import scipy.sparse as sp
+        X = sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_in))
+        rows = np.unique(indices)
+        W1[rows] += (X[:, rows].T @ step)

@@ -1,12 +1,15 @@
 """Optimizers that update only the rows a minibatch touched (lazy, sparse-friendly).
 
-Each optimizer updates a parameter either whole (``step``) or on a subset of its rows
-(``step_rows``); state such as Adam's moments is kept per row and only touched rows move,
-so a batch costs O(rows touched x hidden), never O(vocabulary x hidden).
+Each optimizer updates a small parameter whole (``step``) and W1 either straight from the
+batch's sparse arrays (``step_sparse``: SGD and row-wise Adagrad, O(nnz x hidden)) or on
+the rows the batch touched, gathered first (``step_rows``: Adam, whose per-row moments
+only move for touched rows). Never O(vocabulary x hidden) per batch.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from .network import csr_backward_add
 
 OPTIMIZERS = ("sgd", "adagrad", "adam")
 
@@ -26,30 +29,33 @@ class SGD:
     def step_rows(self, name: str, param: np.ndarray, rows: np.ndarray, grad: np.ndarray):
         param[rows] -= self.lr * grad
 
+    def step_sparse(self, W1, indptr, indices, data, delta) -> None:
+        """``W1 -= lr * X.T @ delta`` for a CSR batch, adding straight into W1's rows."""
+        csr_backward_add(indptr, indices, data, delta, W1, -self.lr)
+
 
 class Adagrad(SGD):
-    """Adagrad: per-coordinate steps ``lr / sqrt(sum of squared gradients)``."""
+    """Row-wise Adagrad: one accumulator per row of W1, applied inside the sparse product.
 
-    def __init__(self, lr: float, eps: float = 1e-8):
+    Each feature's step is ``lr / sqrt(acc)``, where ``acc`` sums, over the reviews that
+    contained the feature, ``x**2 * |delta|**2`` (the squared size of that review's
+    gradient for the row). Both the accumulation and the scaled update are sparse
+    products over the batch's non-zeros, so a step costs O(nnz x hidden) like SGD, with
+    no gathering of touched rows. The small dense parameters take plain SGD steps.
+    """
+
+    def __init__(self, lr: float, eps: float = 1e-6):
         super().__init__(lr)
         self.eps = eps
-        self.state: dict[str, np.ndarray] = {}
+        self.acc: np.ndarray | None = None
 
-    def _acc(self, name, param):
-        if name not in self.state:
-            self.state[name] = np.zeros_like(param)
-        return self.state[name]
-
-    def step(self, name, param, grad):
-        acc = self._acc(name, param)
-        acc += grad * grad
-        param -= self.lr * grad / (np.sqrt(acc) + self.eps)
-
-    def step_rows(self, name, param, rows, grad):
-        acc = self._acc(name, param)
-        a = acc[rows] + grad * grad
-        acc[rows] = a
-        param[rows] -= self.lr * grad / (np.sqrt(a) + self.eps)
+    def step_sparse(self, W1, indptr, indices, data, delta) -> None:
+        if self.acc is None:
+            self.acc = np.full(W1.shape[0], self.eps, dtype=np.float32)
+        per_review = np.einsum("ij,ij->i", delta, delta)[:, None]
+        csr_backward_add(indptr, indices, data * data, per_review, self.acc[:, None], 1.0)
+        csr_backward_add(indptr, indices, data / np.sqrt(self.acc[indices]), delta, W1,
+                         -self.lr)
 
 
 class Adam(SGD):

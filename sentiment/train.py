@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 import numpy as np
 
 from .dropout import MASKS, dropout_mask
-from .network import ACTIVATIONS, KERNELS, Network, RowCompactor, layer1_dense, \
-    layer1_rows, log_loss, sigmoid, update_dense, update_rows
+from .network import ACTIVATIONS, KERNELS, Network, RowCompactor, csr_backward_add, \
+    csr_forward, layer1_dense, layer1_rows, log_loss, sigmoid, update_dense, update_rows
 from .optim import OPTIMIZERS, Adam, make_optimizer
 
 VALUES = ("binary", "count", "nb")
@@ -30,19 +30,19 @@ def _opt(default, help_text):
 class Settings:
     """Everything that decides how a model is trained. Defaults are ``train``'s defaults."""
 
-    ngrams: int = _opt(2, "features: unigrams up to n-grams")
+    ngrams: int = _opt(3, "features: unigrams up to n-grams")
     min_count: int = _opt(2, "keep features seen in at least this many texts")
     polarity_cutoff: float = _opt(0.0, "keep features with |log pos/neg ratio| >= this")
     values: str = _opt("nb", "input values: binary presence, counts, or NB log-ratio")
     kernel: str = _opt("csr", "layer-1 kernel: dense, rows (per review) or csr (batch)")
-    hidden: int = _opt(16, "hidden units")
+    hidden: int = _opt(8, "hidden units")
     activation: str = _opt("linear", "hidden activation")
     loss: str = _opt("xent", "cross-entropy, or the lesson's squared error")
-    optimizer: str = _opt("adam", "sgd, adagrad or adam (lazy: touched rows only)")
-    lr: float = _opt(0.002, "learning rate")
+    optimizer: str = _opt("adagrad", "sgd, adagrad (row-wise) or adam (lazy rows)")
+    lr: float = _opt(0.02, "learning rate")
     lr_decay: bool = _opt(True, "decay the learning rate linearly to 0 over the epochs")
-    batch_size: int = _opt(256, "reviews per step (per-review kernels use 1)")
-    epochs: int = _opt(8, "most epochs; early stopping may end sooner")
+    batch_size: int = _opt(128, "reviews per step (per-review kernels use 1)")
+    epochs: int = _opt(5, "most epochs; early stopping may end sooner")
     patience: int = _opt(2, "stop after this many epochs without a better val loss")
     dropout: float = _opt(0.0, "dropout rate on the hidden layer")
     mask: str = _opt("bytes", "dropout mask method")
@@ -67,6 +67,8 @@ class Settings:
             raise ValueError(f"dropout must be in [0, 1); got {self.dropout}")
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in [0, 1); got {self.val_fraction}")
+        if self.l2 and self.optimizer == "adagrad":
+            raise ValueError("l2 works with optimizer sgd or adam; adagrad has none")
         if self.lr <= 0:
             raise ValueError(f"lr must be positive; got {self.lr}")
 
@@ -107,6 +109,7 @@ class _BatchState:
     compactor: RowCompactor
     legacy: np.random.RandomState | None = None
     losses: list = field(default_factory=list)
+    correct: int = 0  # reviews classified right during the epoch (train accuracy)
 
 
 def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Generator, *,
@@ -137,7 +140,7 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
             opt.lr = settings.lr * (1 - (epoch - 1) / settings.epochs)
         order = rng.permutation(X.shape[0])[:n]
         Xe, ye = X[order], y[order]
-        state.losses = []
+        state.losses, state.correct = [], 0
         bar = tqdm(total=n, desc=f"epoch {epoch}", unit="review", leave=False,
                    disable=None if progress is None else not progress, mininterval=0.5)
         start = time.perf_counter()
@@ -153,7 +156,7 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
                 _set_params(net, best_params)
             raise FloatingPointError(f"the loss became {loss} in epoch {epoch}; "
                                      "lower the learning rate (--lr)")
-        train_acc = accuracy(net.logits(Xe), ye)
+        train_acc = state.correct / n  # as the weights were when each review was seen
         stats = EpochStats(epoch, loss, train_acc, None, None, n / seconds, seconds, opt.lr)
         if X_val is not None and X_val.shape[0]:
             logits = net.logits(X_val)
@@ -192,44 +195,54 @@ def _output_delta(z2: np.ndarray, y: np.ndarray, loss: str):
 
 
 def _epoch_batched(net, X, y, settings, opt, rng, state, bar, batch):
-    """One epoch of minibatches: one sparse product forward and one backward per batch."""
-    import scipy.sparse as sp
+    """One epoch of minibatches: one sparse product forward and one backward per batch.
 
+    SGD and row-wise Adagrad add the backward product straight into W1
+    (``step_sparse``); Adam, or an L2 penalty, first gathers the rows the batch touched
+    (:class:`RowCompactor`) and updates those.
+    """
     indptr, indices, data = X.indptr, X.indices, X.data
     relu = net.activation == "relu"
+    sparse_step = None if settings.l2 else getattr(opt, "step_sparse", None)
     lazy_adam = isinstance(opt, Adam)
+    z1_buf = np.empty((batch, net.hidden), dtype=np.float32)
     for lo in range(0, X.shape[0], batch):
         hi = min(lo + batch, X.shape[0])
         s, e = indptr[lo], indptr[hi]
         ptr = indptr[lo:hi + 1] - s
-        Xb = sp.csr_matrix((data[s:e], indices[s:e], ptr), shape=(hi - lo, X.shape[1]))
+        ind, dat = indices[s:e], data[s:e]
         yb = y[lo:hi]
-        z1 = Xb @ net.W1
+        z1 = csr_forward(ptr, ind, dat, net.W1, z1_buf[:hi - lo])
         z1 += net.b1
         a1 = np.maximum(z1, 0) if relu else z1
         if settings.dropout:
-            a1 = a1 * dropout_mask(settings.mask, rng, a1.shape, settings.dropout,
-                                   state.legacy)
+            mask = dropout_mask(settings.mask, rng, a1.shape, settings.dropout, state.legacy)
+            a1 = a1 * mask
         z2 = a1 @ net.w2 + net.b2[0]
         p, d2 = _output_delta(z2, yb, settings.loss)
         state.losses.append(_batch_loss(p, yb, settings.loss))
+        state.correct += int(np.count_nonzero((z2 > 0) == (yb > 0.5)))
         d2 /= hi - lo
         d1 = np.outer(d2, net.w2)
-        if settings.dropout:
-            d1 *= a1 != 0
-        elif relu:
+        if relu:
             d1 *= z1 > 0
-        rows, local = state.compactor(indices[s:e])
-        Xc = sp.csr_matrix((data[s:e], local, ptr), shape=(hi - lo, len(rows)))
-        g1 = Xc.T @ d1
-        if settings.l2:
-            g1 += settings.l2 * net.W1[rows]
+        if settings.dropout:
+            d1 *= mask
         if lazy_adam:
             opt.tick()
-        opt.step("w2", net.w2, a1.T @ d2)
+        gw2, gb1 = a1.T @ d2, d1.sum(axis=0)
+        if sparse_step is not None:
+            sparse_step(net.W1, ptr, ind, dat, d1)
+        else:
+            rows, local = state.compactor(ind)
+            g1 = np.zeros((len(rows), net.hidden), dtype=np.float32)
+            csr_backward_add(ptr, local, dat, d1, g1, 1.0)
+            if settings.l2:
+                g1 += np.float32(settings.l2) * net.W1[rows]
+            opt.step_rows("W1", net.W1, rows, g1)
+        opt.step("w2", net.w2, gw2)
         opt.step("b2", net.b2, d2.sum(keepdims=True))
-        opt.step("b1", net.b1, d1.sum(axis=0))
-        opt.step_rows("W1", net.W1, rows, g1)
+        opt.step("b1", net.b1, gb1)
         bar.update(hi - lo)
 
 
@@ -252,17 +265,19 @@ def _epoch_per_review(net, X, y, settings, opt, rng, state, bar):
         z1 = layer1(net.W1, idx, val) + net.b1
         a1 = np.maximum(z1, 0) if relu else z1
         if settings.dropout:
-            a1 = a1 * dropout_mask(settings.mask, rng, (1, len(a1)), settings.dropout,
-                                   state.legacy)[0]
+            mask = dropout_mask(settings.mask, rng, (1, len(a1)), settings.dropout,
+                                state.legacy)[0]
+            a1 = a1 * mask
         z2 = float(a1 @ net.w2 + net.b2[0])
         p, d2 = _output_delta(np.array([z2], np.float32), y[i:i + 1], settings.loss)
         losses.append(_batch_loss(p, y[i:i + 1], settings.loss))
+        state.correct += (z2 > 0) == (y[i] > 0.5)
         d2 = float(d2[0])
         d1 = d2 * net.w2
-        if settings.dropout:
-            d1 = d1 * (a1 != 0)
-        elif relu:
+        if relu:
             d1 = d1 * (z1 > 0)
+        if settings.dropout:
+            d1 = d1 * mask
         net.w2 -= lr * d2 * a1
         net.b2 -= lr * d2
         net.b1 -= lr * d1
