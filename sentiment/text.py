@@ -111,15 +111,18 @@ def _inverse(a: np.uint64) -> np.uint64:
 
 @dataclass
 class HashedCorpus:
-    """Token hashes of many texts, grouped by text (CSR-like).
+    """Token hashes of many texts: one hash per feature (unigram up to n-gram).
 
-    ``hashes[indptr[i]:indptr[i+1]]`` are the features of text ``i``: its unigram hashes,
-    then its bigram hashes, and so on up to ``n``. ``spans`` (optional) give, for every
-    unigram, its byte start and end in ``data``; they let a vocabulary recover the words.
+    ``hashes[j]`` is a feature of text ``rows[j]``. Features are stored chunk by chunk,
+    unigrams then bigrams and so on, not grouped by text: building a CSR matrix from
+    ``(rows, ids)`` groups them (a counting sort in scipy), which is cheaper than sorting
+    here. With ``keep_text``, ``data`` holds the normalized UTF-8 text and each feature's
+    first token (``token_index``, into the token spans ``starts``/``ends``) and its n
+    (``order``), enough to turn any feature back into words.
     """
 
     hashes: np.ndarray
-    indptr: np.ndarray
+    rows: np.ndarray
     n_tokens: np.ndarray  # unigrams per text
     data: bytes | None = None
     starts: np.ndarray | None = None  # byte start of each unigram in data
@@ -129,26 +132,50 @@ class HashedCorpus:
 
     @property
     def n_texts(self) -> int:
-        return len(self.indptr) - 1
+        return len(self.n_tokens)
+
+    def feature_counts(self) -> np.ndarray:
+        """Number of features (with repeats) of each text."""
+        return np.bincount(self.rows, minlength=self.n_texts)
 
     def __repr__(self) -> str:
         return f"HashedCorpus(texts={self.n_texts}, features={len(self.hashes)})"
 
     def words(self, feature_positions: np.ndarray) -> list[str]:
         """Return the text of the features at ``feature_positions`` (needs ``keep_text``)."""
+        raw = self.words_bytes(feature_positions)
+        return raw.decode("utf-8", "surrogatepass").split("\n") if raw else []
+
+    def words_bytes(self, feature_positions: np.ndarray) -> bytes:
+        """The features' texts as UTF-8, n-gram tokens joined by spaces, one per line.
+
+        Vectorized: one gather of bytes for all features, no Python object per feature.
+        """
         if self.data is None:
             raise ValueError("corpus was hashed without keep_text=True")
-        data, starts, ends = self.data, self.starts, self.ends
-        out = []
-        for first, n in zip(self.token_index[feature_positions].tolist(),
-                            self.order[feature_positions].tolist()):
-            out.append(" ".join(data[starts[t]:ends[t]].decode("utf-8", "replace")
-                                for t in range(first, first + n)))
-        return out
+        if len(feature_positions) == 0:
+            return b""
+        first = self.token_index[feature_positions].astype(np.int64)
+        n = self.order[feature_positions].astype(np.int64)
+        # every token of every feature, in order: first, first+1, ..., first+n-1
+        before = np.cumsum(n) - n
+        tokens = np.repeat(first - before, n) + np.arange(int(n.sum()))
+        starts = self.starts[tokens]
+        lengths = self.ends[tokens] - starts
+        # each token is copied followed by one separator byte: a space, or a newline
+        # after the last token of a feature
+        width = lengths + 1
+        out_start = np.cumsum(width) - width
+        src = np.repeat(starts - out_start, width) + np.arange(int(width.sum()))
+        src[out_start + lengths] = 0  # separator slots: any valid index, overwritten next
+        out = np.frombuffer(self.data, dtype=np.uint8)[src]
+        out[out_start + lengths] = ord(" ")
+        out[(out_start + lengths)[np.cumsum(n) - 1]] = ord("\n")
+        return out[:-1].tobytes()
 
 
-def _hash_chunk(texts: list[str], n: int, keep_text: bool):
-    """Hash one chunk of texts; see :func:`hash_corpus`."""
+def _hash_chunk(texts: list[str], n: int, keep_text: bool) -> dict:
+    """Hash one chunk of texts; see :func:`hash_corpus`. Offsets are chunk-local."""
     joined = "\x00".join(texts)
     if joined.count("\x00") != len(texts) - 1:  # a text holds a NUL: it would split it
         joined = "\x00".join(t.replace("\x00", " ") for t in texts)
@@ -157,13 +184,37 @@ def _hash_chunk(texts: list[str], n: int, keep_text: bool):
     # "replace" would turn it into "?", a token of its own
     data = joined.encode("utf-8", "surrogatepass")
     buf = np.frombuffer(data, dtype=np.uint8)
-    length = len(buf)
-    if length == 0:
-        empty = np.zeros(0, np.uint64)
-        zeros = np.zeros(len(texts), np.int64)
-        idx = np.zeros(0, np.int64)
-        extra = (data, idx, idx, idx, np.zeros(0, np.uint8)) if keep_text else None
-        return empty, zeros, zeros, extra
+    starts, ends = _token_spans(buf)
+    # polynomial hash of each token from prefix sums: sum c_i B^i over the token, shifted
+    # back to position 0 by B^-start. uint64 arithmetic wraps, which is the modulus.
+    pow_, inv = _powers(len(buf) + 1)
+    prefix = np.zeros(len(buf) + 1, dtype=np.uint64)
+    np.cumsum(buf * pow_[:len(buf)], out=prefix[1:])
+    h1 = (prefix[ends] - prefix[starts]) * inv[starts]
+    del prefix
+    # which text each token belongs to: texts are separated by NUL bytes
+    doc = np.searchsorted(np.flatnonzero(buf == 0), starts).astype(np.int32)
+    feats, docs, first = [h1], [doc], [np.arange(len(h1), dtype=np.int64)]
+    h = h1
+    for k in range(2, n + 1):
+        # h[i] names the k-gram starting at token i (garbage where it crosses texts)
+        h = (h[:-1] * _MIX[0] + h1[k - 1:] * _MIX[1]) ^ _NGRAM_SALT
+        idx = np.flatnonzero(doc[k - 1:] == doc[:len(doc) - k + 1])
+        feats.append(h[idx])
+        docs.append(doc[idx])
+        first.append(idx)
+    out = {"hashes": feats, "rows": docs,
+           "n_tokens": np.bincount(doc, minlength=len(texts))}
+    if keep_text:
+        out.update(data=data, starts=starts, ends=ends, token_index=first,
+                   order=[np.full(len(f), k, np.uint8) for k, f in enumerate(feats, 1)])
+    return out
+
+
+def _token_spans(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Byte start and end of every token in the normalized UTF-8 bytes ``buf``."""
+    if len(buf) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     cls = _CLASS[buf]
     # an apostrophe is a word byte only between two word bytes
     apos = np.flatnonzero(cls == 3)
@@ -172,58 +223,17 @@ def _hash_chunk(texts: list[str], n: int, keep_text: bool):
         right = np.zeros(len(apos), dtype=bool)
         ok = apos > 0
         left[ok] = cls[apos[ok] - 1] == 1
-        ok = apos < length - 1
+        ok = apos < len(buf) - 1
         right[ok] = cls[apos[ok] + 1] == 1
         cls[apos] = np.where(left & right, 1, 0)
-    prev = np.empty_like(cls)
-    prev[0] = 0
-    prev[1:] = cls[:-1]
-    nxt = np.empty_like(cls)
-    nxt[-1:] = 0
-    nxt[:-1] = cls[1:]
     token = cls != 0
-    starts = np.flatnonzero(token & ((cls != prev) | (cls == 2)))
-    ends = np.flatnonzero(token & ((cls != nxt) | (cls == 2))) + 1
-    # polynomial hash of each token from prefix sums: sum c_i B^i over the token, shifted
-    # back to position 0 by B^-start. uint64 arithmetic wraps, which is the modulus.
-    pow_, inv = _powers(length + 1)
-    prefix = np.empty(length + 1, dtype=np.uint64)
-    prefix[0] = 0
-    np.cumsum(buf.astype(np.uint64) * pow_[:length], out=prefix[1:])
-    h1 = (prefix[ends] - prefix[starts]) * inv[starts]
-    # which text each token belongs to: texts are separated by NUL bytes
-    bounds = np.flatnonzero(buf == 0)
-    doc = np.searchsorted(bounds, starts)
-    n_texts = len(texts)
-    n_tokens = np.bincount(doc, minlength=n_texts)
-    feats = [h1]
-    docs = [doc]
-    first = [np.arange(len(h1))]
-    orders = [np.ones(len(h1), dtype=np.uint8)]
-    h = h1
-    for k in range(2, n + 1):
-        same = doc[k - 1:] == doc[:len(doc) - k + 1]
-        h = (h[:-1] * _MIX[0] + h1[k - 1:] * _MIX[1]) ^ _NGRAM_SALT
-        # h[i] now names the k-gram starting at token i (garbage where it crosses texts)
-        idx = np.flatnonzero(same)
-        feats.append(h[idx])
-        docs.append(doc[idx])
-        first.append(idx)
-        orders.append(np.full(len(idx), k, dtype=np.uint8))
-    if n > 1:
-        doc_all = np.concatenate(docs)
-        order = np.argsort(doc_all, kind="stable")
-        hashes = np.concatenate(feats)[order]
-        counts = np.bincount(doc_all, minlength=n_texts)
-        token_index = np.concatenate(first)[order] if keep_text else None
-        order_k = np.concatenate(orders)[order] if keep_text else None
-    else:
-        hashes, counts = h1, n_tokens
-        token_index = first[0] if keep_text else None
-        order_k = orders[0] if keep_text else None
-    if not keep_text:
-        return hashes, counts, n_tokens, None
-    return hashes, counts, n_tokens, (data, starts, ends, token_index, order_k)
+    single = cls == 2  # "!" and "?" are tokens of one byte each
+    edge = np.empty(len(buf) + 1, dtype=bool)  # class changes between byte i-1 and i
+    edge[0] = edge[-1] = True
+    np.not_equal(cls[1:], cls[:-1], out=edge[1:-1])
+    starts = np.flatnonzero(token & (edge[:-1] | single))
+    ends = np.flatnonzero(token & (edge[1:] | single)) + 1
+    return starts, ends
 
 
 def _chunks(texts: list[str], limit: int):
@@ -248,28 +258,20 @@ def hash_corpus(texts: list[str], n: int = 1, keep_text: bool = False) -> Hashed
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
     parts = [_hash_chunk(chunk, n, keep_text) for chunk in _chunks(texts, _CHUNK_BYTES)]
-    hashes = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.uint64)
-    counts = np.concatenate([p[1] for p in parts])
-    indptr = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    n_tokens = np.concatenate([p[2] for p in parts])
-    corpus = HashedCorpus(hashes=hashes, indptr=indptr, n_tokens=n_tokens)
+    # chunk-local offsets become global: texts, tokens and bytes before each chunk
+    text_off = np.cumsum([0] + [len(p["n_tokens"]) for p in parts])
+    corpus = HashedCorpus(
+        hashes=np.concatenate([h for p in parts for h in p["hashes"]]),
+        rows=np.concatenate([r + np.int32(o) for p, o in zip(parts, text_off)
+                             for r in p["rows"]]),
+        n_tokens=np.concatenate([p["n_tokens"] for p in parts]))
     if keep_text:
-        # one byte string for all chunks; shift each chunk's offsets by the bytes before it
-        datas, starts, ends, tindex, orders = [], [], [], [], []
-        byte_off = tok_off = 0
-        for p in parts:
-            data, s, e, ti, o = p[3]
-            datas.append(data)
-            starts.append(s + byte_off)
-            ends.append(e + byte_off)
-            tindex.append(ti + tok_off)
-            orders.append(o)
-            byte_off += len(data)
-            tok_off += len(s)
-        corpus.data = b"".join(datas)
-        corpus.starts = np.concatenate(starts)
-        corpus.ends = np.concatenate(ends)
-        corpus.token_index = np.concatenate(tindex)
-        corpus.order = np.concatenate(orders)
+        tok_off = np.cumsum([0] + [len(p["starts"]) for p in parts])
+        byte_off = np.cumsum([0] + [len(p["data"]) for p in parts])
+        corpus.data = b"".join(p["data"] for p in parts)
+        corpus.starts = np.concatenate([p["starts"] + o for p, o in zip(parts, byte_off)])
+        corpus.ends = np.concatenate([p["ends"] + o for p, o in zip(parts, byte_off)])
+        corpus.token_index = np.concatenate([t + o for p, o in zip(parts, tok_off)
+                                             for t in p["token_index"]])
+        corpus.order = np.concatenate([k for p in parts for k in p["order"]])
     return corpus

@@ -317,9 +317,10 @@ def train(texts: list[str], labels, settings: Settings = Settings(), *, on_epoch
     val_corpus = hash_corpus([texts[i] for i in va], settings.ngrams)
     times["tokenize"] = time.perf_counter() - t
     t = time.perf_counter()
-    vocab = Vocabulary.fit(corpus, labels[tr], ngrams=settings.ngrams,
-                           min_count=settings.min_count,
-                           polarity_cutoff=settings.polarity_cutoff)
+    vocab, X = Vocabulary.fit_encode(corpus, labels[tr], ngrams=settings.ngrams,
+                                     min_count=settings.min_count,
+                                     polarity_cutoff=settings.polarity_cutoff,
+                                     binary=settings.values != "count")
     times["vocabulary"] = time.perf_counter() - t
     if len(vocab) == 0:
         raise ValueError("the vocabulary is empty: no feature occurs in at least "
@@ -330,7 +331,7 @@ def train(texts: list[str], labels, settings: Settings = Settings(), *, on_epoch
     model = Model(vocab, Network(len(vocab), settings.hidden, rng,
                                  activation=settings.activation,
                                  init_scale=settings.init_scale), settings.to_dict())
-    X = model.encode(corpus)
+    X.data = model.apply_values(X.data, X.indices)
     X_val = model.encode(val_corpus) if len(va) else None
     times["encode"] = time.perf_counter() - t
     del corpus

@@ -43,7 +43,8 @@ class Vocabulary:
     def words(self) -> list[str]:
         """The text of each feature, in column order (decoded on first use)."""
         if isinstance(self._words, bytes):
-            self._words = self._words.decode("utf-8").split("\n") if self._words else []
+            raw = self._words
+            self._words = raw.decode("utf-8", "surrogatepass").split("\n") if raw else []
         elif not isinstance(self._words, list):
             self._words = list(self._words)
         return self._words
@@ -60,12 +61,23 @@ class Vocabulary:
             polarity_cutoff: float = 0.0) -> "Vocabulary":
         """Count features in labelled texts and keep the frequent, polar ones.
 
-        ``labels`` are 0 (negative) / 1 (positive). Cost: one hash pass over the text, one
-        hash-table factorization of all features, one sparse matrix to count each feature
-        once per text.
+        ``labels`` are 0 (negative) / 1 (positive). See :meth:`fit_encode`.
+        """
+        return cls.fit_encode(texts, labels, ngrams=ngrams, min_count=min_count,
+                              polarity_cutoff=polarity_cutoff)[0]
+
+    @classmethod
+    def fit_encode(cls, texts, labels, *, ngrams: int = 1, min_count: int = 1,
+                   polarity_cutoff: float = 0.0, binary: bool = True):
+        """Fit a vocabulary and return it with the texts encoded by it, as a CSR matrix.
+
+        Column ids: unigrams first, then bigrams, and so on, each in order of first
+        appearance. Cost: one hash pass over the text, one hash-table factorization of all
+        features, one sort of each text's features to count each once per text; the
+        matrix comes from the same counts by renumbering the kept columns (no second
+        lookup).
         """
         import pandas as pd
-        import scipy.sparse as sp
 
         labels = np.asarray(labels, dtype=np.int8)
         corpus = texts if isinstance(texts, HashedCorpus) else hash_corpus(
@@ -73,13 +85,12 @@ class Vocabulary:
         if corpus.n_texts != len(labels):
             raise ValueError(f"{corpus.n_texts} texts but {len(labels)} labels")
         codes, uniques = pd.factorize(corpus.hashes)
-        codes = codes.astype(np.int64, copy=False)
-        X = sp.csr_matrix((np.ones(len(codes), np.float32), codes, corpus.indptr),
-                          shape=(corpus.n_texts, len(uniques)))
-        X.sum_duplicates()  # each feature once per text: document counts
-        pos_rows = np.repeat(labels, np.diff(X.indptr)).astype(bool)
-        pos = np.bincount(X.indices[pos_rows], minlength=len(uniques))
-        total = np.bincount(X.indices, minlength=len(uniques))
+        n_unique = len(uniques)
+        # one entry per (text, feature), data = its count in the text
+        X = _csr(corpus.rows, codes, (corpus.n_texts, n_unique))
+        pos_rows = np.repeat(labels.astype(bool), np.diff(X.indptr))
+        pos = np.bincount(X.indices[pos_rows], minlength=n_unique)
+        total = np.bincount(X.indices, minlength=n_unique)
         neg = total - pos
         n_pos = int(labels.sum())
         n_neg = len(labels) - n_pos
@@ -87,13 +98,18 @@ class Vocabulary:
         if polarity_cutoff > 0:
             keep &= np.abs(polarity(pos, neg, n_pos, n_neg)) >= polarity_cutoff
         kept = np.flatnonzero(keep)
-        # codes number features in order of first appearance, so the first occurrence of
-        # code k is where the running maximum of codes first reaches k
-        running = np.maximum.accumulate(codes)
-        first = np.flatnonzero(np.concatenate(([True], running[1:] > running[:-1])))
-        words = corpus.words(first[kept]) if corpus.data is not None else [""] * len(kept)
-        return cls(uniques[kept], words, pos[kept], neg[kept], n_pos, n_neg,
-                   ngrams, min_count, polarity_cutoff)
+        words = [""] * len(kept)
+        if corpus.data is not None:
+            # codes number features in order of first appearance, so the first occurrence
+            # of code k is where the running maximum of codes first reaches k
+            running = np.maximum.accumulate(codes)
+            first = np.flatnonzero(np.concatenate(([True], running[1:] > running[:-1])))
+            kept = kept[np.argsort(corpus.order[first[kept]], kind="stable")]
+            words = corpus.words_bytes(first[kept])
+        del codes
+        vocab = cls(uniques[kept], words, pos[kept], neg[kept], n_pos, n_neg, ngrams,
+                    min_count, polarity_cutoff)
+        return vocab, _keep_columns(X, kept, binary)
 
     def lookup(self, hashes: np.ndarray) -> np.ndarray:
         """Return the column id of each hash, -1 for hashes not in the vocabulary."""
@@ -119,7 +135,7 @@ class Vocabulary:
         corpus = texts if isinstance(texts, HashedCorpus) else hash_corpus(texts, self.ngrams)
         ids = self.lookup(corpus.hashes)
         known = ids >= 0
-        row = np.repeat(np.arange(corpus.n_texts), np.diff(corpus.indptr))[known]
+        row = corpus.rows[known]
         ids = ids[known]
         # sort by (row, id) so duplicates are adjacent, then collapse them
         order = np.lexsort((ids, row))
@@ -140,23 +156,13 @@ class Vocabulary:
     def encode(self, texts, binary: bool = True):
         """Return texts as a CSR matrix (rows = texts, columns = features), float32.
 
-        Same result as :meth:`encode_arrays`; uses scipy to collapse repeated features,
+        Same result as :meth:`encode_arrays`; uses scipy to group and merge features,
         which is faster on large corpora.
         """
-        import scipy.sparse as sp
-
         corpus = texts if isinstance(texts, HashedCorpus) else hash_corpus(texts, self.ngrams)
         ids = self.lookup(corpus.hashes)
         known = ids >= 0
-        # the row pointer after dropping unknown features: known ones before each boundary
-        # (reduceat would fail on empty texts at the end)
-        seen = np.zeros(len(known) + 1, dtype=np.int64)
-        np.cumsum(known, out=seen[1:])
-        indptr = seen[corpus.indptr]
-        ids = ids[known].astype(np.int32)
-        X = sp.csr_matrix((np.ones(len(ids), np.float32), ids, indptr),
-                          shape=(corpus.n_texts, len(self)))
-        X.sum_duplicates()
+        X = _csr(corpus.rows[known], ids[known], (corpus.n_texts, len(self)))
         if binary:
             X.data[:] = 1.0
         return X
@@ -173,7 +179,8 @@ class Vocabulary:
 
     # -- persistence: plain arrays and JSON-able values, no pickle ------------------------
     def to_arrays(self) -> dict:
-        words = "\n".join(w.replace("\n", " ") for w in self.words).encode("utf-8")
+        words = self._words if isinstance(self._words, bytes) else "\n".join(
+            w.replace("\n", " ") for w in self.words).encode("utf-8", "surrogatepass")
         return {"vocab_hashes": self.hashes,
                 "vocab_order": np.argsort(self.hashes, kind="stable").astype(np.int64),
                 "vocab_words": np.frombuffer(words, dtype=np.uint8),
@@ -186,11 +193,42 @@ class Vocabulary:
 
     @classmethod
     def from_arrays(cls, arrays, meta: dict) -> "Vocabulary":
-        vocab = cls(arrays["vocab_hashes"], bytes(arrays["vocab_words"]), arrays["vocab_pos"], arrays["vocab_neg"],
+        vocab = cls(arrays["vocab_hashes"], bytes(arrays["vocab_words"]),
+                    arrays["vocab_pos"], arrays["vocab_neg"],
                     meta["n_pos"], meta["n_neg"], meta["ngrams"], meta["min_count"],
                     meta["polarity_cutoff"])
         vocab._order = np.asarray(arrays["vocab_order"])
         return vocab
+
+
+def _csr(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]):
+    """CSR matrix with a 1 summed at each (row, col): counts, duplicates merged, float32.
+
+    scipy groups the entries by row with a counting sort, then sorts each row's columns to
+    merge repeats; no global sort.
+    """
+    import scipy.sparse as sp
+
+    index = np.int32 if max(shape) < 2**31 else np.int64
+    X = sp.coo_matrix((np.ones(len(rows), np.float32),
+                       (rows.astype(index, copy=False), cols.astype(index, copy=False))),
+                      shape=shape).tocsr()
+    X.sum_duplicates()
+    return X
+
+
+def _keep_columns(X, kept: np.ndarray, binary: bool):
+    """Keep the columns ``kept`` of CSR ``X``, column ``kept[i]`` becoming ``i``; O(nnz)."""
+    import scipy.sparse as sp
+
+    new_id = np.full(X.shape[1], -1, dtype=np.int32)
+    new_id[kept] = np.arange(len(kept), dtype=np.int32)
+    ids = new_id[X.indices]
+    present = ids >= 0
+    seen = np.zeros(len(ids) + 1, dtype=np.int64)
+    np.cumsum(present, out=seen[1:])
+    data = np.ones(int(seen[-1]), np.float32) if binary else X.data[present]
+    return sp.csr_matrix((data, ids[present], seen[X.indptr]), shape=(X.shape[0], len(kept)))
 
 
 def polarity(pos, neg, n_pos, n_neg) -> np.ndarray:

@@ -87,13 +87,14 @@ def test_encode_and_encode_arrays_agree(texts, binary):
 
 def test_bigrams_have_exact_ids():
     vocab = Vocabulary.fit(["good movie", "bad movie"], [1, 0], ngrams=2)
-    assert vocab.words == ["good", "movie", "good movie", "bad", "bad movie"]
-    assert vocab.pos_counts.tolist() == [1, 1, 1, 0, 0]
-    assert vocab.neg_counts.tolist() == [0, 1, 0, 1, 1]
+    # unigrams first, then bigrams, each in order of first appearance
+    assert vocab.words == ["good", "movie", "bad", "good movie", "bad movie"]
+    assert vocab.pos_counts.tolist() == [1, 1, 0, 1, 0]
+    assert vocab.neg_counts.tolist() == [0, 1, 1, 0, 1]
     X = vocab.encode(["bad movie good", "movie good movie"])
-    # "movie good" is not in the vocabulary; "good movie" (id 2) is
+    # "movie good" is not in the vocabulary; "good movie" (id 3) is
     assert X.indptr.tolist() == [0, 4, 7]
-    assert X.indices.tolist() == [0, 1, 3, 4, 0, 1, 2]
+    assert X.indices.tolist() == [0, 1, 2, 4, 0, 1, 3]
 
 
 def test_fit_accepts_a_hashed_corpus():
