@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import SentimentError
-from .network import Network, sigmoid
+from .network import ACTIVATIONS, Network, sigmoid
 from .text import HASH_VERSION
 from .vocab import Vocabulary
 
@@ -92,6 +92,9 @@ class Model:
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
+        except OSError as exc:  # disk full, folder gone: the old model stays as it was
+            raise SentimentError(f"{path}: cannot write the model ({exc.strerror or exc}); "
+                                 "free some space or choose another --model") from None
         finally:
             if tmp.exists():
                 tmp.unlink()
@@ -99,33 +102,36 @@ class Model:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Model":
-        """Read a model written by :meth:`save`; raise SentimentError if it is not one."""
+        """Read a model written by :meth:`save`; raise SentimentError if it is not one.
+
+        Never unpickles (``allow_pickle=False``), and checks everything prediction relies
+        on (format version, checksums, dtypes, shapes, finite weights) before returning.
+        """
         path = Path(path)
         hint = "train one with 'python -m sentiment train' or pass --model"
         if not path.exists():
             raise SentimentError(f"{path}: no such model file; {hint}")
         if path.is_dir():
             raise SentimentError(f"{path}: is a directory, not a model file; {hint}")
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-        except Exception as exc:  # zip, npy header or pickle refusal: all mean "not a model"
-            raise SentimentError(f"{path}: not a readable model file ({_reason(exc)}); "
-                                 f"{hint}") from None
+        arrays = _read_arrays(path, hint)
         meta = _read_meta(path, arrays, hint)
-        for key, crc in meta["crc32"].items():
-            if key not in arrays or _crc(arrays[key]) != crc:
-                raise SentimentError(f"{path}: model file is corrupted (array {key!r} fails "
-                                     f"its checksum); {hint}")
-        try:
-            vocab = Vocabulary.from_arrays(arrays, meta["vocab"])
-            net = Network.from_params(arrays, meta["activation"])
-        except (KeyError, ValueError, TypeError) as exc:
-            raise SentimentError(f"{path}: model file is inconsistent ({exc}); {hint}") from None
-        if net.W1.shape[0] != len(vocab) or net.w2.shape != net.b1.shape:
-            raise SentimentError(f"{path}: model file is inconsistent (weights of shape "
-                                 f"{net.W1.shape} for a vocabulary of {len(vocab)}); {hint}")
+        _check_arrays(path, arrays, meta, hint)
+        vocab = Vocabulary.from_arrays(arrays, meta["vocab"])
+        net = Network.from_params(arrays, meta["activation"])
         return cls(vocab, net, meta["settings"], meta.get("history"), meta.get("info"))
+
+
+# What a model file holds: array -> (dtype kind, number of dimensions). Every one but
+# ``meta`` has a CRC-32 in the metadata.
+ARRAYS = {"W1": ("f", 2), "b1": ("f", 1), "w2": ("f", 1), "b2": ("f", 1),
+          "vocab_hashes": ("u", 1), "vocab_order": ("i", 1), "vocab_words": ("u", 1),
+          "vocab_pos": ("i", 1), "vocab_neg": ("i", 1)}
+# metadata entry -> its JSON type; and the same for the vocabulary's settings
+META_TYPES = {"crc32": dict, "settings": dict, "vocab": dict, "activation": str,
+              "history": list, "info": dict}
+OPTIONAL = ("history", "info")
+VOCAB_TYPES = {"size": int, "ngrams": int, "min_count": int, "polarity_cutoff": (int, float),
+               "n_pos": int, "n_neg": int}
 
 
 def _crc(a: np.ndarray) -> int:
@@ -137,23 +143,107 @@ def _reason(exc: Exception) -> str:
     return text[:120]
 
 
+def _read_arrays(path: Path, hint: str) -> dict:
+    """Every array of the .npz, refusing anything that is not a plain numeric array."""
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except OSError as exc:
+        raise SentimentError(f"{path}: cannot read it ({exc.strerror or exc}); {hint}") from None
+    if magic != b"PK\x03\x04":
+        why = "it is empty" if not magic else "it is not an .npz archive"
+        raise SentimentError(f"{path}: not a model file ({why}); {hint}")
+    arrays = {}
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            for key in z.files:
+                try:
+                    arrays[key] = z[key]
+                except ValueError as exc:
+                    if "pickle" not in str(exc):
+                        raise
+                    raise SentimentError(f"{path}: not a model file (array {key!r} holds "
+                                         f"pickled Python objects, which are never loaded); "
+                                         f"{hint}") from None
+    except SentimentError:
+        raise
+    except Exception as exc:  # zip or npy header damage: all mean "not a whole model"
+        raise SentimentError(f"{path}: model file is damaged or truncated ({_reason(exc)}); "
+                             f"{hint}") from None
+    return arrays
+
+
 def _read_meta(path: Path, arrays: dict, hint: str) -> dict:
-    if "meta" not in arrays:
+    """The metadata entry as a dict, with every field prediction relies on checked."""
+    raw = arrays.get("meta")
+    if raw is None:
         raise SentimentError(f"{path}: not a sentiment model (no metadata); {hint}")
     try:
-        meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        if not isinstance(raw, np.ndarray) or raw.dtype != np.uint8:
+            raise ValueError("metadata is not UTF-8 bytes")
+        meta = json.loads(raw.tobytes().decode("utf-8"))
+    except (ValueError, RecursionError):  # not bytes, bad UTF-8 or JSON, absurd nesting
         raise SentimentError(f"{path}: model metadata is unreadable; {hint}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise SentimentError(f"{path}: not a sentiment model file; {hint}")
     if meta.get("version") != FORMAT_VERSION:
-        raise SentimentError(f"{path}: model format version {meta.get('version')} is not "
+        raise SentimentError(f"{path}: model format version {meta.get('version')!r} is not "
                              f"supported (this version reads {FORMAT_VERSION}); retrain it")
-    if meta.get("vocab", {}).get("hash") != HASH_VERSION:
-        raise SentimentError(f"{path}: model was built with tokenizer "
-                             f"{meta.get('vocab', {}).get('hash')!r}, this version uses "
-                             f"{HASH_VERSION!r}; retrain it")
-    for key in ("crc32", "settings", "vocab", "activation"):
-        if key not in meta:
-            raise SentimentError(f"{path}: model metadata lacks {key!r}; {hint}")
+    for key, kind in META_TYPES.items():
+        if not isinstance(meta.get(key, kind() if key in OPTIONAL else None), kind):
+            raise SentimentError(f"{path}: model metadata lacks a valid {key!r}; {hint}")
+    vocab = meta["vocab"]
+    if vocab.get("hash") != HASH_VERSION:
+        raise SentimentError(f"{path}: model was built with tokenizer {vocab.get('hash')!r}, "
+                             f"this version uses {HASH_VERSION!r}; retrain it")
+    for key, kind in VOCAB_TYPES.items():
+        value = vocab.get(key)
+        if not isinstance(value, kind) or key != "polarity_cutoff" and value < (key == "ngrams"):
+            raise SentimentError(f"{path}: model metadata has no valid vocabulary {key!r}; "
+                                 f"{hint}")
+    if meta["activation"] not in ACTIVATIONS:
+        raise SentimentError(f"{path}: model uses activation {meta['activation']!r}, this "
+                             f"version knows {', '.join(ACTIVATIONS)}; retrain it")
+    if meta.get("labels", list(LABELS)) != list(LABELS):
+        raise SentimentError(f"{path}: model labels {meta['labels']!r} are not "
+                             f"{list(LABELS)!r}; retrain it")
     return meta
+
+
+def _check_arrays(path: Path, arrays: dict, meta: dict, hint: str) -> None:
+    """Checksums, dtypes and shapes: a damaged model fails here, not at prediction time."""
+    def bad(why):
+        return SentimentError(f"{path}: model file is inconsistent ({why}); {hint}")
+
+    crcs = meta["crc32"]
+    for key, (kind, ndim) in ARRAYS.items():
+        a = arrays.get(key)
+        if not isinstance(a, np.ndarray):
+            raise bad(f"no array {key!r}")
+        if key not in crcs:
+            raise bad(f"no checksum for array {key!r}")
+        if _crc(a) != crcs[key]:
+            raise SentimentError(f"{path}: model file is corrupted (array {key!r} fails its "
+                                 f"checksum); {hint}")
+        if a.dtype.kind != kind or a.ndim != ndim:
+            raise bad(f"array {key!r} is {a.ndim}-D {a.dtype}")
+    n, hidden = arrays["W1"].shape
+    sizes = {"b1": hidden, "w2": hidden, "b2": 1, "vocab_hashes": n, "vocab_order": n,
+             "vocab_pos": n, "vocab_neg": n}
+    for key, size in sizes.items():
+        if len(arrays[key]) != size:
+            raise bad(f"array {key!r} has {len(arrays[key])} entries, W1 is {n} x {hidden}")
+    if meta["vocab"]["size"] != n:
+        raise bad(f"vocabulary of {meta['vocab']['size']} for W1 of {n} rows")
+    words = arrays["vocab_words"]
+    if (np.count_nonzero(words == 10) + 1 if len(words) else 0) != n:
+        raise bad(f"the vocabulary's words are not {n}")
+    order = arrays["vocab_order"]
+    if n and (order.min() < 0 or order.max() >= n):
+        raise bad("the vocabulary index points outside the vocabulary")
+    hashes = arrays["vocab_hashes"][order]
+    if np.any(hashes[1:] < hashes[:-1]):  # lookups binary-search this order
+        raise bad("the vocabulary index is not sorted")
+    for key in ("W1", "b1", "w2", "b2"):
+        if not np.isfinite(arrays[key]).all():
+            raise bad(f"array {key!r} holds NaN or infinity")
