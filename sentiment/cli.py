@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     _model_arg(p)
     _reader_args(p)
     _settings_args(p)
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted training from MODEL.ckpt")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object per epoch on stdout")
     p.set_defaults(handler=cmd_train)
@@ -188,7 +190,6 @@ def cmd_train(args) -> int:
     import numpy as np
 
     from .datasets import imdb_paths
-    from .train import train
 
     start = time.perf_counter()
     model_path = Path(args.model)
@@ -218,15 +219,11 @@ def cmd_train(args) -> int:
 
     if not args.json:
         print(EPOCH_HEADER, flush=True)
-    try:
-        model = train(reviews.texts, reviews.labels, settings, on_epoch=on_epoch)
-    except ValueError as exc:
-        raise SentimentError(f"{reviews.path}: {exc}") from None
-    except FloatingPointError as exc:
-        raise SentimentError(f"{reviews.path}: training diverged: {exc}") from None
+    model = _train_or_checkpoint(reviews, settings, model_path, args.resume, on_epoch)
     model.info["times"]["read"] = read_seconds
     model.info["source"] = str(reviews.path)
     model.save(model_path)
+    model_path.with_name(model_path.name + ".ckpt").unlink(missing_ok=True)  # superseded
     times = model.info["times"]
     best = ([h for h in model.history if h["best"]] or model.history)[-1]
     size = model_path.stat().st_size / 1e6
@@ -243,6 +240,75 @@ def cmd_train(args) -> int:
             print(f"test accuracy {metrics['accuracy']:.2%} on {metrics['n']:,} reviews "
                   f"({test.path})")
     return 0
+
+
+class GracefulStop:
+    """SIGINT/SIGTERM handling for training: the first signal asks the trainer to stop
+    after the current batch; a second one aborts at once (KeyboardInterrupt)."""
+
+    def __init__(self):
+        self.signal = None
+        self._old = {}
+
+    def __enter__(self):
+        import signal
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum, frame):
+        if self.signal is not None:
+            raise KeyboardInterrupt
+        self.signal = signum
+        _note("stopping after this batch (press Ctrl-C again to abort at once)")
+
+    def requested(self) -> bool:
+        return self.signal is not None
+
+
+def _train_or_checkpoint(reviews, settings, model_path: Path, resume: bool, on_epoch):
+    """Train; on a stop request or divergence, save the last complete epoch as
+    ``MODEL.ckpt`` (resumable with ``--resume``), say so and exit."""
+    from .model import Model
+    from .train import TrainingStopped, checkpoint_parts, train
+
+    ckpt = model_path.with_name(model_path.name + ".ckpt")
+    start_from = None
+    if resume:
+        if not ckpt.exists():
+            raise SentimentError(f"{ckpt}: no checkpoint to resume from; train without "
+                                 "--resume")
+        start_from = Model.load(ckpt)
+        if start_from.checkpoint is None:
+            raise SentimentError(f"{ckpt}: holds no trainer state; train without --resume")
+        _note(f"resuming from {ckpt} after epoch {start_from.checkpoint[1]['epoch']}")
+    stop = GracefulStop()
+    try:
+        with stop:
+            model = train(reviews.texts, reviews.labels, settings, on_epoch=on_epoch,
+                          resume=start_from, should_stop=stop.requested)
+    except ValueError as exc:
+        raise SentimentError(f"{reviews.path}: {exc}") from None
+    except TrainingStopped as exc:
+        if exc.model is None:
+            saved = "no epoch was complete, nothing saved"
+        else:
+            exc.model.info["source"] = str(reviews.path)
+            exc.model.save(ckpt, checkpoint=checkpoint_parts(exc.state))
+            saved = (f"saved epoch {exc.state.epoch} to {ckpt}; continue with the same "
+                     "command and --resume")
+        if exc.reason == "interrupted":
+            _note(f"interrupted: {exc}; {saved}")
+            raise SystemExit(128 + (stop.signal or 2)) from None
+        raise SentimentError(f"{reviews.path}: training diverged: {exc}; {saved}") from None
+    return model
 
 
 def load_model(path):

@@ -34,6 +34,7 @@ class Model:
         self.settings = dict(settings)
         self.history = list(history or [])
         self.info = dict(info or {})
+        self.checkpoint: tuple[dict, dict] | None = None  # trainer state, if saved
         self._scale = None
 
     def __repr__(self) -> str:
@@ -76,14 +77,23 @@ class Model:
         return [LABELS[int(p > 0.5)] for p in self.predict_proba(texts)]
 
     # -- persistence ------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the model to ``path`` atomically (temporary file, then rename)."""
+    def save(self, path: str | os.PathLike, checkpoint: tuple[dict, dict] | None = None
+             ) -> Path:
+        """Write the model to ``path`` atomically (temporary file, then rename).
+
+        ``checkpoint`` is (arrays, metadata) of a trainer state to resume from: the arrays
+        are stored under names starting with ``ckpt_``, checksummed like the others.
+        """
         path = Path(path)
         arrays = {**self.vocab.to_arrays(), **self.net.params()}
+        if checkpoint is not None:
+            arrays.update({f"ckpt_{k}": v for k, v in checkpoint[0].items()})
         meta = {"format": FORMAT, "version": FORMAT_VERSION, "labels": list(LABELS),
                 "activation": self.net.activation, "vocab": self.vocab.meta(),
                 "settings": self.settings, "history": self.history, "info": self.info,
                 "crc32": {k: _crc(v) for k, v in arrays.items()}}
+        if checkpoint is not None:
+            meta["checkpoint"] = checkpoint[1]
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
         tmp = path.with_name(path.name + ".tmp")
         try:
@@ -118,7 +128,15 @@ class Model:
         _check_arrays(path, arrays, meta, hint)
         vocab = Vocabulary.from_arrays(arrays, meta["vocab"])
         net = Network.from_params(arrays, meta["activation"])
-        return cls(vocab, net, meta["settings"], meta.get("history"), meta.get("info"))
+        model = cls(vocab, net, meta["settings"], meta.get("history"), meta.get("info"))
+        if isinstance(meta.get("checkpoint"), dict):
+            extra = {k[5:]: v for k, v in arrays.items() if k.startswith("ckpt_")}
+            for key in extra:
+                if meta["crc32"].get(f"ckpt_{key}") != _crc(extra[key]):
+                    raise SentimentError(f"{path}: checkpoint is corrupted (array "
+                                         f"{key!r} fails its checksum); train afresh")
+            model.checkpoint = (extra, meta["checkpoint"])
+        return model
 
 
 # What a model file holds: array -> (dtype kind, number of dimensions). Every one but

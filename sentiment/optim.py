@@ -23,6 +23,13 @@ class SGD:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(lr={self.lr})"
 
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """The optimizer's state as named arrays (copies), to checkpoint and resume."""
+        return {}
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`state_arrays` returned."""
+
     def step(self, name: str, param: np.ndarray, grad: np.ndarray) -> None:
         param -= self.lr * grad
 
@@ -49,6 +56,13 @@ class Adagrad(SGD):
         self.eps = eps
         self.acc: np.ndarray | None = None
 
+    def state_arrays(self):
+        return {} if self.acc is None else {"acc": self.acc.copy()}
+
+    def load_state_arrays(self, arrays):
+        if "acc" in arrays:
+            self.acc = np.array(arrays["acc"], dtype=np.float32)
+
     def step_sparse(self, W1, indptr, indices, data, delta) -> None:
         if self.acc is None:
             self.acc = np.full(W1.shape[0], self.eps, dtype=np.float32)
@@ -68,6 +82,18 @@ class Adam(SGD):
         self.m: dict[str, np.ndarray] = {}
         self.v: dict[str, np.ndarray] = {}
         self.t = 0
+
+    def state_arrays(self):
+        out = {"t": np.array(self.t)}
+        for name in self.m:
+            out[f"m_{name}"], out[f"v_{name}"] = self.m[name].copy(), self.v[name].copy()
+        return out
+
+    def load_state_arrays(self, arrays):
+        self.t = int(arrays.get("t", 0))
+        for key, value in arrays.items():
+            if key[:2] in ("m_", "v_"):
+                (self.m if key[0] == "m" else self.v)[key[2:]] = np.array(value)
 
     def tick(self) -> None:
         """Advance the step counter once per minibatch (for bias correction)."""

@@ -110,53 +110,100 @@ class _BatchState:
     legacy: np.random.RandomState | None = None
     losses: list = field(default_factory=list)
     correct: int = 0  # reviews classified right during the epoch (train accuracy)
+    should_stop: object = None  # callable polled between batches
+
+    def check_stop(self) -> None:
+        if self.should_stop is not None and self.should_stop():
+            raise _StopRequested
+
+
+@dataclass
+class TrainerState:
+    """Where training stands after a complete epoch: enough to resume it exactly."""
+
+    epoch: int = 0
+    history: list = field(default_factory=list)  # EpochStats of the epochs done
+    best_loss: float = float("inf")
+    waited: int = 0  # epochs since the best validation loss
+    params: dict | None = None  # network weights after ``epoch``
+    best_params: dict | None = None  # weights of the best epoch so far
+    optimizer: dict | None = None  # optimizer state arrays
+    rng: dict | None = None  # the generator's state after ``epoch``
+
+
+class TrainingStopped(Exception):
+    """Training ended before its last epoch: a stop request, or a loss that became NaN.
+
+    ``state`` is the last complete epoch (None if none completed); the network has been
+    put back to it. ``reason`` is ``"interrupted"`` or ``"diverged"``.
+    """
+
+    def __init__(self, message: str, reason: str, state: TrainerState | None):
+        super().__init__(message)
+        self.reason, self.state = reason, state
+        self.model = None  # the caller may attach the model, to checkpoint it
+
+
+class _StopRequested(Exception):
+    """Raised inside an epoch when ``should_stop()`` turns true."""
 
 
 def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Generator, *,
         X_val=None, y_val=None, on_epoch=None, progress: bool | None = None,
-        limit: int | None = None) -> list[EpochStats]:
+        limit: int | None = None, state: TrainerState | None = None,
+        should_stop=None) -> list[EpochStats]:
     """Train ``net`` on CSR rows ``X`` with labels ``y`` (0/1); return per-epoch stats.
 
     Shuffles an index every epoch (never the data). With a validation set, keeps the
     weights of the epoch with the lowest validation loss and stops after ``patience``
     epochs without improvement. ``limit`` trains on only the first ``limit`` shuffled
-    reviews of each epoch (to time slow kernels). Raises ``FloatingPointError`` if the
-    loss becomes NaN, with the best weights so far restored.
+    reviews of each epoch (to time slow kernels). ``state`` resumes from a checkpoint.
+    ``should_stop`` is polled between batches; when it returns true, or when the loss
+    becomes NaN, the network goes back to the last complete epoch and
+    :class:`TrainingStopped` carries that epoch's state.
     """
     from tqdm.auto import tqdm
 
     y = np.asarray(y, dtype=np.float32)
     opt = make_optimizer(settings.optimizer, settings.lr)
-    state = _BatchState(RowCompactor(X.shape[1]))
+    scratch = _BatchState(RowCompactor(X.shape[1]), should_stop=should_stop)
     if settings.mask == "binomial":
-        state.legacy = np.random.RandomState(int(rng.integers(2**31)))
-    history: list[EpochStats] = []
-    best_loss, best_params, waited = np.inf, None, 0
+        scratch.legacy = np.random.RandomState(int(rng.integers(2**31)))
+    done = state or TrainerState()
+    if state is not None:
+        _set_params(net, state.params)
+        opt.load_state_arrays(state.optimizer or {})
+        rng.bit_generator.state = state.rng
+    history = list(done.history)
+    best_loss, best_params, waited = done.best_loss, done.best_params, done.waited
     n = X.shape[0] if limit is None else min(limit, X.shape[0])
     per_review = settings.kernel != "csr"
-    batch = 1 if per_review else settings.batch_size
-    for epoch in range(1, settings.epochs + 1):
+    for epoch in range(done.epoch + 1, settings.epochs + 1):
         if settings.lr_decay:
             opt.lr = settings.lr * (1 - (epoch - 1) / settings.epochs)
         order = rng.permutation(X.shape[0])[:n]
         Xe, ye = X[order], y[order]
-        state.losses, state.correct = [], 0
+        scratch.losses, scratch.correct = [], 0
         bar = tqdm(total=n, desc=f"epoch {epoch}", unit="review", leave=False,
                    disable=None if progress is None else not progress, mininterval=0.5)
         start = time.perf_counter()
-        if per_review:
-            _epoch_per_review(net, Xe, ye, settings, opt, rng, state, bar)
-        else:
-            _epoch_batched(net, Xe, ye, settings, opt, rng, state, bar, batch)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):  # divergence: checked below
+                if per_review:
+                    _epoch_per_review(net, Xe, ye, settings, opt, rng, scratch, bar)
+                else:
+                    _epoch_batched(net, Xe, ye, settings, opt, rng, scratch, bar,
+                                   settings.batch_size)
+        except _StopRequested:
+            raise _rewind(net, done, f"stopped during epoch {epoch}", "interrupted") from None
+        finally:
+            bar.close()
         seconds = time.perf_counter() - start
-        bar.close()
-        loss = float(np.mean(state.losses)) if state.losses else float("nan")
-        if not np.isfinite(loss) or not np.isfinite(net.w2).all():
-            if best_params is not None:
-                _set_params(net, best_params)
-            raise FloatingPointError(f"the loss became {loss} in epoch {epoch}; "
-                                     "lower the learning rate (--lr)")
-        train_acc = state.correct / n  # as the weights were when each review was seen
+        loss = float(np.mean(scratch.losses)) if scratch.losses else float("nan")
+        if not np.isfinite(loss) or not np.isfinite(net.W1).all():
+            raise _rewind(net, done, f"the loss became {loss} in epoch {epoch}; lower "
+                          "the learning rate (--lr)", "diverged")
+        train_acc = scratch.correct / n  # as the weights were when each review was seen
         stats = EpochStats(epoch, loss, train_acc, None, None, n / seconds, seconds, opt.lr)
         if X_val is not None and X_val.shape[0]:
             logits = net.logits(X_val)
@@ -164,10 +211,12 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
             stats.val_accuracy = accuracy(logits, y_val)
             if stats.val_loss < best_loss:
                 best_loss, waited, stats.best = stats.val_loss, 0, True
-                best_params = {k: v.copy() for k, v in net.params().items()}
+                best_params = _copy_params(net)
             else:
                 waited += 1
         history.append(stats)
+        done = TrainerState(epoch, list(history), best_loss, waited, _copy_params(net),
+                            best_params, opt.state_arrays(), rng.bit_generator.state)
         if on_epoch is not None:
             on_epoch(stats)
         if settings.patience and waited >= settings.patience:
@@ -175,6 +224,42 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
     if best_params is not None:
         _set_params(net, best_params)
     return history
+
+
+def checkpoint_parts(state: TrainerState) -> tuple[dict, dict]:
+    """A trainer state as (arrays, JSON-able metadata), to store in a model file."""
+    arrays = {f"params_{k}": v for k, v in state.params.items()}
+    arrays.update({f"opt_{k}": v for k, v in state.optimizer.items()})
+    if state.best_params is not None:
+        arrays.update({f"best_{k}": v for k, v in state.best_params.items()})
+    meta = {"epoch": state.epoch, "history": [h.to_dict() for h in state.history],
+            "best_loss": state.best_loss if np.isfinite(state.best_loss) else None,
+            "waited": state.waited, "rng": state.rng}
+    return arrays, meta
+
+
+def state_from_checkpoint(arrays: dict, meta: dict) -> TrainerState:
+    """The inverse of :func:`checkpoint_parts`."""
+    def pick(prefix):
+        return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+    best = pick("best_")
+    return TrainerState(
+        epoch=int(meta["epoch"]), history=[EpochStats(**h) for h in meta["history"]],
+        best_loss=float("inf") if meta["best_loss"] is None else float(meta["best_loss"]),
+        waited=int(meta["waited"]), params=pick("params_"), best_params=best or None,
+        optimizer=pick("opt_"), rng=meta["rng"])
+
+
+def _copy_params(net: Network) -> dict:
+    return {k: v.copy() for k, v in net.params().items()}
+
+
+def _rewind(net: Network, done: TrainerState, message: str, reason: str):
+    """Put ``net`` back to the last complete epoch; return the exception to raise."""
+    if done.params is not None:
+        _set_params(net, done.params)
+    return TrainingStopped(message, reason, done if done.epoch else None)
 
 
 def _set_params(net: Network, params: dict) -> None:
@@ -244,6 +329,7 @@ def _epoch_batched(net, X, y, settings, opt, rng, state, bar, batch):
         opt.step("b2", net.b2, d2.sum(keepdims=True))
         opt.step("b1", net.b1, gb1)
         bar.update(hi - lo)
+        state.check_stop()
 
 
 def _batch_loss(p, y, loss):
@@ -284,6 +370,7 @@ def _epoch_per_review(net, X, y, settings, opt, rng, state, bar):
         update(net.W1, idx, val, d1, lr)
         if i % 256 == 255:
             bar.update(256)
+            state.check_stop()
     bar.update(X.shape[0] % 256)
 
 
@@ -295,32 +382,47 @@ def split_indices(n: int, fraction: float, rng: np.random.Generator):
 
 
 def train(texts: list[str], labels, settings: Settings = Settings(), *, on_epoch=None,
-          progress: bool | None = None, limit: int | None = None):
+          progress: bool | None = None, limit: int | None = None, resume=None,
+          should_stop=None):
     """Train a model on texts with 0/1 labels; return a :class:`~sentiment.model.Model`.
 
     Holds out ``settings.val_fraction`` of the texts for validation (early stopping), builds
     the vocabulary on the rest only, and records the time of each step in ``model.info``.
+    ``resume`` is a checkpoint model (``Model.load`` of one with ``checkpoint`` set): its
+    settings, vocabulary and trainer state carry on where it stopped, on the same texts.
+    If training stops early, :class:`TrainingStopped` carries the model (``.model``) at
+    its last complete epoch, ready to be saved as a checkpoint.
     """
     from .model import Model
     from .text import hash_corpus
     from .vocab import Vocabulary
 
+    if resume is not None:
+        settings = Settings.from_dict(resume.settings)
     if settings.kernel != "csr" and settings.optimizer != "sgd":
         raise ValueError(f"kernel {settings.kernel!r} trains one review at a time with "
                          "plain SGD; use optimizer='sgd'")
     labels = np.asarray(labels, dtype=np.int8)
     rng = np.random.default_rng(settings.seed)
     tr, va = split_indices(len(texts), settings.val_fraction, rng)
+    if resume is not None and resume.info.get("n_train") != len(tr):
+        raise ValueError(f"the checkpoint was trained on {resume.info.get('n_train')} "
+                         f"reviews of {resume.info.get('source')}, this file gives "
+                         f"{len(tr)}; resume with the same file")
     times = {}
     t = time.perf_counter()
-    corpus = hash_corpus([texts[i] for i in tr], settings.ngrams, keep_text=True)
+    corpus = hash_corpus([texts[i] for i in tr], settings.ngrams, keep_text=resume is None)
     val_corpus = hash_corpus([texts[i] for i in va], settings.ngrams)
     times["tokenize"] = time.perf_counter() - t
     t = time.perf_counter()
-    vocab, X = Vocabulary.fit_encode(corpus, labels[tr], ngrams=settings.ngrams,
-                                     min_count=settings.min_count,
-                                     polarity_cutoff=settings.polarity_cutoff,
-                                     binary=settings.values != "count")
+    binary = settings.values != "count"
+    if resume is None:
+        vocab, X = Vocabulary.fit_encode(corpus, labels[tr], ngrams=settings.ngrams,
+                                         min_count=settings.min_count,
+                                         polarity_cutoff=settings.polarity_cutoff,
+                                         binary=binary)
+    else:
+        vocab, X = resume.vocab, resume.vocab.encode(corpus, binary=binary)
     times["vocabulary"] = time.perf_counter() - t
     if len(vocab) == 0:
         raise ValueError("the vocabulary is empty: no feature occurs in at least "
@@ -328,20 +430,31 @@ def train(texts: list[str], labels, settings: Settings = Settings(), *, on_epoch
                          f"{settings.polarity_cutoff}; lower --min-count or "
                          "--polarity-cutoff")
     t = time.perf_counter()
-    model = Model(vocab, Network(len(vocab), settings.hidden, rng,
-                                 activation=settings.activation,
-                                 init_scale=settings.init_scale), settings.to_dict())
+    net = resume.net if resume is not None else Network(
+        len(vocab), settings.hidden, rng, activation=settings.activation,
+        init_scale=settings.init_scale)
+    model = Model(vocab, net, settings.to_dict())
     X.data = model.apply_values(X.data, X.indices)
     X_val = model.encode(val_corpus) if len(va) else None
     times["encode"] = time.perf_counter() - t
     del corpus
-    t = time.perf_counter()
-    history = fit(model.net, X, labels[tr], settings, rng, X_val=X_val,
-                  y_val=labels[va] if len(va) else None, on_epoch=on_epoch,
-                  progress=progress, limit=limit)
-    times["train"] = time.perf_counter() - t
-    model.history = [h.to_dict() for h in history]
     model.info.update({"n_train": int(len(tr)), "n_val": int(len(va)),
                        "n_positive": int(labels[tr].sum()), "times": times,
                        "nnz": int(X.nnz)})
+    state = None
+    if resume is not None:
+        state = state_from_checkpoint(*resume.checkpoint)
+    t = time.perf_counter()
+    try:
+        history = fit(net, X, labels[tr], settings, rng, X_val=X_val,
+                      y_val=labels[va] if len(va) else None, on_epoch=on_epoch,
+                      progress=progress, limit=limit, state=state, should_stop=should_stop)
+    except TrainingStopped as stop:
+        times["train"] = time.perf_counter() - t
+        if stop.state is not None:
+            model.history = [h.to_dict() for h in stop.state.history]
+            stop.model = model
+        raise
+    times["train"] = time.perf_counter() - t
+    model.history = [h.to_dict() for h in history]
     return model

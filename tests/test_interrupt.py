@@ -1,0 +1,118 @@
+"""Stopping and resuming training: signals, checkpoints, divergence."""
+import csv
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sentiment.model import Model
+from sentiment.train import Settings, TrainingStopped, checkpoint_parts, train
+
+WORDS_POS = "great wonderful loved brilliant superb fun moving best".split()
+WORDS_NEG = "awful terrible hated boring dull worst stupid waste".split()
+NEUTRAL = "the a film movie plot actor scene story it was and of".split()
+
+
+def corpus(n, seed=0):
+    """n short synthetic reviews, half positive, each with a few polar and neutral words."""
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    for i in range(n):
+        label = i % 2
+        polar = WORDS_POS if label else WORDS_NEG
+        words = list(rng.choice(NEUTRAL, 6)) + list(rng.choice(polar, 2))
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+        labels.append(label)
+    return texts, np.array(labels)
+
+
+def stop_after(batches):
+    calls = {"n": 0}
+
+    def should_stop():
+        calls["n"] += 1
+        return calls["n"] > batches
+    return should_stop
+
+
+def test_interrupted_then_resumed_equals_uninterrupted(tmp_path):
+    texts, labels = corpus(400)
+    settings = Settings(epochs=4, batch_size=50, min_count=1, patience=0)
+    whole = train(texts, labels, settings, progress=False)
+    with pytest.raises(TrainingStopped) as info:  # 360 train rows = 8 batches an epoch
+        train(texts, labels, settings, progress=False, should_stop=stop_after(8 + 3))
+    stopped = info.value
+    assert stopped.reason == "interrupted" and stopped.state.epoch == 1
+    path = tmp_path / "m.npz.ckpt"
+    stopped.model.save(path, checkpoint=checkpoint_parts(stopped.state))
+    resumed = train(texts, labels, settings, progress=False, resume=Model.load(path))
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3, 4]
+    for name, value in whole.net.params().items():
+        np.testing.assert_array_equal(resumed.net.params()[name], value)
+
+
+def test_stop_before_any_epoch_completes_has_no_state():
+    texts, labels = corpus(200)
+    with pytest.raises(TrainingStopped) as info:
+        train(texts, labels, Settings(min_count=1), progress=False, should_stop=lambda: True)
+    assert info.value.state is None and info.value.model is None
+
+
+def test_divergence_stops_with_the_last_good_epoch():
+    texts, labels = corpus(200)
+    # plain SGD with an absurd rate overflows the weights within a few epochs
+    settings = Settings(optimizer="sgd", lr=3e38, epochs=20, min_count=1, patience=0,
+                        val_fraction=0)
+    with pytest.raises(TrainingStopped) as info:
+        train(texts, labels, settings, progress=False)
+    stopped = info.value
+    assert stopped.reason == "diverged" and "lower the learning rate" in str(stopped)
+    if stopped.state is not None:
+        assert np.isfinite(stopped.model.net.W1).all()
+
+
+def write_csv(path, texts, labels):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["review", "sentiment"])
+        w.writerows(zip(texts, ["positive" if y else "negative" for y in labels]))
+
+
+def test_sigterm_keeps_a_checkpoint_and_resume_finishes(tmp_path):
+    texts, labels = corpus(6000)
+    data = tmp_path / "reviews.csv"
+    write_csv(data, texts, labels)
+    model = tmp_path / "m.npz"
+    cmd = [sys.executable, "-m", "sentiment", "train", str(data), "--model", str(model),
+           "--epochs", "40", "--patience", "0", "--batch-size", "16", "--min-count", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = [proc.stdout.readline(), proc.stdout.readline(), proc.stdout.readline()]
+    assert lines[2].split()[0] == "2", lines  # header, epoch 1, epoch 2 printed
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "interrupted" in err and "--resume" in err and "Traceback" not in err
+    ckpt = tmp_path / "m.npz.ckpt"
+    assert ckpt.exists() and not model.exists()
+    assert not list(tmp_path.glob("*.tmp"))
+    done = Model.load(ckpt).checkpoint[1]["epoch"]
+    assert done >= 2
+    r = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert f"resuming from {ckpt} after epoch {done}" in r.stderr
+    epochs = [int(line.split()[0]) for line in r.stdout.splitlines()[1:]
+              if line.split() and line.split()[0].isdigit()]
+    assert epochs == list(range(done + 1, 41))
+    assert model.exists() and not ckpt.exists()
+    assert len(Model.load(model).history) == 40
+
+
+def test_resume_without_checkpoint_is_a_clear_error(tmp_path, tiny_csv):
+    r = subprocess.run([sys.executable, "-m", "sentiment", "train", str(tiny_csv),
+                        "--model", str(tmp_path / "m.npz"), "--resume"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.strip().endswith("no checkpoint to resume from; train without --resume")
