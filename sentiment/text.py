@@ -113,22 +113,21 @@ def _inverse(a: np.uint64) -> np.uint64:
 class HashedCorpus:
     """Token hashes of many texts: one hash per feature (unigram up to n-gram).
 
-    ``hashes[j]`` is a feature of text ``rows[j]``. Features are stored chunk by chunk,
-    unigrams then bigrams and so on, not grouped by text: building a CSR matrix from
-    ``(rows, ids)`` groups them (a counting sort in scipy), which is cheaper than sorting
-    here. With ``keep_text``, ``data`` holds the normalized UTF-8 text and each feature's
-    first token (``token_index``, into the token spans ``starts``/``ends``) and its n
-    (``order``), enough to turn any feature back into words.
+    ``hashes[j]`` is a feature of text ``rows[j]``. Features are stored in blocks, chunk by
+    chunk: a chunk's unigrams, then its bigrams, and so on; they are not grouped by text,
+    since building a CSR matrix from ``(rows, ids)`` groups them (a counting sort in
+    scipy), which is cheaper than sorting here. With ``keep_text``, ``data`` holds the
+    normalized UTF-8 text and ``starts``/``ends`` every unigram's bytes, enough to turn
+    any feature back into words (:meth:`words_bytes`).
     """
 
     hashes: np.ndarray
     rows: np.ndarray
     n_tokens: np.ndarray  # unigrams per text
+    blocks: np.ndarray  # per block: first feature, features, n, first unigram, unigrams
     data: bytes | None = None
     starts: np.ndarray | None = None  # byte start of each unigram in data
     ends: np.ndarray | None = None
-    token_index: np.ndarray | None = None  # per feature: index of its first unigram
-    order: np.ndarray | None = None  # per feature: its n
 
     @property
     def n_texts(self) -> int:
@@ -141,29 +140,52 @@ class HashedCorpus:
     def __repr__(self) -> str:
         return f"HashedCorpus(texts={self.n_texts}, features={len(self.hashes)})"
 
+    def feature_tokens(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For features at ``positions``: (index of their first unigram, their n)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        block = np.searchsorted(self.blocks[:, 0], positions, side="right") - 1
+        first = np.empty(len(positions), dtype=np.int64)
+        for b in np.unique(block):
+            feat0, _, k, tok0, n_tok = self.blocks[b].tolist()
+            mine = block == b
+            local = positions[mine] - feat0
+            if k > 1:  # k-grams exist where the first and last unigram share a text
+                doc = self.rows[self._unigram_block(tok0):][:n_tok]
+                local = np.flatnonzero(doc[k - 1:] == doc[:n_tok - k + 1])[local]
+            first[mine] = tok0 + local
+        return first, self.blocks[block, 2]
+
+    def _unigram_block(self, token0: int) -> int:
+        """Feature position where the unigram block starting at token ``token0`` begins."""
+        b = np.flatnonzero((self.blocks[:, 2] == 1) & (self.blocks[:, 3] == token0))[0]
+        return int(self.blocks[b, 0])
+
     def words(self, feature_positions: np.ndarray) -> list[str]:
         """Return the text of the features at ``feature_positions`` (needs ``keep_text``)."""
         raw = self.words_bytes(feature_positions)
         return raw.decode("utf-8", "surrogatepass").split("\n") if raw else []
 
     def words_bytes(self, feature_positions: np.ndarray) -> bytes:
-        """The features' texts as UTF-8, n-gram tokens joined by spaces, one per line.
+        """The features' texts as UTF-8, n-gram tokens joined by spaces, one per line."""
+        return self.join_tokens(*self.feature_tokens(feature_positions))
 
-        Vectorized: one gather of bytes for all features, no Python object per feature.
+    def join_tokens(self, first: np.ndarray, n: np.ndarray) -> bytes:
+        """Text of the token runs ``first[i] .. first[i]+n[i]-1``, one run per line.
+
+        Vectorized: one gather of bytes for all runs, no Python object per feature.
         """
         if self.data is None:
             raise ValueError("corpus was hashed without keep_text=True")
-        if len(feature_positions) == 0:
+        if len(first) == 0:
             return b""
-        first = self.token_index[feature_positions].astype(np.int64)
-        n = self.order[feature_positions].astype(np.int64)
-        # every token of every feature, in order: first, first+1, ..., first+n-1
+        n = np.asarray(n, dtype=np.int64)
+        # every token of every run, in order: first, first+1, ..., first+n-1
         before = np.cumsum(n) - n
-        tokens = np.repeat(first - before, n) + np.arange(int(n.sum()))
-        starts = self.starts[tokens]
+        tokens = np.repeat(np.asarray(first, np.int64) - before, n) + np.arange(int(n.sum()))
+        starts = self.starts[tokens].astype(np.int64)
         lengths = self.ends[tokens] - starts
         # each token is copied followed by one separator byte: a space, or a newline
-        # after the last token of a feature
+        # after the last token of a run
         width = lengths + 1
         out_start = np.cumsum(width) - width
         src = np.repeat(starts - out_start, width) + np.arange(int(width.sum()))
@@ -183,6 +205,7 @@ def _hash_chunk(texts: list[str], n: int, keep_text: bool) -> dict:
     # a lone surrogate (stdin's surrogateescape) stays one word character, as in tokenize;
     # "replace" would turn it into "?", a token of its own
     data = joined.encode("utf-8", "surrogatepass")
+    del joined
     buf = np.frombuffer(data, dtype=np.uint8)
     starts, ends = _token_spans(buf)
     # polynomial hash of each token from prefix sums: sum c_i B^i over the token, shifted
@@ -194,7 +217,7 @@ def _hash_chunk(texts: list[str], n: int, keep_text: bool) -> dict:
     del prefix
     # which text each token belongs to: texts are separated by NUL bytes
     doc = np.searchsorted(np.flatnonzero(buf == 0), starts).astype(np.int32)
-    feats, docs, first = [h1], [doc], [np.arange(len(h1), dtype=np.int64)]
+    feats, docs = [h1], [doc]
     h = h1
     for k in range(2, n + 1):
         # h[i] names the k-gram starting at token i (garbage where it crosses texts)
@@ -202,12 +225,10 @@ def _hash_chunk(texts: list[str], n: int, keep_text: bool) -> dict:
         idx = np.flatnonzero(doc[k - 1:] == doc[:len(doc) - k + 1])
         feats.append(h[idx])
         docs.append(doc[idx])
-        first.append(idx)
-    out = {"hashes": feats, "rows": docs,
-           "n_tokens": np.bincount(doc, minlength=len(texts))}
+    out = {"hashes": feats, "rows": docs, "n_tokens": np.bincount(doc, minlength=len(texts))}
     if keep_text:
-        out.update(data=data, starts=starts, ends=ends, token_index=first,
-                   order=[np.full(len(f), k, np.uint8) for k, f in enumerate(feats, 1)])
+        offset = np.int32 if len(data) < 2**31 else np.int64
+        out.update(data=data, starts=starts.astype(offset), ends=ends.astype(offset))
     return out
 
 
@@ -258,20 +279,35 @@ def hash_corpus(texts: list[str], n: int = 1, keep_text: bool = False) -> Hashed
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
     parts = [_hash_chunk(chunk, n, keep_text) for chunk in _chunks(texts, _CHUNK_BYTES)]
-    # chunk-local offsets become global: texts, tokens and bytes before each chunk
+    # chunk-local offsets become global: texts, unigrams and bytes before each chunk
     text_off = np.cumsum([0] + [len(p["n_tokens"]) for p in parts])
+    tok_off = np.cumsum([0] + [len(p["hashes"][0]) for p in parts])
+    blocks, feat0 = [], 0
+    for p, t0 in zip(parts, tok_off):
+        for k, h in enumerate(p["hashes"], 1):
+            blocks.append((feat0, len(h), k, t0, len(p["hashes"][0])))
+            feat0 += len(h)
+    # each field is joined, then its pieces dropped, so memory peaks at one extra field
     corpus = HashedCorpus(
-        hashes=np.concatenate([h for p in parts for h in p["hashes"]]),
+        hashes=_join(parts, "hashes"),
         rows=np.concatenate([r + np.int32(o) for p, o in zip(parts, text_off)
-                             for r in p["rows"]]),
-        n_tokens=np.concatenate([p["n_tokens"] for p in parts]))
+                             for r in p.pop("rows")]),
+        n_tokens=_join(parts, "n_tokens"), blocks=np.array(blocks, dtype=np.int64))
     if keep_text:
-        tok_off = np.cumsum([0] + [len(p["starts"]) for p in parts])
         byte_off = np.cumsum([0] + [len(p["data"]) for p in parts])
-        corpus.data = b"".join(p["data"] for p in parts)
-        corpus.starts = np.concatenate([p["starts"] + o for p, o in zip(parts, byte_off)])
-        corpus.ends = np.concatenate([p["ends"] + o for p, o in zip(parts, byte_off)])
-        corpus.token_index = np.concatenate([t + o for p, o in zip(parts, tok_off)
-                                             for t in p["token_index"]])
-        corpus.order = np.concatenate([k for p in parts for k in p["order"]])
+        offset = np.int32 if byte_off[-1] < 2**31 else np.int64
+        corpus.starts = np.concatenate([p.pop("starts").astype(offset) + offset(o)
+                                        for p, o in zip(parts, byte_off)])
+        corpus.ends = np.concatenate([p.pop("ends").astype(offset) + offset(o)
+                                      for p, o in zip(parts, byte_off)])
+        corpus.data = b"".join(p.pop("data") for p in parts)
     return corpus
+
+
+def _join(parts: list[dict], field: str) -> np.ndarray:
+    """Concatenate one field of every part (a list of arrays, or one array) and drop it."""
+    pieces = []
+    for p in parts:
+        value = p.pop(field)
+        pieces.extend(value if isinstance(value, list) else [value])
+    return np.concatenate(pieces)

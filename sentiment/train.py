@@ -420,7 +420,7 @@ def train(texts: list[str], labels, settings: Settings = Settings(), *, on_epoch
         vocab, X = Vocabulary.fit_encode(corpus, labels[tr], ngrams=settings.ngrams,
                                          min_count=settings.min_count,
                                          polarity_cutoff=settings.polarity_cutoff,
-                                         binary=binary)
+                                         binary=binary, consume=True)
     else:
         vocab, X = resume.vocab, resume.vocab.encode(corpus, binary=binary)
     times["vocabulary"] = time.perf_counter() - t

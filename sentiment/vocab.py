@@ -68,14 +68,16 @@ class Vocabulary:
 
     @classmethod
     def fit_encode(cls, texts, labels, *, ngrams: int = 1, min_count: int = 1,
-                   polarity_cutoff: float = 0.0, binary: bool = True):
+                   polarity_cutoff: float = 0.0, binary: bool = True,
+                   consume: bool = False):
         """Fit a vocabulary and return it with the texts encoded by it, as a CSR matrix.
 
         Column ids: unigrams first, then bigrams, and so on, each in order of first
         appearance. Cost: one hash pass over the text, one hash-table factorization of all
         features, one sort of each text's features to count each once per text; the
         matrix comes from the same counts by renumbering the kept columns (no second
-        lookup).
+        lookup). ``consume=True`` lets it drop the corpus's hashes once counted, to save
+        memory (the corpus cannot be encoded again).
         """
         import pandas as pd
 
@@ -85,9 +87,18 @@ class Vocabulary:
         if corpus.n_texts != len(labels):
             raise ValueError(f"{corpus.n_texts} texts but {len(labels)} labels")
         codes, uniques = pd.factorize(corpus.hashes)
+        if consume:
+            corpus.hashes = None
         n_unique = len(uniques)
+        codes = codes.astype(np.int32 if n_unique < 2**31 else np.int64)
+        # codes number features in order of first appearance, so the first occurrence
+        # of code k is where the running maximum of codes first reaches k
+        running = np.maximum.accumulate(codes)
+        first = np.flatnonzero(np.concatenate(([True], running[1:] > running[:-1])))
+        del running
         # one entry per (text, feature), data = its count in the text
         X = _csr(corpus.rows, codes, (corpus.n_texts, n_unique))
+        del codes
         pos_rows = np.repeat(labels.astype(bool), np.diff(X.indptr))
         pos = np.bincount(X.indices[pos_rows], minlength=n_unique)
         total = np.bincount(X.indices, minlength=n_unique)
@@ -100,13 +111,10 @@ class Vocabulary:
         kept = np.flatnonzero(keep)
         words = [""] * len(kept)
         if corpus.data is not None:
-            # codes number features in order of first appearance, so the first occurrence
-            # of code k is where the running maximum of codes first reaches k
-            running = np.maximum.accumulate(codes)
-            first = np.flatnonzero(np.concatenate(([True], running[1:] > running[:-1])))
-            kept = kept[np.argsort(corpus.order[first[kept]], kind="stable")]
-            words = corpus.words_bytes(first[kept])
-        del codes
+            tokens, n = corpus.feature_tokens(first[kept])
+            order = np.argsort(n, kind="stable")  # unigrams, then bigrams, ...
+            kept = kept[order]
+            words = corpus.join_tokens(tokens[order], n[order])
         vocab = cls(uniques[kept], words, pos[kept], neg[kept], n_pos, n_neg, ngrams,
                     min_count, polarity_cutoff)
         return vocab, _keep_columns(X, kept, binary)
