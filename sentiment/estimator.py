@@ -1,0 +1,262 @@
+"""scikit-learn estimators: :class:`SentimentClassifier` over raw texts, and
+:class:`SparseNetworkClassifier`, the network alone, over a (sparse) feature matrix.
+
+Both are binary classifiers that take any two label values (``classes_`` sorted as
+``np.unique`` sorts them; the second is the "positive" one the network scores). They work
+with ``Pipeline``, ``cross_val_score``, ``GridSearchCV`` and ``clone``::
+
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.pipeline import make_pipeline
+    from sentiment import SentimentClassifier, SparseNetworkClassifier
+
+    SentimentClassifier(epochs=3).fit(texts, labels).predict(["a wonderful film"])
+    make_pipeline(CountVectorizer(binary=True), SparseNetworkClassifier()).fit(texts, labels)
+
+This is the only module that imports scikit-learn, so ``import sentiment`` and ``predict``
+stay light: :mod:`sentiment` exports these classes lazily.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, \
+    column_or_1d, validate_data
+
+from .network import Network
+from .train import Settings, fit, train
+
+_DEFAULT = Settings()  # the defaults live in one place: the Settings table
+
+
+def _binary_targets(name: str, y) -> tuple[np.ndarray, np.ndarray]:
+    """Return (classes_, y as 0/1), refusing continuous, multiclass or one-class targets."""
+    check_classification_targets(y)
+    y_type = type_of_target(y, input_name="y", raise_unknown=True)
+    if y_type != "binary":
+        raise ValueError("Only binary classification is supported. The type of the target "
+                         f"is {y_type}.")
+    classes, y01 = np.unique(y, return_inverse=True)
+    if len(classes) != 2:
+        raise ValueError(f"{name} needs two classes in y; got 1 class ({classes[0]!r})")
+    return classes, y01.astype(np.int8)
+
+
+def _seed(random_state):
+    """An int seed as given (same weights as ``train`` with that seed), else one drawn."""
+    if random_state is None or isinstance(random_state, (int, np.integer)):
+        return random_state
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def _decision(net: Network, X) -> np.ndarray:
+    """Logits of the CSR rows ``X``; the last layer in float64, so a row's logit does not
+    depend on which other rows are in the batch."""
+    z = np.asarray(X @ net.W1)
+    z += net.b1
+    z = net.act(z)
+    return z.astype(np.float64) @ net.w2.astype(np.float64) + float(net.b2[0])
+
+
+class _BinaryNetworkClassifier(ClassifierMixin, BaseEstimator):
+    """Prediction shared by both estimators: from logits to classes and probabilities."""
+
+    def _logits(self, X) -> np.ndarray:  # pragma: no cover - each subclass defines it
+        raise NotImplementedError
+
+    def decision_function(self, X) -> np.ndarray:
+        """Logit of ``classes_[1]`` for each sample: positive means ``classes_[1]``."""
+        return self._logits(X)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Probabilities of ``classes_[0]`` and ``classes_[1]``, shape (n_samples, 2)."""
+        p = expit(self._logits(X))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X) -> np.ndarray:
+        """The predicted class of each sample, from ``classes_``."""
+        positive = self._logits(X) > 0  # first: it checks that the estimator is fitted
+        return self.classes_[positive.astype(np.intp)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
+
+
+class SparseNetworkClassifier(_BinaryNetworkClassifier):
+    """The two-layer sparse network as a binary classifier over a feature matrix.
+
+    ``hidden = act(X @ W1 + b1)``, ``p = sigmoid(hidden @ w2 + b2)``, trained on minibatches
+    with the sparse kernels: a step costs O(nnz x hidden), whatever the number of features.
+    Takes sparse (CSR is used as is) or dense input; no validation split, no early stopping.
+
+    Parameters
+    ----------
+    hidden, activation, loss, optimizer, lr, lr_decay, batch_size, epochs, dropout, l2,
+    init_scale : the training settings of the same names (see ``python -m sentiment train
+        --help``); defaults as there.
+    random_state : int, RandomState or None, default 0
+        Seeds initialization, shuffling and dropout masks.
+
+    Attributes
+    ----------
+    classes_ : the two labels; ``classes_[1]`` is the one the logit scores.
+    net_ : :class:`sentiment.network.Network`, the trained weights.
+    history_ : list of dict, one per epoch (loss, train accuracy, speed).
+    n_features_in_ : number of features seen in ``fit``.
+    """
+
+    def __init__(self, hidden=_DEFAULT.hidden, activation=_DEFAULT.activation,
+                 loss=_DEFAULT.loss, optimizer=_DEFAULT.optimizer, lr=_DEFAULT.lr,
+                 lr_decay=_DEFAULT.lr_decay, batch_size=_DEFAULT.batch_size,
+                 epochs=_DEFAULT.epochs, dropout=_DEFAULT.dropout, l2=_DEFAULT.l2,
+                 init_scale=_DEFAULT.init_scale, random_state=0):
+        self.hidden = hidden
+        self.activation = activation
+        self.loss = loss
+        self.optimizer = optimizer
+        self.lr = lr
+        self.lr_decay = lr_decay
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.dropout = dropout
+        self.l2 = l2
+        self.init_scale = init_scale
+        self.random_state = random_state
+
+    def _settings(self) -> Settings:
+        return Settings(hidden=self.hidden, activation=self.activation, loss=self.loss,
+                        optimizer=self.optimizer, lr=self.lr, lr_decay=self.lr_decay,
+                        batch_size=self.batch_size, epochs=self.epochs,
+                        dropout=self.dropout, l2=self.l2, init_scale=self.init_scale,
+                        val_fraction=0.0, patience=0, kernel="csr")
+
+    def fit(self, X, y):
+        """Train on ``X`` (n_samples x n_features, sparse or dense) and two-valued ``y``."""
+        settings = self._settings()  # invalid settings fail before any work
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float32)
+        self.classes_, y01 = _binary_targets(type(self).__name__, y)
+        X = sp.csr_matrix(X, dtype=np.float32)
+        rng = np.random.default_rng(_seed(self.random_state))
+        net = Network(X.shape[1], settings.hidden, rng, activation=settings.activation,
+                      init_scale=settings.init_scale)
+        history = fit(net, X, y01, settings, rng, progress=False)
+        self.net_ = net
+        self.history_ = [h.to_dict() for h in history]
+        return self
+
+    def _logits(self, X) -> np.ndarray:
+        check_is_fitted(self, "net_")
+        X = validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=False)
+        return _decision(self.net_, sp.csr_matrix(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _texts(X, name: str) -> list[str]:
+    """The texts of ``X`` (a list, array or Series of str) as a list."""
+    if isinstance(X, (str, bytes)):
+        raise ValueError(f"{name} expects an iterable of texts; got a single string")
+    texts = list(X)
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise ValueError(f"{name} expects texts (str); item {i} is "
+                             f"{type(t).__name__}: {t!r:.60}")
+    return texts
+
+
+class SentimentClassifier(_BinaryNetworkClassifier):
+    """Texts in, labels out: tokenizer, vocabulary and network, trained as ``train`` does.
+
+    ``fit(texts, y)`` is ``sentiment.train.train`` with these settings (with an int
+    ``random_state``, it gives the same weights as ``python -m sentiment train --seed``),
+    so it builds the vocabulary on the training texts, holds out ``val_fraction`` of them
+    for early stopping and keeps the best epoch.
+
+    Parameters
+    ----------
+    ngrams, min_count, polarity_cutoff, values, kernel, hidden, activation, loss, optimizer,
+    lr, lr_decay, batch_size, epochs, patience, dropout, mask, l2, init_scale, val_fraction :
+        the training settings of the same names (see ``python -m sentiment train --help``);
+        defaults as there.
+    random_state : int, RandomState or None, default 0
+        The ``seed`` setting.
+    verbose : bool, default False
+        Show a progress bar per epoch.
+
+    Attributes
+    ----------
+    classes_ : the two labels; ``classes_[1]`` is the one the model calls positive.
+    model_ : :class:`sentiment.model.Model`; ``model_.save(path)`` writes a model file the
+        command line reads, and :func:`sentiment.explain.explain` takes it.
+    history_ : list of dict, one per epoch.
+    """
+
+    def __init__(self, ngrams=_DEFAULT.ngrams, min_count=_DEFAULT.min_count,
+                 polarity_cutoff=_DEFAULT.polarity_cutoff, values=_DEFAULT.values,
+                 kernel=_DEFAULT.kernel, hidden=_DEFAULT.hidden,
+                 activation=_DEFAULT.activation, loss=_DEFAULT.loss,
+                 optimizer=_DEFAULT.optimizer, lr=_DEFAULT.lr, lr_decay=_DEFAULT.lr_decay,
+                 batch_size=_DEFAULT.batch_size, epochs=_DEFAULT.epochs,
+                 patience=_DEFAULT.patience, dropout=_DEFAULT.dropout, mask=_DEFAULT.mask,
+                 l2=_DEFAULT.l2, init_scale=_DEFAULT.init_scale,
+                 val_fraction=_DEFAULT.val_fraction, random_state=0, verbose=False):
+        self.ngrams = ngrams
+        self.min_count = min_count
+        self.polarity_cutoff = polarity_cutoff
+        self.values = values
+        self.kernel = kernel
+        self.hidden = hidden
+        self.activation = activation
+        self.loss = loss
+        self.optimizer = optimizer
+        self.lr = lr
+        self.lr_decay = lr_decay
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.patience = patience
+        self.dropout = dropout
+        self.mask = mask
+        self.l2 = l2
+        self.init_scale = init_scale
+        self.val_fraction = val_fraction
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def settings(self) -> Settings:
+        """The :class:`~sentiment.train.Settings` these parameters stand for."""
+        params = self.get_params()
+        seed = _seed(params.pop("random_state"))
+        params.pop("verbose")
+        # Settings wants an int seed; None means "fresh entropy", as in scikit-learn
+        seed = int(np.random.SeedSequence().generate_state(1)[0]) if seed is None else seed
+        return Settings(**params, seed=seed)
+
+    def fit(self, X, y):
+        """Train on texts ``X`` (list, array or Series of str) and two-valued labels ``y``."""
+        settings = self.settings()
+        name = type(self).__name__
+        texts = _texts(X, name)
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(texts, y)
+        self.classes_, y01 = _binary_targets(name, y)
+        self.model_ = train(texts, y01, settings, progress=self.verbose or False)
+        self.history_ = self.model_.history
+        return self
+
+    def _logits(self, X) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return _decision(self.model_.net, self.model_.encode(_texts(X, type(self).__name__)))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        return tags
