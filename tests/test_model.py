@@ -311,7 +311,8 @@ def test_predict_json(model_file):
     assert [row.get("known_features") for row in rows][2] == 0
 
 
-STDIN = "wonderful, loved it\n\nawful and boring\n   \nwonderful\nawful"
+STDIN = ("wonderful, loved it\n\nawful and boring\n   \nwonderful \U0001f600\x07\x0c\n"
+         + "awful " * 170_000 + "\nzzz\x00qqq\nwonderful")
 
 
 @pytest.mark.parametrize("args", [["-"], []])
@@ -320,8 +321,11 @@ def test_predict_reads_one_review_per_stdin_line_in_order(model_file, args):
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in r.stdout.splitlines()]
     assert [row["text"] for row in rows] == STDIN.split("\n")
-    assert [row["label"] for row in rows if row["text"].strip()] == \
-        ["positive", "negative", "positive", "negative"]
+    assert [row["label"] for row in rows] == ["positive", rows[1]["label"], "negative",
+                                              rows[1]["label"], "positive", "negative",
+                                              rows[1]["label"], "positive"]
+    # blank, whitespace-only and unknown-word lines: nothing to go on, all alike
+    assert rows[1]["probabilities"] == rows[3]["probabilities"] == rows[6]["probabilities"]
 
 
 def test_predict_plain_output_flags_texts_with_no_known_words(model_file):
