@@ -53,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continue an interrupted training from MODEL.ckpt")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object per epoch on stdout")
+    p.add_argument("--log", metavar="FILE", help="write one JSON object per epoch here "
+                   "(the records of --json)")
+    p.add_argument("--plot", metavar="FILE", help="draw loss and accuracy per epoch "
+                   "(PNG, SVG or PDF; needs matplotlib)")
     p.set_defaults(handler=cmd_train)
 
     p = sub.add_parser("predict", help="label texts as positive or negative",
@@ -62,7 +66,42 @@ def build_parser() -> argparse.ArgumentParser:
     _model_arg(p)
     p.add_argument("--json", action="store_true",
                    help="one JSON object per text: text, label, probabilities")
+    p.add_argument("--file", metavar="FILE", help="score every row of a review file; "
+                   "writes its columns plus label and probability (CSV, or JSON lines "
+                   "with --json or an --output ending in .jsonl)")
+    p.add_argument("--output", metavar="PATH", help="with --file: write here, not stdout")
+    p.add_argument("--threshold", type=float, metavar="T", help="label a text 'uncertain' "
+                   "when the probability of its label is below T (0.5 to 1)")
+    p.add_argument("--text-column", metavar="NAME", help="with --file: the text column")
+    p.add_argument("--encoding", metavar="NAME", help="with --file: its encoding")
     p.set_defaults(handler=cmd_predict)
+
+    p = sub.add_parser("explain", help="the words that pushed a prediction each way",
+                       description="Split the model's score (logit) for TEXT into one "
+                       "exact signed contribution per known word or n-gram, plus a bias.")
+    p.add_argument("text", metavar="TEXT")
+    _model_arg(p)
+    p.add_argument("--top", type=int, default=10, metavar="N",
+                   help="features to show each way (default: 10)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=cmd_explain)
+
+    p = sub.add_parser("similar", help="words whose hidden-layer rows are closest to WORD",
+                       description="Rank the vocabulary by how close each feature's "
+                       "layer-1 row is to WORD's (cosine; the dot product when layer 1 is "
+                       "rank one, as after default training).")
+    p.add_argument("word", metavar="WORD", help="a word (or n-gram) of the vocabulary")
+    _model_arg(p)
+    p.add_argument("--top", type=int, default=10, metavar="N",
+                   help="neighbours to show (default: 10)")
+    p.add_argument("--metric", choices=["auto", "cosine", "dot"], default="auto",
+                   help="default auto: cosine, or dot if layer 1 is rank one")
+    p.add_argument("--min-count", type=int, default=20, metavar="N", help="only neighbours "
+                   "seen in at least N training texts (default: 20)")
+    p.add_argument("--ngrams", action="store_true",
+                   help="also list n-grams as neighbours (default: single words)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=cmd_similar)
 
     p = sub.add_parser("evaluate", help="accuracy, precision, recall, F1 on a labelled file")
     p.add_argument("file", help="labelled review file")
@@ -195,6 +234,9 @@ def cmd_train(args) -> int:
     model_path = Path(args.model)
     settings = _settings_from(args)
     check_writable(model_path)
+    if args.plot:
+        from .plots import check_plot_path
+        check_plot_path(args.plot)
     test_path = args.test
     if args.file is None:
         train_path, imdb_test = imdb_paths(download=True)
@@ -211,7 +253,12 @@ def cmd_train(args) -> int:
         raise SentimentError(f"{reviews.path}: every label is {only} ({counts.max():,} "
                              "rows); training needs both positive and negative reviews")
 
+    log = _open_log(args.log, args.resume) if args.log else None  # before training
+
     def on_epoch(stats):
+        if log is not None:
+            log.write(json.dumps(stats.to_dict()) + "\n")
+            log.flush()
         if args.json:
             print(json.dumps(stats.to_dict()), flush=True)
         else:
@@ -219,7 +266,11 @@ def cmd_train(args) -> int:
 
     if not args.json:
         print(EPOCH_HEADER, flush=True)
-    model = _train_or_checkpoint(reviews, settings, model_path, args.resume, on_epoch)
+    try:
+        model = _train_or_checkpoint(reviews, settings, model_path, args.resume, on_epoch)
+    finally:
+        if log is not None:
+            log.close()
     model.info["times"]["read"] = read_seconds
     model.info["source"] = str(reviews.path)
     model.save(model_path)
@@ -231,6 +282,10 @@ def cmd_train(args) -> int:
           f"kept epoch {best['epoch']}",
           "times: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items())
           + f"; total {time.perf_counter() - start:.1f} s")
+    if args.plot:  # after saving: a failed chart never costs the model
+        from .plots import plot_history
+        chart = plot_history(model.history, args.plot, title=Path(reviews.path).name)
+        _note(f"plotted {chart}")
     if test is not None:
         metrics = evaluate_model(model, test.texts, test.labels)
         if args.json:
@@ -240,6 +295,14 @@ def cmd_train(args) -> int:
             print(f"test accuracy {metrics['accuracy']:.2%} on {metrics['n']:,} reviews "
                   f"({test.path})")
     return 0
+
+
+def _open_log(path, append: bool):
+    try:
+        return open(path, "a" if append else "w", encoding="utf-8")
+    except OSError as exc:
+        raise SentimentError(f"{path}: cannot write the log ({exc.strerror or exc}); "
+                             "choose another --log") from None
 
 
 class GracefulStop:
@@ -317,6 +380,13 @@ def load_model(path):
 
 
 def cmd_predict(args) -> int:
+    if args.file is not None:
+        from .batch import run_command
+        return run_command(args, load_model, _read)
+    if args.output is not None:
+        raise SentimentError("--output writes the scores of a --file; pass --file FILE")
+    from .batch import check_threshold
+    check_threshold(args.threshold)
     texts = args.texts
     if not texts or texts == ["-"]:
         if sys.stdin is None or sys.stdin.isatty() and not texts:
@@ -328,6 +398,8 @@ def cmd_predict(args) -> int:
     out = []
     for text, p, k in zip(texts, probs.tolist(), known.tolist()):
         label = labels[p > 0.5]
+        if args.threshold is not None and max(p, 1 - p) < args.threshold:
+            label = "uncertain"
         if args.json:
             out.append(json.dumps({"text": text, "label": label,
                                    "probabilities": {"negative": round(1 - p, 6),
@@ -338,6 +410,36 @@ def cmd_predict(args) -> int:
             out.append(f"{label}\t{max(p, 1 - p):.4f}{flag}")
     if out:
         print("\n".join(out))
+    return 0
+
+
+def _positive(n: int, flag: str) -> None:
+    if n < 1:
+        raise SentimentError(f"{flag} {n}: must be at least 1")
+
+
+def cmd_explain(args) -> int:
+    from .explain import explain, format_explanation
+
+    _positive(args.top, "--top")
+    e = explain(load_model(args.model), args.text)
+    print(json.dumps(e.to_dict(args.top), ensure_ascii=False) if args.json
+          else format_explanation(e, args.top))
+    return 0
+
+
+def cmd_similar(args) -> int:
+    from .explain import format_neighbours, similar
+
+    _positive(args.top, "--top")
+    nb = similar(load_model(args.model), args.word, args.top, metric=args.metric,
+                 min_count=args.min_count, ngrams=args.ngrams)
+    if args.json:
+        print(json.dumps(nb.to_dict(), ensure_ascii=False))
+        return 0
+    if nb.note:
+        _note(nb.note)
+    print(format_neighbours(nb))
     return 0
 
 
