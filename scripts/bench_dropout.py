@@ -2,6 +2,8 @@
 
     python scripts/bench_dropout.py [TRAIN] [--repeats N] [--skip-epochs]
 
+The dropout rate is stage 6's.
+
 Part 1 times one mask of each method (``sentiment.dropout.MASKS``, plus two other ways to
 draw the random bytes, for reference) at the shapes that matter: one review of 10 hidden
 units (the per-review loop), a batch of stage 5 (1,024 x 10), and a wider layer
@@ -23,21 +25,23 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
 from sentiment.dropout import MASKS, dropout_mask  # noqa: E402
+from sentiment.stages import STAGES, Stage  # noqa: E402
 
 SHAPES = ((1, 10), (1024, 10), (1024, 100))
-RATE = 0.2
+RATE = STAGES["6"].settings.dropout
+THRESHOLD = round((1 - RATE) * 256)  # keep a unit when its byte is below this
 
 
 def _generator_bytes(rng, shape):
     """The bytes method with ``Generator.bytes`` (how it drew its bytes at first)."""
     raw = np.frombuffer(rng.bytes(shape[0] * shape[1]), dtype=np.uint8).reshape(shape)
-    return (raw < 205).astype(np.float32) * np.float32(256 / 205)
+    return (raw < THRESHOLD).astype(np.float32) * np.float32(256 / THRESHOLD)
 
 
 def _integers(rng, shape):
     """Bytes from ``Generator.integers(0, 256, dtype=uint8)``."""
     raw = rng.integers(0, 256, size=shape, dtype=np.uint8)
-    return (raw < 205).astype(np.float32) * np.float32(256 / 205)
+    return (raw < THRESHOLD).astype(np.float32) * np.float32(256 / THRESHOLD)
 
 
 def bench_masks() -> list[tuple[str, tuple, float]]:
@@ -62,7 +66,6 @@ def bench_epochs(path_train, repeats: int) -> list[dict]:
     """Stage 5 and stage 5 + dropout with each mask, ``repeats`` rounds in turn."""
     from sentiment.compare import _relate, run_stage
     from sentiment.datasets import imdb_paths, read_reviews
-    from sentiment.stages import STAGES, Stage
     from sentiment.text import hash_corpus
 
     if path_train is None:

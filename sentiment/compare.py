@@ -212,14 +212,21 @@ def load_split(train_path, test_path=None, seed: int = 0, notes=None):
         for line in test.notes:
             note(line)
         return (train.texts, train.labels, test.texts, test.labels,
-                f"train {train.path}, test {test.path}")
+                f"train {_short(train.path)} ({len(train):,} reviews), test "
+                f"{_short(test.path)} ({len(test):,})")
     order = np.random.default_rng(seed).permutation(len(train.texts))
     n_test = max(1, int(round(len(order) * TEST_FRACTION)))
     te, tr = order[:n_test], order[n_test:]
     note(f"no test file: holding out {n_test:,} random reviews of {train.path} as the test set")
     return ([train.texts[i] for i in tr], train.labels[tr],
             [train.texts[i] for i in te], train.labels[te],
-            f"{train.path}, {TEST_FRACTION:.0%} held out as test (seed {seed})")
+            f"{_short(train.path)}: {len(tr):,} reviews to train, {n_test:,} held out to "
+            f"test (seed {seed})")
+
+
+def _short(path) -> str:
+    """The file name with its folder: enough to recognize the data set."""
+    return "/".join(Path(path).parts[-2:])
 
 
 def _check_labels(reviews) -> None:
@@ -232,12 +239,16 @@ def _check_labels(reviews) -> None:
 
 # -- formatting and writing -----------------------------------------------------------------
 
+def _secs(x) -> str:
+    return f"{x:,.2f}" if x >= 1 else f"{x:.3f}"
+
+
 def _pct(x) -> str:
     return "-" if x is None else f"{x:.2%}"
 
 
-def _times(x, digits=0) -> str:
-    return "-" if x is None else f"{x:,.{digits}f}x"
+def _times(x) -> str:
+    return "-" if x is None else f"{x:,.{1 if x < 9.95 else 0}f}x"
 
 
 def format_table(rows: list[dict]) -> str:
@@ -250,7 +261,7 @@ def format_table(rows: list[dict]) -> str:
         ratio = (f"{r['time_ratio']:.2f}x {r['relative_to']}" if r["time_ratio"] is not None
                  else "")
         lines.append(f"{title:<28.28}{r['vocabulary']:>8,}{r['reviews_per_second']:>12,.0f}"
-                     f"{r['seconds_per_epoch']:>10.2f}{_pct(r['train_accuracy']):>9}"
+                     f"{_secs(r['seconds_per_epoch']):>10}{_pct(r['train_accuracy']):>9}"
                      f"{_pct(r['test_accuracy']):>9}{_times(r['speedup']):>11}{ratio:>10}")
     lines.extend(_footnotes(rows))
     return "\n".join(lines)
@@ -320,7 +331,7 @@ def markdown_table(rows: list[dict]) -> str:
                  if r["time_ratio"] is not None else "")
         lines.append(f"| {r['stage']} {r['name']}{star} | {r['changed']} | "
                      f"{r['vocabulary']:,} | {r['reviews_per_second']:,.0f} | "
-                     f"{r['seconds_per_epoch']:.2f} | {_pct(r['train_accuracy'])} | "
+                     f"{_secs(r['seconds_per_epoch'])} | {_pct(r['train_accuracy'])} | "
                      f"{_pct(r['test_accuracy'])} | {_times(r['speedup'])} | {ratio} |")
     notes = [n.replace("*", "\\*", 1) for n in _footnotes(rows)]
     return "\n".join(lines + ([""] + notes if notes else []))
@@ -347,21 +358,25 @@ def write_chart(rows: list[dict], path, title: str = "") -> Path:
     speed.set_xscale("log")
     speed.set_xlim(min(rates) / 2, max(rates) * 30)
     for i, r in enumerate(rows):
-        extra = f"  ({r['speedup']:,.0f}x)" if r["speedup"] is not None else ""
+        extra = f"  ({_times(r['speedup'])})" if r["speedup"] is not None else ""
         speed.text(r["reviews_per_second"] * 1.15, i, f"{r['reviews_per_second']:,.0f}{extra}",
                    va="center", fontsize=9)
     speed.set_yticks(y, labels)
     speed.invert_yaxis()
     speed.set_xlabel("training reviews per second (log scale)")
-    test = [r["test_accuracy"] for r in rows]
-    train = [r["train_accuracy"] for r in rows]
-    acc.barh(y, test, color="#e08a3c", label="test (whole test set)")
-    acc.plot(train, y, "k|", markersize=14, mew=2, label="train (last epoch)")
-    for i, t in enumerate(test):
-        acc.text(t + 0.005, i, f"{t:.1%}", va="center", fontsize=9)
-    acc.set_xlim(0.5, 1.0)
+    for offset, key, color, label in ((-0.2, "test_accuracy", "#e08a3c", "test (whole set)"),
+                                      (0.2, "train_accuracy", "#f3c89e", "train")):
+        values = [r[key] for r in rows]
+        acc.barh(y + offset, values, height=0.4, color=color, label=label)
+        for i, v in enumerate(values):
+            acc.text(v + 0.004, i + offset, f"{v:.1%}", va="center", fontsize=8)
+    low = min([0.5] + [np.floor(r[k] * 10) / 10 for r in rows
+                       for k in ("test_accuracy", "train_accuracy")])
+    acc.set_xlim(low, 1.08)
+    acc.set_xticks(np.arange(low, 1.01, 0.1))
     acc.set_xlabel("accuracy")
-    acc.legend(loc="lower right", fontsize=8)
+    acc.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8,
+               frameon=False)
     foot = _footnotes(rows)
     if foot:
         fig.text(0.01, 0.01, foot[0], fontsize=8, color="#555555")
@@ -382,7 +397,7 @@ def write_outputs(rows: list[dict], out_dir, *, command: str, data: str,
                write_markdown(rows, out / "comparison.md")]
     chart = None
     try:
-        chart = write_chart(rows, out / "comparison.png")
+        chart = write_chart(rows, out / "comparison.png", f"Speed and accuracy per stage: {data}")
         written.append(chart)
     except ImportError:
         pass
@@ -405,7 +420,8 @@ def _write_readme(rows, path, *, command, data, seconds, chart) -> Path:
     lines += [markdown_table(rows), ""]
     lines += [f"- {s}" for s in summary(rows)] + [""]
     lines += ["## The stages", ""]
-    lines += [f"{r['stage']}. **{r['name']}** ({r['source']}): {r['changed']}." for r in rows]
+    lines += [f"- **{r['stage']} {r['name']}**: {r['changed']}. Source: {r['source']}."
+              for r in rows]
     prof = format_profile(rows)
     if prof:
         lines += ["", "## Where the time goes (cProfile, own time, training loop only)", "",
@@ -418,7 +434,10 @@ def _write_readme(rows, path, *, command, data, seconds, chart) -> Path:
 def _machine() -> str:
     import os
 
-    return f"{os.cpu_count()} CPUs ({platform.machine()}, {platform.system()})"
+    load = ""
+    if hasattr(os, "getloadavg"):
+        load = f", load average {os.getloadavg()[0]:.1f} at the end"
+    return f"{os.cpu_count()} CPUs ({platform.machine()}, {platform.system()}{load})"
 
 
 # -- the command ----------------------------------------------------------------------------
