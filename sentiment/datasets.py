@@ -73,7 +73,7 @@ def read_reviews(path: str | os.PathLike, *, text_column: str | None = None,
         columns = f"{text_col!r}" + (f" and {label_col!r}" if label_col else "")
         flags = "--text-column" + (" and --label-column" if label_col else "")
         raise SentimentError(f"{name}: every row has an empty {what} "
-                             f"({_count(len(frame), 'row')}; columns {columns}); check the "
+                             f"({_count(len(frame), 'row')}, columns {columns}); check the "
                              f"file or name the columns with {flags}")
     if empty.any():
         n_empty = int(empty.sum())
@@ -216,9 +216,11 @@ def _encoding(name: str, head: bytes, encoding: str | None) -> tuple[str, list[s
                 notes.append(f"{name}: warning: bytes 0x80-0x9f are control characters in "
                              f"{encoding}; the file is probably cp1252 (--encoding cp1252)")
     if "\x00" in head.decode(enc, "replace"):
-        kind = ("a zip archive (such as .xlsx); export it as CSV"
-                if head.startswith(b"PK\x03\x04") else "it holds binary data")
-        raise SentimentError(f"{name}: is not a text file ({kind}); pass a CSV or TSV file")
+        if head.startswith(b"PK\x03\x04"):
+            raise SentimentError(f"{name}: is a zip archive (an Excel .xlsx file, say), not "
+                                 "CSV or TSV text; export or unzip it to CSV")
+        raise SentimentError(f"{name}: is not a text file (it holds binary data); pass a "
+                             "CSV or TSV file")
     if encoding is None and bom is None and not _is_utf8(head):
         bad = _utf8_error(head)
         line = head.count(b"\n", 0, bad) + 1

@@ -324,7 +324,7 @@ MISTAKES = [
      "'postive': 1); a label column needs two (positive/negative); pick another with "
      "--label-column"),
     ("all rows empty", write_to("r.csv", "review,sentiment\n,positive\n  ,negative\n"), [],
-     "every row has an empty text or label (2 rows; columns 'review' and 'sentiment'); "
+     "every row has an empty text or label (2 rows, columns 'review' and 'sentiment'); "
      "check the file or name the columns with --text-column and --label-column"),
     ("truncated gz", small_truncated_gz, [],
      "the gzip data is truncated or damaged (Compressed file ended before the "
@@ -334,8 +334,8 @@ MISTAKES = [
      "end-of-stream marker was reached); download or compress the file again"),
     ("binary", binary, [], "is not a text file (it holds binary data); pass a CSV or TSV "
      "file"),
-    ("xlsx", xlsx, [], "is not a text file (a zip archive (such as .xlsx); export it as "
-     "CSV); pass a CSV or TSV file"),
+    ("xlsx", xlsx, [], "is a zip archive (an Excel .xlsx file, say), not CSV or TSV text; "
+     "export or unzip it to CSV"),
     ("extra field in row 2", write_to("r.csv", "review,sentiment\ngreat, fun,positive\n"
                                       "bad,negative\n"), [],
      "row 2 has 3 fields but the header has 2; put reviews that contain commas in "
