@@ -134,6 +134,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add each stage's five most expensive functions (cProfile)")
     p.add_argument("--seed", type=int, default=0, help="one seed for every stage")
     p.set_defaults(handler=cmd_compare)
+
+    p = sub.add_parser("bench", help="time tokenizing, training, predict and memory "
+                       "against scikit-learn and the bare sparse products",
+                       description="Benchmark on one train/test split (default: IMDB), "
+                       "each measurement as a ratio against its reference run in the "
+                       "same process; print a table with PASS/FAIL per target.")
+    p.add_argument("--train", metavar="FILE", help="labelled training file (with --test)")
+    p.add_argument("--test", metavar="FILE", help="labelled test file (with --train)")
+    p.add_argument("--repeat", type=int, default=3, metavar="N",
+                   help="timed repetitions after one warm-up (default: 3)")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="measurements to run: tokenize "
+                   "epoch end_to_end predict_startup memory threads (default: all)")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("--out", metavar="PATH", help="write the report as Markdown here")
+    p.add_argument("--profile", action="store_true",
+                   help="profile our side of every measurement that misses its target")
+    p.set_defaults(handler=cmd_bench)
     return parser
 
 
@@ -480,6 +497,11 @@ def cmd_evaluate(args) -> int:
 
 def cmd_compare(args) -> int:
     from .compare import run_command
+    return run_command(args)
+
+
+def cmd_bench(args) -> int:
+    from .bench import run_command
     return run_command(args)
 
 
