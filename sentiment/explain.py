@@ -245,6 +245,10 @@ def similar(model, word: str, top: int = 10, *, metric: str = "auto", min_count:
         keep &= np.array([" " not in w for w in vocab.words])
     keep[j] = False
     candidates = np.flatnonzero(keep)
+    if not len(candidates):
+        kind = "feature" if ngrams else "single word"
+        raise SentimentError(f"no other {kind} was seen in at least {min_count} training "
+                             "texts; lower --min-count")
     best = candidates[np.argsort(-scores[candidates], kind="stable")[:top]]
     weights = rows[best] @ model.net.w2
     return Neighbours(vocab.words[j], metric, ratio, [vocab.words[i] for i in best],

@@ -179,3 +179,13 @@ def test_bad_plot_path_fails_before_training(tiny_csv, tmp_path, capsys):
                  str(tmp_path / "curves.xyz")]) == 2
     assert "curves.xyz: cannot draw a .xyz file; use one of" in capsys.readouterr().err
     assert not model.exists()
+
+
+def test_predict_imports_neither_sklearn_nor_pandas_nor_matplotlib(model_file):
+    path, _ = model_file
+    code = ("import sys; from sentiment.cli import main; "
+            f"main(['predict', '--model', {str(path)!r}, 'wonderful']); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} "
+            "& {'sklearn', 'pandas', 'matplotlib'}))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.stdout.splitlines()[-1] == "[]", r.stderr

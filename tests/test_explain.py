@@ -133,10 +133,12 @@ def test_similar_filters_and_ngrams(default_model):
     ("zzzz", "'zzzz' is not in the model's vocabulary"),
     ("...", "has no word in it"),
     ("a wonderful film and", "is a 4-gram; this model knows features of up to 3 words"),
+    ("great", "no other single word was seen in at least 1000 training texts; lower "
+              "--min-count"),
 ])
 def test_similar_refuses_unknown_words(default_model, word, message):
     with pytest.raises(SentimentError, match=message):
-        similar(default_model, word)
+        similar(default_model, word, min_count=1000)
 
 
 def test_similar_json_through_the_cli(default_model, tmp_path, capsys):
