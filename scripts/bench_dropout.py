@@ -112,10 +112,10 @@ def main(argv=None) -> int:
     if args.skip_epochs:
         return 0
     print(f"\nstage 5 epoch with dropout, median of {args.repeats} rounds")
-    print(f"{'run':<28}{'s/epoch':>10}{'reviews/s':>12}{'vs stage 5':>12}")
+    print(f"{'run':<40}{'s/epoch':>10}{'reviews/s':>12}{'vs stage 5':>12}")
     for r in bench_epochs(args.train, args.repeats):
         ratio = f"{r['time_ratio']:.3f}x" if r["time_ratio"] is not None else "-"
-        print(f"{r['stage'] + ' ' + r['name']:<28}{r['seconds_per_epoch']:>10.3f}"
+        print(f"{r['stage'] + ' ' + r['name']:<40}{r['seconds_per_epoch']:>10.3f}"
               f"{r['reviews_per_second']:>12,.0f}{ratio:>12}")
     return 0
 

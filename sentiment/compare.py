@@ -329,7 +329,8 @@ def markdown_table(rows: list[dict]) -> str:
         star = "\\*" if r["limited"] else ""
         ratio = (f"{r['time_ratio']:.2f}x stage {r['relative_to']}"
                  if r["time_ratio"] is not None else "")
-        lines.append(f"| {r['stage']} {r['name']}{star} | {r['changed']} | "
+        changed = r["changed"].replace("|", "\\|")  # a bare pipe would end the cell
+        lines.append(f"| {r['stage']} {r['name']}{star} | {changed} | "
                      f"{r['vocabulary']:,} | {r['reviews_per_second']:,.0f} | "
                      f"{_secs(r['seconds_per_epoch'])} | {_pct(r['train_accuracy'])} | "
                      f"{_pct(r['test_accuracy'])} | {_times(r['speedup'])} | {ratio} |")
