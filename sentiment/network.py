@@ -174,12 +174,20 @@ class RowCompactor:
 # -- layer-1 kernels on a whole minibatch (stage 5 on) -----------------------------------
 # scipy's compiled loops, called on the raw CSR arrays of a batch: no matrix object per
 # batch, and the backward pass adds straight into W1 (no vocab x hidden temporary). They
-# are scipy internals, so each has a fallback through the public API.
-try:
-    from scipy.sparse import _sparsetools as _st
-    _csr_matvecs, _csc_matvecs = _st.csr_matvecs, _st.csc_matvecs
-except (ImportError, AttributeError):  # pragma: no cover - depends on the scipy version
-    _csr_matvecs = _csc_matvecs = None
+# are scipy internals, so each has a fallback through the public API. Imported on first
+# use: prediction never needs scipy, and importing it costs a tenth of a second.
+_SPARSETOOLS: list = []
+
+
+def _sparsetools():
+    """(csr_matvecs, csc_matvecs) from scipy, or (None, None) if this scipy lacks them."""
+    if not _SPARSETOOLS:
+        try:
+            from scipy.sparse import _sparsetools as st
+            _SPARSETOOLS.extend((st.csr_matvecs, st.csc_matvecs))
+        except (ImportError, AttributeError):  # pragma: no cover - depends on scipy
+            _SPARSETOOLS.extend((None, None))
+    return _SPARSETOOLS
 
 
 def csr_forward(indptr, indices, data, W1: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -190,6 +198,7 @@ def csr_forward(indptr, indices, data, W1: np.ndarray, out: np.ndarray) -> np.nd
     """
     out[...] = 0
     n_rows, (n_in, hidden) = len(indptr) - 1, W1.shape
+    _csr_matvecs = _sparsetools()[0]
     if _csr_matvecs is not None:
         _csr_matvecs(n_rows, n_in, hidden, indptr, indices, data, W1.ravel(), out.ravel())
     else:  # pragma: no cover
@@ -207,6 +216,7 @@ def csr_backward_add(indptr, indices, data, delta: np.ndarray, W1: np.ndarray,
     """
     n_rows, (n_in, hidden) = len(indptr) - 1, W1.shape
     step = np.ascontiguousarray(delta * np.float32(scale), dtype=W1.dtype)
+    _csc_matvecs = _sparsetools()[1]
     if _csc_matvecs is not None:
         _csc_matvecs(n_in, n_rows, hidden, indptr, indices, data, step.ravel(), W1.ravel())
     else:  # pragma: no cover

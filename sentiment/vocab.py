@@ -190,9 +190,10 @@ class Vocabulary:
         words = self._words if isinstance(self._words, bytes) else "\n".join(
             w.replace("\n", " ") for w in self.words).encode("utf-8", "surrogatepass")
         return {"vocab_hashes": self.hashes,
-                "vocab_order": np.argsort(self.hashes, kind="stable").astype(np.int64),
+                "vocab_order": np.argsort(self.hashes, kind="stable").astype(np.int32),
                 "vocab_words": np.frombuffer(words, dtype=np.uint8),
-                "vocab_pos": self.pos_counts, "vocab_neg": self.neg_counts}
+                "vocab_pos": self.pos_counts.astype(np.int32),
+                "vocab_neg": self.neg_counts.astype(np.int32)}
 
     def meta(self) -> dict:
         return {"size": len(self), "ngrams": self.ngrams, "min_count": self.min_count,

@@ -148,8 +148,16 @@ def corrupted_array(src, dst, m):
 
 
 def flipped_byte(src, dst, m):
+    import zipfile
+
     data = bytearray(src.read_bytes())
-    data[len(data) // 2] ^= 0xFF  # inside W1's data: the zip CRC catches it
+    with zipfile.ZipFile(src) as z:
+        info = z.getinfo("W1.npy")
+    # the member's data starts after its local header (30 bytes, name, extra field)
+    name_len = int.from_bytes(data[info.header_offset + 26:info.header_offset + 28], "little")
+    extra_len = int.from_bytes(data[info.header_offset + 28:info.header_offset + 30], "little")
+    start = info.header_offset + 30 + name_len + extra_len
+    data[start + info.compress_size // 2] ^= 0xFF  # inside W1's data: the zip CRC catches it
     dst.write_bytes(bytes(data))
 
 
