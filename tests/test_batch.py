@@ -181,11 +181,11 @@ def test_bad_plot_path_fails_before_training(tiny_csv, tmp_path, capsys):
     assert not model.exists()
 
 
-def test_predict_imports_neither_sklearn_nor_pandas_nor_matplotlib(model_file):
+def test_predict_with_texts_imports_numpy_only(model_file):
     path, _ = model_file
     code = ("import sys; from sentiment.cli import main; "
             f"main(['predict', '--model', {str(path)!r}, 'wonderful']); "
             "print(sorted({m.split('.')[0] for m in sys.modules} "
-            "& {'sklearn', 'pandas', 'matplotlib'}))")
+            "& {'scipy', 'sklearn', 'pandas', 'matplotlib'}))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.stdout.splitlines()[-1] == "[]", r.stderr
