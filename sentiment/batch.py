@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SentimentError
+from .errors import SentimentError, check_writable
 from .model import LABELS
 
 UNCERTAIN = "uncertain"
@@ -47,18 +47,6 @@ def output_format(path: str | None, as_json: bool) -> str:
     if as_json or (path and Path(path).suffix.lower() in JSONL_SUFFIXES):
         return "jsonl"
     return "csv"
-
-
-def check_output(path: Path) -> None:
-    """Fail before reading and scoring if ``path`` cannot be written."""
-    if path.is_dir():
-        raise SentimentError(f"{path}: is a directory; pass a file name to --output")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise SentimentError(f"{path}: folder {parent} does not exist; create it or choose "
-                             "another --output")
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise SentimentError(f"{path}: cannot write here; choose another --output")
 
 
 def _free_name(columns, name: str) -> str:
@@ -118,7 +106,7 @@ def run_command(args, load_model, read) -> int:
     path = Path(args.output) if args.output else None
     fmt = output_format(args.output, args.json)
     if path is not None:
-        check_output(path)
+        check_writable(path, "--output", "the scores")
     model = load_model(args.model)
     reviews = read(args.file, args, need_labels=False)
     labels, probability = score_texts(model, reviews.texts, args.threshold)

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import SentimentError
+from .errors import SentimentError, check_writable
 
 DEFAULT_MODEL = "sentiment-model.npz"
 
@@ -201,24 +201,6 @@ def _note(*lines: str) -> None:
         print(line, file=sys.stderr)
 
 
-def check_writable(path: Path) -> None:
-    """Fail before any training if the model cannot be written to ``path``."""
-    if path.is_dir():
-        raise SentimentError(f"{path}: is a directory; pass a file name with --model")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise SentimentError(f"{path}: folder {parent} does not exist; create it or "
-                             "choose another --model")
-    probe = path.with_name(path.name + ".tmp")
-    try:
-        with open(probe, "wb"):
-            pass
-        probe.unlink()
-    except OSError as exc:
-        raise SentimentError(f"{path}: cannot write the model here "
-                             f"({exc.strerror or exc}); choose another --model") from None
-
-
 def _read(path, args, need_labels=True):
     from .datasets import read_reviews
 
@@ -250,7 +232,7 @@ def cmd_train(args) -> int:
     start = time.perf_counter()
     model_path = Path(args.model)
     settings = _settings_from(args)
-    check_writable(model_path)
+    check_writable(model_path, "--model", "the model")
     if args.plot:
         from .plots import check_plot_path
         check_plot_path(args.plot)

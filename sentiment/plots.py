@@ -9,7 +9,7 @@ import json
 import os
 from pathlib import Path
 
-from .errors import SentimentError
+from .errors import SentimentError, check_writable
 
 
 def _pyplot():
@@ -35,11 +35,7 @@ def check_plot_path(path: str | os.PathLike) -> Path:
     if fmt not in known:
         raise SentimentError(f"{path}: cannot draw a .{fmt} file; use one of "
                              f"{', '.join('.' + k for k in sorted(known))}")
-    if path.is_dir():
-        raise SentimentError(f"{path}: is a directory; pass a file name to --plot")
-    if not path.parent.is_dir():
-        raise SentimentError(f"{path}: folder {path.parent} does not exist; create it or "
-                             "choose another --plot")
+    check_writable(path, "--plot", "the chart")
     return path
 
 

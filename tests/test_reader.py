@@ -426,7 +426,7 @@ def test_one_class_is_refused_after_saying_what_was_read(tmp_path, model):
 @pytest.mark.parametrize("where, message", [
     ("missing/model.npz", "folder {d}/missing does not exist; create it or choose another "
                           "--model"),
-    ("out", "is a directory; pass a file name with --model"),
+    ("out", "is a directory; pass a file name to --model"),
 ])
 def test_unwritable_model_path_fails_before_reading(tmp_path, model, where, message):
     target = tmp_path / where
