@@ -58,8 +58,8 @@ TEST_FRACTION = 0.2
 #: Row keys in table order (``profile`` is extra, and not written to the CSV).
 ROW_KEYS = ("stage", "name", "changed", "source", "vocabulary", "epochs", "train_reviews",
             "limited", "reviews_per_second", "seconds_per_epoch", "best_epoch_seconds",
-            "train_accuracy",
-            "test_accuracy", "speedup", "relative_to", "time_ratio", "seconds")
+            "train_accuracy", "test_accuracy", "speedup", "relative_to", "time_ratio",
+            "seconds")
 #: Speed-ups the summary states: (faster stage, slower stage).
 HEADLINES = (("5", "3"), ("5", "1"))
 
