@@ -105,6 +105,9 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="rounds of part 2")
     parser.add_argument("--skip-epochs", action="store_true", help="only part 1")
     args = parser.parse_args(argv)
+    import shlex
+    command = shlex.join(["python", "scripts/bench_dropout.py", *(argv or sys.argv[1:])])
+    print(f"# {command}\n")
     print(f"dropout rate {RATE}; one mask, best of 5 (microseconds)")
     results = bench_masks()
     names = list(dict.fromkeys(name for name, _, _ in results))
