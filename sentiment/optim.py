@@ -75,6 +75,8 @@ class Adagrad(SGD):
 class Adam(SGD):
     """Adam with lazy row updates (moments of untouched rows are left as they are)."""
 
+    step_sparse = None  # per-row moments need the gathered rows: the trainer uses step_rows
+
     def __init__(self, lr: float, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8):
         super().__init__(lr)

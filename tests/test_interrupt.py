@@ -116,3 +116,25 @@ def test_resume_without_checkpoint_is_a_clear_error(tmp_path, tiny_csv):
                        capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stderr.strip().endswith("no checkpoint to resume from; train without --resume")
+
+
+def test_adam_trains_w1_with_adam_steps_not_sgd():
+    # Adam must take the gathered-rows path: its first step moves every touched weight
+    # by about lr (Adam's step is lr * m / sqrt(v) = lr * sign(g) at t=1), whatever the
+    # gradient's size, which plain SGD at the same rate would not
+    from sentiment.network import Network
+    from sentiment.train import fit
+
+    texts, labels = corpus(64)
+    model = train(texts, labels, Settings(min_count=1, epochs=1, val_fraction=0),
+                  progress=False)
+    X = model.encode(texts)
+    settings = Settings(optimizer="adam", lr=0.01, batch_size=64, epochs=1,
+                        lr_decay=False, val_fraction=0, init_scale=0.1)
+    net = Network(X.shape[1], settings.hidden, np.random.default_rng(0), init_scale=0.1)
+    before = net.W1.copy()
+    fit(net, X, labels, settings, np.random.default_rng(0), progress=False)
+    moved = np.abs(net.W1 - before)[np.unique(X.indices)]
+    moved = moved[moved > 0]
+    assert moved.max() <= 0.01 * (1 + 1e-4)
+    assert np.median(moved) == pytest.approx(0.01, rel=1e-3)  # SGD: about lr * |g| << lr
