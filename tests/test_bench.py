@@ -2,6 +2,7 @@
 the ratios and targets, the CLI. Speed itself is never asserted here."""
 import csv
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -158,3 +159,14 @@ def test_cli_usage_errors(args, message, capsys, files):
                 ["bench", "--train", str(files[0]), "--test", str(files[1]), *args])
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+def test_peak_memory_is_the_commands_own():
+    """The bench process's memory must not leak into the measured command's peak."""
+    held = np.ones(400_000_000 // 8)  # 400 MB, touched
+    peak, seconds = bench.peak_memory([sys.executable, "-c", "pass"])
+    assert held.sum() > 0
+    assert 1 < peak < 150 and seconds > 0
+    peak_big, _ = bench.peak_memory([sys.executable, "-c",
+                                     "import numpy; a = numpy.ones(50_000_000)"])
+    assert peak_big > 400 > peak  # 400 MB of its own does count
