@@ -36,7 +36,7 @@ class SGD:
     def step_rows(self, name: str, param: np.ndarray, rows: np.ndarray, grad: np.ndarray):
         param[rows] -= self.lr * grad
 
-    def step_sparse(self, W1, indptr, indices, data, delta) -> None:
+    def step_sparse(self, W1, indptr, indices, data, delta, binary=False) -> None:
         """``W1 -= lr * X.T @ delta`` for a CSR batch, adding straight into W1's rows."""
         csr_backward_add(indptr, indices, data, delta, W1, -self.lr)
 
@@ -63,13 +63,23 @@ class Adagrad(SGD):
         if "acc" in arrays:
             self.acc = np.array(arrays["acc"], dtype=np.float32)
 
-    def step_sparse(self, W1, indptr, indices, data, delta) -> None:
+    def step_sparse(self, W1, indptr, indices, data, delta, binary=False) -> None:
+        """``binary``: every value in ``data`` is 1 (then x**2 = x and x / s = 1 / s)."""
         if self.acc is None:
             self.acc = np.full(W1.shape[0], self.eps, dtype=np.float32)
         per_review = np.einsum("ij,ij->i", delta, delta)[:, None]
-        csr_backward_add(indptr, indices, data * data, per_review, self.acc[:, None], 1.0)
-        csr_backward_add(indptr, indices, data / np.sqrt(self.acc[indices]), delta, W1,
-                         -self.lr)
+        csr_backward_add(indptr, indices, data if binary else data * data, per_review,
+                         self.acc[:, None], 1.0)
+        if len(self.acc) < len(indices):  # small vocabulary: 1/sqrt once per row is cheaper
+            scaled = np.sqrt(self.acc)
+            np.divide(1.0, scaled, out=scaled)
+            scaled = scaled[indices]
+        else:
+            scaled = np.sqrt(self.acc[indices])
+            np.divide(1.0, scaled, out=scaled)
+        if not binary:
+            scaled *= data
+        csr_backward_add(indptr, indices, scaled, delta, W1, -self.lr)
 
 
 class Adam(SGD):

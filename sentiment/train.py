@@ -106,11 +106,21 @@ class EpochStats:
 class _BatchState:
     """Scratch kept across batches so the hot loop allocates little."""
 
-    compactor: RowCompactor
+    n_inputs: int
     legacy: np.random.RandomState | None = None
     losses: list = field(default_factory=list)
     correct: int = 0  # reviews classified right during the epoch (train accuracy)
     should_stop: object = None  # callable polled between batches
+    binary: bool = False  # every input value is 1 (lets optimizers skip multiplications)
+
+    _compactor: RowCompactor | None = None
+
+    @property
+    def compactor(self) -> RowCompactor:
+        """Made on first use: only Adam and L2 gather rows, and it is vocabulary-sized."""
+        if self._compactor is None:
+            self._compactor = RowCompactor(self.n_inputs)
+        return self._compactor
 
     def check_stop(self) -> None:
         if self.should_stop is not None and self.should_stop():
@@ -166,7 +176,8 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
 
     y = np.asarray(y, dtype=np.float32)
     opt = make_optimizer(settings.optimizer, settings.lr)
-    scratch = _BatchState(RowCompactor(X.shape[1]), should_stop=should_stop)
+    scratch = _BatchState(X.shape[1], should_stop=should_stop,
+                          binary=bool(np.all(X.data == 1)))
     if settings.mask == "binomial":
         scratch.legacy = np.random.RandomState(int(rng.integers(2**31)))
     done = state or TrainerState()
@@ -317,7 +328,7 @@ def _epoch_batched(net, X, y, settings, opt, rng, state, bar, batch):
             opt.tick()
         gw2, gb1 = a1.T @ d2, d1.sum(axis=0)
         if sparse_step is not None:
-            sparse_step(net.W1, ptr, ind, dat, d1)
+            sparse_step(net.W1, ptr, ind, dat, d1, state.binary)
         else:
             rows, local = state.compactor(ind)
             g1 = np.zeros((len(rows), net.hidden), dtype=np.float32)
