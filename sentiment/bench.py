@@ -608,6 +608,25 @@ def machine() -> dict:
             "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
 
 
+def code_version() -> str | None:
+    """The git commit of this package's checkout, and whether its code has uncommitted
+    changes; None outside a git checkout."""
+    root = Path(__file__).resolve().parent
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}  # read only: never take the index lock
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True,
+                              text=True, env=env, timeout=30)
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        if head.returncode != 0:
+            return None
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".").stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip() + (" with uncommitted changes" if dirty.strip() else "")
+
+
 def run(train_path, test_path, *, repeat: int = 3, warmup: int = 1, only=None,
         startup_runs: int | None = None, profile: bool = False, note=None) -> dict:
     """Run the benchmark; return the report (JSON-able dict, one entry per row in
@@ -615,6 +634,7 @@ def run(train_path, test_path, *, repeat: int = 3, warmup: int = 1, only=None,
     each row that misses its target, where our side spends its time."""
     from datetime import datetime
 
+    from . import __version__
     from .train import Settings
 
     only = list(only or MEASUREMENTS)
@@ -626,7 +646,8 @@ def run(train_path, test_path, *, repeat: int = 3, warmup: int = 1, only=None,
     note = note or (lambda line: None)
     settings = Settings()
     report = {"date": datetime.now().astimezone().isoformat(timespec="seconds"),
-              "machine": machine(), "repeat": repeat, "warmup": warmup,
+              "machine": machine(), "version": __version__,
+              "code": code_version(), "repeat": repeat, "warmup": warmup,
               "settings": settings.to_dict(), "rows": []}
     data = load_data(train_path, test_path)
     report["data"] = {"train": data.train_path, "test": data.test_path,

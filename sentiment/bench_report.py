@@ -161,6 +161,8 @@ def markdown(report: dict, command: str) -> str:
              "```bash", command, "```", "",
              f"- Date: {report['date']}; the whole run took {report['seconds']:.0f} s.",
              f"- Machine: {_machine_line(report['machine'])}.",
+             f"- Code: `sentiment` {report['version']}, "
+             + (f"commit {report['code']}." if report["code"] else "not a git checkout."),
              f"- Load average (1, 5, 15 min) at the start: "
              f"{_load(report['machine']['load_average'])}; at the end: "
              f"{_load(report.get('load_average_end'))}. Other jobs may share the machine: "

@@ -45,8 +45,8 @@ def report(files):
 
 
 def test_report_structure(report, files):
-    assert {"date", "machine", "repeat", "warmup", "settings", "data", "rows", "passed",
-            "seconds"} <= set(report)
+    assert {"date", "machine", "version", "code", "repeat", "warmup", "settings", "data",
+            "rows", "passed", "seconds"} <= set(report)
     assert {"cores", "cpu", "numpy", "scipy", "scikit-learn", "blas"} <= set(report["machine"])
     assert report["data"] == {"train": str(files[0]), "test": str(files[1]),
                               "train_reviews": 240, "test_reviews": 60}
