@@ -12,7 +12,7 @@ from conftest import NEGATIVE, POSITIVE
 from sentiment.compare import ROW_KEYS
 from sentiment.network import Network, layer1_dense, layer1_rows
 from sentiment.stages import STAGES
-from sentiment.train import fit, train
+from sentiment.train import Settings, fit, train
 
 PER_REVIEW = ("1", "2", "3")  # the lesson's network: kernels dense, dense, rows
 # one review of a 7-word vocabulary: word 1 twice, words 4 and 6 once (stage 1 counts)
@@ -66,11 +66,20 @@ def test_stages_2_and_3_differ_only_in_kernel():
     assert a.with_(kernel=b.kernel) == b
 
 
+def test_the_last_stage_is_trains_defaults():
+    last = list(STAGES.values())[-1]
+    assert last.settings == Settings()
+    assert f"1-{Settings().ngrams} grams" in last.changed
+
+
 @pytest.mark.parametrize("key", list(STAGES))
 def test_every_stage_trains(key):
     stage = STAGES[key]
     model = train(TEXTS, LABELS, stage.settings, progress=False)
-    assert len(model.history) == stage.settings.epochs
+    if stage.settings.patience and stage.settings.val_fraction:  # may stop early
+        assert 1 <= len(model.history) <= stage.settings.epochs
+    else:
+        assert len(model.history) == stage.settings.epochs
     assert np.isfinite(model.history[-1]["loss"])
     predicted = model.net.logits(model.encode(TEXTS)) > 0
     assert np.mean(predicted == (LABELS == 1)) >= 0.75
