@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     _settings_args(p)
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted training from MODEL.ckpt")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="threads for tokenizing and BLAS (default: every core)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object per epoch on stdout")
     p.add_argument("--log", metavar="FILE", help="write one JSON object per epoch here "
@@ -133,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", action="store_true",
                    help="add each stage's five most expensive functions (cProfile)")
     p.add_argument("--seed", type=int, default=0, help="one seed for every stage")
+    p.add_argument("--references", action=argparse.BooleanOptionalAction, default=None,
+                   help="add scikit-learn reference rows (LogisticRegression, NBSVM) on the "
+                   "defaults' features (default: with all stages, not with --stages)")
     p.set_defaults(handler=cmd_compare)
 
     p = sub.add_parser("bench", help="time tokenizing, training, predict and memory "
@@ -232,6 +237,8 @@ def cmd_train(args) -> int:
     start = time.perf_counter()
     model_path = Path(args.model)
     settings = _settings_from(args)
+    if args.threads is not None and args.threads < 1:
+        raise SentimentError(f"--threads must be at least 1; got {args.threads}")
     check_writable(model_path, "--model", "the model")
     if args.plot:
         from .plots import check_plot_path
@@ -266,7 +273,8 @@ def cmd_train(args) -> int:
     if not args.json:
         print(EPOCH_HEADER, flush=True)
     try:
-        model = _train_or_checkpoint(reviews, settings, model_path, args.resume, on_epoch)
+        model = _train_or_checkpoint(reviews, settings, model_path, args.resume, on_epoch,
+                                 args.threads)
     finally:
         if log is not None:
             log.close()
@@ -335,7 +343,8 @@ class GracefulStop:
         return self.signal is not None
 
 
-def _train_or_checkpoint(reviews, settings, model_path: Path, resume: bool, on_epoch):
+def _train_or_checkpoint(reviews, settings, model_path: Path, resume: bool, on_epoch,
+                         threads: int | None = None):
     """Train; on a stop request or divergence, save the last complete epoch as
     ``MODEL.ckpt`` (resumable with ``--resume``), say so and exit."""
     from .model import Model
@@ -355,7 +364,7 @@ def _train_or_checkpoint(reviews, settings, model_path: Path, resume: bool, on_e
     try:
         with stop:
             model = train(reviews.texts, reviews.labels, settings, on_epoch=on_epoch,
-                          resume=start_from, should_stop=stop.requested)
+                          resume=start_from, should_stop=stop.requested, threads=threads)
     except ValueError as exc:
         raise SentimentError(f"{reviews.path}: {exc}") from None
     except TrainingStopped as exc:

@@ -16,6 +16,7 @@ common punctuation mark) in which an apostrophe may stand between two word chara
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
@@ -82,22 +83,27 @@ _CLASS[ord("!")] = 2
 _CLASS[ord("?")] = 2
 _CLASS[ord("'")] = 3
 
-_powers_cache: dict[str, np.ndarray] = {}
+_powers_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
 
 def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return BASE**i and BASE**-i modulo 2**64 for i < n (cached, grown on demand)."""
-    have = _powers_cache.get("pow")
-    if have is None or len(have) < n:
-        size = max(n, _CHUNK_BYTES + 1)
-        pow_ = np.full(size, _BASE, dtype=np.uint64)
-        pow_[0] = 1
-        np.cumprod(pow_, out=pow_)
-        inv = np.full(size, _inverse(_BASE), dtype=np.uint64)
-        inv[0] = 1
-        np.cumprod(inv, out=inv)
-        _powers_cache["pow"], _powers_cache["inv"] = pow_, inv
-    return _powers_cache["pow"], _powers_cache["inv"]
+    """Return BASE**i and BASE**-i modulo 2**64 for i < n (cached, grown on demand).
+
+    The pair is cached as one tuple, so a thread never sees halves of two sizes.
+    """
+    have = _powers_cache.get("pair")
+    if have is not None and len(have[0]) >= n:
+        return have
+    size = max(n, _CHUNK_BYTES + 1)
+    pow_ = np.full(size, _BASE, dtype=np.uint64)
+    pow_[0] = 1
+    np.cumprod(pow_, out=pow_)
+    inv = np.full(size, _inverse(_BASE), dtype=np.uint64)
+    inv[0] = 1
+    np.cumprod(inv, out=inv)
+    if have is None or len(have[0]) < size:
+        _powers_cache["pair"] = (pow_, inv)
+    return pow_, inv
 
 
 def _inverse(a: np.uint64) -> np.uint64:
@@ -269,16 +275,30 @@ def _chunks(texts: list[str], limit: int):
         yield texts[start:]
 
 
-def hash_corpus(texts: list[str], n: int = 1, keep_text: bool = False) -> HashedCorpus:
+def hash_corpus(texts: list[str], n: int = 1, keep_text: bool = False,
+                workers: int | None = None) -> HashedCorpus:
     """Tokenize ``texts`` and return the hashes of their unigrams up to ``n``-grams.
 
     Cost: a few vectorized passes over the bytes of the text, in chunks of 4 MiB; no Python
     object per token. ``keep_text=True`` also keeps what is needed to turn hashes back into
-    words (for building a vocabulary).
+    words (for building a vocabulary). ``workers`` threads hash chunks side by side (numpy
+    releases the GIL in its array passes; default: one per core, at most 2, when there is
+    more than one chunk); the result is the same whatever their number.
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
-    parts = [_hash_chunk(chunk, n, keep_text) for chunk in _chunks(texts, _CHUNK_BYTES)]
+    chunks = list(_chunks(texts, _CHUNK_BYTES))
+    if workers is None:
+        workers = min(2, os.cpu_count() or 1)
+    if workers > 1 and len(chunks) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _powers(_CHUNK_BYTES + 1)  # fill the shared cache once, before the threads start
+        with ThreadPoolExecutor(min(workers, len(chunks))) as pool:
+            parts = list(pool.map(lambda c: _hash_chunk(c, n, keep_text), chunks))
+    else:
+        parts = [_hash_chunk(chunk, n, keep_text) for chunk in chunks]
+    del chunks
     # chunk-local offsets become global: texts, unigrams and bytes before each chunk
     text_off = np.cumsum([0] + [len(p["n_tokens"]) for p in parts])
     tok_off = np.cumsum([0] + [len(p["hashes"][0]) for p in parts])

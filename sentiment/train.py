@@ -394,7 +394,7 @@ def split_indices(n: int, fraction: float, rng: np.random.Generator):
 
 def train(texts: list[str], labels, settings: Settings = Settings(), *, on_epoch=None,
           progress: bool | None = None, limit: int | None = None, resume=None,
-          should_stop=None):
+          should_stop=None, threads: int | None = None):
     """Train a model on texts with 0/1 labels; return a :class:`~sentiment.model.Model`.
 
     Holds out ``settings.val_fraction`` of the texts for validation (early stopping), builds
@@ -402,7 +402,8 @@ def train(texts: list[str], labels, settings: Settings = Settings(), *, on_epoch
     ``resume`` is a checkpoint model (``Model.load`` of one with ``checkpoint`` set): its
     settings, vocabulary and trainer state carry on where it stopped, on the same texts.
     If training stops early, :class:`TrainingStopped` carries the model (``.model``) at
-    its last complete epoch, ready to be saved as a checkpoint.
+    its last complete epoch, ready to be saved as a checkpoint. ``threads`` caps the
+    threads used (tokenizing chunks, BLAS); default: every core.
     """
     from .model import Model
     from .text import hash_corpus
@@ -422,8 +423,9 @@ def train(texts: list[str], labels, settings: Settings = Settings(), *, on_epoch
                          f"{len(tr)}; resume with the same file")
     times = {}
     t = time.perf_counter()
-    corpus = hash_corpus([texts[i] for i in tr], settings.ngrams, keep_text=resume is None)
-    val_corpus = hash_corpus([texts[i] for i in va], settings.ngrams)
+    corpus = hash_corpus([texts[i] for i in tr], settings.ngrams, keep_text=resume is None,
+                         workers=threads)
+    val_corpus = hash_corpus([texts[i] for i in va], settings.ngrams, workers=threads)
     times["tokenize"] = time.perf_counter() - t
     t = time.perf_counter()
     binary = settings.values != "count"
@@ -457,9 +459,11 @@ def train(texts: list[str], labels, settings: Settings = Settings(), *, on_epoch
         state = state_from_checkpoint(*resume.checkpoint)
     t = time.perf_counter()
     try:
-        history = fit(net, X, labels[tr], settings, rng, X_val=X_val,
-                      y_val=labels[va] if len(va) else None, on_epoch=on_epoch,
-                      progress=progress, limit=limit, state=state, should_stop=should_stop)
+        with _blas_threads(threads):
+            history = fit(net, X, labels[tr], settings, rng, X_val=X_val,
+                          y_val=labels[va] if len(va) else None, on_epoch=on_epoch,
+                          progress=progress, limit=limit, state=state,
+                          should_stop=should_stop)
     except TrainingStopped as stop:
         times["train"] = time.perf_counter() - t
         if stop.state is not None:
@@ -469,3 +473,12 @@ def train(texts: list[str], labels, settings: Settings = Settings(), *, on_epoch
     times["train"] = time.perf_counter() - t
     model.history = [h.to_dict() for h in history]
     return model
+
+
+def _blas_threads(threads: int | None):
+    """A context capping BLAS threads (threadpoolctl), or doing nothing for None."""
+    if threads is None:
+        from contextlib import nullcontext
+        return nullcontext()
+    from threadpoolctl import threadpool_limits
+    return threadpool_limits(limits=threads)

@@ -88,3 +88,17 @@ def test_lone_surrogates_count_like_tokenize(text):
 def test_hash_corpus_agrees_with_tokenize_on_any_text(texts):
     corpus = hash_corpus(texts)
     assert corpus.n_tokens.tolist() == [len(tokenize(t)) for t in texts]
+
+
+def test_threads_hash_chunks_to_the_same_corpus(monkeypatch):
+    import sentiment.text as text_module
+
+    monkeypatch.setattr(text_module, "_CHUNK_BYTES", 64)  # many chunks from a small corpus
+    texts = [f"review {i}: it was great, wasn't it? not bad at all {i % 7}!" for i in range(200)]
+    one = hash_corpus(texts, n=3, keep_text=True, workers=1)
+    two = hash_corpus(texts, n=3, keep_text=True, workers=2)
+    assert len(one.blocks) > 10
+    for field in ("hashes", "rows", "n_tokens", "blocks", "starts", "ends"):
+        assert getattr(one, field).tolist() == getattr(two, field).tolist(), field
+    assert one.data == two.data
+    assert one.words(range(len(one.hashes))) == two.words(range(len(two.hashes)))
