@@ -138,3 +138,18 @@ def test_adam_trains_w1_with_adam_steps_not_sgd():
     moved = moved[moved > 0]
     assert moved.max() <= 0.01 * (1 + 1e-4)
     assert np.median(moved) == pytest.approx(0.01, rel=1e-3)  # SGD: about lr * |g| << lr
+
+
+def test_first_signal_asks_to_stop_second_aborts_at_once():
+    import os
+
+    from sentiment.cli import GracefulStop
+
+    previous = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        with GracefulStop() as stop:
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert stop.requested() and stop.signal == signal.SIGTERM
+            os.kill(os.getpid(), signal.SIGINT)  # the second signal raises right here
+            raise AssertionError("not reached")
+    assert signal.getsignal(signal.SIGINT) is previous  # handlers put back
