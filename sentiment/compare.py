@@ -1,33 +1,48 @@
 """The staged comparison: train every stage of :data:`sentiment.stages.STAGES` on one
-train/test split with one seed, and measure each.
+train/test split with one seed, and measure each; optionally add the reference rows of
+:data:`sentiment.references.REFERENCES` (scikit-learn on the defaults' features, same
+process, same split), marked ``kind: "reference"``.
 
-:func:`compare` returns one row (a dict) per stage, with these keys:
+:func:`compare` returns one row (a dict) per stage, then per reference, with these keys:
 
 =================== ==========================================================================
 key                 meaning
 =================== ==========================================================================
-stage               the stage's key (``"1"`` ... ``"6b"``)
+stage               the stage's key (``"1"`` ... ``"7"``), or the reference's (``"lr"``,
+                    ``"nbsvm"``)
+kind                ``"stage"``, or ``"reference"``: not a stage, scikit-learn for context
 name                what the stage is
-changed             what differs from the stage before
+changed             what differs from the stage before; for a reference, what it is and
+                    the C it chose on the validation split
 source              where the idea comes from
-vocabulary          number of input features (words) the network has
-epochs              epochs trained
-train_reviews       reviews in the training set
+vocabulary          number of input features (words and n-grams)
+epochs              epochs trained (None for a reference)
+train_reviews       reviews trained on (the defaults and the references hold out a
+                    validation split)
 limited             reviews trained and timed on per epoch when the stage was limited to a
                     random subset of the training set (``--limit``), else None
-reviews_per_second  training reviews per second: reviews per epoch / median epoch time
+reviews_per_second  training reviews per second: reviews per epoch / median epoch time;
+                    for a reference, train_reviews / fit_seconds (the whole fit)
 seconds_per_epoch   seconds for one epoch over the whole training set (median epoch; for a
-                    limited stage, extrapolated: train_reviews / reviews_per_second)
+                    limited stage, extrapolated: train_reviews / reviews_per_second); None
+                    for a reference
 best_epoch_seconds  the same from the fastest epoch: on a shared machine the epoch least
-                    slowed by other processes (noise only adds time)
-train_accuracy      accuracy on the reviews of the last epoch, as the trainer reports it
+                    slowed by other processes (noise only adds time); None for a reference
+vectorize_seconds   tokenize, build the vocabulary and encode the training and validation
+                    reviews (for a reference: CountVectorizer, and the NB scaling)
+fit_seconds         the whole training: every epoch with its validation, or the solver's
+                    fit with the chosen C (extrapolated to all reviews for a limited stage)
+train_accuracy      accuracy on the reviews of the last epoch, as the trainer reports it;
+                    for a reference, of the fitted model on its training reviews
 test_accuracy       accuracy on the whole test set, always
-speedup             reviews_per_second over stage 1's (None without stage 1)
+speedup             reviews_per_second over stage 1's (None without stage 1, and for a
+                    reference)
 relative_to         the stage a dropout stage's time is compared with, else None
 time_ratio          best_epoch_seconds / that stage's best_epoch_seconds, else None: both
                     train several short epochs, and their fastest ones are the fairest
                     match when other jobs share the machine
-seconds             wall time of the whole stage: tokenize, vocabulary, train, test
+seconds             wall time of the whole row: tokenize, vocabulary, train, test (for a
+                    reference, with the vectorizing it shares and the fit of every C)
 =================== ==========================================================================
 
 With ``profile=True`` a row also has ``profile``: the five functions with the most time of
@@ -54,32 +69,37 @@ from .stages import DEFAULT_LIMIT, STAGES, Stage
 #: Share of the training file held out as the test set when no test file is given.
 TEST_FRACTION = 0.2
 #: Row keys in table order (``profile`` is extra, and not written to the CSV).
-ROW_KEYS = ("stage", "name", "changed", "source", "vocabulary", "epochs", "train_reviews",
-            "limited", "reviews_per_second", "seconds_per_epoch", "best_epoch_seconds",
-            "train_accuracy", "test_accuracy", "speedup", "relative_to", "time_ratio",
-            "seconds")
+ROW_KEYS = ("stage", "kind", "name", "changed", "source", "vocabulary", "epochs",
+            "train_reviews", "limited", "reviews_per_second", "seconds_per_epoch",
+            "best_epoch_seconds", "vectorize_seconds", "fit_seconds", "train_accuracy",
+            "test_accuracy", "speedup", "relative_to", "time_ratio", "seconds")
 
 
 def compare(train_texts, train_labels, test_texts, test_labels, stages=None, *,
-            limit: int | None = DEFAULT_LIMIT, seed: int = 0, profile: bool = False,
-            progress: bool | None = None, on_row=None) -> list[dict]:
-    """Train each stage on the training texts and measure it; return one row per stage.
+            references: bool = False, limit: int | None = DEFAULT_LIMIT, seed: int = 0,
+            profile: bool = False, progress: bool | None = None, on_row=None) -> list[dict]:
+    """Train each stage on the training texts and measure it; return one row per stage,
+    then one per reference.
 
     Parameters
     ----------
     train_texts, train_labels : the training set (labels 0/1).
-    test_texts, test_labels : the test set; every stage is scored on all of it.
+    test_texts, test_labels : the test set; every row is scored on all of it.
     stages : stage keys to run (default: all), run in the order of ``STAGES``.
+    references : also fit the scikit-learn references on the defaults' features (tens of
+        seconds on IMDB), after the stages.
     limit : slow stages train and are timed on this many random training reviews per
         epoch (None or 0: all of them). The vocabulary is always built on the whole set.
-    seed : the one seed of every stage (initialization, shuffling, masks).
+    seed : the one seed of every stage (initialization, shuffling, masks) and of the
+        references' validation split (the trainer's split).
     profile : also run each stage's training loop under cProfile; adds ``profile``.
     progress : tqdm bars (None: only on a terminal).
-    on_row : called with each row as soon as its stage is done.
+    on_row : called with each row as soon as it is measured.
     """
     from tqdm.auto import tqdm
 
-    from .text import hash_corpus
+    from .references import REFERENCES, Reference, reference_features, run_reference
+    from .stages import DEFAULTS
 
     chosen = [s for k, s in STAGES.items() if stages is None or k in stages]
     unknown = set(stages or ()) - set(STAGES)
@@ -87,25 +107,44 @@ def compare(train_texts, train_labels, test_texts, test_labels, stages=None, *,
         raise ValueError(f"unknown stages {sorted(unknown)}; choose from {list(STAGES)}")
     test_labels = np.asarray(test_labels)
     test_corpora: dict[int, object] = {}  # hashed once per n-gram size
+    features = None  # the references' shared scikit-learn features, made on first use
     rows: list[dict] = []
-    bar = tqdm(chosen, desc="stages", unit="stage",
-               disable=None if progress is None else not progress)
-    for stage in bar:
-        bar.set_postfix_str(stage.title)
-        n = stage.settings.ngrams
-        if n not in test_corpora:
-            test_corpora[n] = hash_corpus(list(test_texts), n)
-        row = run_stage(stage, train_texts, train_labels, test_corpora[n], test_labels,
-                        limit=limit if stage.slow else None, seed=seed, progress=progress)
-        if profile:
-            row["profile"] = profile_stage(stage, train_texts, train_labels,
-                                           limit=limit if stage.slow else None, seed=seed)
-        _relate(row, rows)
+    bar = tqdm(chosen + (list(REFERENCES.values()) if references else []), desc="stages",
+               unit="row", disable=None if progress is None else not progress)
+    for item in bar:
+        bar.set_postfix_str(item.title)
+        if isinstance(item, Reference):
+            if features is None:
+                features = reference_features(train_texts, train_labels, test_texts,
+                                              DEFAULTS.with_(seed=seed))
+            row = run_reference(item, features, test_labels)
+        else:
+            row = _stage_row(item, train_texts, train_labels, test_texts, test_labels,
+                             test_corpora, limit=limit, seed=seed, profile=profile,
+                             progress=progress)
+            _relate(row, rows)
         rows.append(row)
         if on_row is not None:
             on_row(row)
     bar.close()
     return rows
+
+
+def _stage_row(stage, train_texts, train_labels, test_texts, test_labels, test_corpora, *,
+               limit, seed, profile, progress) -> dict:
+    """Run one stage (and profile it if asked), hashing the test set once per n-gram size."""
+    from .text import hash_corpus
+
+    n = stage.settings.ngrams
+    if n not in test_corpora:
+        test_corpora[n] = hash_corpus(list(test_texts), n)
+    limit = limit if stage.slow else None
+    row = run_stage(stage, train_texts, train_labels, test_corpora[n], test_labels,
+                    limit=limit, seed=seed, progress=progress)
+    if profile:
+        row["profile"] = profile_stage(stage, train_texts, train_labels, limit=limit,
+                                       seed=seed)
+    return row
 
 
 def run_stage(stage: Stage, train_texts, train_labels, test_corpus, test_labels, *,
@@ -122,12 +161,15 @@ def run_stage(stage: Stage, train_texts, train_labels, test_corpus, test_labels,
     per_epoch = min(limit, n_train) if limit else n_train
     seconds = [h["seconds"] for h in model.history]
     rate = per_epoch / float(np.median(seconds))
-    return {"stage": stage.key, "name": stage.name, "changed": stage.changed,
-            "source": stage.source, "vocabulary": len(model.vocab),
+    times = model.info["times"]
+    return {"stage": stage.key, "kind": "stage", "name": stage.name,
+            "changed": stage.changed, "source": stage.source, "vocabulary": len(model.vocab),
             "epochs": len(model.history), "train_reviews": n_train,
             "limited": per_epoch if per_epoch < n_train else None,
             "reviews_per_second": rate, "seconds_per_epoch": n_train / rate,
             "best_epoch_seconds": min(seconds) * n_train / per_epoch,
+            "vectorize_seconds": times["tokenize"] + times["vocabulary"] + times["encode"],
+            "fit_seconds": times["train"] * n_train / per_epoch,
             "train_accuracy": model.history[-1]["train_accuracy"],
             "test_accuracy": accuracy(logits, test_labels),
             "speedup": None, "relative_to": stage.relative_to, "time_ratio": None,
@@ -257,7 +299,16 @@ def command_line(args) -> str:
         parts += ["--out", str(args.out)]
     if args.profile:
         parts.append("--profile")
+    if with_references(args) != (args.stages is None):  # only when not the default
+        parts.append("--references" if with_references(args) else "--no-references")
     return shlex.join(parts)
+
+
+def with_references(args) -> bool:
+    """Whether to add the reference rows: ``--references``/``--no-references`` if given,
+    else yes for the full run (no ``--stages``) and no for chosen stages."""
+    chosen = getattr(args, "references", None)
+    return args.stages is None if chosen is None else chosen
 
 
 def _prepare_out(out) -> Path:
@@ -278,7 +329,8 @@ def _prepare_out(out) -> Path:
 
 def run_command(args) -> int:
     """``python -m sentiment compare``: parse-level arguments in, table out."""
-    from .compare_report import _pct, format_profile, format_table, summary, write_outputs
+    from .compare_report import _pct, format_profile, format_table, row_title, summary, \
+        write_outputs
     from .datasets import imdb_paths
 
     start = time.perf_counter()
@@ -305,11 +357,12 @@ def run_command(args) -> int:
         if args.json:
             print(json.dumps(_jsonable(row)), flush=True)
         else:
-            note(f"stage {row['stage']} {row['name']}: {row['reviews_per_second']:,.0f} "
-                 f"reviews/s, test {_pct(row['test_accuracy'])} ({row['seconds']:.1f} s)")
+            note(f"{row_title(row, long=True)}: {row['reviews_per_second']:,.0f} reviews/s, test "
+                 f"{_pct(row['test_accuracy'])} ({row['seconds']:.1f} s)")
 
     try:
-        rows = compare(tr_x, tr_y, te_x, te_y, args.stages, limit=args.limit or None,
+        rows = compare(tr_x, tr_y, te_x, te_y, args.stages,
+                       references=with_references(args), limit=args.limit or None,
                        seed=args.seed, profile=args.profile, on_row=on_row)
     except FloatingPointError as exc:
         raise SentimentError(f"training diverged: {exc}") from None

@@ -19,8 +19,14 @@ from .compare import ROW_KEYS
 HEADLINES = (("5", "3"), ("5", "1"))
 
 
+#: The stage the references are set against: train's defaults, whose features they use.
+DEFAULTS_STAGE = "7"
+#: Bar colours of the chart: a stage, a stage timed on --limit reviews, a reference.
+COLOURS = {"stage": "#3b75af", "limited": "#999999", "reference": "#5b9a4a"}
+
+
 def _secs(x) -> str:
-    return f"{x:,.2f}" if x >= 1 else f"{x:.3f}"
+    return "-" if x is None else f"{x:,.2f}" if x >= 1 else f"{x:.3f}"
 
 
 def _pct(x) -> str:
@@ -31,33 +37,59 @@ def _times(x) -> str:
     return "-" if x is None else f"{x:,.{1 if x < 9.95 else 0}f}x"
 
 
+def is_reference(row: dict) -> bool:
+    return row.get("kind") == "reference"
+
+
+def row_title(row: dict, long: bool = False) -> str:
+    """``5 vectorized minibatch`` or ``ref. NBSVM recipe``; ``long``: ``stage 5 ...``,
+    ``reference NBSVM recipe``."""
+    if is_reference(row):
+        return f"{'reference' if long else 'ref.'} {row['name']}"
+    return f"{'stage ' if long else ''}{row['stage']} {row['name']}"
+
+
+def _marked(row: dict) -> str:
+    """The title with ``*`` for a stage timed on --limit reviews."""
+    return row_title(row) + ("*" if row["limited"] else "")
+
+
 def format_table(rows: list[dict]) -> str:
     """The rows as a fixed-width text table for a terminal."""
-    head = (f"{'stage':<28}{'vocab':>8}{'reviews/s':>12}{'s/epoch':>10}{'train':>9}"
-            f"{'test':>9}{'speed-up':>11}{'time vs':>10}")
+    head = (f"{'stage':<28}{'vocab':>9}{'reviews/s':>12}{'s/epoch':>9}{'vec. s':>8}"
+            f"{'fit s':>8}{'train':>9}{'test':>9}{'speed-up':>10}{'time vs':>10}")
     lines = [head, "-" * len(head)]
     for r in rows:
-        title = f"{r['stage']} {r['name']}" + ("*" if r["limited"] else "")
         ratio = (f"{r['time_ratio']:.2f}x {r['relative_to']}" if r["time_ratio"] is not None
                  else "")
-        lines.append(f"{title:<28.28}{r['vocabulary']:>8,}{r['reviews_per_second']:>12,.0f}"
-                     f"{_secs(r['seconds_per_epoch']):>10}{_pct(r['train_accuracy']):>9}"
-                     f"{_pct(r['test_accuracy']):>9}{_times(r['speedup']):>11}{ratio:>10}")
+        lines.append(f"{_marked(r):<28.28}{r['vocabulary']:>9,}{r['reviews_per_second']:>12,.0f}"
+                     f"{_secs(r['seconds_per_epoch']):>9}{_secs(r['vectorize_seconds']):>8}"
+                     f"{_secs(r['fit_seconds']):>8}{_pct(r['train_accuracy']):>9}"
+                     f"{_pct(r['test_accuracy']):>9}{_times(r['speedup']):>10}{ratio:>10}")
     lines.extend(_footnotes(rows))
     return "\n".join(lines)
 
 
 def _footnotes(rows) -> list[str]:
     out = []
-    limited = sorted({r["limited"] for r in rows if r["limited"]})
+    limited = [r for r in rows if r["limited"]]
     if limited:
-        n = ", ".join(f"{x:,}" for x in limited)
+        n = ", ".join(f"{x:,}" for x in sorted({r["limited"] for r in limited}))
         out.append(f"* trained and timed on {n} random training reviews of "
-                   f"{rows[0]['train_reviews']:,} (--limit); its s/epoch is extrapolated to "
-                   "all of them. Test accuracy is always on the whole test set.")
+                   f"{limited[0]['train_reviews']:,} (--limit); its s/epoch and fit s are "
+                   "extrapolated to all of them. Test accuracy is always on the whole test "
+                   "set.")
     if any(r["time_ratio"] is not None for r in rows):
         out.append("time vs: the stage's fastest epoch over the named stage's fastest "
                    "epoch. reviews/s and s/epoch come from the median epoch.")
+    out.append("vec. s: tokenize, build the vocabulary and encode the training and "
+               "validation reviews; fit s: the whole training (every epoch and its "
+               "validation, or the solver's fit).")
+    if any(is_reference(r) for r in rows):
+        out.append(f"ref.: a reference, not a stage: scikit-learn in the same process on the "
+                   f"features of stage {DEFAULTS_STAGE} (the defaults), trained on the same "
+                   "reviews, C chosen on the same validation split; its reviews/s is over the "
+                   "whole fit (every solver iteration), not per epoch.")
     return out
 
 
@@ -80,6 +112,15 @@ def summary(rows: list[dict]) -> list[str]:
                        f"{r['best_epoch_seconds']:.3f} s vs {base['best_epoch_seconds']:.3f} s; "
                        f"medians {r['seconds_per_epoch']:.3f} s vs "
                        f"{base['seconds_per_epoch']:.3f} s)")
+    d = by_key.get(DEFAULTS_STAGE)
+    for r in rows:
+        if is_reference(r) and d is not None:
+            out.append(f"stage {d['stage']} ({d['name']}) against reference {r['name']}, same "
+                       f"features: test accuracy {_pct(d['test_accuracy'])} vs "
+                       f"{_pct(r['test_accuracy'])}; vectorizing {_secs(d['vectorize_seconds'])} "
+                       f"s vs {_secs(r['vectorize_seconds'])} s, fitting "
+                       f"{_secs(d['fit_seconds'])} s vs {_secs(r['fit_seconds'])} s (the "
+                       f"reference fits in {r['fit_seconds'] / d['fit_seconds']:.1f}x the time)")
     return out
 
 
@@ -108,17 +149,18 @@ def write_csv(rows: list[dict], path) -> Path:
 
 def markdown_table(rows: list[dict]) -> str:
     """The rows as a Markdown table, with footnotes."""
-    lines = ["| stage | what changed | vocabulary | reviews/s | s/epoch | train acc. | "
-             "test acc. | speed-up vs 1 | time vs |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| stage | what changed | vocabulary | reviews/s | s/epoch | vec. s | fit s | "
+             "train acc. | test acc. | speed-up vs 1 | time vs |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         star = "\\*" if r["limited"] else ""
         ratio = (f"{r['time_ratio']:.2f}x stage {r['relative_to']}"
                  if r["time_ratio"] is not None else "")
         changed = r["changed"].replace("|", "\\|")  # a bare pipe would end the cell
-        lines.append(f"| {r['stage']} {r['name']}{star} | {changed} | "
+        lines.append(f"| {row_title(r)}{star} | {changed} | "
                      f"{r['vocabulary']:,} | {r['reviews_per_second']:,.0f} | "
-                     f"{_secs(r['seconds_per_epoch'])} | {_pct(r['train_accuracy'])} | "
+                     f"{_secs(r['seconds_per_epoch'])} | {_secs(r['vectorize_seconds'])} | "
+                     f"{_secs(r['fit_seconds'])} | {_pct(r['train_accuracy'])} | "
                      f"{_pct(r['test_accuracy'])} | {_times(r['speedup'])} | {ratio} |")
     notes = [n.replace("*", "\\*", 1) for n in _footnotes(rows)]
     return "\n".join(lines + [line for n in notes for line in ("", n)])
@@ -130,31 +172,60 @@ def write_markdown(rows: list[dict], path) -> Path:
     return path
 
 
+def _colour(row: dict) -> str:
+    return COLOURS["reference" if is_reference(row) else
+                   "limited" if row["limited"] else "stage"]
+
+
+def _speed_panel(ax, rows: list[dict], y) -> None:
+    """Reviews per second, log scale; references green and hatched, with a legend."""
+    from matplotlib.patches import Patch
+
+    rates = [r["reviews_per_second"] for r in rows]
+    ax.barh(y, rates, color=[_colour(r) for r in rows],
+            hatch=["//" if is_reference(r) else "" for r in rows], edgecolor="white")
+    ax.set_xscale("log")
+    ax.set_xlim(min(rates) / 2, max(rates) * 30)
+    for i, r in enumerate(rows):
+        extra = (f"  ({_times(r['speedup'])})" if r["speedup"] is not None else
+                 "  (whole fit)" if is_reference(r) else "")
+        ax.text(r["reviews_per_second"] * 1.15, i, f"{r['reviews_per_second']:,.0f}{extra}",
+                va="center", fontsize=9)
+    ax.set_yticks(y, [_marked(r) for r in rows])
+    ax.invert_yaxis()
+    ax.set_xlabel("training reviews per second (log scale)")
+    kinds = {_colour(r): r for r in rows}
+    legend = [Patch(color=COLOURS["stage"], label="stage: per epoch")]
+    if COLOURS["limited"] in kinds:
+        legend.append(Patch(color=COLOURS["limited"], label="stage, timed on --limit reviews"))
+    if COLOURS["reference"] in kinds:
+        legend.append(Patch(facecolor=COLOURS["reference"], hatch="//", edgecolor="white",
+                            label="reference (scikit-learn): whole fit"))
+    ax.legend(handles=legend, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+              ncol=len(legend), fontsize=8, frameon=False)
+
+
 def write_chart(rows: list[dict], path, title: str = "") -> Path:
-    """Reviews per second per stage (log scale) and accuracy beside it, as a PNG."""
+    """Reviews per second per row (log scale) and accuracy beside it, as a PNG."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = [f"{r['stage']} {r['name']}" + ("*" if r["limited"] else "") for r in rows]
     y = np.arange(len(rows))
-    fig, (speed, acc) = plt.subplots(1, 2, figsize=(12, 1.0 + 0.55 * len(rows)),
-                                     sharey=True, gridspec_kw={"width_ratios": [3, 2]})
-    rates = [r["reviews_per_second"] for r in rows]
-    speed.barh(y, rates, color=["#999999" if r["limited"] else "#3b75af" for r in rows])
-    speed.set_xscale("log")
-    speed.set_xlim(min(rates) / 2, max(rates) * 30)
-    for i, r in enumerate(rows):
-        extra = f"  ({_times(r['speedup'])})" if r["speedup"] is not None else ""
-        speed.text(r["reviews_per_second"] * 1.15, i, f"{r['reviews_per_second']:,.0f}{extra}",
-                   va="center", fontsize=9)
-    speed.set_yticks(y, labels)
-    speed.invert_yaxis()
-    speed.set_xlabel("training reviews per second (log scale)")
+    height = 1.3 + 0.55 * len(rows)  # inches
+    fig, (speed, acc) = plt.subplots(1, 2, figsize=(12, height), sharey=True,
+                                     gridspec_kw={"width_ratios": [3, 2]})
+    _speed_panel(speed, rows, y)
+    first_ref = next((i for i, r in enumerate(rows) if is_reference(r)), 0)
+    if first_ref:  # a rule between the stages and the references
+        for ax in (speed, acc):
+            ax.axhline(first_ref - 0.5, color="#555555", linewidth=0.8, linestyle="--")
+    hatch = ["//" if is_reference(r) else "" for r in rows]
     for offset, key, color, label in ((-0.2, "test_accuracy", "#e08a3c", "test (whole set)"),
                                       (0.2, "train_accuracy", "#f3c89e", "train")):
         values = [r[key] for r in rows]
-        acc.barh(y + offset, values, height=0.4, color=color, label=label)
+        acc.barh(y + offset, values, height=0.4, color=color, label=label, hatch=hatch,
+                 edgecolor="white")
         for i, v in enumerate(values):
             acc.text(v + 0.004, i + offset, f"{v:.1%}", va="center", fontsize=8)
     low = min([0.5] + [np.floor(r[k] * 10) / 10 for r in rows
@@ -165,10 +236,15 @@ def write_chart(rows: list[dict], path, title: str = "") -> Path:
     acc.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8,
                frameon=False)
     foot = [line for line in _footnotes(rows) if line.startswith("*")]
-    if foot:
-        fig.text(0.01, 0.01, foot[0], fontsize=8, color="#555555")
+    if any(is_reference(r) for r in rows):
+        foot.append(f"ref.: scikit-learn on the features and training reviews of stage "
+                    f"{DEFAULTS_STAGE}, same process; not a stage.")
+    line_height = 0.17 / height  # one 8-point line, as a share of the figure's height
+    for i, line in enumerate(reversed(foot)):
+        fig.text(0.01, 0.3 * line_height + i * line_height, line, fontsize=8,
+                 color="#555555")
     fig.suptitle(title or "Training speed and accuracy per stage")
-    fig.tight_layout(rect=(0, 0.05 if foot else 0, 1, 1))
+    fig.tight_layout(rect=(0, (len(foot) + 0.3) * line_height if foot else 0, 1, 1))
     path = Path(path)
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -207,8 +283,18 @@ def _write_readme(rows, path, *, command, data, seconds, chart) -> Path:
     lines += [markdown_table(rows), ""]
     lines += [f"- {s}" for s in summary(rows)] + [""]
     lines += ["## The stages", ""]
-    lines += [f"- **{r['stage']} {r['name']}**: {r['changed']}. Source: {r['source']}."
-              for r in rows]
+    lines += [f"- **{row_title(r)}**: {r['changed']}. Source: {r['source']}."
+              for r in rows if not is_reference(r)]
+    refs = [r for r in rows if is_reference(r)]
+    if refs:
+        import sklearn
+
+        lines += ["", "## The references", "",
+                  f"Not stages: scikit-learn {sklearn.__version__} in the same process, on "
+                  f"the features of stage {DEFAULTS_STAGE} (the defaults) and its training "
+                  "reviews; C chosen on its validation split, never on the test set.", ""]
+        lines += [f"- **{row_title(r)}**: {r['changed'].removeprefix('reference, not a stage: ')}"
+                  f". Source: {r['source']}." for r in refs]
     prof = format_profile(rows)
     if prof:
         lines += ["", "## Where the time goes (cProfile, own time, training loop only)", "",

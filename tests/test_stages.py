@@ -1,4 +1,5 @@
-"""The stages: the per-review kernels agree, every stage trains, the comparison's rows."""
+"""The stages: the per-review kernels agree, every stage trains, the comparison's rows
+(stages and the scikit-learn references)."""
 import csv
 import json
 import subprocess
@@ -9,10 +10,15 @@ import pytest
 import scipy.sparse as sp
 
 from conftest import NEGATIVE, POSITIVE
-from sentiment.compare import ROW_KEYS
+from sentiment.bench import vectorizer
+from sentiment.cli import build_parser
+from sentiment.compare import ROW_KEYS, command_line, compare, with_references
+from sentiment.compare_report import summary
+from sentiment.references import REFERENCES, nb_log_ratio, reference_features
 from sentiment.network import Network, layer1_dense, layer1_rows
 from sentiment.stages import STAGES
 from sentiment.train import Settings, fit, train
+from sentiment.vocab import Vocabulary
 
 PER_REVIEW = ("1", "2", "3")  # the lesson's network: kernels dense, dense, rows
 # one review of a 7-word vocabulary: word 1 twice, words 4 and 6 once (stage 1 counts)
@@ -85,28 +91,85 @@ def test_every_stage_trains(key):
     assert np.mean(predicted == (LABELS == 1)) >= 0.75
 
 
-def test_compare_json_through_the_cli(tmp_path):
-    data = tmp_path / "reviews.csv"
-    with open(data, "w", newline="", encoding="utf-8") as f:
+def _write_csv(path):
+    with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["review", "sentiment"])
         w.writerows([t, "positive" if y else "negative"] for t, y in zip(TEXTS, LABELS))
+    return path
+
+
+def test_compare_json_through_the_cli(tmp_path):
+    data = _write_csv(tmp_path / "reviews.csv")
     out = tmp_path / "out"
     r = subprocess.run([sys.executable, "-m", "sentiment", "compare", str(data), "--test",
                         str(data), "--limit", "50", "--json", "--out", str(out)],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in r.stdout.splitlines()]
-    assert [row["stage"] for row in rows] == list(STAGES)
+    # the full run: every stage, then the references
+    assert [row["stage"] for row in rows] == list(STAGES) + list(REFERENCES)
+    assert [row["kind"] for row in rows] == ["stage"] * len(STAGES) + ["reference"] * 2
     for row in rows:
         assert set(row) == set(ROW_KEYS)
         assert row["test_accuracy"] >= 0.75
-    assert [row["limited"] for row in rows] == [50 if s.slow else None
-                                                for s in STAGES.values()]
+        assert row["vectorize_seconds"] > 0 and row["fit_seconds"] > 0
+    stages = rows[:len(STAGES)]
+    assert [row["limited"] for row in stages] == [50 if s.slow else None
+                                                  for s in STAGES.values()]
     assert rows[0]["speedup"] == 1.0
+    defaults = stages[-1]
+    for ref in rows[len(STAGES):]:
+        # the defaults' features and training reviews; timed over the whole fit
+        assert ref["vocabulary"] == defaults["vocabulary"]
+        assert ref["train_reviews"] == defaults["train_reviews"] < len(TEXTS)
+        assert ref["epochs"] is ref["seconds_per_epoch"] is ref["speedup"] is None
+        assert ref["limited"] is ref["time_ratio"] is None
+        assert ref["reviews_per_second"] == pytest.approx(ref["train_reviews"]
+                                                          / ref["fit_seconds"])
+        assert ref["changed"].startswith("reference, not a stage: binary 1-3 grams")
+        assert "the best on the validation split" in ref["changed"]
     written = {p.name for p in out.iterdir()}
     assert {"comparison.csv", "comparison.md", "README.md"} <= written
-    assert "python -m sentiment compare" in (out / "README.md").read_text()
+    readme = (out / "README.md").read_text()
+    assert "python -m sentiment compare" in readme
+    assert "## The references" in readme and "| ref. NBSVM recipe |" in readme
+    with open(out / "comparison.csv", newline="", encoding="utf-8") as f:
+        assert [row["kind"] for row in csv.DictReader(f)][-2:] == ["reference"] * 2
+
+
+@pytest.mark.parametrize("argv, references, flag", [
+    ([], True, None),
+    (["--no-references"], False, "--no-references"),
+    (["--stages", "5", "7"], False, None),
+    (["--stages", "7", "--references"], True, "--references"),
+])
+def test_references_come_with_the_full_run(argv, references, flag):
+    """References run with every stage (or when asked), not with chosen stages."""
+    args = build_parser().parse_args(["compare", *argv])
+    assert with_references(args) is references
+    command = command_line(args).split()
+    assert ("--references" in command, "--no-references" in command) == (
+        flag == "--references", flag == "--no-references")
+
+
+def test_references_only_beside_stage_7():
+    rows = compare(TEXTS, LABELS, TEXTS, LABELS, ["7"], references=True, progress=False)
+    assert [(r["stage"], r["kind"]) for r in rows] == [
+        ("7", "stage"), ("lr", "reference"), ("nbsvm", "reference")]
+    assert any("against reference NBSVM recipe" in line for line in summary(rows))
+
+
+def test_nbsvm_ratio_is_our_nb_scaling():
+    """The reference's r, column by column, is the log ratio the defaults scale by."""
+    features = reference_features(TEXTS, LABELS, TEXTS[:2], Settings(val_fraction=0.0))
+    r = nb_log_ratio(features.X, features.y)
+    vocab = Vocabulary.fit(TEXTS, LABELS, ngrams=3, min_count=2)
+    ours = dict(zip(vocab.words, vocab.log_ratio()))
+    theirs = dict(zip(vectorizer(3, 2).fit(TEXTS).get_feature_names_out(), r))
+    assert ours.keys() == theirs.keys()
+    for word, value in ours.items():
+        assert theirs[word] == pytest.approx(value, rel=1e-5), word
 
 
 def test_compare_rejects_a_negative_limit(tiny_csv):
