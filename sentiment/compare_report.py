@@ -256,6 +256,7 @@ def write_outputs(rows: list[dict], out_dir, *, command: str, data: str,
     """Write comparison.csv, comparison.md, comparison.png (if matplotlib is installed)
     and a README.md stating the command, the machine and the headline ratios."""
     out = Path(out_dir)
+    revision = _revision()  # before writing: rewriting committed outputs is not a code change
     written = [write_csv(rows, out / "comparison.csv"),
                write_markdown(rows, out / "comparison.md")]
     chart = None
@@ -265,11 +266,11 @@ def write_outputs(rows: list[dict], out_dir, *, command: str, data: str,
     except ImportError:
         pass
     written.append(_write_readme(rows, out / "README.md", command=command, data=data,
-                                 seconds=seconds, chart=chart))
+                                 seconds=seconds, chart=chart, revision=revision))
     return written
 
 
-def _write_readme(rows, path, *, command, data, seconds, chart) -> Path:
+def _write_readme(rows, path, *, command, data, seconds, chart, revision="") -> Path:
     import scipy
 
     lines = ["# The staged comparison", "",
@@ -277,7 +278,7 @@ def _write_readme(rows, path, *, command, data, seconds, chart) -> Path:
              "```bash", command, "```", "",
              f"Data: {data}. Whole run: {seconds:.0f} s on {_machine()}, numpy "
              f"{np.__version__}, scipy {scipy.__version__}, Python {platform.python_version()}"
-             f"{_revision()}.", ""]
+             f"{revision}.", ""]
     if chart is not None:
         lines += [f"![speed and accuracy per stage]({Path(chart).name})", ""]
     lines += [markdown_table(rows), ""]
