@@ -21,14 +21,22 @@ ACTIVATIONS = ("linear", "relu")
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    """Logistic function that neither overflows nor warns for any finite input."""
-    z = np.asarray(z)
-    out = np.empty_like(z, dtype=np.result_type(z, np.float32))
-    pos = z >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
-    ez = np.exp(z[~pos])
-    out[~pos] = ez / (1.0 + ez)
+    """Logistic function that neither overflows nor warns for any finite input.
+
+    Computed as ``(1 + tanh(z / 2)) / 2``: tanh saturates instead of overflowing, and it
+    is three array passes, where the exp form needs a mask per sign.
+    """
+    out = np.array(z, dtype=np.result_type(np.asarray(z).dtype, np.float32))
+    out *= 0.5
+    np.tanh(out, out=out)
+    out += 1
+    out *= 0.5
     return out
+
+
+def log_loss_logits(z: np.ndarray, y: np.ndarray) -> float:
+    """Mean binary cross-entropy from logits: ``log(1 + e^z) - y z``, exact for any z."""
+    return float(np.mean(np.logaddexp(0, z) - y * z, dtype=np.float64))
 
 
 def log_loss(p: np.ndarray, y: np.ndarray) -> float:
@@ -180,13 +188,13 @@ _SPARSETOOLS: list = []
 
 
 def _sparsetools():
-    """(csr_matvecs, csc_matvecs) from scipy, or (None, None) if this scipy lacks them."""
+    """(csr_matvecs, csc_matvecs, csr_row_index) from scipy, or Nones if it lacks them."""
     if not _SPARSETOOLS:
         try:
             from scipy.sparse import _sparsetools as st
-            _SPARSETOOLS.extend((st.csr_matvecs, st.csc_matvecs))
+            _SPARSETOOLS.extend((st.csr_matvecs, st.csc_matvecs, st.csr_row_index))
         except (ImportError, AttributeError):  # pragma: no cover - depends on scipy
-            _SPARSETOOLS.extend((None, None))
+            _SPARSETOOLS.extend((None, None, None))
     return _SPARSETOOLS
 
 
@@ -224,3 +232,32 @@ def csr_backward_add(indptr, indices, data, delta: np.ndarray, W1: np.ndarray,
         X = sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_in))
         rows = np.unique(indices)
         W1[rows] += (X[:, rows].T @ step)
+
+
+class RowShuffler:
+    """``X[order]`` for CSR ``X``, written into buffers kept between calls.
+
+    The rows are copied (a batch must be contiguous for the sparse products), but into the
+    same memory every epoch: no allocation of nnz-sized arrays per epoch.
+    """
+
+    def __init__(self, X):
+        self.X = X
+        self._lengths = np.diff(X.indptr)
+        self._indices = np.empty_like(X.indices)
+        self._data = np.empty_like(X.data)
+
+    def __call__(self, order: np.ndarray):
+        import scipy.sparse as sp
+
+        row_index = _sparsetools()[2]
+        X = self.X
+        if row_index is None:  # pragma: no cover - depends on the scipy version
+            return X[order]
+        indptr = np.zeros(len(order) + 1, dtype=X.indptr.dtype)
+        np.cumsum(self._lengths[order], out=indptr[1:])
+        n = int(indptr[-1])
+        row_index(len(order), order.astype(X.indptr.dtype), X.indptr, X.indices, X.data,
+                  self._indices, self._data)
+        return sp.csr_matrix((self._data[:n], self._indices[:n], indptr),
+                             shape=(len(order), X.shape[1]))

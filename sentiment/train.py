@@ -13,8 +13,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 import numpy as np
 
 from .dropout import MASKS, dropout_mask
-from .network import ACTIVATIONS, KERNELS, Network, RowCompactor, csr_backward_add, \
-    csr_forward, layer1_dense, layer1_rows, log_loss, sigmoid, update_dense, update_rows
+from .network import ACTIVATIONS, KERNELS, Network, RowCompactor, RowShuffler, \
+    csr_backward_add, csr_forward, layer1_dense, layer1_rows, log_loss, log_loss_logits, \
+    sigmoid, update_dense, update_rows
 from .optim import OPTIMIZERS, Adam, make_optimizer
 
 VALUES = ("binary", "count", "nb")
@@ -189,11 +190,12 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
     best_loss, best_params, waited = done.best_loss, done.best_params, done.waited
     n = X.shape[0] if limit is None else min(limit, X.shape[0])
     per_review = settings.kernel != "csr"
+    shuffle = RowShuffler(X)
     for epoch in range(done.epoch + 1, settings.epochs + 1):
         if settings.lr_decay:
             opt.lr = settings.lr * (1 - (epoch - 1) / settings.epochs)
         order = rng.permutation(X.shape[0])[:n]
-        Xe, ye = X[order], y[order]
+        Xe, ye = shuffle(order), y[order]
         scratch.losses, scratch.correct = [], 0
         bar = tqdm(total=n, desc=f"epoch {epoch}", unit="review", leave=False,
                    disable=None if progress is None else not progress, mininterval=0.5)
@@ -316,7 +318,7 @@ def _epoch_batched(net, X, y, settings, opt, rng, state, bar, batch):
             a1 = a1 * mask
         z2 = a1 @ net.w2 + net.b2[0]
         p, d2 = _output_delta(z2, yb, settings.loss)
-        state.losses.append(_batch_loss(p, yb, settings.loss))
+        state.losses.append(_batch_loss(z2, p, yb, settings.loss))
         state.correct += int(np.count_nonzero((z2 > 0) == (yb > 0.5)))
         d2 /= hi - lo
         d1 = np.outer(d2, net.w2)
@@ -343,9 +345,10 @@ def _epoch_batched(net, X, y, settings, opt, rng, state, bar, batch):
         state.check_stop()
 
 
-def _batch_loss(p, y, loss):
+def _batch_loss(z, p, y, loss):
+    """Mean loss of a batch from its logits ``z`` and probabilities ``p``."""
     if loss == "xent":
-        return log_loss(p, y)
+        return log_loss_logits(z, y)
     return float(0.5 * np.mean((p - y) ** 2))
 
 
@@ -367,7 +370,7 @@ def _epoch_per_review(net, X, y, settings, opt, rng, state, bar):
             a1 = a1 * mask
         z2 = float(a1 @ net.w2 + net.b2[0])
         p, d2 = _output_delta(np.array([z2], np.float32), y[i:i + 1], settings.loss)
-        losses.append(_batch_loss(p, y[i:i + 1], settings.loss))
+        losses.append(_batch_loss(z2, p, y[i:i + 1], settings.loss))
         state.correct += (z2 > 0) == (y[i] > 0.5)
         d2 = float(d2[0])
         d1 = d2 * net.w2
