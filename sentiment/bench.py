@@ -644,7 +644,7 @@ def run(train_path, test_path, *, repeat: int = 3, warmup: int = 1, only=None,
     from datetime import datetime
 
     from . import __version__
-    from .train import Settings
+    from .settings import Settings
 
     only = list(only or MEASUREMENTS)
     unknown = [m for m in only if m not in MEASUREMENTS]

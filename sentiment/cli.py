@@ -174,7 +174,7 @@ def _settings_args(p):
     """One flag per training setting, generated from the Settings table."""
     from dataclasses import fields
 
-    from .train import Settings
+    from .settings import Settings
 
     g = p.add_argument_group("training settings")
     for f in fields(Settings):
@@ -191,7 +191,7 @@ def _settings_args(p):
 def _settings_from(args):
     from dataclasses import fields
 
-    from .train import Settings
+    from .settings import Settings
 
     chosen = {f.name: getattr(args, f.name) for f in fields(Settings)
               if getattr(args, f.name, None) is not None}

@@ -1,4 +1,4 @@
-"""The trainer: settings, shuffling, minibatches, epochs, validation, early stopping.
+"""The trainer: shuffling, minibatches, epochs, validation, early stopping, checkpoints.
 
 :func:`fit` trains a :class:`~sentiment.network.Network` on CSR rows and returns one
 :class:`EpochStats` per epoch; ``on_epoch`` is the only way out of the loop (printing is
@@ -8,82 +8,15 @@ the caller's business). :func:`train` is the whole job from texts to a
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .dropout import MASKS, dropout_mask
-from .network import ACTIVATIONS, KERNELS, Network, RowCompactor, RowShuffler, \
-    csr_backward_add, csr_forward, layer1_dense, layer1_rows, log_loss, log_loss_logits, \
-    sigmoid, update_dense, update_rows
-from .optim import OPTIMIZERS, Adam, make_optimizer
-
-VALUES = ("binary", "count", "nb")
-LOSSES = ("xent", "mse")
-
-
-def _opt(default, help_text):
-    """A settings field whose help text the CLI shows."""
-    return field(default=default, metadata={"help": help_text})
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything that decides how a model is trained. Defaults are ``train``'s defaults."""
-
-    ngrams: int = _opt(3, "features: unigrams up to n-grams")
-    min_count: int = _opt(2, "keep features seen in at least this many texts")
-    polarity_cutoff: float = _opt(0.0, "keep features with |log pos/neg ratio| >= this")
-    values: str = _opt("nb", "input values: binary presence, counts, or NB log-ratio")
-    kernel: str = _opt("csr", "layer-1 kernel: dense, rows (per review) or csr (batch)")
-    hidden: int = _opt(8, "hidden units")
-    activation: str = _opt("linear", "hidden activation")
-    loss: str = _opt("xent", "cross-entropy, or the lesson's squared error")
-    optimizer: str = _opt("adagrad", "sgd, adagrad (row-wise) or adam (lazy rows)")
-    lr: float = _opt(0.02, "learning rate")
-    lr_decay: bool = _opt(True, "decay the learning rate linearly to 0 over the epochs")
-    batch_size: int = _opt(128, "reviews per step (per-review kernels use 1)")
-    epochs: int = _opt(5, "most epochs; early stopping may end sooner")
-    patience: int = _opt(2, "stop after this many epochs without a better val loss")
-    dropout: float = _opt(0.0, "dropout rate on the hidden layer")
-    mask: str = _opt("bytes", "dropout mask method")
-    l2: float = _opt(0.0, "L2 penalty on the rows a batch touches")
-    init_scale: float = _opt(0.0, "std of W1's initial values (0: zeros, as the lesson)")
-    val_fraction: float = _opt(0.1, "share of the training file held out for validation")
-    seed: int = _opt(0, "one seed for split, initialization, shuffling, masks")
-
-
-    def __post_init__(self):
-        for name, options in (("values", VALUES), ("kernel", KERNELS), ("loss", LOSSES),
-                              ("optimizer", OPTIMIZERS), ("mask", MASKS),
-                              ("activation", ACTIVATIONS)):
-            if getattr(self, name) not in options:
-                raise ValueError(f"{name} must be one of {', '.join(options)}; "
-                                 f"got {getattr(self, name)!r}")
-        for name, low in (("ngrams", 1), ("min_count", 1), ("hidden", 1),
-                          ("batch_size", 1), ("epochs", 1), ("patience", 0)):
-            if getattr(self, name) < low:
-                raise ValueError(f"{name} must be at least {low}; got {getattr(self, name)}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1); got {self.dropout}")
-        if not 0 <= self.val_fraction < 1:
-            raise ValueError(f"val_fraction must be in [0, 1); got {self.val_fraction}")
-        if self.l2 and self.optimizer == "adagrad":
-            raise ValueError("l2 works with optimizer sgd or adam; adagrad has none")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be positive; got {self.lr}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Settings":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
-
-    def with_(self, **changes) -> "Settings":
-        return replace(self, **changes)
-
+from .dropout import dropout_mask
+from .network import Network, RowCompactor, RowShuffler, csr_backward_add, csr_forward, \
+    layer1_dense, layer1_rows, log_loss, log_loss_logits, sigmoid, update_dense, update_rows
+from .optim import Adam, make_optimizer
+from .settings import Settings  # also importable from here, as train.Settings
 
 @dataclass
 class EpochStats:
