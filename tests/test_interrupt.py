@@ -153,3 +153,28 @@ def test_first_signal_asks_to_stop_second_aborts_at_once():
             os.kill(os.getpid(), signal.SIGINT)  # the second signal raises right here
             raise AssertionError("not reached")
     assert signal.getsignal(signal.SIGINT) is previous  # handlers put back
+
+
+def test_early_stopping_keeps_the_best_epoch():
+    from sentiment.network import Network
+    from sentiment.train import fit
+
+    # labels that are pure noise: the validation loss can only get worse as training
+    # memorizes them, so training must stop early and hand back the best epoch's weights
+    texts, _ = corpus(600)
+    noise = np.random.default_rng(1).integers(0, 2, len(texts))
+    model = train(texts, noise, Settings(min_count=1, epochs=1, val_fraction=0),
+                  progress=False)
+    X = model.encode(texts)
+    settings = Settings(epochs=40, patience=2, lr=0.5, lr_decay=False, batch_size=20)
+    net = Network(X.shape[1], settings.hidden, np.random.default_rng(0))
+    weights = {}
+    history = fit(net, X[:500], noise[:500], settings, np.random.default_rng(0),
+                  X_val=X[500:], y_val=noise[500:],
+                  on_epoch=lambda s: weights.__setitem__(s.epoch, net.W1.copy()))
+    best = min(history, key=lambda s: s.val_loss)
+    assert len(history) < settings.epochs  # stopped early
+    assert history[-1].epoch == best.epoch + settings.patience
+    assert [s.epoch for s in history if s.best][-1] == best.epoch
+    np.testing.assert_array_equal(net.W1, weights[best.epoch])
+    assert not np.array_equal(net.W1, weights[history[-1].epoch])
