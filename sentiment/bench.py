@@ -44,7 +44,10 @@ MEASUREMENTS = ("tokenize", "epoch", "end_to_end", "predict_startup", "memory", 
 SENTENCE = "A wonderful film: great acting, and I loved every minute of it!"
 MEMORY_BUDGET_MB = 1500.0  # 1.5 GB, in 10**6 bytes
 CLOSE = 0.10  # a row within 10% of its bound may miss it on a noisier run: flagged
-LOGREG_C = 0.1  # best test accuracy of 0.1 and 1 on these features (90.3% either way)
+# A fixed C for the reference pipeline. C 0.1 and C 1 were both tried on these features
+# and score alike on the test split (90.3% and 90.2%); 0.1 converges in fewer iterations,
+# so it is the faster, stronger reference for a speed ratio. Our side is never tuned here.
+LOGREG_C = 0.1
 
 
 @dataclass(frozen=True)
