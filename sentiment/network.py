@@ -39,12 +39,6 @@ def log_loss_logits(z: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(np.logaddexp(0, z) - y * z, dtype=np.float64))
 
 
-def log_loss(p: np.ndarray, y: np.ndarray) -> float:
-    """Mean binary cross-entropy, with p clipped away from 0 and 1."""
-    p = np.clip(p.astype(np.float64), 1e-12, 1 - 1e-12)
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
-
-
 class Network:
     """Weights of the two-layer network, and inference on CSR batches.
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from .dropout import dropout_mask
 from .network import Network, RowCompactor, RowShuffler, csr_backward_add, csr_forward, \
-    layer1_dense, layer1_rows, log_loss, log_loss_logits, sigmoid, update_dense, update_rows
+    layer1_dense, layer1_rows, log_loss_logits, sigmoid, update_dense, update_rows
 from .optim import Adam, make_optimizer
 from .settings import Settings  # also importable from here, as train.Settings
 
@@ -153,7 +153,7 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
         stats = EpochStats(epoch, loss, train_acc, None, None, n / seconds, seconds, opt.lr)
         if X_val is not None and X_val.shape[0]:
             logits = net.logits(X_val)
-            stats.val_loss = log_loss(sigmoid(logits), y_val)
+            stats.val_loss = log_loss_logits(logits, y_val)
             stats.val_accuracy = accuracy(logits, y_val)
             if stats.val_loss < best_loss:
                 best_loss, waited, stats.best = stats.val_loss, 0, True
