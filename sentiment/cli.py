@@ -400,12 +400,13 @@ def cmd_predict(args) -> int:
         if sys.stdin is None or sys.stdin.isatty() and not texts:
             _note("reading texts from stdin, one per line (Ctrl-D to end)")
         texts = [line.rstrip("\r\n") for line in sys.stdin]
+    from .model import LABELS
+
     model = load_model(args.model)
-    probs, known = model.predict_details(texts)
-    labels = ("negative", "positive")
+    probs, known, positive = model.predict_details(texts)
     out = []
-    for text, p, k in zip(texts, probs.tolist(), known.tolist()):
-        label = labels[p > 0.5]
+    for text, p, k, pos in zip(texts, probs.tolist(), known.tolist(), positive.tolist()):
+        label = LABELS[pos]
         if args.threshold is not None and max(p, 1 - p) < args.threshold:
             label = "uncertain"
         if args.json:
@@ -455,6 +456,8 @@ def evaluate_model(model, texts, labels) -> dict:
     """Accuracy, precision, recall, F1 (positive class), confusion matrix, baseline."""
     import numpy as np
 
+    from .model import LABELS
+
     p = model.net.logits(model.encode(texts)) > 0
     y = np.asarray(labels) > 0
     tp, fp = int(np.sum(p & y)), int(np.sum(p & ~y))
@@ -465,7 +468,7 @@ def evaluate_model(model, texts, labels) -> dict:
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"n": n, "accuracy": (tp + tn) / n, "precision": precision, "recall": recall,
             "f1": f1, "majority_baseline": max(tp + fn, tn + fp) / n,
-            "labels": ["negative", "positive"], "confusion": [[tn, fp], [fn, tp]]}
+            "labels": list(LABELS), "confusion": [[tn, fp], [fn, tp]]}
 
 
 def cmd_evaluate(args) -> int:

@@ -66,15 +66,20 @@ class Model:
         """Probability of ``positive`` for each text (numpy only: fast to start)."""
         return self.predict_details(texts)[0]
 
-    def predict_details(self, texts) -> tuple[np.ndarray, np.ndarray]:
-        """Return (probability of positive, number of known features) for each text."""
+    def predict_details(self, texts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return (probability of positive, known features, label index) for each text.
+
+        The label is the logit's sign, as in ``evaluate`` and batch scoring: a float32
+        probability rounds to exactly 0.5 for logits within about 1e-7 of zero.
+        """
         data, indices, indptr, known = self.vocab.encode_arrays(
             list(texts), binary=self.settings.get("values") != "count")
         data = self.apply_values(data, indices)
-        return sigmoid(self.net.logits_arrays(data, indices, indptr)), known
+        logits = self.net.logits_arrays(data, indices, indptr)
+        return sigmoid(logits), known, (logits > 0).astype(np.int8)
 
     def predict(self, texts) -> list[str]:
-        return [LABELS[int(p > 0.5)] for p in self.predict_proba(texts)]
+        return [LABELS[i] for i in self.predict_details(texts)[2].tolist()]
 
     # -- persistence ------------------------------------------------------------------------
     def save(self, path: str | os.PathLike, checkpoint: tuple[dict, dict] | None = None
