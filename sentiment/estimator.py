@@ -129,11 +129,9 @@ class SparseNetworkClassifier(_BinaryNetworkClassifier):
         self.random_state = random_state
 
     def _settings(self) -> Settings:
-        return Settings(hidden=self.hidden, activation=self.activation, loss=self.loss,
-                        optimizer=self.optimizer, lr=self.lr, lr_decay=self.lr_decay,
-                        batch_size=self.batch_size, epochs=self.epochs,
-                        dropout=self.dropout, l2=self.l2, init_scale=self.init_scale,
-                        val_fraction=0.0, patience=0, kernel="csr")
+        params = self.get_params()
+        params.pop("random_state")  # seeds the generator fit makes, not a setting
+        return Settings(**params, val_fraction=0.0, patience=0, kernel="csr")
 
     def fit(self, X, y):
         """Train on ``X`` (n_samples x n_features, sparse or dense) and two-valued ``y``."""

@@ -37,6 +37,7 @@ class Vocabulary:
         self.ngrams, self.min_count = int(ngrams), int(min_count)
         self.polarity_cutoff = float(polarity_cutoff)
         self._order = None  # argsort of hashes, for lookups without pandas
+        self._sorted_hashes = None  # hashes[_order]
         self._index = None  # pandas Index over hashes, for large lookups
 
     @property
@@ -126,13 +127,19 @@ class Vocabulary:
                 import pandas as pd
                 self._index = pd.Index(self.hashes)
             return self._index.get_indexer(hashes)
-        if self._order is None:
-            self._order = np.argsort(self.hashes, kind="stable")
-        sorted_h = self.hashes[self._order]
+        order, sorted_h = self._sorted()
         pos = np.searchsorted(sorted_h, hashes)
         pos[pos == len(sorted_h)] = 0
         found = sorted_h[pos] == hashes if len(sorted_h) else np.zeros(len(hashes), bool)
-        return np.where(found, self._order[pos] if len(sorted_h) else -1, -1)
+        return np.where(found, order[pos] if len(sorted_h) else -1, -1)
+
+    def _sorted(self) -> tuple[np.ndarray, np.ndarray]:
+        """(argsort of the hashes, the hashes in that order), made once and kept."""
+        if self._order is None:
+            self._order = np.argsort(self.hashes, kind="stable")
+        if self._sorted_hashes is None:
+            self._sorted_hashes = self.hashes[self._order]
+        return self._order, self._sorted_hashes
 
     def encode_arrays(self, texts, binary: bool = True):
         """Return ``(data, indices, indptr, n_known)``: the CSR arrays of ``texts``.
@@ -190,7 +197,7 @@ class Vocabulary:
         words = self._words if isinstance(self._words, bytes) else "\n".join(
             w.replace("\n", " ") for w in self.words).encode("utf-8", "surrogatepass")
         return {"vocab_hashes": self.hashes,
-                "vocab_order": np.argsort(self.hashes, kind="stable").astype(np.int32),
+                "vocab_order": self._sorted()[0].astype(np.int32),
                 "vocab_words": np.frombuffer(words, dtype=np.uint8),
                 "vocab_pos": self.pos_counts.astype(np.int32),
                 "vocab_neg": self.neg_counts.astype(np.int32)}
