@@ -102,3 +102,10 @@ def test_threads_hash_chunks_to_the_same_corpus(monkeypatch):
         assert getattr(one, field).tolist() == getattr(two, field).tolist(), field
     assert one.data == two.data
     assert one.words(range(len(one.hashes))) == two.words(range(len(two.hashes)))
+
+
+def test_ngram_words_equal_the_readable_reference():
+    # the vectorized n-gram words (rebuilt from byte spans) against ngrams(tokenize(t))
+    expected = list(dict.fromkeys(g for t in TEXTS for g in ngrams(tokenize(t), 3)))
+    vocab = Vocabulary.fit(TEXTS, [0] * len(TEXTS), ngrams=3)
+    assert sorted(vocab.words) == sorted(expected)
