@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import SentimentError
+from .model import LABELS
 
 TEXT_NAMES = ("review", "text", "sentence", "content", "body", "comment", "document",
               "tweet", "message", "review_text", "reviewtext", "summary")
@@ -26,7 +27,6 @@ LABEL_NAMES = ("sentiment", "label", "polarity", "class", "target", "labels", "y
                "sentiment_label", "category")
 POSITIVE = ("positive", "pos", "1", "true", "yes", "p", "+", "+1", "1.0")
 NEGATIVE = ("negative", "neg", "0", "false", "no", "n", "-", "-1", "0.0", "-1.0")
-LABEL_NAMES_OUT = ("negative", "positive")
 
 
 @dataclass
@@ -331,7 +331,7 @@ def _map_labels(name, column, values):
             "true/false; fix it or pick another column with --label-column")
     labels = mapped.to_numpy(dtype=np.int8)
     spellings = values.drop_duplicates()
-    described = ", ".join(f"{v!r} -> {LABEL_NAMES_OUT[known[v.lower()]]}"
+    described = ", ".join(f"{v!r} -> {LABELS[known[v.lower()]]}"
                           for v in spellings.head(10))
     return labels, described + (", ..." if len(spellings) > 10 else "")
 
