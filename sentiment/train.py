@@ -151,18 +151,19 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
                           "the learning rate (--lr)", "diverged")
         train_acc = scratch.correct / n  # as the weights were when each review was seen
         stats = EpochStats(epoch, loss, train_acc, None, None, n / seconds, seconds, opt.lr)
+        params = _copy_params(net)  # the epoch's weights, kept read-only from here on
         if X_val is not None and X_val.shape[0]:
             logits = net.logits(X_val)
             stats.val_loss = log_loss_logits(logits, y_val)
             stats.val_accuracy = accuracy(logits, y_val)
             if stats.val_loss < best_loss:
                 best_loss, waited, stats.best = stats.val_loss, 0, True
-                best_params = _copy_params(net)
+                best_params = params  # the same copy serves as the checkpoint's weights
             else:
                 waited += 1
         history.append(stats)
-        done = TrainerState(epoch, list(history), best_loss, waited, _copy_params(net),
-                            best_params, opt.state_arrays(), rng.bit_generator.state)
+        done = TrainerState(epoch, list(history), best_loss, waited, params, best_params,
+                            opt.state_arrays(), rng.bit_generator.state)
         if on_epoch is not None:
             on_epoch(stats)
         if settings.patience and waited >= settings.patience:
