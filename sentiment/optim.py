@@ -49,12 +49,19 @@ class Adagrad(SGD):
     gradient for the row). Both the accumulation and the scaled update are sparse
     products over the batch's non-zeros, so a step costs O(nnz x hidden) like SGD, with
     no gathering of touched rows. The small dense parameters take plain SGD steps.
+
+    When the vocabulary is small next to a batch (``vocab x hidden`` at most
+    ``dense_ratio`` times the batch's non-zeros, as in stage 5), the same step is cheaper
+    through a dense ``vocab x hidden`` buffer: see :meth:`_step_buffered`.
     """
+
+    dense_ratio = 2.0
 
     def __init__(self, lr: float, eps: float = 1e-6):
         super().__init__(lr)
         self.eps = eps
         self.acc: np.ndarray | None = None
+        self._buffer: np.ndarray | None = None
 
     def state_arrays(self):
         return {} if self.acc is None else {"acc": self.acc.copy()}
@@ -67,9 +74,12 @@ class Adagrad(SGD):
         """``binary``: every value in ``data`` is 1 (then x**2 = x and x / s = 1 / s)."""
         if self.acc is None:
             self.acc = np.full(W1.shape[0], self.eps, dtype=np.float32)
-        per_review = np.einsum("ij,ij->i", delta, delta)[:, None]
-        csr_backward_add(indptr, indices, data if binary else data * data, per_review,
-                         self.acc[:, None], 1.0)
+        per_review = np.einsum("ij,ij->i", delta, delta)
+        if W1.size <= self.dense_ratio * len(indices):
+            self._step_buffered(W1, indptr, indices, data, delta, per_review, binary)
+            return
+        csr_backward_add(indptr, indices, data if binary else data * data,
+                         per_review[:, None], self.acc[:, None], 1.0)
         if len(self.acc) < len(indices):  # small vocabulary: 1/sqrt once per row is cheaper
             scaled = np.sqrt(self.acc)
             np.divide(1.0, scaled, out=scaled)
@@ -80,6 +90,37 @@ class Adagrad(SGD):
         if not binary:
             scaled *= data
         csr_backward_add(indptr, indices, scaled, delta, W1, -self.lr)
+
+    def _step_buffered(self, W1, indptr, indices, data, delta, per_review, binary):
+        """The same step as the sparse path, through a dense buffer (small vocabulary).
+
+        ``X.T @ delta`` goes into a zeroed ``vocab x width`` buffer and W1 takes one
+        scaled pass over the whole vocabulary. That replaces the gather of each
+        non-zero's ``1/sqrt(acc)``, which costs more than the pass when the vocabulary
+        is small. With binary inputs the accumulator's increments ride in column
+        ``hidden`` of the same product, so there is one sparse pass instead of two.
+        The width is rounded up to a multiple of 4: scipy's product loop runs about a
+        quarter faster for such widths (bench: ``scripts/bench_buffer_width.py``).
+        """
+        n_in, hidden = W1.shape
+        width = -(-(hidden + 1) // 4) * 4
+        if self._buffer is None or self._buffer.shape != (n_in, width):
+            self._buffer = np.empty((n_in, width), dtype=np.float32)
+        buffer = self._buffer
+        buffer.fill(0)
+        columns = np.zeros((len(indptr) - 1, width), dtype=np.float32)
+        columns[:, :hidden] = delta
+        if binary:
+            columns[:, hidden] = per_review
+        else:
+            csr_backward_add(indptr, indices, data * data, per_review[:, None],
+                             self.acc[:, None], 1.0)
+        csr_backward_add(indptr, indices, data, columns, buffer, 1.0)
+        if binary:
+            self.acc += buffer[:, hidden]
+        rate = np.sqrt(self.acc)
+        np.divide(-self.lr, rate, out=rate)
+        W1 += buffer[:, :hidden] * rate[:, None]
 
 
 class Adam(SGD):

@@ -199,20 +199,26 @@ def test_sparse_sgd_step_equals_the_dense_step():
     assert np.array_equal(W_sparse[5], W0[5])  # feature 5 is in no review
 
 
-def test_rowwise_adagrad_step_equals_its_dense_reference():
+@pytest.mark.parametrize("binary", [False, True])
+@pytest.mark.parametrize("dense_ratio", [0.0, np.inf], ids=["sparse", "buffered"])
+def test_rowwise_adagrad_step_equals_its_dense_reference(binary, dense_ratio):
     rng = np.random.default_rng(0)
     W0 = rng.standard_normal((7, 3)).astype(np.float32)
     opt, W = Adagrad(0.1), W0.copy()
+    opt.dense_ratio = dense_ratio  # 0: always the sparse path; inf: always the buffer
     W_ref, acc = W0.astype(np.float64), np.full(7, opt.eps, np.float64)
-    dense = X.toarray().astype(np.float64)
+    values = np.ones_like(X.data) if binary else X.data
+    dense = sp.csr_matrix((values, X.indices, X.indptr), shape=X.shape).toarray()
+    dense = dense.astype(np.float64)
     for _ in range(3):
         delta = rng.standard_normal((6, 3)).astype(np.float32)
-        opt.step_sparse(W, X.indptr, X.indices, X.data, delta)
+        opt.step_sparse(W, X.indptr, X.indices, values, delta, binary)
         # each row's accumulator gains sum over reviews of x**2 |delta|**2; its step is
         # the SGD step divided by the square root of the new accumulator
         acc += (dense ** 2).T @ np.sum(delta.astype(np.float64) ** 2, axis=1)
         W_ref -= 0.1 * (dense.T @ delta) / np.sqrt(acc)[:, None]
     np.testing.assert_allclose(W, W_ref, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(opt.acc, acc, rtol=1e-5)
     assert np.array_equal(W[5], W0[5])
 
 
