@@ -32,7 +32,6 @@ _FOLD = {
 _BREAKS = ("<br />", "<br/>", "<br>")
 
 TOKEN_PATTERN = r"[a-z0-9\u0080-\U0010ffff]+(?:'[a-z0-9\u0080-\U0010ffff]+)*|[!?]"
-_TOKEN_RE = re.compile(TOKEN_PATTERN)
 
 #: Version of the hashing rule; stored in model files so a model is never read with
 #: token ids from a different rule.
@@ -62,7 +61,9 @@ def tokenize(text: str) -> list[str]:
     >>> tokenize("Great movie!<br />Didn't like the END...")
     ['great', 'movie', '!', "didn't", 'like', 'the', 'end']
     """
-    return _TOKEN_RE.findall(normalize(text))
+    # re compiles the pattern on first use and caches it: not at import, where compiling
+    # it would cost ~8 ms of every start-up (predict never tokenizes this way)
+    return re.findall(TOKEN_PATTERN, normalize(text))
 
 
 def ngrams(tokens: list[str], n: int) -> list[str]:
@@ -94,7 +95,7 @@ def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
     have = _powers_cache.get("pair")
     if have is not None and len(have[0]) >= n:
         return have
-    size = max(n, _CHUNK_BYTES + 1)
+    size = max(1024, 1 << (n - 1).bit_length())  # a power of two: few regrowths
     pow_ = np.full(size, _BASE, dtype=np.uint64)
     pow_[0] = 1
     np.cumprod(pow_, out=pow_)
