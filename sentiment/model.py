@@ -52,8 +52,12 @@ class Model:
 
     def apply_values(self, data: np.ndarray, indices: np.ndarray) -> np.ndarray:
         """Turn binary/count CSR values into this model's input values."""
-        scale = self.input_scale()
-        return data * scale[indices] if scale is not None else data
+        if self.settings.get("values") != "nb":
+            return data
+        if self._scale is None and len(indices) < len(self.vocab) // 8:
+            # a few texts (predict): the ratios of their features only, not the whole table
+            return data * self.vocab.log_ratio(indices=indices)
+        return data * self.input_scale()[indices]
 
     def encode(self, texts):
         """Texts (or a HashedCorpus) as the CSR matrix this network reads."""
@@ -130,8 +134,8 @@ class Model:
             raise SentimentError(f"{path}: is a directory, not a model file; {hint}")
         arrays = _read_arrays(path, hint)
         meta = _read_meta(path, arrays, hint)
-        _check_arrays(path, arrays, meta, hint)
-        vocab = Vocabulary.from_arrays(arrays, meta["vocab"])
+        sorted_hashes = _check_arrays(path, arrays, meta, hint)
+        vocab = Vocabulary.from_arrays(arrays, meta["vocab"], sorted_hashes)
         net = Network.from_params(arrays, meta["activation"])
         model = cls(vocab, net, meta["settings"], meta.get("history"), meta.get("info"))
         if isinstance(meta.get("checkpoint"), dict):
@@ -233,8 +237,11 @@ def _read_meta(path: Path, arrays: dict, hint: str) -> dict:
     return meta
 
 
-def _check_arrays(path: Path, arrays: dict, meta: dict, hint: str) -> None:
-    """Checksums, dtypes and shapes: a damaged model fails here, not at prediction time."""
+def _check_arrays(path: Path, arrays: dict, meta: dict, hint: str) -> np.ndarray:
+    """Checksums, dtypes and shapes: a damaged model fails here, not at prediction time.
+
+    Return the vocabulary's hashes in sorted order (checked here, kept for lookups).
+    """
     def bad(why):
         return SentimentError(f"{path}: model file is inconsistent ({why}); {hint}")
 
@@ -270,3 +277,4 @@ def _check_arrays(path: Path, arrays: dict, meta: dict, hint: str) -> None:
     for key in ("W1", "b1", "w2", "b2"):
         if not np.isfinite(arrays[key]).all():
             raise bad(f"array {key!r} holds NaN or infinity")
+    return hashes

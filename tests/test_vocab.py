@@ -51,6 +51,15 @@ def test_polarity_is_the_balanced_log_ratio():
     np.testing.assert_allclose(vocab.polarity(), expected)
 
 
+def test_log_ratio_is_nbsvm_r_whole_or_for_some_features():
+    vocab = Vocabulary.fit(SIX, LABELS, min_count=2)  # a great movie ! it story the
+    pos, neg = np.array([2, 2, 2, 1, 1, 1, 1]) + 1.0, np.array([1, 0, 2, 1, 1, 1, 1]) + 1.0
+    expected = np.log(pos / pos.sum()) - np.log(neg / neg.sum())
+    np.testing.assert_allclose(vocab.log_ratio(), expected, rtol=1e-6)
+    some = np.array([6, 1, 1, 0])
+    assert np.array_equal(vocab.log_ratio(indices=some), vocab.log_ratio()[some])
+
+
 ENCODE = ["great great movie!", "nothing known here", "", "A bad movie, the end."]
 
 
