@@ -17,7 +17,8 @@ DEFAULT_MODEL = "sentiment-model.npz"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
@@ -35,11 +36,20 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command-line parser. With ``command`` (one of :data:`COMMANDS`), only that
+    command's sub-parser is built: ``predict`` then imports nothing that training,
+    ``compare`` or ``bench`` need, which is part of its start-up time."""
     parser = argparse.ArgumentParser(
         prog="sentiment", description="A fast sparse-input sentiment classifier.")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for name, add in COMMANDS.items():
+        if command not in COMMANDS or command == name:
+            add(sub)
+    return parser
 
+
+def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train a model on a review file (default: IMDB)",
                        description="Train a model on a labelled review file (CSV/TSV, "
                        "optionally .gz). With no FILE, train on the IMDB train split from "
@@ -61,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(PNG, SVG or PDF; needs matplotlib)")
     p.set_defaults(handler=cmd_train)
 
+
+def _add_predict(sub) -> None:
     p = sub.add_parser("predict", help="label texts as positive or negative",
                        description="Print a label and its probability for each text. "
                        "With no TEXT or with '-', read one text per line from stdin.")
@@ -78,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoding", metavar="NAME", help="with --file: its encoding")
     p.set_defaults(handler=cmd_predict)
 
+
+def _add_explain(sub) -> None:
     p = sub.add_parser("explain", help="the words that pushed a prediction each way",
                        description="Split the model's score (logit) for TEXT into one "
                        "exact signed contribution per known word or n-gram, plus a bias.")
@@ -88,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=cmd_explain)
 
+
+def _add_similar(sub) -> None:
     p = sub.add_parser("similar", help="words whose hidden-layer rows are closest to WORD",
                        description="Rank the vocabulary by how close each feature's "
                        "layer-1 row is to WORD's (cosine; the dot product when layer 1 is "
@@ -105,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=cmd_similar)
 
+
+def _add_evaluate(sub) -> None:
     p = sub.add_parser("evaluate", help="accuracy, precision, recall, F1 on a labelled file")
     p.add_argument("file", help="labelled review file")
     _model_arg(p)
@@ -112,12 +130,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     p.set_defaults(handler=cmd_evaluate)
 
+
+def _add_fetch(sub) -> None:
     p = sub.add_parser("fetch", help="download a dataset into the data home")
     p.add_argument("dataset", choices=["imdb"])
     p.add_argument("--force", action="store_true", help="download again even if present")
     p.set_defaults(handler=cmd_fetch)
 
+
+def _add_compare(sub) -> None:
     from .stages import DEFAULT_LIMIT, STAGES
+
     p = sub.add_parser("compare", help="train every stage of the story and compare them",
                        description="Train each stage (dense baseline to vectorized "
                        "minibatch with dropout) on one split and seed; print speed and "
@@ -140,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "defaults' features (default: with all stages, not with --stages)")
     p.set_defaults(handler=cmd_compare)
 
+
+def _add_bench(sub) -> None:
     p = sub.add_parser("bench", help="time tokenizing, training, predict and memory "
                        "against scikit-learn and the bare sparse products",
                        description="Benchmark on one train/test split (default: IMDB), "
@@ -156,7 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", action="store_true",
                    help="profile our side of every measurement that misses its target")
     p.set_defaults(handler=cmd_bench)
-    return parser
+
+
+#: command -> the function that adds its sub-parser, in the order ``--help`` lists them
+COMMANDS = {"train": _add_train, "predict": _add_predict, "explain": _add_explain,
+            "similar": _add_similar, "evaluate": _add_evaluate, "fetch": _add_fetch,
+            "compare": _add_compare, "bench": _add_bench}
 
 
 def _model_arg(p):

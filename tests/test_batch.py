@@ -186,6 +186,20 @@ def test_predict_with_texts_imports_numpy_only(model_file):
     code = ("import sys; from sentiment.cli import main; "
             f"main(['predict', '--model', {str(path)!r}, 'wonderful']); "
             "print(sorted({m.split('.')[0] for m in sys.modules} "
-            "& {'scipy', 'sklearn', 'pandas', 'matplotlib'}))")
+            "& {'scipy', 'sklearn', 'pandas', 'matplotlib'})); "
+            "print(sorted(set(sys.modules) & {'sentiment.train', 'sentiment.stages', "
+            "'sentiment.settings', 'sentiment.datasets'}))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert r.stdout.splitlines()[-1] == "[]", r.stderr
+    assert r.stdout.splitlines()[-2:] == ["[]", "[]"], r.stderr
+
+
+def test_parser_for_one_command_has_that_command_only():
+    from sentiment.cli import COMMANDS, build_parser
+
+    def commands(parser):
+        return list(parser._subparsers._group_actions[0].choices)
+
+    assert commands(build_parser()) == list(COMMANDS)
+    assert commands(build_parser("predict")) == ["predict"]
+    assert commands(build_parser("--help")) == list(COMMANDS)
+    assert commands(build_parser("predcit")) == list(COMMANDS)  # typo: argparse names all
