@@ -95,7 +95,7 @@ def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
     have = _powers_cache.get("pair")
     if have is not None and len(have[0]) >= n:
         return have
-    size = max(1024, 1 << (n - 1).bit_length())  # a power of two: few regrowths
+    size = max(n, 1 << 16)  # small calls (predict) share one 1 MB table
     pow_ = np.full(size, _BASE, dtype=np.uint64)
     pow_[0] = 1
     np.cumprod(pow_, out=pow_)
