@@ -80,13 +80,8 @@ class Adagrad(SGD):
             return
         csr_backward_add(indptr, indices, data if binary else data * data,
                          per_review[:, None], self.acc[:, None], 1.0)
-        if len(self.acc) < len(indices):  # small vocabulary: 1/sqrt once per row is cheaper
-            scaled = np.sqrt(self.acc)
-            np.divide(1.0, scaled, out=scaled)
-            scaled = scaled[indices]
-        else:
-            scaled = np.sqrt(self.acc[indices])
-            np.divide(1.0, scaled, out=scaled)
+        scaled = np.sqrt(self.acc.take(indices))  # take: faster than acc[indices]
+        np.divide(1.0, scaled, out=scaled)
         if not binary:
             scaled *= data
         csr_backward_add(indptr, indices, scaled, delta, W1, -self.lr)
