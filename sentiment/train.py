@@ -42,8 +42,7 @@ class _BatchState:
 
     n_inputs: int
     legacy: np.random.RandomState | None = None
-    losses: list = field(default_factory=list)
-    correct: int = 0  # reviews classified right during the epoch (train accuracy)
+    logits: np.ndarray | None = None  # each review's logit as it was seen this epoch
     should_stop: object = None  # callable polled between batches
     binary: bool = False  # every input value is 1 (lets optimizers skip multiplications)
 
@@ -110,8 +109,7 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
 
     y = np.asarray(y, dtype=np.float32)
     opt = make_optimizer(settings.optimizer, settings.lr)
-    scratch = _BatchState(X.shape[1], should_stop=should_stop,
-                          binary=bool(np.all(X.data == 1)))
+    scratch = _BatchState(X.shape[1], should_stop=should_stop, binary=_all_ones(X.data))
     if settings.mask == "binomial":
         scratch.legacy = np.random.RandomState(int(rng.integers(2**31)))
     done = state or TrainerState()
@@ -129,7 +127,7 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
             opt.lr = settings.lr * (1 - (epoch - 1) / settings.epochs)
         order = rng.permutation(X.shape[0])[:n]
         Xe, ye = shuffle(order), y[order]
-        scratch.losses, scratch.correct = [], 0
+        scratch.logits = np.full(n, np.nan, dtype=np.float32)
         bar = tqdm(total=n, desc=f"epoch {epoch}", unit="review", leave=False,
                    disable=None if progress is None else not progress, mininterval=0.5)
         start = time.perf_counter()
@@ -145,11 +143,13 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
         finally:
             bar.close()
         seconds = time.perf_counter() - start
-        loss = float(np.mean(scratch.losses)) if scratch.losses else float("nan")
+        # loss and accuracy of each review as the weights were when it was seen
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverged epoch: NaN, below
+            loss = _loss(scratch.logits, ye, settings.loss) if n else float("nan")
         if not np.isfinite(loss) or not np.isfinite(net.W1).all():
             raise _rewind(net, done, f"the loss became {loss} in epoch {epoch}; lower "
                           "the learning rate (--lr)", "diverged")
-        train_acc = scratch.correct / n  # as the weights were when each review was seen
+        train_acc = accuracy(scratch.logits, ye)
         stats = EpochStats(epoch, loss, train_acc, None, None, n / seconds, seconds, opt.lr)
         params = _copy_params(net)  # the epoch's weights, kept read-only from here on
         if X_val is not None and X_val.shape[0]:
@@ -251,9 +251,8 @@ def _epoch_batched(net, X, y, settings, opt, rng, state, bar, batch):
             mask = dropout_mask(settings.mask, rng, a1.shape, settings.dropout, state.legacy)
             a1 = a1 * mask
         z2 = a1 @ net.w2 + net.b2[0]
-        p, d2 = _output_delta(z2, yb, settings.loss)
-        state.losses.append(_batch_loss(z2, p, yb, settings.loss))
-        state.correct += int(np.count_nonzero((z2 > 0) == (yb > 0.5)))
+        state.logits[lo:hi] = z2
+        _, d2 = _output_delta(z2, yb, settings.loss)
         d2 /= hi - lo
         d1 = np.outer(d2, net.w2)
         if relu:
@@ -279,11 +278,16 @@ def _epoch_batched(net, X, y, settings, opt, rng, state, bar, batch):
         state.check_stop()
 
 
-def _batch_loss(z, p, y, loss):
-    """Mean loss of a batch from its logits ``z`` and probabilities ``p``."""
+def _loss(z, y, loss):
+    """Mean loss over reviews from their logits ``z``."""
     if loss == "xent":
         return log_loss_logits(z, y)
-    return float(0.5 * np.mean((p - y) ** 2))
+    return float(0.5 * np.mean((sigmoid(z) - y) ** 2, dtype=np.float64))
+
+
+def _all_ones(values: np.ndarray) -> bool:
+    """Whether every value is 1 (binary inputs), without a full pass when one is not."""
+    return bool(len(values) == 0 or values[0] == 1 and values.min() == 1 == values.max())
 
 
 def _epoch_per_review(net, X, y, settings, opt, rng, state, bar):
@@ -293,7 +297,7 @@ def _epoch_per_review(net, X, y, settings, opt, rng, state, bar):
     indptr, indices, data = X.indptr, X.indices, X.data
     lr = opt.lr
     relu = net.activation == "relu"
-    losses = state.losses
+    logits = state.logits
     for i in range(X.shape[0]):
         idx, val = indices[indptr[i]:indptr[i + 1]], data[indptr[i]:indptr[i + 1]]
         z1 = layer1(net.W1, idx, val) + net.b1
@@ -303,9 +307,8 @@ def _epoch_per_review(net, X, y, settings, opt, rng, state, bar):
                                 state.legacy)[0]
             a1 = a1 * mask
         z2 = float(a1 @ net.w2 + net.b2[0])
-        p, d2 = _output_delta(np.array([z2], np.float32), y[i:i + 1], settings.loss)
-        losses.append(_batch_loss(z2, p, y[i:i + 1], settings.loss))
-        state.correct += (z2 > 0) == (y[i] > 0.5)
+        logits[i] = z2
+        _, d2 = _output_delta(np.array([z2], np.float32), y[i:i + 1], settings.loss)
         d2 = float(d2[0])
         d1 = d2 * net.w2
         if relu:

@@ -150,7 +150,8 @@ def test_batched_step_is_minus_lr_times_the_numeric_gradient(activation, loss, l
     lr = 1.0
     settings = Settings(optimizer="sgd", loss=loss, l2=l2, activation=activation, lr=lr)
     _epoch_batched(net, X, Y, settings, SGD(lr), np.random.default_rng(0),
-                   _BatchState(X.shape[1]), NoBar(), batch=X.shape[0])
+                   _BatchState(X.shape[1], logits=np.empty(X.shape[0], np.float32)), NoBar(),
+                   batch=X.shape[0])
     for name, value in net.params().items():
         step = (before[name] - value) / lr
         np.testing.assert_allclose(step, expected[name], rtol=1e-3, atol=2e-6, err_msg=name)
