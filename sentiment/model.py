@@ -153,6 +153,10 @@ class Model:
 ARRAYS = {"W1": ("f", 2), "b1": ("f", 1), "w2": ("f", 1), "b2": ("f", 1),
           "vocab_hashes": ("u", 1), "vocab_order": ("i", 1), "vocab_words": ("u", 1),
           "vocab_pos": ("i", 1), "vocab_neg": ("i", 1)}
+# an archive whose arrays would expand beyond this many times its size on disk, and
+# beyond EXPANSION_FLOOR bytes, is refused (models are stored uncompressed: about 1x)
+MAX_EXPANSION = 20
+EXPANSION_FLOOR = 64 * 2**20
 # metadata entry -> its JSON type; and the same for the vocabulary's settings
 META_TYPES = {"crc32": dict, "settings": dict, "vocab": dict, "activation": str,
               "history": list, "info": dict}
@@ -183,6 +187,7 @@ def _read_arrays(path: Path, hint: str) -> dict:
     arrays = {}
     try:
         with np.load(path, allow_pickle=False) as z:
+            _check_expansion(path, z.zip.infolist(), hint)
             for key in z.files:
                 try:
                     arrays[key] = z[key]
@@ -198,6 +203,21 @@ def _read_arrays(path: Path, hint: str) -> dict:
         raise SentimentError(f"{path}: model file is damaged or truncated ({_reason(exc)}); "
                              f"{hint}") from None
     return arrays
+
+
+def _check_expansion(path: Path, members, hint: str) -> None:
+    """Refuse an archive whose members would expand far beyond its size on disk.
+
+    :meth:`Model.save` stores arrays uncompressed, so a model takes about its file size in
+    memory; a member that inflates to gigabytes (a "zip bomb") is refused before any byte
+    of it is read.
+    """
+    expanded = sum(m.file_size for m in members)
+    on_disk = path.stat().st_size
+    if expanded > max(MAX_EXPANSION * on_disk, EXPANSION_FLOOR):
+        raise SentimentError(f"{path}: not a model file (its arrays would take "
+                             f"{expanded / 1e6:,.0f} MB in memory from {on_disk / 1e6:,.1f} MB "
+                             f"on disk; this tool never writes compressed models); {hint}")
 
 
 def _read_meta(path: Path, arrays: dict, hint: str) -> dict:

@@ -161,6 +161,18 @@ def flipped_byte(src, dst, m):
     dst.write_bytes(bytes(data))
 
 
+def inflating_member(src, dst, m):
+    """The model plus a member of 80 MiB of zeros, deflated to under 100 kB."""
+    import shutil
+    import zipfile
+
+    shutil.copy(src, dst)
+    with zipfile.ZipFile(dst, "a", compression=zipfile.ZIP_DEFLATED) as z, \
+            z.open("pad.npy", "w", force_zip64=True) as f:
+        for _ in range(80):
+            f.write(bytes(2**20))
+
+
 def with_meta_array(value):
     return lambda src, dst, m: np.savez(dst, **{**arrays_of(src), "meta": value})
 
@@ -197,6 +209,9 @@ BAD_FILES = [
      f"model file is corrupted (array 'W1' fails its checksum); {HINT}"),
     ("flipped byte", flipped_byte,
      f"model file is damaged or truncated (Bad CRC-32 for file 'W1.npy'); {HINT}"),
+    ("inflates to 80 MiB", inflating_member,
+     "not a model file (its arrays would take 84 MB in memory from {disk} MB on disk; this "
+     f"tool never writes compressed models); {HINT}"),
     ("other version", meta(version=FORMAT_VERSION + 1),
      f"model format version {FORMAT_VERSION + 1} is not supported (this version reads "
      f"{FORMAT_VERSION}); retrain it"),
@@ -263,6 +278,7 @@ def test_bad_model_file_is_refused_and_runs_nothing(model_file, trained, tmp_pat
         Model.load(bad)
     message = message.replace("{n}", str(n)).replace("{h}", str(h)).replace("{h+1}",
                                                                             str(h + 1))
+    message = message.replace("{disk}", f"{bad.stat().st_size / 1e6:,.1f}")
     assert str(err.value) == f"{bad}: {message}"
     assert not Payload.marker.exists()
 
