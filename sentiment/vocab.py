@@ -252,11 +252,10 @@ def _keep_columns(X, kept: np.ndarray, binary: bool):
     new_id = np.full(X.shape[1], -1, dtype=np.int32)
     new_id[kept] = np.arange(len(kept), dtype=np.int32)
     ids = new_id[X.indices]
-    present = ids >= 0
-    seen = np.zeros(len(ids) + 1, dtype=np.int64)
-    np.cumsum(present, out=seen[1:])
-    data = np.ones(int(seen[-1]), np.float32) if binary else X.data[present]
-    return sp.csr_matrix((data, ids[present], seen[X.indptr]), shape=(X.shape[0], len(kept)))
+    present = np.flatnonzero(ids >= 0)  # positions of the entries kept, in order
+    indptr = np.searchsorted(present, X.indptr)  # entries kept before each row's start
+    data = np.ones(len(present), np.float32) if binary else X.data[present]
+    return sp.csr_matrix((data, ids[present], indptr), shape=(X.shape[0], len(kept)))
 
 
 def polarity(pos, neg, n_pos, n_neg) -> np.ndarray:
