@@ -75,11 +75,13 @@ class Adagrad(SGD):
         if self.acc is None:
             self.acc = np.full(W1.shape[0], self.eps, dtype=np.float32)
         per_review = np.einsum("ij,ij->i", delta, delta)
-        if W1.size <= self.dense_ratio * len(indices):
+        buffered = W1.size <= self.dense_ratio * len(indices)
+        if not (buffered and binary):  # else the buffered product accumulates it
+            csr_backward_add(indptr, indices, data if binary else data * data,
+                             per_review[:, None], self.acc[:, None], 1.0)
+        if buffered:
             self._step_buffered(W1, indptr, indices, data, delta, per_review, binary)
             return
-        csr_backward_add(indptr, indices, data if binary else data * data,
-                         per_review[:, None], self.acc[:, None], 1.0)
         scaled = np.sqrt(self.acc.take(indices))  # take: faster than acc[indices]
         np.divide(1.0, scaled, out=scaled)
         if not binary:
@@ -105,11 +107,8 @@ class Adagrad(SGD):
         buffer.fill(0)
         columns = np.zeros((len(indptr) - 1, width), dtype=np.float32)
         columns[:, :hidden] = delta
-        if binary:
+        if binary:  # otherwise step_sparse has added x**2 |delta|**2 to acc already
             columns[:, hidden] = per_review
-        else:
-            csr_backward_add(indptr, indices, data * data, per_review[:, None],
-                             self.acc[:, None], 1.0)
         csr_backward_add(indptr, indices, data, columns, buffer, 1.0)
         if binary:
             self.acc += buffer[:, hidden]
