@@ -218,12 +218,12 @@ def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean((logits > 0) == (np.asarray(y) > 0.5))) if len(y) else float("nan")
 
 
-def _output_delta(z2: np.ndarray, y: np.ndarray, loss: str):
-    """Return (p, d loss / d logit) for the sigmoid output."""
+def _output_delta(z2: np.ndarray, y: np.ndarray, loss: str) -> np.ndarray:
+    """d loss / d logit for the sigmoid output."""
     p = sigmoid(z2)
     if loss == "xent":
-        return p, p - y
-    return p, (p - y) * p * (1 - p)  # squared error through the sigmoid (the lesson)
+        return p - y
+    return (p - y) * p * (1 - p)  # squared error through the sigmoid (the lesson)
 
 
 def _epoch_batched(net, X, y, settings, opt, rng, state, bar, batch):
@@ -252,7 +252,7 @@ def _epoch_batched(net, X, y, settings, opt, rng, state, bar, batch):
             a1 = a1 * mask
         z2 = a1 @ net.w2 + net.b2[0]
         state.logits[lo:hi] = z2
-        _, d2 = _output_delta(z2, yb, settings.loss)
+        d2 = _output_delta(z2, yb, settings.loss)
         d2 /= hi - lo
         d1 = np.outer(d2, net.w2)
         if relu:
@@ -308,7 +308,7 @@ def _epoch_per_review(net, X, y, settings, opt, rng, state, bar):
             a1 = a1 * mask
         z2 = float(a1 @ net.w2 + net.b2[0])
         logits[i] = z2
-        _, d2 = _output_delta(np.array([z2], np.float32), y[i:i + 1], settings.loss)
+        d2 = _output_delta(np.array([z2], np.float32), y[i:i + 1], settings.loss)
         d2 = float(d2[0])
         d1 = d2 * net.w2
         if relu:
