@@ -20,9 +20,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
-from sentiment.bench import training_matrix  # noqa: E402
+from sentiment.lab.bench import training_matrix  # noqa: E402
+from sentiment.lab.stages import STAGES  # noqa: E402
 from sentiment.network import csr_backward_add, csr_forward  # noqa: E402
-from sentiment.stages import STAGES  # noqa: E402
 
 WIDTHS = range(8, 17)
 
@@ -53,7 +53,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batch", type=int, default=STAGES["5"].settings.batch_size)
     args = parser.parse_args(argv)
-    from sentiment.datasets import imdb_paths, read_reviews
+    from sentiment.data import imdb_paths, read_reviews
 
     reviews = read_reviews(args.train or imdb_paths()[0])
     X, _ = training_matrix(reviews.texts, reviews.labels, STAGES["5"].settings)

@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
 from sentiment.dropout import MASKS, dropout_mask  # noqa: E402
-from sentiment.stages import STAGES, Stage  # noqa: E402
+from sentiment.lab.stages import STAGES, Stage  # noqa: E402
 
 SHAPES = ((1, 10), (1024, 10), (1024, 100))
 RATE = STAGES["6"].settings.dropout
@@ -65,8 +65,8 @@ def bench_masks() -> list[tuple[str, tuple, float]]:
 
 def bench_epochs(path_train, repeats: int) -> list[dict]:
     """Stage 5 and stage 5 + dropout with each mask, ``repeats`` rounds in turn."""
-    from sentiment.compare import _relate, run_stage
-    from sentiment.datasets import imdb_paths, read_reviews
+    from sentiment.data import imdb_paths, read_reviews
+    from sentiment.lab.compare import _relate, run_stage
     from sentiment.text import hash_corpus
 
     if path_train is None:

@@ -26,7 +26,7 @@ import warnings
 
 import numpy as np
 
-from sentiment.datasets import imdb_paths, read_reviews
+from sentiment.data import imdb_paths, read_reviews
 from sentiment.train import Settings, train
 
 _SENT = re.compile(r"(?<=[.!?])\s+")

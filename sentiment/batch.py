@@ -8,15 +8,15 @@ the 25,000 IMDB test reviews take a few seconds, most of it reading and tokenizi
 from __future__ import annotations
 
 import json
-import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-from .errors import SentimentError, check_writable
+from .errors import SentimentError
+from .files import atomic_write
 from .model import LABELS
+from .network import sigmoid
 
 UNCERTAIN = "uncertain"
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -30,7 +30,7 @@ def score_texts(model, texts: list[str], threshold: float | None = None):
     """
     logits = model.net.logits(model.encode(texts)).astype(np.float64)
     labels = np.where(logits > 0, LABELS[1], LABELS[0]).astype(object)
-    probability = 1.0 / (1.0 + np.exp(-np.abs(logits)))  # of the label, in [0.5, 1]
+    probability = sigmoid(np.abs(logits))  # of the label, in [0.5, 1]
     if threshold is not None:
         labels[probability < threshold] = UNCERTAIN
     return labels, probability
@@ -85,39 +85,8 @@ def write_output(frame, path: Path | None, fmt: str) -> None:
         write_frame(frame, sys.stdout, fmt)
         sys.stdout.flush()
         return
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
+        with atomic_write(path, "w", encoding="utf-8", newline="") as f:
             write_frame(frame, f, fmt)
-        os.replace(tmp, path)
     except OSError as exc:
         raise SentimentError(f"{path}: cannot write it ({exc.strerror or exc})") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def run_command(args, load_model, read) -> int:
-    """``predict --file``: check the output, load the model, read, score, write."""
-    start = time.perf_counter()
-    if args.texts:
-        raise SentimentError("pass either texts or --file, not both")
-    check_threshold(args.threshold)
-    path = Path(args.output) if args.output else None
-    fmt = output_format(args.output, args.json)
-    if path is not None:
-        check_writable(path, "--output", "the scores")
-    model = load_model(args.model)
-    reviews = read(args.file, args, need_labels=False)
-    labels, probability = score_texts(model, reviews.texts, args.threshold)
-    frame, columns = predictions_frame(reviews, labels, probability)
-    if columns != ("label", "probability"):
-        print(f"{reviews.path}: already has a column named label or probability; the "
-              f"predictions are in {columns[0]!r} and {columns[1]!r}", file=sys.stderr)
-    write_output(frame, path, fmt)
-    counts = {name: int(np.sum(labels == name)) for name in (*LABELS, UNCERTAIN)}
-    shown = ", ".join(f"{name} {n:,}" for name, n in counts.items()
-                      if n or name != UNCERTAIN)
-    print(f"scored {len(labels):,} rows in {time.perf_counter() - start:.1f} s ({shown})"
-          + (f" -> {path}" if path else ""), file=sys.stderr)
-    return 0

@@ -12,21 +12,25 @@ with ``Pipeline``, ``cross_val_score``, ``GridSearchCV`` and ``clone``::
     SentimentClassifier(epochs=3).fit(texts, labels).predict(["a wonderful film"])
     make_pipeline(CountVectorizer(binary=True), SparseNetworkClassifier()).fit(texts, labels)
 
-This is the only module that imports scikit-learn, so ``import sentiment`` and ``predict``
+The only module of the core that imports scikit-learn (the lab imports it too, for its
+reference rows), so ``import sentiment`` and ``predict``
 stay light: :mod:`sentiment` exports these classes lazily.
 """
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_consistent_length, check_is_fitted, \
-    column_or_1d, validate_data
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
-from .network import Network
+from .network import Network, sigmoid
 from .train import Settings, fit, train
 
 _DEFAULT = Settings()  # the defaults live in one place: the Settings table
@@ -73,7 +77,7 @@ class _BinaryNetworkClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X) -> np.ndarray:
         """Probabilities of ``classes_[0]`` and ``classes_[1]``, shape (n_samples, 2)."""
-        p = expit(self._logits(X))
+        p = sigmoid(self._logits(X))
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X) -> np.ndarray:
@@ -229,7 +233,7 @@ class SentimentClassifier(_BinaryNetworkClassifier):
         self.verbose = verbose
 
     def settings(self) -> Settings:
-        """The :class:`~sentiment.train.Settings` these parameters stand for."""
+        """The :class:`~sentiment.settings.Settings` these parameters stand for."""
         params = self.get_params()
         seed = _seed(params.pop("random_state"))
         params.pop("verbose")

@@ -23,6 +23,7 @@ import numpy as np
 
 from .errors import SentimentError
 from .model import LABELS
+from .network import sigmoid
 
 RANK_ONE = 1e-3  # second / first singular value of the rows below which layer 1 is rank one
 METRICS = ("auto", "cosine", "dot")
@@ -50,7 +51,7 @@ class Explanation:
     @property
     def probability(self) -> float:
         """Probability of :attr:`label`."""
-        return float(1.0 / (1.0 + np.exp(-abs(self.logit))))
+        return float(sigmoid(abs(self.logit)))
 
     def __repr__(self) -> str:
         return (f"Explanation(label={self.label!r}, logit={self.logit:+.4f}, "
@@ -73,7 +74,7 @@ class Explanation:
                      "contribution": round(float(self.contributions[i]), 6)}
                     for i in positions]
 
-        p = 1.0 / (1.0 + np.exp(-self.logit))
+        p = float(sigmoid(np.float64(self.logit)))
         return {"text": self.text, "label": self.label,
                 "probabilities": {"negative": round(float(1 - p), 6),
                                   "positive": round(float(p), 6)},
@@ -169,7 +170,7 @@ def feature_rows(model) -> np.ndarray:
     With naive-Bayes input values the sign of a word lives in its value, not in its row
     (a positive and a negative word can have the same row), so raw rows mislead.
     """
-    scale = model.input_scale()
+    scale = model.vocab.nb_scale() if model.values == "nb" else None
     return model.net.W1 * scale[:, None] if scale is not None else model.net.W1
 
 

@@ -44,6 +44,7 @@ from http.client import HTTPException
 from pathlib import Path
 
 from .errors import SentimentError
+from .files import replacing
 
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 # As published by tensorflow-datasets (url_checksums/imdb_reviews.txt, 84,125,825 bytes);
@@ -251,20 +252,15 @@ def _rows(found: dict, split: str):
 
 def _write_outputs(found: dict, outputs: tuple[Path, Path]) -> None:
     """Write both CSV files under ``.tmp`` names, then rename them into place."""
-    temps = [path.with_name(path.name + ".tmp") for path in outputs]
     try:
-        for split, temp, final in zip(SPLITS, temps, outputs):
-            _write_csv(temp, final.name, _rows(found, split))
         # Renamed only once both are complete, so old files stay until new ones are whole.
-        for temp, final in zip(temps, outputs):
-            os.replace(temp, final)
+        with replacing(outputs[0]) as first, replacing(outputs[1]) as second:
+            for split, temp, final in zip(SPLITS, (first, second), outputs):
+                _write_csv(temp, final.name, _rows(found, split))
     except OSError as exc:
         where = exc.filename or outputs[0].parent
         raise SentimentError(f"{where}: cannot write ({exc.strerror or exc}); free some "
                              "space or set SENTIMENT_DATA to another folder") from None
-    finally:
-        for temp in temps:
-            temp.unlink(missing_ok=True)
 
 
 def _write_csv(path: Path, name: str, rows) -> None:

@@ -9,7 +9,8 @@ import json
 import os
 from pathlib import Path
 
-from .errors import SentimentError, check_writable
+from .errors import SentimentError
+from .files import atomic_write, check_writable
 
 
 def _pyplot():
@@ -81,12 +82,9 @@ def plot_history(history, path: str | os.PathLike, title: str | None = None) -> 
     if title:
         fig.suptitle(title)
     fmt = path.suffix.lower().lstrip(".") or "png"
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        fig.savefig(tmp, format=fmt, dpi=110)
-        os.replace(tmp, path)
+        with atomic_write(path) as f:
+            fig.savefig(f, format=fmt, dpi=110)
     finally:
         plt.close(fig)
-        if tmp.exists():
-            tmp.unlink()
     return path

@@ -2,7 +2,7 @@
 
 :class:`Settings` is a frozen dataclass whose field defaults are ``train``'s defaults; each
 field carries the help text the command line shows (one flag per field, generated), and
-the stages of the comparison are Settings values too (:mod:`sentiment.stages`).
+the stages of the comparison are Settings values too (:mod:`sentiment.lab.stages`).
 """
 from __future__ import annotations
 

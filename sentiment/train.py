@@ -1,328 +1,31 @@
-"""The trainer: shuffling, minibatches, epochs, validation, early stopping, checkpoints.
+"""The whole training job: texts and labels in, a :class:`~sentiment.model.Model` out.
 
-:func:`fit` trains a :class:`~sentiment.network.Network` on CSR rows and returns one
-:class:`EpochStats` per epoch; ``on_epoch`` is the only way out of the loop (printing is
-the caller's business). :func:`train` is the whole job from texts to a
-:class:`~sentiment.model.Model`.
+Splits off a validation set, tokenizes, fits the vocabulary on the training rows only,
+encodes, then hands the rows to :func:`sentiment.trainer.fit`.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .dropout import dropout_mask
-from .network import Network, RowCompactor, RowShuffler, csr_backward_add, csr_forward, \
-    layer1_dense, layer1_rows, log_loss_logits, sigmoid, update_dense, update_rows
-from .optim import Adam, make_optimizer
-from .settings import Settings  # also importable from here, as train.Settings
+from .model import Model
+from .network import Network
+from .settings import Settings
+from .text import hash_corpus
+from .trainer import (
+    EpochStats,
+    TrainerState,
+    TrainingStopped,
+    accuracy,
+    checkpoint_parts,
+    fit,
+    state_from_checkpoint,
+)
+from .vocab import Vocabulary
 
-@dataclass
-class EpochStats:
-    """What one epoch did; ``val_*`` are None without a validation split."""
-
-    epoch: int
-    loss: float
-    train_accuracy: float
-    val_loss: float | None
-    val_accuracy: float | None
-    reviews_per_second: float
-    seconds: float
-    lr: float
-    best: bool = False
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class _BatchState:
-    """Scratch kept across batches so the hot loop allocates little."""
-
-    n_inputs: int
-    legacy: np.random.RandomState | None = None
-    logits: np.ndarray | None = None  # each review's logit as it was seen this epoch
-    should_stop: object = None  # callable polled between batches
-    binary: bool = False  # every input value is 1 (lets optimizers skip multiplications)
-
-    _compactor: RowCompactor | None = None
-
-    @property
-    def compactor(self) -> RowCompactor:
-        """Made on first use: only Adam and L2 gather rows, and it is vocabulary-sized."""
-        if self._compactor is None:
-            self._compactor = RowCompactor(self.n_inputs)
-        return self._compactor
-
-    def check_stop(self) -> None:
-        if self.should_stop is not None and self.should_stop():
-            raise _StopRequested
-
-
-@dataclass
-class TrainerState:
-    """Where training stands after a complete epoch: enough to resume it exactly."""
-
-    epoch: int = 0
-    history: list = field(default_factory=list)  # EpochStats of the epochs done
-    best_loss: float = float("inf")
-    waited: int = 0  # epochs since the best validation loss
-    params: dict | None = None  # network weights after ``epoch``
-    best_params: dict | None = None  # weights of the best epoch so far
-    optimizer: dict | None = None  # optimizer state arrays
-    rng: dict | None = None  # the generator's state after ``epoch``
-
-
-class TrainingStopped(Exception):
-    """Training ended before its last epoch: a stop request, or a loss that became NaN.
-
-    ``state`` is the last complete epoch (None if none completed); the network has been
-    put back to it. ``reason`` is ``"interrupted"`` or ``"diverged"``.
-    """
-
-    def __init__(self, message: str, reason: str, state: TrainerState | None):
-        super().__init__(message)
-        self.reason, self.state = reason, state
-        self.model = None  # the caller may attach the model, to checkpoint it
-
-
-class _StopRequested(Exception):
-    """Raised inside an epoch when ``should_stop()`` turns true."""
-
-
-def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Generator, *,
-        X_val=None, y_val=None, on_epoch=None, progress: bool | None = None,
-        limit: int | None = None, state: TrainerState | None = None,
-        should_stop=None) -> list[EpochStats]:
-    """Train ``net`` on CSR rows ``X`` with labels ``y`` (0/1); return per-epoch stats.
-
-    Shuffles an index every epoch (never the data). With a validation set, keeps the
-    weights of the epoch with the lowest validation loss and stops after ``patience``
-    epochs without improvement. ``limit`` trains on only the first ``limit`` shuffled
-    reviews of each epoch (to time slow kernels). ``state`` resumes from a checkpoint.
-    ``should_stop`` is polled between batches; when it returns true, or when the loss
-    becomes NaN, the network goes back to the last complete epoch and
-    :class:`TrainingStopped` carries that epoch's state.
-    """
-    from tqdm.auto import tqdm
-
-    y = np.asarray(y, dtype=np.float32)
-    opt = make_optimizer(settings.optimizer, settings.lr)
-    scratch = _BatchState(X.shape[1], should_stop=should_stop, binary=_all_ones(X.data))
-    if settings.mask == "binomial":
-        scratch.legacy = np.random.RandomState(int(rng.integers(2**31)))
-    done = state or TrainerState()
-    if state is not None:
-        _set_params(net, state.params)
-        opt.load_state_arrays(state.optimizer or {})
-        rng.bit_generator.state = state.rng
-    history = list(done.history)
-    best_loss, best_params, waited = done.best_loss, done.best_params, done.waited
-    n = X.shape[0] if limit is None else min(limit, X.shape[0])
-    per_review = settings.kernel != "csr"
-    shuffle = RowShuffler(X)
-    for epoch in range(done.epoch + 1, settings.epochs + 1):
-        if settings.lr_decay:
-            opt.lr = settings.lr * (1 - (epoch - 1) / settings.epochs)
-        order = rng.permutation(X.shape[0])[:n]
-        Xe, ye = shuffle(order), y[order]
-        scratch.logits = np.full(n, np.nan, dtype=np.float32)
-        bar = tqdm(total=n, desc=f"epoch {epoch}", unit="review", leave=False,
-                   disable=None if progress is None else not progress, mininterval=0.5)
-        start = time.perf_counter()
-        try:
-            with np.errstate(over="ignore", invalid="ignore"):  # divergence: checked below
-                if per_review:
-                    _epoch_per_review(net, Xe, ye, settings, opt, rng, scratch, bar)
-                else:
-                    _epoch_batched(net, Xe, ye, settings, opt, rng, scratch, bar,
-                                   settings.batch_size)
-        except _StopRequested:
-            raise _rewind(net, done, f"stopped during epoch {epoch}", "interrupted") from None
-        finally:
-            bar.close()
-        seconds = time.perf_counter() - start
-        # loss and accuracy of each review as the weights were when it was seen
-        with np.errstate(over="ignore", invalid="ignore"):  # a diverged epoch: NaN, below
-            loss = _loss(scratch.logits, ye, settings.loss) if n else float("nan")
-        if not np.isfinite(loss) or not np.isfinite(net.W1).all():
-            raise _rewind(net, done, f"the loss became {loss} in epoch {epoch}; lower "
-                          "the learning rate (--lr)", "diverged")
-        train_acc = accuracy(scratch.logits, ye)
-        stats = EpochStats(epoch, loss, train_acc, None, None, n / seconds, seconds, opt.lr)
-        params = _copy_params(net)  # the epoch's weights, kept read-only from here on
-        if X_val is not None and X_val.shape[0]:
-            logits = net.logits(X_val)
-            stats.val_loss = log_loss_logits(logits, y_val)
-            stats.val_accuracy = accuracy(logits, y_val)
-            if stats.val_loss < best_loss:
-                best_loss, waited, stats.best = stats.val_loss, 0, True
-                best_params = params  # the same copy serves as the checkpoint's weights
-            else:
-                waited += 1
-        history.append(stats)
-        done = TrainerState(epoch, list(history), best_loss, waited, params, best_params,
-                            opt.state_arrays(), rng.bit_generator.state)
-        if on_epoch is not None:
-            on_epoch(stats)
-        if settings.patience and waited >= settings.patience:
-            break
-    if best_params is not None:
-        _set_params(net, best_params)
-    return history
-
-
-def checkpoint_parts(state: TrainerState) -> tuple[dict, dict]:
-    """A trainer state as (arrays, JSON-able metadata), to store in a model file."""
-    arrays = {f"params_{k}": v for k, v in state.params.items()}
-    arrays.update({f"opt_{k}": v for k, v in state.optimizer.items()})
-    if state.best_params is not None:
-        arrays.update({f"best_{k}": v for k, v in state.best_params.items()})
-    meta = {"epoch": state.epoch, "history": [h.to_dict() for h in state.history],
-            "best_loss": state.best_loss if np.isfinite(state.best_loss) else None,
-            "waited": state.waited, "rng": state.rng}
-    return arrays, meta
-
-
-def state_from_checkpoint(arrays: dict, meta: dict) -> TrainerState:
-    """The inverse of :func:`checkpoint_parts`."""
-    def pick(prefix):
-        return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-
-    best = pick("best_")
-    return TrainerState(
-        epoch=int(meta["epoch"]), history=[EpochStats(**h) for h in meta["history"]],
-        best_loss=float("inf") if meta["best_loss"] is None else float(meta["best_loss"]),
-        waited=int(meta["waited"]), params=pick("params_"), best_params=best or None,
-        optimizer=pick("opt_"), rng=meta["rng"])
-
-
-def _copy_params(net: Network) -> dict:
-    return {k: v.copy() for k, v in net.params().items()}
-
-
-def _rewind(net: Network, done: TrainerState, message: str, reason: str):
-    """Put ``net`` back to the last complete epoch; return the exception to raise."""
-    if done.params is not None:
-        _set_params(net, done.params)
-    return TrainingStopped(message, reason, done if done.epoch else None)
-
-
-def _set_params(net: Network, params: dict) -> None:
-    for k, v in params.items():
-        getattr(net, k)[...] = v
-
-
-def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean((logits > 0) == (np.asarray(y) > 0.5))) if len(y) else float("nan")
-
-
-def _output_delta(z2: np.ndarray, y: np.ndarray, loss: str) -> np.ndarray:
-    """d loss / d logit for the sigmoid output."""
-    p = sigmoid(z2)
-    if loss == "xent":
-        return p - y
-    return (p - y) * p * (1 - p)  # squared error through the sigmoid (the lesson)
-
-
-def _epoch_batched(net, X, y, settings, opt, rng, state, bar, batch):
-    """One epoch of minibatches: one sparse product forward and one backward per batch.
-
-    SGD and row-wise Adagrad add the backward product straight into W1
-    (``step_sparse``); Adam, or an L2 penalty, first gathers the rows the batch touched
-    (:class:`RowCompactor`) and updates those.
-    """
-    indptr, indices, data = X.indptr, X.indices, X.data
-    relu = net.activation == "relu"
-    sparse_step = None if settings.l2 else getattr(opt, "step_sparse", None)
-    lazy_adam = isinstance(opt, Adam)
-    z1_buf = np.empty((batch, net.hidden), dtype=np.float32)
-    for lo in range(0, X.shape[0], batch):
-        hi = min(lo + batch, X.shape[0])
-        s, e = indptr[lo], indptr[hi]
-        ptr = indptr[lo:hi + 1] - s
-        ind, dat = indices[s:e], data[s:e]
-        yb = y[lo:hi]
-        z1 = csr_forward(ptr, ind, dat, net.W1, z1_buf[:hi - lo])
-        z1 += net.b1
-        a1 = np.maximum(z1, 0) if relu else z1
-        if settings.dropout:
-            mask = dropout_mask(settings.mask, rng, a1.shape, settings.dropout, state.legacy)
-            a1 = a1 * mask
-        z2 = a1 @ net.w2 + net.b2[0]
-        state.logits[lo:hi] = z2
-        d2 = _output_delta(z2, yb, settings.loss)
-        d2 /= hi - lo
-        d1 = np.outer(d2, net.w2)
-        if relu:
-            d1 *= z1 > 0
-        if settings.dropout:
-            d1 *= mask
-        if lazy_adam:
-            opt.tick()
-        gw2, gb1 = a1.T @ d2, d1.sum(axis=0)
-        if sparse_step is not None:
-            sparse_step(net.W1, ptr, ind, dat, d1, state.binary)
-        else:
-            rows, local = state.compactor(ind)
-            g1 = np.zeros((len(rows), net.hidden), dtype=np.float32)
-            csr_backward_add(ptr, local, dat, d1, g1, 1.0)
-            if settings.l2:
-                g1 += np.float32(settings.l2) * net.W1[rows]
-            opt.step_rows("W1", net.W1, rows, g1)
-        opt.step("w2", net.w2, gw2)
-        opt.step("b2", net.b2, d2.sum(keepdims=True))
-        opt.step("b1", net.b1, gb1)
-        bar.update(hi - lo)
-        state.check_stop()
-
-
-def _loss(z, y, loss):
-    """Mean loss over reviews from their logits ``z``."""
-    if loss == "xent":
-        return log_loss_logits(z, y)
-    return float(0.5 * np.mean((sigmoid(z) - y) ** 2, dtype=np.float64))
-
-
-def _all_ones(values: np.ndarray) -> bool:
-    """Whether every value is 1 (binary inputs), without a full pass when one is not."""
-    return bool(len(values) == 0 or values[0] == 1 and values.min() == 1 == values.max())
-
-
-def _epoch_per_review(net, X, y, settings, opt, rng, state, bar):
-    """One epoch, one review at a time, as the lesson did (kernels ``dense`` and ``rows``)."""
-    layer1, update = ((layer1_dense, update_dense) if settings.kernel == "dense"
-                      else (layer1_rows, update_rows))
-    indptr, indices, data = X.indptr, X.indices, X.data
-    lr = opt.lr
-    relu = net.activation == "relu"
-    logits = state.logits
-    for i in range(X.shape[0]):
-        idx, val = indices[indptr[i]:indptr[i + 1]], data[indptr[i]:indptr[i + 1]]
-        z1 = layer1(net.W1, idx, val) + net.b1
-        a1 = np.maximum(z1, 0) if relu else z1
-        if settings.dropout:
-            mask = dropout_mask(settings.mask, rng, (1, len(a1)), settings.dropout,
-                                state.legacy)[0]
-            a1 = a1 * mask
-        z2 = float(a1 @ net.w2 + net.b2[0])
-        logits[i] = z2
-        d2 = _output_delta(np.array([z2], np.float32), y[i:i + 1], settings.loss)
-        d2 = float(d2[0])
-        d1 = d2 * net.w2
-        if relu:
-            d1 = d1 * (z1 > 0)
-        if settings.dropout:
-            d1 = d1 * mask
-        net.w2 -= lr * d2 * a1
-        net.b2 -= lr * d2
-        net.b1 -= lr * d1
-        update(net.W1, idx, val, d1, lr)
-        if i % 256 == 255:
-            bar.update(256)
-            state.check_stop()
-    bar.update(X.shape[0] % 256)
+__all__ = ["Settings", "EpochStats", "TrainerState", "TrainingStopped", "accuracy",
+           "checkpoint_parts", "fit", "split_indices", "state_from_checkpoint", "train"]
 
 
 def split_indices(n: int, fraction: float, rng: np.random.Generator):
@@ -332,7 +35,10 @@ def split_indices(n: int, fraction: float, rng: np.random.Generator):
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
-def train(texts: list[str], labels, settings: Settings = Settings(), *, on_epoch=None,
+_DEFAULTS = Settings()  # frozen: one shared instance is safe as a default
+
+
+def train(texts: list[str], labels, settings: Settings = _DEFAULTS, *, on_epoch=None,
           progress: bool | None = None, limit: int | None = None, resume=None,
           should_stop=None, threads: int | None = None):
     """Train a model on texts with 0/1 labels; return a :class:`~sentiment.model.Model`.
@@ -345,10 +51,6 @@ def train(texts: list[str], labels, settings: Settings = Settings(), *, on_epoch
     its last complete epoch, ready to be saved as a checkpoint. ``threads`` caps the
     threads used (tokenizing chunks, BLAS); default: every core.
     """
-    from .model import Model
-    from .text import hash_corpus
-    from .vocab import Vocabulary
-
     if resume is not None:
         settings = Settings.from_dict(resume.settings)
     if settings.kernel != "csr" and settings.optimizer != "sgd":

@@ -39,6 +39,7 @@ class Vocabulary:
         self._order = None  # argsort of hashes, for lookups without pandas
         self._sorted_hashes = None  # hashes[_order]
         self._index = None  # pandas Index over hashes, for large lookups
+        self._nb = None  # naive-Bayes log-count ratio of every feature, made on first use
 
     @property
     def words(self) -> list[str]:
@@ -181,6 +182,22 @@ class Vocabulary:
         if binary:
             X.data[:] = 1.0
         return X
+
+    def input_values(self, values: str, data: np.ndarray, indices: np.ndarray) -> np.ndarray:
+        """Turn binary/count CSR ``data`` into input values: ``values='nb'`` multiplies
+        each by its feature's naive-Bayes log-count ratio; ``binary``/``count`` keep it."""
+        if values != "nb":
+            return data
+        if self._nb is None and len(indices) < len(self) // 8:
+            # a few texts (predict): the ratios of their features only, not the whole table
+            return data * self.log_ratio(indices=indices)
+        return data * self.nb_scale()[indices]
+
+    def nb_scale(self) -> np.ndarray:
+        """The naive-Bayes log-count ratio of every feature (made once, then kept)."""
+        if self._nb is None:
+            self._nb = self.log_ratio()
+        return self._nb
 
     def log_ratio(self, alpha: float = 1.0, indices: np.ndarray | None = None) -> np.ndarray:
         """Naive-Bayes log-count ratio of each feature (NBSVM's r), float32.

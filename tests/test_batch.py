@@ -8,8 +8,8 @@ import sys
 
 import numpy as np
 import pytest
+from corpus import NEGATIVE, POSITIVE
 
-from conftest import NEGATIVE, POSITIVE
 from sentiment.cli import main
 from sentiment.plots import plot_history, read_log
 from sentiment.train import Settings, train
@@ -187,8 +187,8 @@ def test_predict_with_texts_imports_numpy_only(model_file):
             f"main(['predict', '--model', {str(path)!r}, 'wonderful']); "
             "print(sorted({m.split('.')[0] for m in sys.modules} "
             "& {'scipy', 'sklearn', 'pandas', 'matplotlib'})); "
-            "print(sorted(set(sys.modules) & {'sentiment.train', 'sentiment.stages', "
-            "'sentiment.settings', 'sentiment.datasets'}))")
+            "print(sorted(set(sys.modules) & {'sentiment.train', 'sentiment.lab.stages', "
+            "'sentiment.settings', 'sentiment.data'}))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.stdout.splitlines()[-2:] == ["[]", "[]"], r.stderr
 

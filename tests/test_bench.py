@@ -7,9 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from sentiment import bench
-from sentiment.bench_report import format_table, markdown, result_text
 from sentiment.cli import main
+from sentiment.lab import bench, measures, references, timing
+from sentiment.lab.bench_report import format_table, markdown, result_text
 from sentiment.text import tokenize
 
 ROW_KEYS = ["tokenize", "tokenize_unigrams", "epoch", "epoch_stage5", "end_to_end",
@@ -55,8 +55,8 @@ def test_report_structure(report, files):
         for side in ("ours_value", "reference_value", "ratio"):
             assert set(row[side]) == {"median", "min", "max", "runs"}
             assert row[side]["median"] > 0
-        assert (row["pass"] is None) == (row["key"] not in bench.TARGETS)
-    assert set(report["passed"]) == set(bench.TARGETS)
+        assert (row["pass"] is None) == (row["key"] not in measures.TARGETS)
+    assert set(report["passed"]) == set(measures.TARGETS)
     memory = report["rows"][ROW_KEYS.index("memory")]
     assert memory["unit"] == "MB" and 10 < memory["ours_value"]["max"] < 1500
     e2e = report["rows"][ROW_KEYS.index("end_to_end")]["details"]
@@ -79,10 +79,10 @@ def test_agreement_check_sees_a_different_tokenizer(files):
     from sklearn.feature_extraction.text import CountVectorizer
 
     data = bench.load_data(*files)
-    mine = bench.our_features(data.train_texts, data.train_labels, data.test_texts, 1, 1)
-    theirs = bench.sklearn_features(data.train_texts, data.test_texts, 1, 1,
+    mine = measures.our_features(data.train_texts, data.train_labels, data.test_texts, 1, 1)
+    theirs = measures.sklearn_features(data.train_texts, data.test_texts, 1, 1,
                                     vec=CountVectorizer(binary=True))
-    a = bench.agreement(*mine, *theirs)
+    a = references.agreement(*mine, *theirs)
     assert not a["identical"] and not a["agree"]
     assert a["only_sklearn"] == 0 and set(a["examples_only_ours"]) == {"!", "?", "a", "i"}
     dropped = {"!", "?", "a", "i"}
@@ -92,7 +92,7 @@ def test_agreement_check_sees_a_different_tokenizer(files):
 
 
 def test_vocabulary_agreement_counts():
-    a = bench.vocabulary_agreement(["good", "bad film", "bad film", "!"],
+    a = references.vocabulary_agreement(["good", "bad film", "bad film", "!"],
                                    np.array(["good", "bad film", "great"]))
     assert a == {"ours": 4, "sklearn": 3, "common": 2, "duplicates_ours": 1,
                  "only_ours": 1, "only_sklearn": 1, "examples_only_ours": ["!"],
@@ -100,24 +100,24 @@ def test_vocabulary_agreement_counts():
 
 
 def test_ratios_and_targets():
-    row = bench.make_row("tokenize", "t", "ours", "ref", [1.0, 2.0], [3.0, 8.0], "speedup")
+    row = measures.make_row("tokenize", "t", "ours", "ref", [1.0, 2.0], [3.0, 8.0], "speedup")
     assert row["ratio"]["runs"] == [3.0, 4.0] and row["ratio"]["median"] == 3.5
     assert row["pass"] is True and row["margin"] == pytest.approx(3.5 / 3 - 1)
-    row = bench.make_row("epoch", "e", "ours", "floor", [3.0, 5.0], [1.0, 2.0], "cost")
+    row = measures.make_row("epoch", "e", "ours", "floor", [3.0, 5.0], [1.0, 2.0], "cost")
     assert row["ratio"]["runs"] == [3.0, 2.5] and row["pass"] is False
     assert row["margin"] == pytest.approx(2 / 2.75 - 1)
-    row = bench.make_row("memory", "m", "train", "budget", [900.0, 1600.0],
+    row = measures.make_row("memory", "m", "train", "budget", [900.0, 1600.0],
                          [1500.0, 1500.0], "cost", unit="MB")
     assert row["pass"] is False  # the largest run counts
     assert row["margin"] == pytest.approx(1500 / 1600 - 1)
     assert result_text(row) == "FAIL (-6%)"
-    assert bench.make_row("threads_epoch", "x", "2", "1", [1.0], [1.0], "speedup")["pass"] \
+    assert measures.make_row("threads_epoch", "x", "2", "1", [1.0], [1.0], "speedup")["pass"] \
         is None
 
 
 def test_paired_alternates_and_discards_warmup():
     calls = []
-    ours, ref, last = bench.paired(lambda: calls.append("o") or "O",
+    ours, ref, last = timing.paired(lambda: calls.append("o") or "O",
                                    lambda: calls.append("r") or "R", repeat=2, warmup=1)
     assert calls == ["o", "r", "r", "o", "o", "r"]
     assert len(ours) == len(ref) == 2 and last == ("O", "R")
@@ -128,7 +128,7 @@ def test_table_and_markdown(report):
     lines = table.splitlines()
     assert lines[0].split()[:3] == ["measurement", "ours", "reference"]
     results = [line.split()[-2] for line in lines[2:2 + len(ROW_KEYS)]]
-    assert sum(r in ("PASS", "FAIL") for r in results) == len(bench.TARGETS)
+    assert sum(r in ("PASS", "FAIL") for r in results) == len(measures.TARGETS)
     assert "vocabularies" in table and "identical" in table
     md = markdown(report, "python -m sentiment bench --repeat 1")
     assert md.startswith("# Benchmarks\n")
@@ -167,9 +167,9 @@ def test_cli_usage_errors(args, message, capsys, files):
 def test_peak_memory_is_the_commands_own():
     """The bench process's memory must not leak into the measured command's peak."""
     held = np.ones(400_000_000 // 8)  # 400 MB, touched
-    peak, seconds = bench.peak_memory([sys.executable, "-c", "pass"])
+    peak, seconds = timing.peak_memory([sys.executable, "-c", "pass"])
     assert held.sum() > 0
     assert 1 < peak < 150 and seconds > 0
-    peak_big, _ = bench.peak_memory([sys.executable, "-c",
+    peak_big, _ = timing.peak_memory([sys.executable, "-c",
                                      "import numpy; a = numpy.ones(50_000_000)"])
     assert peak_big > 400 > peak  # 400 MB of its own does count

@@ -6,13 +6,13 @@ from dataclasses import fields
 
 import numpy as np
 import pytest
+from corpus import NEGATIVE, POSITIVE
 from sklearn.base import clone
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from conftest import NEGATIVE, POSITIVE
 from sentiment import SentimentClassifier, SparseNetworkClassifier
 from sentiment.train import Settings, train
 

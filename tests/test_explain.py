@@ -3,8 +3,8 @@ import json
 
 import numpy as np
 import pytest
+from corpus import NEGATIVE, POSITIVE
 
-from conftest import NEGATIVE, POSITIVE
 from sentiment.cli import main
 from sentiment.errors import SentimentError
 from sentiment.explain import explain, feature_rows, rank_ratio, similar
@@ -48,8 +48,8 @@ def test_a_linear_contribution_is_value_times_row_through_w2(default_model):
     e = explain(m, "wonderful music")
     j = m.vocab.words.index("wonderful")
     i = e.features.index("wonderful")
-    assert e.values[i] == pytest.approx(m.input_scale()[j])
-    assert e.contributions[i] == pytest.approx(m.input_scale()[j] * m.net.W1[j] @ m.net.w2,
+    assert e.values[i] == pytest.approx(m.vocab.nb_scale()[j])
+    assert e.contributions[i] == pytest.approx(m.vocab.nb_scale()[j] * m.net.W1[j] @ m.net.w2,
                                                rel=1e-5)
     assert e.bias == pytest.approx(m.net.b1 @ m.net.w2 + m.net.b2[0], rel=1e-5)
     assert set(e.features) == {"wonderful", "music", "wonderful music"}
@@ -93,7 +93,7 @@ def test_similar_returns_the_nearest_rows_by_cosine():
     words = m.vocab.words
     j = words.index("great")
     wonderful = words.index("wonderful")
-    m.net.W1[wonderful] = m.net.W1[j] / m.input_scale()[wonderful] * m.input_scale()[j]
+    m.net.W1[wonderful] = m.net.W1[j] / m.vocab.nb_scale()[wonderful] * m.vocab.nb_scale()[j]
     nb = similar(m, "great", top=5, min_count=1)
     assert nb.metric == "cosine" and nb.note == ""
     assert nb.words[0] == "wonderful" and nb.scores[0] == pytest.approx(1.0, abs=1e-6)

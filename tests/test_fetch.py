@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sentiment.datasets import read_reviews
+from sentiment.data import read_reviews
 from sentiment.errors import SentimentError
 from sentiment.fetch import fetch_imdb
 

@@ -143,7 +143,7 @@ def test_adam_trains_w1_with_adam_steps_not_sgd():
 def test_first_signal_asks_to_stop_second_aborts_at_once():
     import os
 
-    from sentiment.cli import GracefulStop
+    from sentiment.cli.train import GracefulStop
 
     previous = signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt):

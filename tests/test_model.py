@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sentiment.errors import SentimentError
-from sentiment.model import FORMAT_VERSION, Model
+from sentiment.model import Model
+from sentiment.modelfile import FORMAT_VERSION
 from sentiment.text import HASH_VERSION
 from sentiment.train import Settings, train
 

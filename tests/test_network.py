@@ -7,10 +7,21 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sentiment.network import KERNELS, Network, csr_backward_add, \
-    csr_forward, layer1_dense, layer1_rows, log_loss_logits, sigmoid, update_dense, update_rows
+from sentiment.network import (
+    KERNELS,
+    Network,
+    csr_backward_add,
+    csr_forward,
+    layer1_dense,
+    layer1_rows,
+    log_loss_logits,
+    sigmoid,
+    update_dense,
+    update_rows,
+)
 from sentiment.optim import SGD, Adagrad, Adam
-from sentiment.train import Settings, _BatchState, _epoch_batched, fit, train
+from sentiment.train import Settings, fit, train
+from sentiment.trainer import _BatchState, _epoch_batched
 
 # six reviews over a vocabulary of seven features; values as NB weighting makes them
 X = sp.csr_matrix(np.array([[1.0, 0, 0.5, 0, 0, 0, 0],

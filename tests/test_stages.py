@@ -8,15 +8,19 @@ import sys
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from corpus import NEGATIVE, POSITIVE
 
-from conftest import NEGATIVE, POSITIVE
-from sentiment.bench import vectorizer
 from sentiment.cli import build_parser
-from sentiment.compare import ROW_KEYS, command_line, compare, with_references
-from sentiment.compare_report import summary
-from sentiment.references import REFERENCES, nb_log_ratio, reference_features
+from sentiment.lab.compare import command_line, compare, with_references
+from sentiment.lab.compare_report import ROW_KEYS, summary
+from sentiment.lab.references import (
+    REFERENCES,
+    nb_log_ratio,
+    reference_features,
+    vectorizer,
+)
+from sentiment.lab.stages import STAGES
 from sentiment.network import Network, layer1_dense, layer1_rows
-from sentiment.stages import STAGES
 from sentiment.train import Settings, fit, train
 from sentiment.vocab import Vocabulary
 
@@ -177,3 +181,20 @@ def test_compare_rejects_a_negative_limit(tiny_csv):
                         "--limit", "-1"], capture_output=True, text=True)
     assert r.returncode == 2
     assert "--limit" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_diverging_stage_is_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
+    """A stage whose loss becomes NaN ends compare with one line and exit 2."""
+    from dataclasses import replace
+
+    from sentiment.cli import main
+    from sentiment.lab import stages
+
+    data = _write_csv(tmp_path / "reviews.csv")
+    wild = replace(stages.STAGES["5"], settings=stages.STAGES["5"].settings.with_(
+        lr=1e30, lr_decay=False, init_scale=1.0))
+    monkeypatch.setitem(stages.STAGES, "5", wild)
+    assert main(["compare", str(data), "--test", str(data), "--stages", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "a stage diverged" in err and "lower the learning rate" in err
+    assert "Traceback" not in err

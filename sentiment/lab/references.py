@@ -4,7 +4,7 @@ defaults, run in the same process on the same split.
 They are not stages: they do not go through our trainer, and they put the stages in
 context. Both use the features of stage 7 (``Settings()``): binary presence of 1-n grams
 seen in at least ``min_count`` training reviews, tokenized by our rule
-(:func:`sentiment.bench.vectorizer`: ``token_pattern=TOKEN_PATTERN``,
+(:func:`sentiment.lab.references.vectorizer`: ``token_pattern=TOKEN_PATTERN``,
 ``preprocessor=normalize``). 1-3 grams for both, rather than NBSVM's published 1-2, so
 that the only difference from the defaults is the classifier.
 
@@ -109,8 +109,7 @@ class Features:
 
 def reference_features(train_texts, train_labels, test_texts, settings=None) -> Features:
     """Vectorize like ``settings`` (default: ``Settings()``), on the trainer's split."""
-    from .bench import vectorizer
-    from .train import Settings, split_indices
+    from ..train import Settings, split_indices
 
     settings = settings or Settings()
     labels = np.asarray(train_labels)
@@ -211,3 +210,58 @@ def _describe(ref: Reference, f: Features, fit: dict) -> str:
     if not fit["converged"]:
         how += f"; lbfgs did not converge in {MAX_ITER} iterations"
     return f"reference, not a stage: {what}; {how}"
+
+
+def vectorizer(ngrams: int, min_count: int):
+    """scikit-learn's CountVectorizer configured like our tokenizer and vocabulary."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from ..text import TOKEN_PATTERN, normalize
+
+    # the preprocessor replaces CountVectorizer's own lower-casing; normalize lower-cases
+    return CountVectorizer(ngram_range=(1, ngrams), min_df=min_count, binary=True,
+                           token_pattern=TOKEN_PATTERN, lowercase=True,
+                           preprocessor=normalize, dtype=np.float32)
+
+
+def vocabulary_agreement(ours: list[str], theirs, examples: int = 5) -> dict:
+    """Compare two vocabularies as sets of words (n-grams joined by a space)."""
+    a, b = set(ours), set(theirs)
+    only_ours, only_theirs = sorted(a - b), sorted(b - a)
+    return {"ours": len(ours), "sklearn": len(theirs), "common": len(a & b),
+            "duplicates_ours": len(ours) - len(a), "only_ours": len(only_ours),
+            "only_sklearn": len(only_theirs), "examples_only_ours": only_ours[:examples],
+            "examples_only_sklearn": only_theirs[:examples],
+            "identical": not only_ours and not only_theirs and len(a) == len(ours)}
+
+
+def matrix_agreement(X, words: list[str], A, columns: dict) -> dict:
+    """Rows of our matrix ``X`` that hold other words than the same rows of sklearn's ``A``.
+
+    Our column ``j`` (word ``words[j]``) is mapped to sklearn's column of that word; words
+    sklearn lacks get columns of their own, so they count as differences.
+    """
+    import scipy.sparse as sp
+
+    width = A.shape[1]
+    col = np.fromiter((columns.get(w, -1) for w in words), dtype=np.int64, count=len(words))
+    missing = col < 0
+    col[missing] = width + np.arange(int(missing.sum()))
+    shape = (X.shape[0], width + int(missing.sum()))
+    mapped = sp.csr_matrix((np.ones(X.nnz, np.float32), col[X.indices], X.indptr), shape=shape)
+    theirs = sp.csr_matrix((np.ones(A.nnz, np.float32), A.indices, A.indptr), shape=shape)
+    diff = (mapped - theirs).tocsr()
+    diff.eliminate_zeros()
+    return {"rows": X.shape[0], "rows_differing": int(np.count_nonzero(np.diff(diff.indptr))),
+            "nnz_ours": int(X.nnz), "nnz_sklearn": int(A.nnz)}
+
+
+def agreement(vocab, X, X_test, vec, A, A_test) -> dict:
+    """Vocabulary and train/test matrices of ours against CountVectorizer's."""
+    words = vocab.words
+    out = vocabulary_agreement(words, vec.get_feature_names_out())
+    out["train"] = matrix_agreement(X, words, A, vec.vocabulary_)
+    out["test"] = matrix_agreement(X_test, words, A_test, vec.vocabulary_)
+    out["agree"] = (out["identical"] and not out["train"]["rows_differing"]
+                    and not out["test"]["rows_differing"])
+    return out

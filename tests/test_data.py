@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sentiment.datasets import read_reviews
+from sentiment.data import read_reviews
 from sentiment.errors import SentimentError
 
 ROWS = [("a wonderful film, great acting", "positive"),

@@ -1,8 +1,8 @@
 """The stages of the story, as data: each a name, what changed, where it comes from, and the
-training :class:`~sentiment.train.Settings` that make it.
+training :class:`~sentiment.settings.Settings` that make it.
 
 ``STAGES`` is the one list of stages: the ``compare`` command's ``--stages`` choices, the
-comparison (:mod:`sentiment.compare`) and the tests all iterate it. Adding a stage is adding
+comparison (:mod:`sentiment.lab.compare`) and the tests all iterate it. Adding a stage is adding
 an entry here; every stage runs through the same :func:`sentiment.train.train`.
 
 Stages 1-4 are the original lesson's network, kept faithful so that their accuracy can be
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .train import Settings
+from ..settings import Settings
 
 
 @dataclass(frozen=True)

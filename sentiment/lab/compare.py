@@ -1,6 +1,6 @@
-"""The staged comparison: train every stage of :data:`sentiment.stages.STAGES` on one
+"""The staged comparison: train every stage of :data:`sentiment.lab.stages.STAGES` on one
 train/test split with one seed, and measure each; optionally add the reference rows of
-:data:`sentiment.references.REFERENCES` (scikit-learn on the defaults' features, same
+:data:`sentiment.lab.references.REFERENCES` (scikit-learn on the defaults' features, same
 process, same split), marked ``kind: "reference"``.
 
 :func:`compare` returns one row (a dict) per stage, then per reference, with these keys:
@@ -50,7 +50,7 @@ their own (cProfile ``tottime``) in a second, profiled run of the stage's traini
 
 Only the training loop is timed (``time.perf_counter`` around each epoch, inside the
 trainer); tokenizing and building the vocabulary are the same work for every stage and are
-reported by ``train`` separately. :mod:`sentiment.compare_report` turns rows into a
+reported by ``train`` separately. :mod:`sentiment.lab.compare_report` turns rows into a
 table, sentences and files.
 """
 from __future__ import annotations
@@ -63,16 +63,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SentimentError
+from ..errors import SentimentError
+from ..files import check_writable
 from .stages import DEFAULT_LIMIT, STAGES, Stage
+from .timing import top_functions
 
 #: Share of the training file held out as the test set when no test file is given.
 TEST_FRACTION = 0.2
 #: Row keys in table order (``profile`` is extra, and not written to the CSV).
-ROW_KEYS = ("stage", "kind", "name", "changed", "source", "vocabulary", "epochs",
-            "train_reviews", "limited", "reviews_per_second", "seconds_per_epoch",
-            "best_epoch_seconds", "vectorize_seconds", "fit_seconds", "train_accuracy",
-            "test_accuracy", "speedup", "relative_to", "time_ratio", "seconds")
 
 
 def compare(train_texts, train_labels, test_texts, test_labels, stages=None, *,
@@ -133,7 +131,7 @@ def compare(train_texts, train_labels, test_texts, test_labels, stages=None, *,
 def _stage_row(stage, train_texts, train_labels, test_texts, test_labels, test_corpora, *,
                limit, seed, profile, progress) -> dict:
     """Run one stage (and profile it if asked), hashing the test set once per n-gram size."""
-    from .text import hash_corpus
+    from ..text import hash_corpus
 
     n = stage.settings.ngrams
     if n not in test_corpora:
@@ -150,7 +148,7 @@ def _stage_row(stage, train_texts, train_labels, test_texts, test_labels, test_c
 def run_stage(stage: Stage, train_texts, train_labels, test_corpus, test_labels, *,
               limit=None, seed=0, progress=None) -> dict:
     """Train one stage through :func:`sentiment.train.train` and measure it (one row)."""
-    from .train import accuracy, train
+    from ..train import accuracy, train
 
     start = time.perf_counter()
     settings = stage.settings.with_(seed=seed)
@@ -189,8 +187,9 @@ def _relate(row: dict, done: list[dict]) -> None:
 
 @contextmanager
 def _profiling_fit(profiler):
-    """Profile only the trainer's loop: wrap :func:`sentiment.train.fit` for a while."""
-    from . import train as train_module
+    """Profile only the trainer's loop: wrap the ``fit`` that :func:`sentiment.train.train`
+    calls, for a while."""
+    from .. import train as train_module
 
     fit = train_module.fit
 
@@ -214,27 +213,13 @@ def profile_stage(stage: Stage, train_texts, train_labels, *, limit=None, seed=0
     import cProfile
     import pstats
 
-    from .train import train
+    from ..train import train
 
     profiler = cProfile.Profile()
     with _profiling_fit(profiler):
         train(train_texts, train_labels, stage.settings.with_(seed=seed), progress=False,
               limit=limit or None)
-    stats = pstats.Stats(profiler).stats
-    total = sum(v[2] for v in stats.values()) or 1.0
-    ranked = sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
-    return [{"function": _function_name(key), "calls": int(v[1]),
-             "tottime": float(v[2]), "cumtime": float(v[3]), "share": float(v[2] / total)}
-            for key, v in ranked]
-
-
-def _function_name(key) -> str:
-    filename, line, name = key
-    if filename == "~":  # a built-in: pstats writes {built-in method ...}
-        return name
-    parts = Path(filename).parts
-    short = "/".join(parts[-2:]) if "sentiment" in parts[-2:-1] else parts[-1]
-    return f"{short}:{line}({name})"
+    return top_functions(pstats.Stats(profiler), top)
 
 
 # -- reading the data ------------------------------------------------------------------------
@@ -244,7 +229,7 @@ def load_split(train_path, test_path=None, seed: int = 0, notes=None):
 
     Returns ``(train_texts, train_labels, test_texts, test_labels, description)``.
     """
-    from .datasets import read_reviews
+    from ..data import read_reviews
 
     note = notes or (lambda line: None)
     train = read_reviews(train_path)
@@ -318,20 +303,25 @@ def _prepare_out(out) -> Path:
         raise SentimentError(f"{out}: is a file; --out needs a folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
     except OSError as exc:
-        raise SentimentError(f"{out}: cannot write the comparison here "
-                             f"({exc.strerror or exc}); choose another --out") from None
+        raise SentimentError(f"{out}: cannot create the folder ({exc.strerror or exc}); "
+                             "choose another --out") from None
+    check_writable(out / "README.md", "--out", "the comparison")
     return out
 
 
 def run_command(args) -> int:
     """``python -m sentiment compare``: parse-level arguments in, table out."""
-    from .compare_report import _pct, format_profile, format_table, row_title, summary, \
-        write_outputs
-    from .datasets import imdb_paths
+    from ..data import imdb_paths
+    from ..trainer import TrainingStopped
+    from .compare_report import (
+        _pct,
+        format_profile,
+        format_table,
+        row_title,
+        summary,
+        write_outputs,
+    )
 
     start = time.perf_counter()
 
@@ -364,8 +354,8 @@ def run_command(args) -> int:
         rows = compare(tr_x, tr_y, te_x, te_y, args.stages,
                        references=with_references(args), limit=args.limit or None,
                        seed=args.seed, profile=args.profile, on_row=on_row)
-    except FloatingPointError as exc:
-        raise SentimentError(f"training diverged: {exc}") from None
+    except TrainingStopped as exc:  # the loss became NaN: the stage's settings diverge
+        raise SentimentError(f"{data}: a stage diverged: {exc}") from None
     except ValueError as exc:  # e.g. a corpus too small for stage 4's vocabulary filter
         raise SentimentError(f"{data}: {exc}") from None
     seconds = time.perf_counter() - start

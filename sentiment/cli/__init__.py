@@ -1,0 +1,53 @@
+"""Command line: ``python -m sentiment {train,predict,evaluate,fetch,...}``.
+
+Each handler parses, calls the library, prints: results to stdout, notes and progress to
+stderr. User mistakes are :class:`SentimentError`, caught once in :func:`main`: one line on
+stderr, exit code 2. Each group of commands is a module of this package, imported only when
+one of its commands runs, and its imports are local to the handlers, so ``predict`` loads
+only numpy.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import import_module
+
+from ..errors import SentimentError
+
+#: command -> the module of this package that defines ``add_COMMAND``, in ``--help`` order
+COMMANDS = {"train": "train", "predict": "predict", "explain": "predict",
+            "similar": "predict", "evaluate": "evaluate", "fetch": "lab", "compare": "lab",
+            "bench": "lab"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv[0] if argv else None)
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return args.handler(args) or 0
+    except SentimentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `predict ... | head`: the reader left, nothing to say
+        sys.stderr.close()
+        return 0
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command-line parser. With ``command`` (one of :data:`COMMANDS`), only that
+    command's sub-parser is built: ``predict`` then imports nothing that training,
+    ``compare`` or ``bench`` need, which is part of its start-up time."""
+    parser = argparse.ArgumentParser(
+        prog="sentiment", description="A fast sparse-input sentiment classifier.")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        if command not in COMMANDS or command == name:
+            getattr(import_module(f".{module}", __name__), f"add_{name}")(sub)
+    return parser

@@ -1,0 +1,159 @@
+"""``predict``, ``explain`` and ``similar``: what a trained model says about texts."""
+from __future__ import annotations
+
+import json
+import sys
+
+from ..errors import SentimentError
+from .common import load_model, model_arg, note, positive, read
+
+
+def add_predict(sub) -> None:
+    p = sub.add_parser("predict", help="label texts as positive or negative",
+                       description="Print a label and its probability for each text. "
+                       "With no TEXT or with '-', read one text per line from stdin.")
+    p.add_argument("texts", nargs="*", metavar="TEXT")
+    model_arg(p)
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per text: text, label, probabilities")
+    p.add_argument("--file", metavar="FILE", help="score every row of a review file; "
+                   "writes its columns plus label and probability (CSV, or JSON lines "
+                   "with --json or an --output ending in .jsonl)")
+    p.add_argument("--output", metavar="PATH", help="with --file: write here, not stdout")
+    p.add_argument("--threshold", type=float, metavar="T", help="label a text 'uncertain' "
+                   "when the probability of its label is below T (0.5 to 1)")
+    p.add_argument("--text-column", metavar="NAME", help="with --file: the text column")
+    p.add_argument("--encoding", metavar="NAME", help="with --file: its encoding")
+    p.set_defaults(handler=cmd_predict)
+
+
+def add_explain(sub) -> None:
+    p = sub.add_parser("explain", help="the words that pushed a prediction each way",
+                       description="Split the model's score (logit) for TEXT into one "
+                       "exact signed contribution per known word or n-gram, plus a bias.")
+    p.add_argument("text", metavar="TEXT")
+    model_arg(p)
+    p.add_argument("--top", type=int, default=10, metavar="N",
+                   help="features to show each way (default: 10)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=cmd_explain)
+
+
+def add_similar(sub) -> None:
+    p = sub.add_parser("similar", help="words whose hidden-layer rows are closest to WORD",
+                       description="Rank the vocabulary by how close each feature's "
+                       "layer-1 row is to WORD's (cosine; the dot product when layer 1 is "
+                       "rank one, as after default training).")
+    p.add_argument("word", metavar="WORD", help="a word (or n-gram) of the vocabulary")
+    model_arg(p)
+    p.add_argument("--top", type=int, default=10, metavar="N",
+                   help="neighbours to show (default: 10)")
+    p.add_argument("--metric", choices=["auto", "cosine", "dot"], default="auto",
+                   help="default auto: cosine, or dot if layer 1 is rank one")
+    p.add_argument("--min-count", type=int, default=20, metavar="N", help="only neighbours "
+                   "seen in at least N training texts (default: 20)")
+    p.add_argument("--ngrams", action="store_true",
+                   help="also list n-grams as neighbours (default: single words)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=cmd_similar)
+
+
+def cmd_predict(args) -> int:
+    if args.file is not None:
+        return score_file(args)
+    if args.output is not None:
+        raise SentimentError("--output writes the scores of a --file; pass --file FILE")
+    from ..batch import check_threshold
+    check_threshold(args.threshold)
+    texts = args.texts
+    if not texts or texts == ["-"]:
+        if sys.stdin is None or sys.stdin.isatty() and not texts:
+            note("reading texts from stdin, one per line (Ctrl-D to end)")
+        texts = [line.rstrip("\r\n") for line in sys.stdin]
+    from ..model import LABELS
+
+    model = load_model(args.model)
+    probs, known, positive = model.predict_details(texts)
+    out = []
+    for text, p, k, pos in zip(texts, probs.tolist(), known.tolist(), positive.tolist()):
+        label = LABELS[pos]
+        if args.threshold is not None and max(p, 1 - p) < args.threshold:
+            label = "uncertain"
+        if args.json:
+            out.append(json.dumps({"text": text, "label": label,
+                                   "probabilities": {"negative": round(1 - p, 6),
+                                                     "positive": round(p, 6)},
+                                   "known_features": k}))
+        else:
+            flag = "" if k else "\t(no known words)"
+            out.append(f"{label}\t{max(p, 1 - p):.4f}{flag}")
+    if out:
+        print("\n".join(out))
+    return 0
+
+
+def cmd_explain(args) -> int:
+    from ..explain import explain, format_explanation
+
+    positive(args.top, "--top")
+    e = explain(load_model(args.model), args.text)
+    print(json.dumps(e.to_dict(args.top), ensure_ascii=False) if args.json
+          else format_explanation(e, args.top))
+    return 0
+
+
+def cmd_similar(args) -> int:
+    from ..explain import format_neighbours, similar
+
+    positive(args.top, "--top")
+    nb = similar(load_model(args.model), args.word, args.top, metric=args.metric,
+                 min_count=args.min_count, ngrams=args.ngrams)
+    if args.json:
+        print(json.dumps(nb.to_dict(), ensure_ascii=False))
+        return 0
+    if nb.note:
+        note(nb.note)
+    print(format_neighbours(nb))
+    return 0
+
+
+def score_file(args) -> int:
+    """``predict --file``: check the output, load the model, read, score, write."""
+    import time
+    from pathlib import Path
+
+    import numpy as np
+
+    from ..batch import (
+        UNCERTAIN,
+        check_threshold,
+        output_format,
+        predictions_frame,
+        score_texts,
+        write_output,
+    )
+    from ..files import check_writable
+    from ..model import LABELS
+
+    start = time.perf_counter()
+    if args.texts:
+        raise SentimentError("pass either texts or --file, not both")
+    check_threshold(args.threshold)
+    path = Path(args.output) if args.output else None
+    fmt = output_format(args.output, args.json)
+    if path is not None:
+        check_writable(path, "--output", "the scores")
+    model = load_model(args.model)
+    reviews = read(args.file, args, need_labels=False)
+    labels, probability = score_texts(model, reviews.texts, args.threshold)
+    frame, columns = predictions_frame(reviews, labels, probability)
+    if columns != ("label", "probability"):
+        print(f"{reviews.path}: already has a column named label or probability; the "
+              f"predictions are in {columns[0]!r} and {columns[1]!r}", file=sys.stderr)
+    write_output(frame, path, fmt)
+    counts = {name: int(np.sum(labels == name)) for name in (*LABELS, UNCERTAIN)}
+    shown = ", ".join(f"{name} {n:,}" for name, n in counts.items()
+                      if n or name != UNCERTAIN)
+    print(f"scored {len(labels):,} rows in {time.perf_counter() - start:.1f} s ({shown})"
+          + (f" -> {path}" if path else ""), file=sys.stderr)
+    return 0

@@ -1,0 +1,233 @@
+"""``train``: flags generated from the Settings table, epochs printed as they end,
+Ctrl-C and divergence saved as a resumable checkpoint."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..errors import SentimentError
+from ..files import check_writable
+from .common import model_arg, note, read, reader_args
+
+
+def add_train(sub) -> None:
+    p = sub.add_parser("train", help="train a model on a review file (default: IMDB)",
+                       description="Train a model on a labelled review file (CSV/TSV, "
+                       "optionally .gz). With no FILE, train on the IMDB train split from "
+                       "the data home and evaluate on its test split.")
+    p.add_argument("file", nargs="?", help="review file; default: IMDB train split")
+    p.add_argument("--test", metavar="FILE", help="evaluate on this labelled file afterwards")
+    model_arg(p)
+    reader_args(p)
+    settings_args(p)
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted training from MODEL.ckpt")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="threads for tokenizing and BLAS (default: every core)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object per epoch on stdout")
+    p.add_argument("--log", metavar="FILE", help="write one JSON object per epoch here "
+                   "(the records of --json)")
+    p.add_argument("--plot", metavar="FILE", help="draw loss and accuracy per epoch "
+                   "(PNG, SVG or PDF; needs matplotlib)")
+    p.set_defaults(handler=cmd_train)
+
+
+def settings_args(p):
+    """One flag per training setting, generated from the Settings table."""
+    from dataclasses import fields
+
+    from ..settings import Settings
+
+    g = p.add_argument_group("training settings")
+    for f in fields(Settings):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type in ("bool", bool):
+            g.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
+                           default=None, help=f"{f.metadata['help']} (default: {f.default})")
+            continue
+        kind = {"int": int, "float": float, "str": str}[str(f.type)]
+        g.add_argument(flag, dest=f.name, type=kind, default=None, metavar=f.name.upper(),
+                       help=f"{f.metadata['help']} (default: {f.default})")
+
+
+def settings_from(args):
+    from dataclasses import fields
+
+    from ..settings import Settings
+
+    chosen = {f.name: getattr(args, f.name) for f in fields(Settings)
+              if getattr(args, f.name, None) is not None}
+    try:
+        return Settings(**chosen)
+    except ValueError as exc:
+        raise SentimentError(f"bad setting: {exc}") from None
+
+
+EPOCH_HEADER = f"{'epoch':>5}  {'loss':>7}  {'train':>7}  {'val':>7}  {'reviews/s':>10}  " \
+               f"{'seconds':>7}"
+
+
+def format_epoch(s) -> str:
+    val = f"{s.val_accuracy:7.2%}" if s.val_accuracy is not None else f"{'-':>7}"
+    mark = "  *" if s.best else ""
+    return (f"{s.epoch:5d}  {s.loss:7.4f}  {s.train_accuracy:7.2%}  {val}  "
+            f"{s.reviews_per_second:10,.0f}  {s.seconds:7.2f}{mark}")
+
+
+def cmd_train(args) -> int:
+    import time
+
+    import numpy as np
+
+    from ..data import imdb_paths
+
+    start = time.perf_counter()
+    model_path = Path(args.model)
+    settings = settings_from(args)
+    if args.threads is not None and args.threads < 1:
+        raise SentimentError(f"--threads must be at least 1; got {args.threads}")
+    check_writable(model_path, "--model", "the model")
+    if args.plot:
+        from ..plots import check_plot_path
+        check_plot_path(args.plot)
+    test_path = args.test
+    if args.file is None:
+        train_path, imdb_test = imdb_paths(download=True)
+        test_path = test_path or imdb_test
+    else:
+        train_path = args.file
+    t = time.perf_counter()
+    reviews = read(train_path, args)
+    test = read(test_path, args) if test_path else None  # fail early on a bad test file
+    read_seconds = time.perf_counter() - t
+    counts = np.bincount(reviews.labels, minlength=2)
+    if counts.min() == 0:
+        only = "positive" if counts[1] else "negative"
+        raise SentimentError(f"{reviews.path}: every label is {only} ({counts.max():,} "
+                             "rows); training needs both positive and negative reviews")
+
+    log = _open_log(args.log, args.resume) if args.log else None  # before training
+
+    def on_epoch(stats):
+        if log is not None:
+            log.write(json.dumps(stats.to_dict()) + "\n")
+            log.flush()
+        if args.json:
+            print(json.dumps(stats.to_dict()), flush=True)
+        else:
+            print(format_epoch(stats), flush=True)
+
+    if not args.json:
+        print(EPOCH_HEADER, flush=True)
+    try:
+        model = _train_or_checkpoint(reviews, settings, model_path, args.resume, on_epoch,
+                                 args.threads)
+    finally:
+        if log is not None:
+            log.close()
+    model.info["times"]["read"] = read_seconds
+    model.info["source"] = str(reviews.path)
+    model.save(model_path)
+    model_path.with_name(model_path.name + ".ckpt").unlink(missing_ok=True)  # superseded
+    times = model.info["times"]
+    best = ([h for h in model.history if h["best"]] or model.history)[-1]
+    size = model_path.stat().st_size / 1e6
+    note(f"saved {model_path} ({size:.1f} MB): vocabulary {len(model.vocab):,} features, "
+          f"kept epoch {best['epoch']}",
+          "times: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items())
+          + f"; total {time.perf_counter() - start:.1f} s")
+    if args.plot:  # after saving: a failed chart never costs the model
+        from ..plots import plot_history
+        chart = plot_history(model.history, args.plot, title=Path(reviews.path).name)
+        note(f"plotted {chart}")
+    if test is not None:
+        from ..metrics import evaluate_model
+
+        metrics = evaluate_model(model, test.texts, test.labels)
+        if args.json:
+            print(json.dumps({"test_accuracy": metrics["accuracy"], "n_test": metrics["n"],
+                              "test_file": str(test.path)}))
+        else:
+            print(f"test accuracy {metrics['accuracy']:.2%} on {metrics['n']:,} reviews "
+                  f"({test.path})")
+    return 0
+
+
+def _open_log(path, append: bool):
+    try:
+        return open(path, "a" if append else "w", encoding="utf-8")
+    except OSError as exc:
+        raise SentimentError(f"{path}: cannot write the log ({exc.strerror or exc}); "
+                             "choose another --log") from None
+
+
+class GracefulStop:
+    """SIGINT/SIGTERM handling for training: the first signal asks the trainer to stop
+    after the current batch; a second one aborts at once (KeyboardInterrupt)."""
+
+    def __init__(self):
+        self.signal = None
+        self._old = {}
+
+    def __enter__(self):
+        import signal
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum, frame):
+        if self.signal is not None:
+            raise KeyboardInterrupt
+        self.signal = signum
+        note("stopping after this batch (press Ctrl-C again to abort at once)")
+
+    def requested(self) -> bool:
+        return self.signal is not None
+
+
+def _train_or_checkpoint(reviews, settings, model_path: Path, resume: bool, on_epoch,
+                         threads: int | None = None):
+    """Train; on a stop request or divergence, save the last complete epoch as
+    ``MODEL.ckpt`` (resumable with ``--resume``), say so and exit."""
+    from ..model import Model
+    from ..train import TrainingStopped, checkpoint_parts, train
+
+    ckpt = model_path.with_name(model_path.name + ".ckpt")
+    start_from = None
+    if resume:
+        if not ckpt.exists():
+            raise SentimentError(f"{ckpt}: no checkpoint to resume from; train without "
+                                 "--resume")
+        start_from = Model.load(ckpt)
+        if start_from.checkpoint is None:
+            raise SentimentError(f"{ckpt}: holds no trainer state; train without --resume")
+        note(f"resuming from {ckpt} after epoch {start_from.checkpoint[1]['epoch']}")
+    stop = GracefulStop()
+    try:
+        with stop:
+            model = train(reviews.texts, reviews.labels, settings, on_epoch=on_epoch,
+                          resume=start_from, should_stop=stop.requested, threads=threads)
+    except ValueError as exc:
+        raise SentimentError(f"{reviews.path}: {exc}") from None
+    except TrainingStopped as exc:
+        if exc.model is None:
+            saved = "no epoch was complete, nothing saved"
+        else:
+            exc.model.info["source"] = str(reviews.path)
+            exc.model.save(ckpt, checkpoint=checkpoint_parts(exc.state))
+            saved = (f"saved epoch {exc.state.epoch} to {ckpt}; continue with the same "
+                     "command and --resume")
+        if exc.reason == "interrupted":
+            note(f"interrupted: {exc}; {saved}")
+            raise SystemExit(128 + (stop.signal or 2)) from None
+        raise SentimentError(f"{reviews.path}: training diverged: {exc}; {saved}") from None
+    return model

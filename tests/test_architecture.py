@@ -1,0 +1,129 @@
+"""The shape of the package: floors that import one way, no cycles, modules a reader can hold.
+
+Every import counts, including those inside functions (lazy imports), since a cycle through
+a lazy import is still a cycle for whoever reads or changes the code.
+"""
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "sentiment"
+MAX_LINES = 400
+
+
+def modules() -> dict[str, Path]:
+    """Dotted module name -> file, for every module of the package."""
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found[name] = path
+    return found
+
+
+def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
+    """The package's modules that ``name`` imports anywhere in its file."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[:len(anchor) - (node.level - 1)]
+                base = ".".join(anchor + ([base] if base else []))
+            # "from . import x" imports the submodule x when there is one
+            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base
+                       for a in node.names]
+        else:
+            continue
+        for t in targets:
+            while t and t not in known:  # a name inside a module: the module itself
+                t = t.rpartition(".")[0]
+            if t and t != name:
+                out.add(t)
+    return out
+
+
+def graph() -> dict[str, set[str]]:
+    mods = modules()
+    return {name: imports_of(name, path, set(mods)) for name, path in mods.items()}
+
+
+def floor(name: str) -> str:
+    """core, cli or lab; ``python -m sentiment`` (``__main__``) is the command line's door."""
+    if name == "sentiment.__main__":
+        return "cli"
+    parts = name.split(".")
+    return parts[1] if len(parts) > 2 or (len(parts) == 2 and parts[1] in ("cli", "lab")) \
+        else "core"
+
+
+def find_cycle(g: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle as a list of modules (first == last), or None."""
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+    path: list[str] = []
+
+    def visit(n):
+        state[n] = 1
+        path.append(n)
+        for m in sorted(g.get(n, ())):
+            if state.get(m) == 1:
+                return path[path.index(m):] + [m]
+            if m not in state:
+                found = visit(m)
+                if found:
+                    return found
+        path.pop()
+        state[n] = 2
+        return None
+
+    for n in sorted(g):
+        if n not in state:
+            found = visit(n)
+            if found:
+                return found
+    return None
+
+
+def test_the_graph_sees_lazy_and_relative_imports():
+    g = graph()
+    assert "sentiment.lab.stages" in g["sentiment.cli.lab"]  # inside a function
+    assert "sentiment.modelfile" in g["sentiment.model"]  # "from . import modelfile"
+    assert "sentiment.cli.train" not in g["sentiment.cli"]  # by name only (import_module)
+
+
+def test_cycle_finder_finds_a_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_no_import_cycles():
+    assert find_cycle(graph()) is None
+
+
+def test_floors_import_one_way():
+    wrong = [f"{a} imports {b}" for a, targets in graph().items() for b in targets
+             if (floor(a) == "core" and floor(b) in ("cli", "lab"))
+             or (floor(a) == "lab" and floor(b) == "cli")]
+    assert wrong == []
+
+
+def test_no_module_is_too_long():
+    long = {name: n for name, path in modules().items()
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert long == {}
+
+
+def test_no_test_imports_conftest():
+    """Shared data lives in a module of its own (corpus.py); conftest only has fixtures."""
+    tests = Path(__file__).resolve().parent
+    offenders = []
+    for path in tests.glob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom) else [])
+            if "conftest" in names:
+                offenders.append(path.name)
+    assert offenders == []
