@@ -184,8 +184,9 @@ class SentimentClassifier(_BinaryNetworkClassifier):
 
     Parameters
     ----------
-    ngrams, min_count, polarity_cutoff, values, kernel, hidden, activation, loss, optimizer,
-    lr, lr_decay, batch_size, epochs, patience, dropout, mask, l2, init_scale, val_fraction :
+    ngrams, min_count, polarity_cutoff, max_features, values, kernel, hidden, activation, loss,
+    optimizer, lr, lr_decay, batch_size, epochs, patience, dropout, mask, l2, init_scale,
+    val_fraction :
         the training settings of the same names (see ``python -m sentiment train --help``);
         defaults as there.
     random_state : int, RandomState or None, default 0
@@ -202,7 +203,8 @@ class SentimentClassifier(_BinaryNetworkClassifier):
     """
 
     def __init__(self, ngrams=_DEFAULT.ngrams, min_count=_DEFAULT.min_count,
-                 polarity_cutoff=_DEFAULT.polarity_cutoff, values=_DEFAULT.values,
+                 polarity_cutoff=_DEFAULT.polarity_cutoff,
+                 max_features=_DEFAULT.max_features, values=_DEFAULT.values,
                  kernel=_DEFAULT.kernel, hidden=_DEFAULT.hidden,
                  activation=_DEFAULT.activation, loss=_DEFAULT.loss,
                  optimizer=_DEFAULT.optimizer, lr=_DEFAULT.lr, lr_decay=_DEFAULT.lr_decay,
@@ -213,6 +215,7 @@ class SentimentClassifier(_BinaryNetworkClassifier):
         self.ngrams = ngrams
         self.min_count = min_count
         self.polarity_cutoff = polarity_cutoff
+        self.max_features = max_features
         self.values = values
         self.kernel = kernel
         self.hidden = hidden

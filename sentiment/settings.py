@@ -28,6 +28,8 @@ class Settings:
     ngrams: int = _opt(3, "features: unigrams up to n-grams")
     min_count: int = _opt(2, "keep features seen in at least this many texts")
     polarity_cutoff: float = _opt(0.0, "keep features with |log pos/neg ratio| >= this")
+    max_features: int = _opt(1_000_000, "keep at most this many features, the most "
+                             "frequent (0: no cap); bounds the model's size")
     values: str = _opt("nb", "input values: binary presence, counts, or NB log-ratio")
     kernel: str = _opt("csr", "layer-1 kernel: dense, rows (per review) or csr (batch)")
     hidden: int = _opt(8, "hidden units")
@@ -55,7 +57,8 @@ class Settings:
                 raise ValueError(f"{name} must be one of {', '.join(options)}; "
                                  f"got {getattr(self, name)!r}")
         for name, low in (("ngrams", 1), ("min_count", 1), ("hidden", 1),
-                          ("batch_size", 1), ("epochs", 1), ("patience", 0)):
+                          ("batch_size", 1), ("epochs", 1), ("patience", 0),
+                          ("max_features", 0)):
             if getattr(self, name) < low:
                 raise ValueError(f"{name} must be at least {low}; got {getattr(self, name)}")
         if not 0 <= self.dropout < 1:

@@ -147,25 +147,14 @@ class HashedCorpus:
     def __repr__(self) -> str:
         return f"HashedCorpus(texts={self.n_texts}, features={len(self.hashes)})"
 
+    def token_docs(self) -> np.ndarray:
+        """The text of every unigram (token), in token order."""
+        return np.concatenate([self.rows[f0:f0 + m] for f0, m, k, _, _ in self.blocks.tolist()
+                               if k == 1] or [np.zeros(0, np.int32)])
+
     def feature_tokens(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For features at ``positions``: (index of their first unigram, their n)."""
-        positions = np.asarray(positions, dtype=np.int64)
-        block = np.searchsorted(self.blocks[:, 0], positions, side="right") - 1
-        first = np.empty(len(positions), dtype=np.int64)
-        for b in np.unique(block):
-            feat0, _, k, tok0, n_tok = self.blocks[b].tolist()
-            mine = block == b
-            local = positions[mine] - feat0
-            if k > 1:  # k-grams exist where the first and last unigram share a text
-                doc = self.rows[self._unigram_block(tok0):][:n_tok]
-                local = np.flatnonzero(doc[k - 1:] == doc[:n_tok - k + 1])[local]
-            first[mine] = tok0 + local
-        return first, self.blocks[block, 2]
-
-    def _unigram_block(self, token0: int) -> int:
-        """Feature position where the unigram block starting at token ``token0`` begins."""
-        b = np.flatnonzero((self.blocks[:, 2] == 1) & (self.blocks[:, 3] == token0))[0]
-        return int(self.blocks[b, 0])
+        return feature_tokens(self.blocks, self.token_docs(), positions)
 
     def words(self, feature_positions: np.ndarray) -> list[str]:
         """Return the text of the features at ``feature_positions`` (needs ``keep_text``)."""
@@ -177,30 +166,55 @@ class HashedCorpus:
         return self.join_tokens(*self.feature_tokens(feature_positions))
 
     def join_tokens(self, first: np.ndarray, n: np.ndarray) -> bytes:
-        """Text of the token runs ``first[i] .. first[i]+n[i]-1``, one run per line.
-
-        Vectorized: one gather of bytes for all runs, no Python object per feature.
-        """
+        """Text of the token runs ``first[i] .. first[i]+n[i]-1``, one run per line."""
         if self.data is None:
             raise ValueError("corpus was hashed without keep_text=True")
-        if len(first) == 0:
-            return b""
-        n = np.asarray(n, dtype=np.int64)
-        # every token of every run, in order: first, first+1, ..., first+n-1
-        before = np.cumsum(n) - n
-        tokens = np.repeat(np.asarray(first, np.int64) - before, n) + np.arange(int(n.sum()))
-        starts = self.starts[tokens].astype(np.int64)
-        lengths = self.ends[tokens] - starts
-        # each token is copied followed by one separator byte: a space, or a newline
-        # after the last token of a run
-        width = lengths + 1
-        out_start = np.cumsum(width) - width
-        src = np.repeat(starts - out_start, width) + np.arange(int(width.sum()))
-        src[out_start + lengths] = 0  # separator slots: any valid index, overwritten next
-        out = np.frombuffer(self.data, dtype=np.uint8)[src]
-        out[out_start + lengths] = ord(" ")
-        out[(out_start + lengths)[np.cumsum(n) - 1]] = ord("\n")
-        return out[:-1].tobytes()
+        return join_tokens(self.data, self.starts, self.ends, first, n)
+
+
+def feature_tokens(blocks: np.ndarray, token_docs: np.ndarray, positions: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(first unigram, n) of the features at ``positions`` of a :class:`HashedCorpus` with
+    these ``blocks`` and ``token_docs`` (the text of each token)."""
+    positions = np.asarray(positions, dtype=np.int64)
+    block = np.searchsorted(blocks[:, 0], positions, side="right") - 1
+    first = np.empty(len(positions), dtype=np.int64)
+    for b in np.unique(block):
+        feat0, _, k, tok0, n_tok = blocks[b].tolist()
+        mine = block == b
+        local = positions[mine] - feat0
+        if k > 1:  # k-grams exist where the first and last unigram share a text
+            doc = token_docs[tok0:tok0 + n_tok]
+            local = np.flatnonzero(doc[k - 1:] == doc[:n_tok - k + 1])[local]
+        first[mine] = tok0 + local
+    return first, blocks[block, 2]
+
+
+def join_tokens(data: bytes, starts: np.ndarray, ends: np.ndarray, first: np.ndarray,
+                n: np.ndarray) -> bytes:
+    """Text of the token runs ``first[i] .. first[i]+n[i]-1``, one run per line: tokens
+    are the bytes ``data[starts[t]:ends[t]]``.
+
+    Vectorized: one gather of bytes for all runs, no Python object per feature.
+    """
+    if len(first) == 0:
+        return b""
+    n = np.asarray(n, dtype=np.int64)
+    # every token of every run, in order: first, first+1, ..., first+n-1
+    before = np.cumsum(n) - n
+    tokens = np.repeat(np.asarray(first, np.int64) - before, n) + np.arange(int(n.sum()))
+    starts = starts[tokens].astype(np.int64)
+    lengths = ends[tokens] - starts
+    # each token is copied followed by one separator byte: a space, or a newline
+    # after the last token of a run
+    width = lengths + 1
+    out_start = np.cumsum(width) - width
+    src = np.repeat(starts - out_start, width) + np.arange(int(width.sum()))
+    src[out_start + lengths] = 0  # separator slots: any valid index, overwritten next
+    out = np.frombuffer(data, dtype=np.uint8)[src]
+    out[out_start + lengths] = ord(" ")
+    out[(out_start + lengths)[np.cumsum(n) - 1]] = ord("\n")
+    return out[:-1].tobytes()
 
 
 def _hash_chunk(texts: list[str], n: int, keep_text: bool) -> dict:

@@ -27,6 +27,7 @@ from .network import (
     update_rows,
 )
 from .optim import Adam, make_optimizer
+from .rows import ShardedRows
 from .settings import Settings
 
 
@@ -109,19 +110,25 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
         should_stop=None) -> list[EpochStats]:
     """Train ``net`` on CSR rows ``X`` with labels ``y`` (0/1); return per-epoch stats.
 
-    Shuffles an index every epoch (never the data). With a validation set, keeps the
-    weights of the epoch with the lowest validation loss and stops after ``patience``
-    epochs without improvement. ``limit`` trains on only the first ``limit`` shuffled
-    reviews of each epoch (to time slow kernels). ``state`` resumes from a checkpoint.
-    ``should_stop`` is polled between batches; when it returns true, or when the loss
-    becomes NaN, the network goes back to the last complete epoch and
+    ``X`` may also be a :class:`~sentiment.rows.ShardedRows` (then ``y`` is None), and so
+    may ``X_val``: each epoch visits the shards in a new order and shuffles the rows inside
+    each; with one shard, it shuffles an index of all rows (never the data). With a
+    validation set, keeps the weights of the epoch with the lowest validation loss and
+    stops after ``patience`` epochs without improvement. ``limit`` trains on only the
+    first ``limit`` shuffled reviews of each epoch (to time slow kernels). ``state``
+    resumes from a checkpoint. ``should_stop`` is polled between batches; when it returns
+    true, or when the loss becomes NaN, the network goes back to the last complete epoch and
     :class:`TrainingStopped` carries that epoch's state.
     """
     from tqdm.auto import tqdm
 
-    y = np.asarray(y, dtype=np.float32)
+    rows = X if isinstance(X, ShardedRows) else ShardedRows.from_matrix(X, y)
+    val = X_val if X_val is None or isinstance(X_val, ShardedRows) \
+        else ShardedRows.from_matrix(X_val, y_val)
+    y_val = np.concatenate([y for _, y in val.parts()]) if val is not None and val.n_rows \
+        else None
     opt = make_optimizer(settings.optimizer, settings.lr)
-    scratch = _BatchState(X.shape[1], should_stop=should_stop, binary=_all_ones(X.data))
+    scratch = _BatchState(rows.n_inputs, should_stop=should_stop, binary=rows.binary)
     if settings.mask == "binomial":
         scratch.legacy = np.random.RandomState(int(rng.integers(2**31)))
     done = state or TrainerState()
@@ -131,25 +138,29 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
         rng.bit_generator.state = state.rng
     history = list(done.history)
     best_loss, best_params, waited = done.best_loss, done.best_params, done.waited
-    n = X.shape[0] if limit is None else min(limit, X.shape[0])
-    per_review = settings.kernel != "csr"
-    shuffle = RowShuffler(X)
+    n = rows.n_rows if limit is None else min(limit, rows.n_rows)
+    shufflers: dict = {}  # one per shard matrix kept loaded: its buffers are reused
     for epoch in range(done.epoch + 1, settings.epochs + 1):
         if settings.lr_decay:
             opt.lr = settings.lr * (1 - (epoch - 1) / settings.epochs)
-        order = rng.permutation(X.shape[0])[:n]
-        Xe, ye = shuffle(order), y[order]
-        scratch.logits = np.full(n, np.nan, dtype=np.float32)
+        logits = np.full(n, np.nan, dtype=np.float32)
+        ye = np.empty(n, dtype=np.float32)
         bar = tqdm(total=n, desc=f"epoch {epoch}", unit="review", leave=False,
                    disable=None if progress is None else not progress, mininterval=0.5)
         start = time.perf_counter()
         try:
             with np.errstate(over="ignore", invalid="ignore"):  # divergence: checked below
-                if per_review:
-                    _epoch_per_review(net, Xe, ye, settings, opt, rng, scratch, bar)
-                else:
-                    _epoch_batched(net, Xe, ye, settings, opt, rng, scratch, bar,
-                                   settings.batch_size)
+                seen = 0
+                for order, Xs, ys in rows.epoch(rng, n):
+                    shuffle = shufflers.get(id(Xs)) or RowShuffler(Xs)
+                    if rows.n_shards == 1:
+                        shufflers = {id(Xs): shuffle}
+                    k = len(order)
+                    ye[seen:seen + k] = ys[order]
+                    scratch.logits = logits[seen:seen + k]
+                    _run_epoch(net, shuffle(order), ye[seen:seen + k], settings, opt, rng,
+                               scratch, bar)
+                    seen += k
         except _StopRequested:
             raise _rewind(net, done, f"stopped during epoch {epoch}", "interrupted") from None
         finally:
@@ -157,17 +168,17 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
         seconds = time.perf_counter() - start
         # loss and accuracy of each review as the weights were when it was seen
         with np.errstate(over="ignore", invalid="ignore"):  # a diverged epoch: NaN, below
-            loss = _loss(scratch.logits, ye, settings.loss) if n else float("nan")
+            loss = _loss(logits, ye, settings.loss) if n else float("nan")
         if not np.isfinite(loss) or not np.isfinite(net.W1).all():
             raise _rewind(net, done, f"the loss became {loss} in epoch {epoch}; lower "
                           "the learning rate (--lr)", "diverged")
-        train_acc = accuracy(scratch.logits, ye)
+        train_acc = accuracy(logits, ye)
         stats = EpochStats(epoch, loss, train_acc, None, None, n / seconds, seconds, opt.lr)
         params = _copy_params(net)  # the epoch's weights, kept read-only from here on
-        if X_val is not None and X_val.shape[0]:
-            logits = net.logits(X_val)
-            stats.val_loss = log_loss_logits(logits, y_val)
-            stats.val_accuracy = accuracy(logits, y_val)
+        if y_val is not None:
+            val_logits = np.concatenate([net.logits(Xv) for Xv, _ in val.parts()])
+            stats.val_loss = log_loss_logits(val_logits, y_val)
+            stats.val_accuracy = accuracy(val_logits, y_val)
             if stats.val_loss < best_loss:
                 best_loss, waited, stats.best = stats.val_loss, 0, True
                 best_params = params  # the same copy serves as the checkpoint's weights
@@ -290,16 +301,19 @@ def _epoch_batched(net, X, y, settings, opt, rng, state, bar, batch):
         state.check_stop()
 
 
+def _run_epoch(net, X, y, settings, opt, rng, state, bar):
+    """One pass over the rows ``X`` (already shuffled), with the kernel of ``settings``."""
+    if settings.kernel != "csr":
+        _epoch_per_review(net, X, y, settings, opt, rng, state, bar)
+    else:
+        _epoch_batched(net, X, y, settings, opt, rng, state, bar, settings.batch_size)
+
+
 def _loss(z, y, loss):
     """Mean loss over reviews from their logits ``z``."""
     if loss == "xent":
         return log_loss_logits(z, y)
     return float(0.5 * np.mean((sigmoid(z) - y) ** 2, dtype=np.float64))
-
-
-def _all_ones(values: np.ndarray) -> bool:
-    """Whether every value is 1 (binary inputs), without a full pass when one is not."""
-    return bool(len(values) == 0 or values[0] == 1 and values.min() == 1 == values.max())
 
 
 def _epoch_per_review(net, X, y, settings, opt, rng, state, bar):

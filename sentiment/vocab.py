@@ -99,7 +99,7 @@ class Vocabulary:
         first = np.flatnonzero(np.concatenate(([True], running[1:] > running[:-1])))
         del running
         # one entry per (text, feature), data = its count in the text
-        X = _csr(corpus.rows, codes, (corpus.n_texts, n_unique))
+        X = count_matrix(corpus.rows, codes, (corpus.n_texts, n_unique))
         del codes
         pos_rows = np.repeat(labels.astype(bool), np.diff(X.indptr))
         pos = np.bincount(X.indices[pos_rows], minlength=n_unique)
@@ -178,7 +178,7 @@ class Vocabulary:
         corpus = texts if isinstance(texts, HashedCorpus) else hash_corpus(texts, self.ngrams)
         ids = self.lookup(corpus.hashes)
         known = ids >= 0
-        X = _csr(corpus.rows[known], ids[known], (corpus.n_texts, len(self)))
+        X = count_matrix(corpus.rows[known], ids[known], (corpus.n_texts, len(self)))
         if binary:
             X.data[:] = 1.0
         return X
@@ -246,7 +246,7 @@ class Vocabulary:
         return vocab
 
 
-def _csr(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]):
+def count_matrix(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]):
     """CSR matrix with a 1 summed at each (row, col): counts, duplicates merged, float32.
 
     scipy groups the entries by row with a counting sort, then sorts each row's columns to

@@ -109,12 +109,14 @@ class Features:
 
 def reference_features(train_texts, train_labels, test_texts, settings=None) -> Features:
     """Vectorize like ``settings`` (default: ``Settings()``), on the trainer's split."""
-    from ..train import Settings, split_indices
+    from ..settings import Settings
+    from ..train import validation_rows
 
     settings = settings or Settings()
     labels = np.asarray(train_labels)
-    tr, va = split_indices(len(train_texts), settings.val_fraction,
-                           np.random.default_rng(settings.seed))
+    held_out = validation_rows(np.arange(len(train_texts)), settings.seed,
+                               settings.val_fraction)
+    tr, va = np.flatnonzero(~held_out), np.flatnonzero(held_out)
     vec = vectorizer(settings.ngrams, settings.min_count)
     t = time.perf_counter()
     X = vec.fit_transform([train_texts[i] for i in tr])

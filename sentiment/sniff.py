@@ -1,0 +1,134 @@
+"""What a review file is before pandas reads it: gzip or not, its encoding, its separator,
+and one-line messages for the ways reading it can fail."""
+from __future__ import annotations
+
+import codecs
+import gzip
+import re
+from pathlib import Path
+
+from .errors import SentimentError
+
+BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+QUOTE_HINT = {",": "put reviews that contain commas in double quotes",
+               "\t": "a review must not contain a tab; check the quotes"}
+
+
+def strip_bom(column: str) -> str:
+    while column.startswith(("\ufeff", "\u00ef\u00bb\u00bf")):
+        column = column[1:] if column[0] == "\ufeff" else column[3:]
+    return column
+
+
+def head_bytes(path: Path, gz: bool, size: int = 1 << 16) -> bytes:
+    with (gzip.open if gz else open)(path, "rb") as f:
+        return f.read(size)
+
+
+def damaged(name: str, exc: Exception, gz: bool) -> str:
+    if gz:
+        return (f"{name}: the gzip data is truncated or damaged ({_why(exc)}); "
+                "download or compress the file again")
+    return f"{name}: cannot read it ({_why(exc)}); check the file"
+
+
+def _family(encoding: str) -> str:
+    """'utf-16' for utf_16_le, 'utf-8' for UTF8 or utf-8-sig: the codec without its variant."""
+    return re.sub(r"[-_](le|be|sig)$", "", codecs.lookup(encoding).name)
+
+
+def encoding_of(name: str, head: bytes, encoding: str | None) -> tuple[str, list[str]]:
+    """Return (the encoding to read with, notes), refusing binary and non-UTF-8 files."""
+    bom = next((enc for mark, enc in BOMS if head.startswith(mark)), None)
+    notes = []
+    if encoding is None:
+        enc = bom or "utf-8-sig"
+        if enc != "utf-8-sig":
+            notes.append(f"{name}: read as {enc.upper()} (it starts with a byte-order mark)")
+    else:
+        try:
+            family = _family(encoding)
+        except LookupError:
+            raise SentimentError(f"{name}: unknown encoding {encoding!r}; pass a name such "
+                                 "as utf-8, cp1252 or latin-1 to --encoding") from None
+        if bom and _family(bom) != family:
+            raise SentimentError(f"{name}: starts with a {_family(bom).upper()} byte-order "
+                                 f"mark, so it is not {encoding}; leave out --encoding")
+        enc = "utf-8-sig" if family == "utf-8" else encoding
+        if not family.startswith("utf"):
+            notes.append(f"{name}: read as {encoding} (--encoding)")
+            if not head.isascii() and _is_utf8(head):
+                notes.append(f"{name}: warning: the file looks like UTF-8; read as "
+                             f"{encoding}, its accented letters come out garbled")
+            elif family == "iso8859-1" and re.search(rb"[\x80-\x9f]", head):
+                notes.append(f"{name}: warning: bytes 0x80-0x9f are control characters in "
+                             f"{encoding}; the file is probably cp1252 (--encoding cp1252)")
+    if "\x00" in head.decode(enc, "replace"):
+        if head.startswith(b"PK\x03\x04"):
+            raise SentimentError(f"{name}: is a zip archive (an Excel .xlsx file, say), not "
+                                 "CSV or TSV text; export or unzip it to CSV")
+        raise SentimentError(f"{name}: is not a text file (it holds binary data); pass a "
+                             "CSV or TSV file")
+    if encoding is None and bom is None and not _is_utf8(head):
+        bad = _utf8_error(head)
+        line = head.count(b"\n", 0, bad) + 1
+        raise SentimentError(f"{name}: is not UTF-8 (byte {head[bad]:#x} on line {line}); "
+                             f"pass its encoding, e.g. --encoding {guess_8bit(head)}")
+    return enc, notes
+
+
+def _utf8_error(data: bytes) -> int:
+    """Offset of the first byte that is not UTF-8, or -1."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return -1
+
+
+def _is_utf8(head: bytes) -> bool:
+    """True if ``head`` is UTF-8, up to a character cut at the end of the sample."""
+    bad = _utf8_error(head)
+    return bad < 0 or bad >= len(head) - 4
+
+
+def guess_8bit(data: bytes) -> str:
+    """cp1252 if the bytes use its printable 0x80-0x9f range (curly quotes, dashes)."""
+    return "cp1252" if re.search(rb"[\x80-\x9f]", data) else "latin-1"
+
+
+def malformed(name: str, exc: Exception, sep: str) -> str:
+    """One line for a pandas ParserError, with the row where pandas names one."""
+    text = str(exc)
+    kind = "TSV" if sep == "\t" else "CSV"
+    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    if m:
+        want, row, saw = m.groups()
+        return (f"{name}: row {row} has {saw} fields but the header has {want}; "
+                f"{QUOTE_HINT[sep]}")
+    m = re.search(r"EOF inside string starting at row (\d+)", text)
+    if m:
+        return (f"{name}: row {int(m.group(1)) + 1}: a quoted field never ends (an unpaired "
+                '"); close the quote, or double a quote inside a quoted field ("")')
+    return (f"{name}: malformed {kind} ({_why(exc)}); check the quoting and the number of "
+            "fields per row")
+
+
+def _why(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:160]
+
+
+def separator(path: Path, head: bytes, encoding: str) -> str:
+    """Tab for .tsv/.tab files, else whichever of tab and comma the header uses more."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if ".tsv" in suffixes or ".tab" in suffixes:
+        return "\t"
+    if ".csv" in suffixes:
+        return ","
+    first = head.decode(encoding, "replace").splitlines()[0] if head else ""
+    return "\t" if first.count("\t") > first.count(",") else ","
