@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -68,10 +69,11 @@ def predictions_frame(reviews, labels, probability):
     return frame, (label_col, prob_col)
 
 
-def write_frame(frame, out, fmt: str) -> None:
-    """Write ``frame`` to the text stream ``out`` as CSV or JSON lines."""
+def write_frame(frame, out, fmt: str, header: bool = True) -> None:
+    """Write ``frame`` to the text stream ``out`` as CSV (with its ``header`` row) or JSON
+    lines."""
     if fmt == "csv":
-        frame.to_csv(out, index=False, lineterminator="\n")
+        frame.to_csv(out, index=False, header=header, lineterminator="\n")
         return
     dumps = json.dumps
     for record in frame.to_dict(orient="records"):
@@ -79,14 +81,15 @@ def write_frame(frame, out, fmt: str) -> None:
         out.write("\n")
 
 
-def write_output(frame, path: Path | None, fmt: str) -> None:
-    """To stdout, or to ``path`` through a temporary file (never a half-written file)."""
+@contextmanager
+def output_stream(path: Path | None):
+    """stdout, or a temporary file that becomes ``path`` only once complete."""
     if path is None:
-        write_frame(frame, sys.stdout, fmt)
+        yield sys.stdout
         sys.stdout.flush()
         return
     try:
         with atomic_write(path, "w", encoding="utf-8", newline="") as f:
-            write_frame(frame, f, fmt)
+            yield f
     except OSError as exc:
         raise SentimentError(f"{path}: cannot write it ({exc.strerror or exc})") from None

@@ -75,7 +75,9 @@ class ReviewFile:
                  label_column: str | None = None, need_labels: bool = True,
                  encoding: str | None = None):
         self.path, self.name = Path(path), str(path)
-        self.gz, self.encoding, self.sep, self.notes = _sniff(self.path, encoding)
+        self.gz, self.encoding, self.sep, self.notes, head = _sniff(self.path, encoding)
+        #: bytes per row in the first 64 KB: how many rows make a chunk of a given size
+        self.row_bytes = max(len(head) / max(head.count(b"\n"), 1), 1.0)
         columns = _header(self)
         self.text_column = _pick(self.name, columns, text_column, TEXT_NAMES, "text",
                                  "--text-column")
@@ -204,7 +206,7 @@ def _sniff(path: Path, encoding: str | None):
         raise SentimentError(f"{name}: the file is empty; it needs a header row and "
                              "one review per row")
     enc, notes = encoding_of(name, head, encoding)
-    return gz, enc, separator(path, head, enc), notes
+    return gz, enc, separator(path, head, enc), notes, head
 
 
 def _read_csv(raw, source: ReviewFile, **options):

@@ -27,7 +27,7 @@ from .vocab import Vocabulary, count_matrix
 #: memory for the cache, the counts and a chunk in flight, unless told otherwise
 DEFAULT_MAX_MEMORY = 1 << 30
 #: text per chunk, as a share of the memory budget: hashing a chunk takes ~25x its size
-CHUNK_SHARE = 48
+CHUNK_SHARE = 64
 
 
 class Stopped(Exception):
@@ -65,6 +65,12 @@ def validation_rows(rows: np.ndarray, seed: int, fraction: float) -> np.ndarray:
     return (z >> np.uint64(11)).astype(np.float64) * 2.0 ** -53 < fraction
 
 
+def chunk_rows(row_bytes: float, max_memory: int = DEFAULT_MAX_MEMORY) -> int:
+    """Rows per chunk for rows of about ``row_bytes`` bytes: a chunk of text is
+    ``max_memory / CHUNK_SHARE`` (16 MB of the default), at least 1,000 rows."""
+    return max(1000, int(max_memory / CHUNK_SHARE / row_bytes))
+
+
 def chunks_of(texts: list[str], labels, size: int | None = None):
     """``(texts, labels)`` in slices of ``size`` texts (None: one slice)."""
     size = size or max(len(texts), 1)
@@ -87,7 +93,7 @@ def prepare(chunks: Iterable, settings: Settings, *, vocab: Vocabulary | None = 
     times = {"read": 0.0, "tokenize": 0.0, "vocabulary": 0.0, "encode": 0.0}
     counter = None if vocab is not None else FeatureCounter(
         max(max_memory // (4 * ENTRY_BYTES), 1 << 16))
-    keys, n_rows, n_positive, nnz = [], 0, 0, 0
+    keys, n_rows, n_positive, n_labelled_positive, nnz = [], 0, 0, 0, 0
     t = time.perf_counter()
     for c, (texts, labels) in enumerate(chunks):
         times["read"] += time.perf_counter() - t
@@ -96,6 +102,7 @@ def prepare(chunks: Iterable, settings: Settings, *, vocab: Vocabulary | None = 
                                  settings.val_fraction)
         n_rows += len(texts)
         n_positive += int(labels[~is_val].sum())
+        n_labelled_positive += int(labels.sum())
         nnz += _count_chunk(texts, labels, is_val, settings, counter, spool, c, times,
                             threads)
         keys.append(c)
@@ -103,6 +110,10 @@ def prepare(chunks: Iterable, settings: Settings, *, vocab: Vocabulary | None = 
             progress("read", len(texts))
         t = time.perf_counter()
     times["read"] += time.perf_counter() - t
+    if n_labelled_positive in (0, n_rows):
+        only = "positive" if n_labelled_positive else "negative"
+        raise ValueError(f"every label is {only} ({n_rows:,} rows); training needs both "
+                         "positive and negative reviews")
     if counter is not None:
         t = time.perf_counter()
         vocab = _vocabulary(counter, settings, spool, keys)

@@ -24,6 +24,62 @@ def note(*lines: str) -> None:
         print(line, file=sys.stderr)
 
 
+def memory_args(p):
+    p.add_argument("--max-memory", metavar="SIZE", default="1G", help="memory for the "
+                   "rows, counts and chunks in flight, e.g. 512M or 4G; past it, rows wait "
+                   "in a temporary cache on disk (default: 1G)")
+    p.add_argument("--cache-dir", metavar="DIR", help="where that cache goes (default: the "
+                   "system's temporary folder); it is removed when the command ends")
+
+
+def parse_size(text: str, flag: str = "--max-memory") -> int:
+    """Bytes from '512M', '4G', '1.5g' or a plain number of bytes."""
+    units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    raw = text.strip().upper().removesuffix("B")
+    unit = raw[-1:] if raw[-1:] in units else ""
+    try:
+        size = float(raw[:len(raw) - len(unit)]) * units[unit]
+    except ValueError:
+        size = -1
+    if size < 64 << 20:
+        raise SentimentError(f"{flag} {text}: give a size of at least 64M, such as 512M "
+                             "or 4G")
+    return int(size)
+
+
+def open_reviews(path, args, need_labels=True):
+    """The review file at ``path`` with its columns found (nothing read yet)."""
+    from ..data import ReviewFile
+
+    return ReviewFile(path, text_column=getattr(args, "text_column", None),
+                      label_column=getattr(args, "label_column", None),
+                      need_labels=need_labels, encoding=getattr(args, "encoding", None))
+
+
+def chunks(source, max_memory: int | None = None, desc: str = "reading"):
+    """The :class:`~sentiment.data.Reviews` chunks of ``source``, sized for
+    ``max_memory``, with a progress bar in bytes of the file on a terminal; once the file
+    is read, what was found in it (columns, rows kept and dropped) on stderr."""
+    from tqdm.auto import tqdm
+
+    from ..pipeline import DEFAULT_MAX_MEMORY, chunk_rows
+
+    rows = chunk_rows(source.row_bytes, max_memory or DEFAULT_MAX_MEMORY)
+    with tqdm(total=source.size(), desc=desc, unit="B", unit_scale=True, leave=False,
+              disable=None, mininterval=0.5) as bar:
+        def progress(done):
+            bar.update(done - bar.n)
+
+        yield from source.chunks(rows, progress)
+    note(*source.notes)
+
+
+def stream(source, max_memory: int | None = None, desc: str = "reading"):
+    """``(texts, labels)`` of each chunk of :func:`chunks`."""
+    for chunk in chunks(source, max_memory, desc):
+        yield chunk.texts, chunk.labels
+
+
 def read(path, args, need_labels=True):
     from ..data import read_reviews
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from .common import load_model, model_arg, read, reader_args
+from .common import load_model, model_arg, open_reviews, reader_args, stream
 
 
 def add_evaluate(sub) -> None:
@@ -16,13 +16,13 @@ def add_evaluate(sub) -> None:
 
 
 def cmd_evaluate(args) -> int:
-    model = load_model(args.model)
-    reviews = read(args.file, args)
-    from ..metrics import evaluate_model
+    from ..metrics import evaluate_chunks
 
-    m = evaluate_model(model, reviews.texts, reviews.labels)
+    model = load_model(args.model)
+    source = open_reviews(args.file, args)
+    m = evaluate_chunks(model, stream(source, desc="scoring"))
     if args.json:
-        print(json.dumps({"file": str(reviews.path), **m}))
+        print(json.dumps({"file": source.name, **m}))
         return 0
     (tn, fp), (fn, tp) = m["confusion"]
     print(f"accuracy   {m['accuracy']:.2%} on {m['n']:,} reviews "

@@ -5,7 +5,7 @@ import json
 import sys
 
 from ..errors import SentimentError
-from .common import load_model, model_arg, note, positive, read
+from .common import chunks, load_model, model_arg, note, open_reviews, positive
 
 
 def add_predict(sub) -> None:
@@ -118,19 +118,19 @@ def cmd_similar(args) -> int:
 
 
 def score_file(args) -> int:
-    """``predict --file``: check the output, load the model, read, score, write."""
+    """``predict --file``: check the output, load the model, then read, score and write
+    chunk by chunk (the output grows while it runs; memory stays flat)."""
     import time
     from pathlib import Path
-
-    import numpy as np
 
     from ..batch import (
         UNCERTAIN,
         check_threshold,
         output_format,
+        output_stream,
         predictions_frame,
         score_texts,
-        write_output,
+        write_frame,
     )
     from ..files import check_writable
     from ..model import LABELS
@@ -144,16 +144,23 @@ def score_file(args) -> int:
     if path is not None:
         check_writable(path, "--output", "the scores")
     model = load_model(args.model)
-    reviews = read(args.file, args, need_labels=False)
-    labels, probability = score_texts(model, reviews.texts, args.threshold)
-    frame, columns = predictions_frame(reviews, labels, probability)
-    if columns != ("label", "probability"):
-        print(f"{reviews.path}: already has a column named label or probability; the "
-              f"predictions are in {columns[0]!r} and {columns[1]!r}", file=sys.stderr)
-    write_output(frame, path, fmt)
-    counts = {name: int(np.sum(labels == name)) for name in (*LABELS, UNCERTAIN)}
-    shown = ", ".join(f"{name} {n:,}" for name, n in counts.items()
-                      if n or name != UNCERTAIN)
-    print(f"scored {len(labels):,} rows in {time.perf_counter() - start:.1f} s ({shown})"
-          + (f" -> {path}" if path else ""), file=sys.stderr)
+    source = open_reviews(args.file, args, need_labels=False)
+    counts = dict.fromkeys((*LABELS, UNCERTAIN), 0)
+    n = 0
+    with output_stream(path) as out:
+        for chunk in chunks(source, desc="scoring"):
+            labels, probability = score_texts(model, chunk.texts, args.threshold)
+            frame, columns = predictions_frame(chunk, labels, probability)
+            if n == 0 and columns != ("label", "probability"):
+                note(f"{source.name}: already has a column named label or probability; the "
+                     f"predictions are in {columns[0]!r} and {columns[1]!r}")
+            write_frame(frame, out, fmt, header=n == 0)
+            if path is None:
+                out.flush()  # a reader of the pipe sees each chunk as it is scored
+            n += len(labels)
+            for name in counts:
+                counts[name] += int((labels == name).sum())
+    shown = ", ".join(f"{name} {k:,}" for name, k in counts.items() if k or name != UNCERTAIN)
+    note(f"scored {n:,} rows in {time.perf_counter() - start:.1f} s ({shown})"
+         + (f" -> {path}" if path else ""))
     return 0

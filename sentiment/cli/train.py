@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import SentimentError
 from ..files import check_writable
-from .common import model_arg, note, read, reader_args
+from .common import memory_args, model_arg, note, open_reviews, parse_size, reader_args, stream
 
 
 def add_train(sub) -> None:
@@ -25,6 +25,7 @@ def add_train(sub) -> None:
                    help="continue an interrupted training from MODEL.ckpt")
     p.add_argument("--threads", type=int, metavar="N",
                    help="threads for tokenizing and BLAS (default: every core)")
+    memory_args(p)
     p.add_argument("--json", action="store_true",
                    help="print one JSON object per epoch on stdout")
     p.add_argument("--log", metavar="FILE", help="write one JSON object per epoch here "
@@ -79,13 +80,12 @@ def format_epoch(s) -> str:
 def cmd_train(args) -> int:
     import time
 
-    import numpy as np
-
     from ..data import imdb_paths
 
     start = time.perf_counter()
     model_path = Path(args.model)
     settings = settings_from(args)
+    max_memory = parse_size(args.max_memory)
     if args.threads is not None and args.threads < 1:
         raise SentimentError(f"--threads must be at least 1; got {args.threads}")
     check_writable(model_path, "--model", "the model")
@@ -98,17 +98,17 @@ def cmd_train(args) -> int:
         test_path = test_path or imdb_test
     else:
         train_path = args.file
-    t = time.perf_counter()
-    reviews = read(train_path, args)
-    test = read(test_path, args) if test_path else None  # fail early on a bad test file
-    read_seconds = time.perf_counter() - t
-    counts = np.bincount(reviews.labels, minlength=2)
-    if counts.min() == 0:
-        only = "positive" if counts[1] else "negative"
-        raise SentimentError(f"{reviews.path}: every label is {only} ({counts.max():,} "
-                             "rows); training needs both positive and negative reviews")
-
+    source = open_reviews(train_path, args)
+    test = open_reviews(test_path, args) if test_path else None  # fail early on a bad file
     log = _open_log(args.log, args.resume) if args.log else None  # before training
+
+    def on_prepared(model):
+        cache = model.info["cache"]
+        if cache["disk_bytes"]:
+            note(f"cache: {cache['disk_bytes'] / 1e9:.1f} GB in {cache['folder']} (removed "
+                 f"at the end), rows in {model.info['shards']} shards")
+        if not args.json:
+            print(EPOCH_HEADER, flush=True)
 
     def on_epoch(stats):
         if log is not None:
@@ -119,39 +119,36 @@ def cmd_train(args) -> int:
         else:
             print(format_epoch(stats), flush=True)
 
-    if not args.json:
-        print(EPOCH_HEADER, flush=True)
     try:
-        model = _train_or_checkpoint(reviews, settings, model_path, args.resume, on_epoch,
-                                 args.threads)
+        model = _train_or_checkpoint(source, settings, model_path, args, on_epoch,
+                                     on_prepared, max_memory)
     finally:
         if log is not None:
             log.close()
-    model.info["times"]["read"] = read_seconds
-    model.info["source"] = str(reviews.path)
+    model.info["source"] = source.name
     model.save(model_path)
     model_path.with_name(model_path.name + ".ckpt").unlink(missing_ok=True)  # superseded
     times = model.info["times"]
     best = ([h for h in model.history if h["best"]] or model.history)[-1]
     size = model_path.stat().st_size / 1e6
     note(f"saved {model_path} ({size:.1f} MB): vocabulary {len(model.vocab):,} features, "
-          f"kept epoch {best['epoch']}",
-          "times: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items())
-          + f"; total {time.perf_counter() - start:.1f} s")
+         f"kept epoch {best['epoch']}",
+         "times: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items())
+         + f"; total {time.perf_counter() - start:.1f} s")
     if args.plot:  # after saving: a failed chart never costs the model
         from ..plots import plot_history
-        chart = plot_history(model.history, args.plot, title=Path(reviews.path).name)
+        chart = plot_history(model.history, args.plot, title=Path(source.name).name)
         note(f"plotted {chart}")
     if test is not None:
-        from ..metrics import evaluate_model
+        from ..metrics import evaluate_chunks
 
-        metrics = evaluate_model(model, test.texts, test.labels)
+        metrics = evaluate_chunks(model, stream(test, max_memory, "scoring"))
         if args.json:
             print(json.dumps({"test_accuracy": metrics["accuracy"], "n_test": metrics["n"],
-                              "test_file": str(test.path)}))
+                              "test_file": test.name}))
         else:
             print(f"test accuracy {metrics['accuracy']:.2%} on {metrics['n']:,} reviews "
-                  f"({test.path})")
+                  f"({test.name})")
     return 0
 
 
@@ -194,16 +191,16 @@ class GracefulStop:
         return self.signal is not None
 
 
-def _train_or_checkpoint(reviews, settings, model_path: Path, resume: bool, on_epoch,
-                         threads: int | None = None):
+def _train_or_checkpoint(source, settings, model_path: Path, args, on_epoch, on_prepared,
+                         max_memory: int):
     """Train; on a stop request or divergence, save the last complete epoch as
     ``MODEL.ckpt`` (resumable with ``--resume``), say so and exit."""
     from ..model import Model
-    from ..train import TrainingStopped, checkpoint_parts, train
+    from ..train import TrainingStopped, checkpoint_parts, train_chunks
 
     ckpt = model_path.with_name(model_path.name + ".ckpt")
     start_from = None
-    if resume:
+    if args.resume:
         if not ckpt.exists():
             raise SentimentError(f"{ckpt}: no checkpoint to resume from; train without "
                                  "--resume")
@@ -214,20 +211,22 @@ def _train_or_checkpoint(reviews, settings, model_path: Path, resume: bool, on_e
     stop = GracefulStop()
     try:
         with stop:
-            model = train(reviews.texts, reviews.labels, settings, on_epoch=on_epoch,
-                          resume=start_from, should_stop=stop.requested, threads=threads)
+            model = train_chunks(stream(source, max_memory), settings, on_epoch=on_epoch,
+                                 resume=start_from, should_stop=stop.requested,
+                                 threads=args.threads, max_memory=max_memory,
+                                 cache_dir=args.cache_dir, on_prepared=on_prepared)
     except ValueError as exc:
-        raise SentimentError(f"{reviews.path}: {exc}") from None
+        raise SentimentError(f"{source.name}: {exc}") from None
     except TrainingStopped as exc:
         if exc.model is None:
             saved = "no epoch was complete, nothing saved"
         else:
-            exc.model.info["source"] = str(reviews.path)
+            exc.model.info["source"] = source.name
             exc.model.save(ckpt, checkpoint=checkpoint_parts(exc.state))
             saved = (f"saved epoch {exc.state.epoch} to {ckpt}; continue with the same "
                      "command and --resume")
         if exc.reason == "interrupted":
             note(f"interrupted: {exc}; {saved}")
             raise SystemExit(128 + (stop.signal or 2)) from None
-        raise SentimentError(f"{reviews.path}: training diverged: {exc}; {saved}") from None
+        raise SentimentError(f"{source.name}: training diverged: {exc}; {saved}") from None
     return model
