@@ -18,16 +18,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .counting import ENTRY_BYTES, FeatureCounter, first_positions
+from .counting import ENTRY_BYTES, FeatureCounter, factorize
 from .rows import ShardedRows, Spool, csr
 from .settings import Settings
-from .text import feature_tokens, hash_corpus, join_tokens
+from .text import hash_corpus, join_tokens
 from .vocab import Vocabulary, count_matrix
 
 #: memory for the cache, the counts and a chunk in flight, unless told otherwise
 DEFAULT_MAX_MEMORY = 1 << 30
 #: text per chunk, as a share of the memory budget: hashing a chunk takes ~25x its size
-CHUNK_SHARE = 64
+CHUNK_SHARE = 128
 
 
 class Stopped(Exception):
@@ -67,7 +67,7 @@ def validation_rows(rows: np.ndarray, seed: int, fraction: float) -> np.ndarray:
 
 def chunk_rows(row_bytes: float, max_memory: int = DEFAULT_MAX_MEMORY) -> int:
     """Rows per chunk for rows of about ``row_bytes`` bytes: a chunk of text is
-    ``max_memory / CHUNK_SHARE`` (16 MB of the default), at least 1,000 rows."""
+    ``max_memory / CHUNK_SHARE`` (8 MB of the default), at least 1,000 rows."""
     return max(1000, int(max_memory / CHUNK_SHARE / row_bytes))
 
 
@@ -89,8 +89,9 @@ def prepare(chunks: Iterable, settings: Settings, *, vocab: Vocabulary | None = 
     ``cache_dir`` make one if it is not given. ``progress(step, rows)`` is called as rows
     go by; ``should_stop()`` is polled between chunks.
     """
-    spool = spool or Spool(max_memory // 2, cache_dir)
+    spool = spool or Spool(max_memory // 4, cache_dir)
     times = {"read": 0.0, "tokenize": 0.0, "vocabulary": 0.0, "encode": 0.0}
+    # the table, what waits to be merged and a merge's copy of the table: ~4 entries each
     counter = None if vocab is not None else FeatureCounter(
         max(max_memory // (4 * ENTRY_BYTES), 1 << 16))
     keys, n_rows, n_positive, n_labelled_positive, nnz = [], 0, 0, 0, 0
@@ -103,9 +104,17 @@ def prepare(chunks: Iterable, settings: Settings, *, vocab: Vocabulary | None = 
         n_rows += len(texts)
         n_positive += int(labels[~is_val].sum())
         n_labelled_positive += int(labels.sum())
-        nnz += _count_chunk(texts, labels, is_val, settings, counter, spool, c, times,
-                            threads)
-        keys.append(c)
+        for part, held_out in (("train", ~is_val), ("val", is_val)):
+            if held_out.any():
+                rows = np.flatnonzero(held_out)
+                nnz += _count_chunk([texts[i] for i in rows], labels[rows], settings,
+                                    counter if part == "train" else None, spool, c, part,
+                                    times, threads)
+                keys.append(f"{part}-chunk{c}")
+        if counter is not None and counter.full():  # after the chunk's temporaries are gone
+            t = time.perf_counter()
+            counter.merge()
+            times["vocabulary"] += time.perf_counter() - t
         if progress is not None:
             progress("read", len(texts))
         t = time.perf_counter()
@@ -116,7 +125,7 @@ def prepare(chunks: Iterable, settings: Settings, *, vocab: Vocabulary | None = 
                          "positive and negative reviews")
     if counter is not None:
         t = time.perf_counter()
-        vocab = _vocabulary(counter, settings, spool, keys)
+        vocab = _vocabulary(counter, settings, spool)
         times["vocabulary"] += time.perf_counter() - t
     if len(vocab) == 0:
         raise ValueError("the vocabulary is empty: no feature occurs in at least "
@@ -136,55 +145,57 @@ def _poll(should_stop) -> None:
         raise Stopped
 
 
-def _count_chunk(texts, labels, is_val, settings, counter, spool, c, times, threads) -> int:
-    """Pass 1 for one chunk: hash, count (training rows only), keep; return its entries."""
-    import pandas as pd
-
+def _count_chunk(texts, labels, settings, counter, spool, c: int, part: str, times,
+                 threads) -> int:
+    """Pass 1 for the training (or validation) rows of one chunk: hash them, count their
+    features (with a ``counter``) and keep them as local codes; return their entries."""
     t = time.perf_counter()
     corpus = hash_corpus(texts, settings.ngrams, keep_text=counter is not None,
                          workers=threads)
     times["tokenize"] += time.perf_counter() - t
     t = time.perf_counter()
-    codes, uniques = pd.factorize(corpus.hashes)
+    codes, uniques, first, bounds = factorize(corpus.hashes)
     corpus.hashes = None
-    codes = codes.astype(np.int32 if len(uniques) < 2**31 else np.int64)
     X = count_matrix(corpus.rows, codes, (corpus.n_texts, len(uniques)))  # counts per text
     if counter is not None:
-        lengths = np.diff(X.indptr)
-        train_pos = np.repeat(~is_val & (labels > 0), lengths)
-        train_neg = np.repeat(~is_val & (labels <= 0), lengths)
-        pos = np.bincount(X.indices[train_pos], minlength=len(uniques))
-        neg = np.bincount(X.indices[train_neg], minlength=len(uniques))
-        seen = np.flatnonzero(pos + neg)  # features of validation rows only: not counted
-        first = first_positions(codes)[seen]
+        positive = np.repeat(labels > 0, np.diff(X.indptr))
+        pos = np.bincount(X.indices[positive], minlength=len(uniques))
+        neg = np.bincount(X.indices[~positive], minlength=len(uniques))
         n = corpus.blocks[np.searchsorted(corpus.blocks[:, 0], first, side="right") - 1, 2]
-        counter.add(uniques[seen], pos[seen], neg[seen], n, c, first,
-                    int((~is_val & (labels > 0)).sum()), int((~is_val & (labels <= 0)).sum()))
+        # the first token of each feature, and what to read its words back from
+        tokens, _ = corpus.feature_tokens(first)
+        entries = {"hash": uniques, "pos": pos.astype(np.int32), "neg": neg.astype(np.int32),
+                   "n": n.astype(np.int8), "chunk": np.full(len(uniques), c, np.int32),
+                   "token": tokens.astype(np.int32)}
+        counter.add(entries, bounds, int((labels > 0).sum()), int((labels <= 0).sum()))
+        lengths = corpus.ends - corpus.starts
         spool.put(f"text{c}", {"data": np.frombuffer(corpus.data, np.uint8),
-                               "starts": corpus.starts, "ends": corpus.ends,
-                               "docs": corpus.token_docs(), "blocks": corpus.blocks})
-    del codes, corpus
+                               "starts": corpus.starts,
+                               "lengths": np.minimum(lengths, 65535).astype(np.uint16)})
+    del codes, corpus, first
     chunk = {"indptr": X.indptr, "indices": X.indices, "uniques": uniques,
-             "labels": np.asarray(labels, np.int8), "val": is_val}
+             "labels": np.asarray(labels, np.int8)}
     if settings.values == "count":
         chunk["data"] = X.data
-    spool.put(f"chunk{c}", chunk)
+    spool.put(f"{part}-chunk{c}", chunk)
     times["vocabulary"] += time.perf_counter() - t
     return len(X.indices)
 
 
-def _vocabulary(counter: FeatureCounter, settings: Settings, spool: Spool, keys) -> Vocabulary:
+def _vocabulary(counter: FeatureCounter, settings: Settings, spool: Spool) -> Vocabulary:
     """The kept features of ``counter``, their words read back from the chunks' text."""
     kept = counter.finish(settings.min_count, settings.polarity_cutoff,
                           settings.max_features)
     words = np.empty(len(kept["hash"]), dtype=object)
-    for c in keys:
-        text = spool.pop(f"text{c}")
+    for c in np.unique(kept["chunk"]).tolist():
+        text = spool.get(f"text{c}")
         mine = np.flatnonzero(kept["chunk"] == c)
-        if len(mine):
-            first, n = feature_tokens(text["blocks"], text["docs"], kept["token"][mine])
-            raw = join_tokens(text["data"], text["starts"], text["ends"], first, n)
-            words[mine] = raw.decode("utf-8", "surrogatepass").split("\n")
+        starts = text["starts"]
+        raw = join_tokens(text["data"], starts, starts + text["lengths"], kept["token"][mine],
+                          kept["n"][mine])
+        words[mine] = raw.decode("utf-8", "surrogatepass").split("\n")
+    for key in [k for k in spool.keys() if k.startswith("text")]:
+        spool.pop(key)
     return Vocabulary(kept["hash"], words.tolist(), kept["pos"], kept["neg"], counter.n_pos,
                       counter.n_neg, settings.ngrams, settings.min_count,
                       settings.polarity_cutoff)
@@ -196,11 +207,11 @@ def _encode(vocab: Vocabulary, settings: Settings, spool: Spool, keys, nnz: int,
     budget = spool.budget if spool.dir is None else spool.budget // 4
     n_shards = max(1, -(-nnz * 8 // max(budget, 1)))  # 8 bytes an entry: index, value
     rng = np.random.default_rng([settings.seed, 1])  # its own stream: training's is intact
-    train = ShardedRows(spool, n_shards, len(vocab), "train")
-    val = ShardedRows(spool, 1, len(vocab), "val")
-    for c in keys:
+    train = ShardedRows(spool, n_shards, len(vocab), "train-shard")
+    val = ShardedRows(spool, 1, len(vocab), "val-shard")
+    for key in keys:
         _poll(should_stop)
-        chunk = spool.pop(f"chunk{c}")
+        chunk = spool.pop(key)
         ids = vocab.lookup(chunk["uniques"])
         new = ids[chunk["indices"]]
         present = np.flatnonzero(new >= 0)
@@ -210,15 +221,12 @@ def _encode(vocab: Vocabulary, settings: Settings, spool: Spool, keys, nnz: int,
             else np.ones(len(present), np.float32)
         data = vocab.input_values(settings.values, data, indices).astype(np.float32)
         X = csr(indptr, indices, data, len(vocab))
+        X.sort_indices()  # a row's columns in one order, whatever the chunking
         y = chunk["labels"].astype(np.float32)
-        is_val = chunk["val"]
-        for rows, part in ((train, ~is_val), (val, is_val)):
-            if part.any():
-                sub = X[np.flatnonzero(part)] if not part.all() else X
-                if rows is train:
-                    rows.scatter(rng, sub.indptr, sub.indices, sub.data, y[part])
-                else:
-                    rows.add(0, sub.indptr, sub.indices, sub.data, y[part])
+        if key.startswith("train"):
+            train.scatter(rng, X.indptr, X.indices, X.data, y)
+        else:
+            val.add(0, X.indptr, X.indices, X.data, y)
         if progress is not None:
             progress("encode", len(y))
     return train, val

@@ -52,6 +52,9 @@ class Spool:
         else:
             self._items[key] = self._write(key, arrays)
 
+    def keys(self) -> list[str]:
+        return list(self._items)
+
     def get(self, key: str) -> dict:
         """The arrays under ``key`` (memory-mapped, read-only, if they are on disk)."""
         item = self._items[key]

@@ -67,7 +67,7 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
     if settings.kernel != "csr" and settings.optimizer != "sgd":
         raise ValueError(f"kernel {settings.kernel!r} trains one review at a time with "
                          "plain SGD; use optimizer='sgd'")
-    with Spool(max_memory // 2, cache_dir) as spool, _Bars(progress, total) as bars:
+    with Spool(max_memory // 4, cache_dir) as spool, _Bars(progress, total) as bars:
         try:
             ready = prepare(chunks, settings, vocab=resume.vocab if resume else None,
                             max_memory=max_memory, spool=spool, threads=threads,

@@ -1,0 +1,193 @@
+"""How time and memory grow with the file: train and predict --file on synthetic files.
+
+Builds the synthetic files first if they are missing (scripts/make_synthetic.py: sentences
+of the IMDB train reviews joined into new reviews), then runs each command as a whole
+process and reads its peak memory and wall time (sentiment.lab.timing.peak_memory):
+
+- ``train FILE --test IMDB_TEST`` on IMDB train, 100k and 1M (and 500k with --fasttext);
+- ``predict --file`` on the IMDB test split and on the 1M file, beside ``pandas.read_csv``
+  of the same file in its own process;
+- with --fasttext, fastText (pip package, 2 threads, bigrams, 5 epochs) on the 500k file in
+  the same run, preprocessing in Python included.
+
+    SENTIMENT_DATA=../shared/data python scripts/scale.py --out docs/scale.md
+
+Run it alone on the machine: it is a benchmark.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from sentiment.data import imdb_paths  # noqa: E402
+from sentiment.lab.timing import code_version, machine, machine_line, peak_memory  # noqa: E402
+
+PY = sys.executable
+SIZES = {"100k": 100_000, "500k": 500_000, "1m": 1_000_000}
+
+READ = "import sys, pandas as pd; pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False)"
+
+FASTTEXT = r"""
+import csv, re, sys, time, fasttext
+def prep(path, out):
+    with open(path, newline="", encoding="utf-8") as f, open(out, "w") as o:
+        r = csv.reader(f); next(r)
+        for text, label in r:
+            text = re.sub(r"<br\s*/?>", " ", text.lower())
+            text = re.sub(r"([!?.,;:()\"])", r" \1 ", text)
+            o.write(f"__label__{label} {' '.join(text.split())}\n")
+t = time.perf_counter()
+prep(sys.argv[1], sys.argv[3] + ".train"); prep(sys.argv[2], sys.argv[3] + ".test")
+m = fasttext.train_supervised(sys.argv[3] + ".train", wordNgrams=2, dim=10, epoch=5, lr=0.5,
+                              thread=2, verbose=0)
+n, p, _ = m.test(sys.argv[3] + ".test")
+print(p)
+"""
+
+
+def run_train(path, test, tmp, extra=()) -> dict:
+    model = Path(tmp) / "model.npz"
+    log = Path(tmp) / "train.json"
+    cmd = [PY, "-m", "sentiment", "train", str(path), "--test", str(test), "--model",
+           str(model), "--json", *extra]
+    with open(log, "w") as out:
+        peak, wall = _peak(cmd, out)
+    lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
+    acc = next(x["test_accuracy"] for x in lines if "test_accuracy" in x)
+    return {"peak_mb": peak, "seconds": wall, "test_accuracy": acc,
+            "model_mb": model.stat().st_size / 1e6, "model": str(model)}
+
+
+def _peak(cmd, out=subprocess.DEVNULL):
+    """peak_memory, with the command's stdout kept (the launcher discards it)."""
+    if out is subprocess.DEVNULL:
+        return peak_memory(cmd)
+    wrapper = [PY, "-c", "import subprocess, sys; sys.exit(subprocess.call(sys.argv[2:], "
+               "stdout=open(sys.argv[1], 'w')))", out.name, *cmd]
+    return peak_memory(wrapper)
+
+
+def rows_of(path) -> int:
+    with open(path, "rb") as f:
+        return sum(1 for _ in f) - 1
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", default="/tmp/sentiment-scale", help="synthetic files' folder")
+    p.add_argument("--sizes", nargs="+", default=["100k", "1m"], choices=list(SIZES))
+    p.add_argument("--fasttext", action="store_true", help="also 500k against fastText")
+    p.add_argument("--out", help="write the report (Markdown) here")
+    args = p.parse_args(argv)
+    sizes = list(dict.fromkeys(args.sizes + (["500k"] if args.fasttext else [])))
+    data = Path(args.data)
+    missing = [SIZES[s] for s in sizes
+               if not (data / f"reviews-{s}.csv").exists()]
+    if missing:
+        subprocess.run([PY, str(ROOT / "scripts" / "make_synthetic.py"),
+                        *map(str, missing), "--out", str(data)], check=True)
+    train, test = imdb_paths(download=True)
+    rows, models = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        files = [("IMDB train", train, 25_000)] + [
+            (s, data / f"reviews-{s}.csv", SIZES[s]) for s in sizes]
+        for name, path, n in files:
+            r = run_train(path, test, tmp)
+            r.update(name=name, reviews=n, file_mb=Path(path).stat().st_size / 1e6)
+            r["us_per_review"] = r["seconds"] / n * 1e6
+            rows.append(r)
+            print(f"train {name}: {r['seconds']:.1f} s, {r['peak_mb']:,.0f} MB, "
+                  f"{r['test_accuracy']:.2%}", file=sys.stderr)
+            kept = Path(tmp) / f"model-{name.replace(' ', '-')}.npz"
+            Path(r["model"]).rename(kept)
+            models[name] = (path, str(kept))
+        scoring = []
+        big = "1m" if "1m" in models else sizes[-1]
+        for name, path, model in (("IMDB test", test, models["IMDB train"][1]),
+                                  (big, models[big][0], models[big][1])):
+            out = Path(tmp) / "scores.csv"
+            ours = peak_memory([PY, "-m", "sentiment", "predict", "--model", model, "--file",
+                                str(path), "--output", str(out)])
+            written = rows_of(out)
+            pandas = peak_memory([PY, "-c", READ, str(path)]) if name == "IMDB test" \
+                else (float("nan"), float("nan"))
+            scoring.append({"file": name, "peak_mb": ours[0], "seconds": ours[1],
+                            "rows_written": written, "pandas_peak_mb": pandas[0],
+                            "pandas_seconds": pandas[1]})
+            print(f"predict --file {name}: {ours[1]:.1f} s, {ours[0]:,.0f} MB "
+                  f"(pandas {pandas[1]:.1f} s, {pandas[0]:,.0f} MB)", file=sys.stderr)
+        peer = None
+        if args.fasttext:
+            f500 = data / "reviews-500k.csv"
+            ft = Path(tmp) / "ft"
+            res = subprocess.run([PY, "-c", "import fasttext"], capture_output=True)
+            if res.returncode == 0:
+                peak, wall = _peak([PY, "-c", FASTTEXT, str(f500), str(test), str(ft)],
+                                   open(Path(tmp) / "ft.out", "w"))
+                acc = float((Path(tmp) / "ft.out").read_text().split()[-1])
+                peer = {"peak_mb": peak, "seconds": wall, "test_accuracy": acc}
+                print(f"fastText 500k: {wall:.1f} s, {peak:,.0f} MB, {acc:.2%}",
+                      file=sys.stderr)
+    report = markdown(rows, scoring, peer)
+    print(report)
+    if args.out:
+        Path(args.out).write_text(report, encoding="utf-8")
+    return 0
+
+
+def markdown(rows, scoring, peer) -> str:
+    cmd = "SENTIMENT_DATA=../shared/data python scripts/scale.py " + " ".join(sys.argv[1:])
+    out = ["# Scale: time and memory against file size", "",
+           "Generated by the command below; do not edit by hand, run it again.", "",
+           "```bash", re.sub(r"\s+", " ", cmd).strip(), "```", "",
+           f"Machine: {machine_line(machine())}. Code: {code_version()}.", "",
+           "Each row is one whole process (`python -m sentiment train FILE --test "
+           "IMDB_TEST`), its peak resident memory read by `os.wait4`. Synthetic files are "
+           "sentences of IMDB train reviews joined into new reviews "
+           "(`scripts/make_synthetic.py`); the test split is the real IMDB test split, never "
+           "seen in training.", "",
+           "| file | reviews | MB on disk | wall | µs per review | peak memory | model | "
+           "IMDB test accuracy |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        out.append(f"| {r['name']} | {r['reviews']:,} | {r['file_mb']:,.0f} | "
+                   f"{r['seconds']:.1f} s | {r['us_per_review']:.0f} | "
+                   f"{r['peak_mb']:,.0f} MB | {r['model_mb']:.0f} MB | "
+                   f"{r['test_accuracy']:.2%} |")
+    by = {r["name"]: r for r in rows}
+    if "100k" in by and "1m" in by:
+        a, b = by["100k"], by["1m"]
+        out += ["", f"1M against 100k: peak memory {b['peak_mb'] / a['peak_mb']:.2f}x "
+                f"({b['peak_mb'] - a['peak_mb']:+,.0f} MB), time per review "
+                f"{b['us_per_review'] / a['us_per_review']:.2f}x."]
+    out += ["", "## Scoring a file: `predict --file F --output OUT`", "",
+            "| file | wall | peak memory | rows written | pandas.read_csv: wall | peak | "
+            "memory ratio |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for s in scoring:
+        out.append(f"| {s['file']} | {s['seconds']:.1f} s | {s['peak_mb']:,.0f} MB | "
+                   f"{s['rows_written']:,} | {s['pandas_seconds']:.1f} s | "
+                   f"{s['pandas_peak_mb']:,.0f} MB | "
+                   f"{s['peak_mb'] / s['pandas_peak_mb']:.2f}x |")
+    if peer is not None and "500k" in by:
+        r = by["500k"]
+        out += ["", "## Against fastText on the 500k file (same run)", "",
+                "| system | wall | peak memory | IMDB test accuracy |",
+                "| --- | ---: | ---: | ---: |",
+                f"| this project, `train` defaults | {r['seconds']:.1f} s | "
+                f"{r['peak_mb']:,.0f} MB | {r['test_accuracy']:.2%} |",
+                f"| fastText 0.9, 2 threads, bigrams, dim 10, 5 epochs (Python "
+                f"preprocessing included) | {peer['seconds']:.1f} s | {peer['peak_mb']:,.0f} MB "
+                f"| {peer['test_accuracy']:.2%} |"]
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""The streaming pipeline: chunks, bounded counts, the cache on disk, shards."""
+import csv
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from corpus import NEGATIVE, POSITIVE
+
+from sentiment.counting import FeatureCounter, factorize
+from sentiment.data import ReviewFile, read_reviews
+from sentiment.errors import SentimentError
+from sentiment.pipeline import chunks_of, validation_rows
+from sentiment.train import Settings, TrainingStopped, train, train_chunks
+
+QUICK = Settings(epochs=3, min_count=1, batch_size=16)
+
+
+def reviews(n, seed=0):
+    """n short reviews from the test corpus with words shuffled; labels alternate."""
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    for i in range(n):
+        words = (POSITIVE if i % 2 else NEGATIVE)[i // 2 % 4].split()
+        rng.shuffle(words)
+        texts.append(" ".join(words) + f" film{i % 37}")
+        labels.append(i % 2)
+    return texts, np.array(labels)
+
+
+def write_csv(path, texts, labels):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["review", "sentiment"])
+        w.writerows(zip(texts, ["positive" if y else "negative" for y in labels]))
+    return path
+
+
+def same_model(a, b):
+    assert a.vocab.hashes.tolist() == b.vocab.hashes.tolist()
+    assert a.vocab.words == b.vocab.words
+    assert a.vocab.pos_counts.tolist() == b.vocab.pos_counts.tolist()
+    assert a.vocab.neg_counts.tolist() == b.vocab.neg_counts.tolist()
+    for k, v in a.net.params().items():
+        np.testing.assert_array_equal(v, b.net.params()[k])
+
+
+@pytest.mark.parametrize("size", [1, 7, 100])
+def test_chunks_of_any_size_give_the_same_model(size):
+    texts, labels = reviews(300)
+    same_model(train(texts, labels, QUICK, progress=False),
+               train(texts, labels, QUICK, chunk_size=size, progress=False))
+
+
+def test_validation_rows_do_not_depend_on_chunks():
+    rows = np.arange(10_000)
+    held = validation_rows(rows, 0, 0.1)
+    assert 900 < held.sum() < 1100
+    assert np.array_equal(np.concatenate([validation_rows(rows[i:i + 333], 0, 0.1)
+                                          for i in range(0, 10_000, 333)]), held)
+    assert not np.array_equal(validation_rows(rows, 1, 0.1), held)
+    assert not validation_rows(rows, 0, 0.0).any()
+
+
+def test_spilled_cache_gives_the_same_vocabulary_and_is_removed(tmp_path):
+    texts, labels = reviews(400)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    seen = []
+    small = train(texts, labels, QUICK, chunk_size=50, max_memory=1 << 16,
+                  cache_dir=cache, progress=False,
+                  on_prepared=lambda m: seen.append((m.info, list(cache.iterdir()))))
+    info, files = seen[0]
+    assert info["cache"]["disk_bytes"] > 0 and info["shards"] > 1 and files
+    assert list(cache.iterdir()) == []  # removed after success
+    whole = train(texts, labels, QUICK, progress=False)
+    assert whole.info["cache"]["disk_bytes"] == 0 and whole.info["shards"] == 1
+    assert small.vocab.hashes.tolist() == whole.vocab.hashes.tolist()
+    assert small.vocab.words == whole.vocab.words
+    assert small.info["n_train"] == whole.info["n_train"]
+    assert small.history[-1]["train_accuracy"] > 0.95
+
+
+def test_cache_is_removed_when_reading_fails(tmp_path):
+    texts, labels = reviews(200)
+
+    def chunks():
+        yield texts[:100], labels[:100]
+        raise SentimentError("r.csv: row 150 has 3 fields but the header has 2")
+
+    with pytest.raises(SentimentError, match="row 150"):
+        train_chunks(chunks(), QUICK, max_memory=1 << 12, cache_dir=tmp_path,
+                     progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stop_while_reading_keeps_nothing(tmp_path):
+    texts, labels = reviews(200)
+    with pytest.raises(TrainingStopped) as info:
+        train_chunks(chunks_of(texts, labels, 50), QUICK, max_memory=1 << 12,
+                     cache_dir=tmp_path, should_stop=lambda: True, progress=False)
+    assert info.value.state is None and info.value.reason == "interrupted"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_removes_the_cache(tmp_path):
+    texts, labels = reviews(150_000)  # enough for a cache on disk under --max-memory 64M
+    data = write_csv(tmp_path / "r.csv", texts, labels)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    cmd = [sys.executable, "-m", "sentiment", "train", str(data), "--model",
+           str(tmp_path / "m.npz"), "--max-memory", "64M", "--cache-dir", str(cache),
+           "--epochs", "200", "--patience", "0", "--batch-size", "8", "--min-count", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().startswith("epoch")  # the rows are ready: cache in use
+    assert any(cache.iterdir())
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert list(cache.iterdir()) == []
+
+
+def test_a_file_sorted_by_label_trains_as_well_as_a_shuffled_one(tmp_path):
+    texts, labels = reviews(2000)
+    order = np.argsort(-labels, kind="stable")  # every positive, then every negative
+    test_texts, test_labels = reviews(400, seed=1)
+    scores = []
+    for name, idx in (("shuffled", np.arange(len(texts))), ("sorted", order)):
+        for memory in (1 << 30, 1 << 16):  # one shard in memory; many shards on disk
+            model = train([texts[i] for i in idx], labels[idx], QUICK, chunk_size=300,
+                          max_memory=memory, cache_dir=tmp_path, progress=False)
+            p = model.predict_details(test_texts)[2]
+            scores.append((name, memory, float(np.mean(p == test_labels))))
+    accuracies = [s for *_, s in scores]
+    assert min(accuracies) > 0.9, scores
+    assert max(accuracies) - min(accuracies) < 0.05, scores
+
+
+def test_counter_stays_within_capacity_and_keeps_frequent_features():
+    rng = np.random.default_rng(0)
+    common = rng.integers(0, 2**63, 20, dtype=np.uint64)
+    counter = FeatureCounter(capacity=500)
+    for c in range(40):
+        rare = rng.integers(0, 2**63, 300, dtype=np.uint64)
+        hashes = np.concatenate([common, rare])
+        codes, uniques, first, bounds = factorize(hashes)
+        ones = np.ones(len(uniques), np.int32)
+        counter.add({"hash": uniques, "pos": ones, "neg": 0 * ones,
+                     "n": np.ones(len(uniques), np.int8), "chunk": c + 0 * ones,
+                     "token": first.astype(np.int32)}, bounds, 1, 0)
+        if counter.full():
+            counter.merge()
+        assert len(counter) <= counter.capacity
+    kept = counter.finish(min_count=2)
+    assert counter.threshold > 1  # it had to prune
+    counts = dict(zip(kept["hash"].tolist(), kept["pos"].tolist()))
+    assert [counts.get(h) for h in common.tolist()] == [40] * 20  # exact, never pruned
+
+
+def test_factorize_numbers_keys_like_pandas():
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 2**64 - 1, 5000, dtype=np.uint64)[rng.integers(0, 5000, 20000)]
+    codes, uniques, first, bounds = factorize(keys)
+    assert np.array_equal(uniques[codes], keys)
+    assert sorted(uniques.tolist()) == sorted(pd.unique(keys).tolist())
+    assert np.array_equal(keys[first], uniques)
+    for j in rng.integers(0, len(uniques), 50):  # first really is the first occurrence
+        assert np.flatnonzero(keys == uniques[j])[0] == first[j]
+    parts = (uniques >> np.uint64(56)).astype(int)
+    assert np.array_equal(np.searchsorted(parts, np.arange(257)), bounds)
+
+
+def test_reading_in_chunks_equals_reading_at_once(tmp_path):
+    texts, labels = reviews(2500)
+    texts[1234] = "   "  # an empty row, dropped wherever it falls
+    path = write_csv(tmp_path / "r.csv", texts, labels)
+    whole = read_reviews(path)
+    source = ReviewFile(path)
+    parts = list(source.chunks(rows=400))
+    assert len(parts) == 7
+    assert sum((p.texts for p in parts), []) == whole.texts
+    assert np.concatenate([p.labels for p in parts]).tolist() == whole.labels.tolist()
+    assert source.notes == whole.notes
+    assert "row 1236" in whole.notes[0]  # header row 1, data from row 2
+
+
+def test_a_bad_row_in_a_later_chunk_is_named_by_its_true_row(tmp_path):
+    texts, labels = reviews(3000)
+    path = write_csv(tmp_path / "r.csv", texts, labels)
+    lines = path.read_text().splitlines()
+    lines[2501] = lines[2501] + ",extra"  # row 2502 of the file
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(SentimentError, match="row 2502 has 3 fields"):
+        for _ in ReviewFile(path).chunks(rows=500):
+            pass
+
+
+def test_predict_file_writes_every_chunk_in_order(tmp_path, monkeypatch, capsys):
+    from sentiment import pipeline
+    from sentiment.cli import main
+
+    texts, labels = reviews(2600)
+    path = write_csv(tmp_path / "r.csv", texts, labels)
+    model = train(texts, labels, QUICK, progress=False).save(tmp_path / "m.npz")
+    monkeypatch.setattr(pipeline, "CHUNK_SHARE", 1 << 40)  # chunks of 1,000 rows
+    assert main(["predict", "--model", str(model), "--file", str(path)]) == 0
+    rows = list(csv.reader(capsys.readouterr().out.splitlines()))
+    assert rows[0] == ["review", "sentiment", "label", "probability"]
+    assert [row[0] for row in rows[1:]] == texts  # one header, every row, in order
+    assert np.mean([row[1] == row[2] for row in rows[1:]]) > 0.95
