@@ -104,7 +104,8 @@ class FeatureCounter:
         return self.pending_size > self.capacity // 4
 
     def merge(self) -> None:
-        """Fold the waiting chunks into the table, partition by partition; prune past the
+        """Fold the waiting chunks into the table, partition by partition, straight into
+        arrays sized for the worst case (no partition is copied twice); prune past the
         capacity."""
         import pandas as pd
 
@@ -112,33 +113,34 @@ class FeatureCounter:
             return
         sources = [(self.table, self.bounds)] + self.pending
         self.pending, self.pending_size = [], 0
-        out = {k: [] for k in _FIELDS}
-        bounds = [0]
+        size = sum(len(t["hash"]) for t, _ in sources)
+        out = {k: np.empty(size, dtype=v.dtype) for k, v in _empty().items()}
+        bounds = np.zeros(PARTS + 1, dtype=np.int64)
+        at = 0
         for p in range(PARTS):
             pieces = [(t, b[p], b[p + 1]) for t, b in sources if b[p + 1] > b[p]]
             if len(pieces) == 1:
                 t, lo, hi = pieces[0]
                 for k in _FIELDS:
-                    out[k].append(t[k][lo:hi])
-                bounds.append(bounds[-1] + hi - lo)
-                continue
-            if not pieces:
-                bounds.append(bounds[-1])
-                continue
-            joined = {k: np.concatenate([t[k][lo:hi] for t, lo, hi in pieces])
-                      for k in _FIELDS}
-            codes, uniques = pd.factorize(joined["hash"])
-            first = first_positions(codes)  # sources in order: the earliest sighting
-            out["hash"].append(uniques)
-            for k in ("pos", "neg"):
-                out[k].append(np.bincount(codes, weights=joined[k],
-                                          minlength=len(uniques)).astype(np.int32))
-            for k in ("n", "chunk", "token"):
-                out[k].append(joined[k][first])
-            bounds.append(bounds[-1] + len(uniques))
-        del sources
-        self.table = {k: np.concatenate(v) for k, v in out.items()}
-        self.bounds = np.array(bounds, dtype=np.int64)
+                    out[k][at:at + hi - lo] = t[k][lo:hi]
+                at += hi - lo
+            elif pieces:
+                joined = {k: np.concatenate([t[k][lo:hi] for t, lo, hi in pieces])
+                          for k in _FIELDS}
+                codes, uniques = pd.factorize(joined["hash"])
+                first = first_positions(codes)  # sources in order: the earliest sighting
+                end = at + len(uniques)
+                out["hash"][at:end] = uniques
+                for k in ("pos", "neg"):
+                    out[k][at:end] = np.bincount(codes, weights=joined[k],
+                                                 minlength=len(uniques))
+                for k in ("n", "chunk", "token"):
+                    out[k][at:end] = joined[k][first]
+                at = end
+            bounds[p + 1] = at
+        del sources, pieces
+        self.table = {k: v[:at] for k, v in out.items()}
+        self.bounds = bounds
         if len(self) > self.capacity:
             self.prune(int(self.capacity * 0.75))
 

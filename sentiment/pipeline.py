@@ -95,6 +95,7 @@ def prepare(chunks: Iterable, settings: Settings, *, vocab: Vocabulary | None = 
     counter = None if vocab is not None else FeatureCounter(
         max(max_memory // (4 * ENTRY_BYTES), 1 << 16))
     keys, n_rows, n_positive, n_labelled_positive, nnz = [], 0, 0, 0, 0
+    released = False
     t = time.perf_counter()
     for c, (texts, labels) in enumerate(chunks):
         times["read"] += time.perf_counter() - t
@@ -111,6 +112,9 @@ def prepare(chunks: Iterable, settings: Settings, *, vocab: Vocabulary | None = 
                                     counter if part == "train" else None, spool, c, part,
                                     times, threads)
                 keys.append(f"{part}-chunk{c}")
+        if spool.dir is not None and not released:
+            release_freed_memory()  # the file is larger than memory: bound it over speed
+            released = True
         if counter is not None and counter.full():  # after the chunk's temporaries are gone
             t = time.perf_counter()
             counter.merge()
@@ -138,6 +142,26 @@ def prepare(chunks: Iterable, settings: Settings, *, vocab: Vocabulary | None = 
     cache = {"memory_bytes": spool.in_memory, "disk_bytes": spool.on_disk,
              "folder": str(spool.dir) if spool.dir else None}
     return Prepared(vocab, train, val, n_positive, times, cache)
+
+
+def release_freed_memory() -> None:
+    """Make glibc give freed arrays of 1 MB or more back to the system at once.
+
+    glibc raises its mmap threshold as large blocks are freed, after which arrays of up to
+    32 MB come from a heap that fragments and never shrinks: a chunk's temporaries then stay
+    in the process. Fixing the threshold kept the peak of pass 1 on 500k reviews at 782 MB
+    instead of 1,098 MB; but every large array then costs fresh pages (IMDB's train took
+    9.7 s instead of 7.5 s), so it is done only once the rows outgrow memory. Elsewhere
+    (not glibc) this does nothing.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
 
 
 def _poll(should_stop) -> None:
