@@ -36,9 +36,10 @@ SIZES = {"100k": 100_000, "500k": 500_000, "1m": 1_000_000}
 READ = "import sys, pandas as pd; pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False)"
 
 FASTTEXT = r"""
-import csv, re, sys, time, fasttext
+import csv, gzip, re, sys, time, fasttext
 def prep(path, out):
-    with open(path, newline="", encoding="utf-8") as f, open(out, "w") as o:
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", newline="", encoding="utf-8") as f, open(out, "w") as o:
         r = csv.reader(f); next(r)
         for text, label in r:
             text = re.sub(r"<br\s*/?>", " ", text.lower())

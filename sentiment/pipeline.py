@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .counting import ENTRY_BYTES, FeatureCounter, factorize
+from .errors import DataError
 from .rows import ShardedRows, Spool, csr
 from .settings import Settings
 from .text import hash_corpus, join_tokens
@@ -67,8 +68,8 @@ def validation_rows(rows: np.ndarray, seed: int, fraction: float) -> np.ndarray:
 
 def chunk_rows(row_bytes: float, max_memory: int = DEFAULT_MAX_MEMORY) -> int:
     """Rows per chunk for rows of about ``row_bytes`` bytes: a chunk of text is
-    ``max_memory / CHUNK_SHARE`` (8 MB of the default), at least 1,000 rows."""
-    return max(1000, int(max_memory / CHUNK_SHARE / row_bytes))
+    ``max_memory / CHUNK_SHARE`` (8 MB of the default), at least 100 rows."""
+    return max(100, int(max_memory / CHUNK_SHARE / row_bytes))
 
 
 def chunks_of(texts: list[str], labels, size: int | None = None):
@@ -79,22 +80,25 @@ def chunks_of(texts: list[str], labels, size: int | None = None):
         yield texts[lo:lo + size], labels[lo:lo + size]
 
 
-def prepare(chunks: Iterable, settings: Settings, *, vocab: Vocabulary | None = None,
-            max_memory: int = DEFAULT_MAX_MEMORY, cache_dir=None, spool: Spool | None = None,
-            threads: int | None = None, should_stop=None, progress=None) -> Prepared:
+def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
+            vocab: Vocabulary | None = None, max_memory: int = DEFAULT_MAX_MEMORY,
+            threads: int | None = None, should_stop=None, progress=None,
+            n_train: int | None = None, strict: bool = True) -> Prepared:
     """Run both passes over ``chunks`` (an iterable of ``(texts, labels)``).
 
-    ``vocab``: encode with this vocabulary instead of counting one (to resume). The
-    caller owns ``spool`` (and closes it, removing its cache); ``max_memory`` and
-    ``cache_dir`` make one if it is not given. ``progress(step, rows)`` is called as rows
-    go by; ``should_stop()`` is polled between chunks.
+    The rows wait in ``spool``, which the caller closes (removing its cache): its budget
+    is a quarter of ``max_memory``, the counts take another. ``vocab``: encode with this
+    vocabulary instead of counting one (to resume); ``n_train``: the training rows the
+    resumed run had, checked before the second pass. ``progress(step, rows)`` is called as
+    rows go by; ``should_stop()`` is polled between chunks. Raises :class:`DataError` when
+    the data cannot train a model (unless not ``strict``: one class, or no feature, is
+    then no error).
     """
-    spool = spool or Spool(max_memory // 4, cache_dir)
     times = {"read": 0.0, "tokenize": 0.0, "vocabulary": 0.0, "encode": 0.0}
     # the table, what waits to be merged and a merge's copy of the table: ~4 entries each
     counter = None if vocab is not None else FeatureCounter(
         max(max_memory // (4 * ENTRY_BYTES), 1 << 16))
-    keys, n_rows, n_positive, n_labelled_positive, nnz = [], 0, 0, 0, 0
+    keys, n_rows, n_val, n_positive, n_labelled_positive, nnz = [], 0, 0, 0, 0, 0
     released = False
     t = time.perf_counter()
     for c, (texts, labels) in enumerate(chunks):
@@ -103,6 +107,7 @@ def prepare(chunks: Iterable, settings: Settings, *, vocab: Vocabulary | None = 
         is_val = validation_rows(np.arange(n_rows, n_rows + len(texts)), settings.seed,
                                  settings.val_fraction)
         n_rows += len(texts)
+        n_val += int(is_val.sum())
         n_positive += int(labels[~is_val].sum())
         n_labelled_positive += int(labels.sum())
         for part, held_out in (("train", ~is_val), ("val", is_val)):
@@ -123,24 +128,33 @@ def prepare(chunks: Iterable, settings: Settings, *, vocab: Vocabulary | None = 
             progress("read", len(texts))
         t = time.perf_counter()
     times["read"] += time.perf_counter() - t
-    if n_labelled_positive in (0, n_rows):
+    train_rows = n_rows - n_val
+    if strict and n_labelled_positive in (0, n_rows):
         only = "positive" if n_labelled_positive else "negative"
-        raise ValueError(f"every label is {only} ({n_rows:,} rows); training needs both "
-                         "positive and negative reviews")
+        raise DataError(f"every label is {only} ({n_rows:,} rows); training needs both "
+                        "positive and negative reviews")
+    if strict and (train_rows == 0 or n_positive in (0, train_rows)):
+        raise DataError(f"the training rows ({train_rows:,} of {n_rows:,}; the rest are held "
+                        "out for validation) need both positive and negative reviews; add "
+                        "rows or lower --val-fraction")
+    if n_train is not None and n_train != train_rows:
+        raise DataError(f"the checkpoint was trained on {n_train:,} reviews, this file gives "
+                        f"{train_rows:,}; resume with the same file")
     if counter is not None:
         t = time.perf_counter()
         vocab = _vocabulary(counter, settings, spool)
         times["vocabulary"] += time.perf_counter() - t
-    if len(vocab) == 0:
-        raise ValueError("the vocabulary is empty: no feature occurs in at least "
+    if strict and len(vocab) == 0:
+        raise DataError("the vocabulary is empty: no feature occurs in at least "
                          f"min_count={settings.min_count} texts with |polarity| >= "
                          f"{settings.polarity_cutoff}; lower --min-count or "
                          "--polarity-cutoff")
     t = time.perf_counter()
     train, val = _encode(vocab, settings, spool, keys, nnz, should_stop, progress)
     times["encode"] = time.perf_counter() - t
-    cache = {"memory_bytes": spool.in_memory, "disk_bytes": spool.on_disk,
-             "folder": str(spool.dir) if spool.dir else None}
+    cache = {"memory_bytes": spool.in_memory, "disk_bytes": spool.peak_on_disk,
+             "folder": str(spool.dir) if spool.dir else None,
+             "count_threshold": counter.threshold if counter is not None else None}
     return Prepared(vocab, train, val, n_positive, times, cache)
 
 
@@ -164,6 +178,23 @@ def release_freed_memory() -> None:
         pass
 
 
+def fit_vocabulary(texts, labels, *, ngrams: int = 1, min_count: int = 1,
+                   polarity_cutoff: float = 0.0, binary: bool = True):
+    """A vocabulary fit on all of ``texts`` (labels 0/1) and the texts encoded by it, as a
+    CSR matrix in the order of the texts: :func:`prepare` with no validation rows, one
+    chunk, no cap on features, binary (or count) values."""
+    settings = Settings(ngrams=ngrams, min_count=min_count, polarity_cutoff=polarity_cutoff,
+                        values="binary" if binary else "count", val_fraction=0.0,
+                        max_features=0)
+    labels = np.asarray(labels, dtype=np.int8)
+    if len(texts) != len(labels):
+        raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+    with Spool(1 << 62) as spool:
+        ready = prepare([(list(texts), labels)], settings, spool, strict=False)
+        X, _ = ready.train.load(0)
+    return ready.vocab, X
+
+
 def _poll(should_stop) -> None:
     if should_stop is not None and should_stop():
         raise Stopped
@@ -185,17 +216,14 @@ def _count_chunk(texts, labels, settings, counter, spool, c: int, part: str, tim
         positive = np.repeat(labels > 0, np.diff(X.indptr))
         pos = np.bincount(X.indices[positive], minlength=len(uniques))
         neg = np.bincount(X.indices[~positive], minlength=len(uniques))
-        n = corpus.blocks[np.searchsorted(corpus.blocks[:, 0], first, side="right") - 1, 2]
         # the first token of each feature, and what to read its words back from
-        tokens, _ = corpus.feature_tokens(first)
+        tokens, n = corpus.feature_tokens(first)
         entries = {"hash": uniques, "pos": pos.astype(np.int32), "neg": neg.astype(np.int32),
                    "n": n.astype(np.int8), "chunk": np.full(len(uniques), c, np.int32),
                    "token": tokens.astype(np.int32)}
         counter.add(entries, bounds, int((labels > 0).sum()), int((labels <= 0).sum()))
-        lengths = corpus.ends - corpus.starts
         spool.put(f"text{c}", {"data": np.frombuffer(corpus.data, np.uint8),
-                               "starts": corpus.starts,
-                               "lengths": np.minimum(lengths, 65535).astype(np.uint16)})
+                               "starts": corpus.starts, "ends": corpus.ends})
     del codes, corpus, first
     chunk = {"indptr": X.indptr, "indices": X.indices, "uniques": uniques,
              "labels": np.asarray(labels, np.int8)}
@@ -214,8 +242,7 @@ def _vocabulary(counter: FeatureCounter, settings: Settings, spool: Spool) -> Vo
     for c in np.unique(kept["chunk"]).tolist():
         text = spool.get(f"text{c}")
         mine = np.flatnonzero(kept["chunk"] == c)
-        starts = text["starts"]
-        raw = join_tokens(text["data"], starts, starts + text["lengths"], kept["token"][mine],
+        raw = join_tokens(text["data"], text["starts"], text["ends"], kept["token"][mine],
                           kept["n"][mine])
         words[mine] = raw.decode("utf-8", "surrogatepass").split("\n")
     for key in [k for k in spool.keys() if k.startswith("text")]:

@@ -1,8 +1,9 @@
 """Where encoded rows wait between passes: in memory up to a budget, then on disk.
 
-A :class:`Spool` keeps named groups of arrays in memory while they fit its budget; past it,
-everything goes to ``.npy`` files in a temporary folder (read back memory-mapped), removed
-when the spool closes, on success, failure or Ctrl-C alike. :class:`ShardedRows` is the
+A :class:`Spool` keeps named groups of arrays, each group growing by appends. While they fit
+its budget they stay in memory; past it, every group goes to raw files in a temporary
+folder (one file per array of a group, appended to, read back memory-mapped), removed when
+the spool closes, on success, failure or Ctrl-C alike. :class:`ShardedRows` is the
 training set the trainer reads: CSR rows with their labels, scattered into shards that an
 epoch visits in a new order, shuffling the rows inside each. A small file is one shard in
 memory, and an epoch is then exactly one permutation of all rows.
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import SentimentError
+
 
 class Spool:
     """Groups of arrays by key, in memory up to ``budget`` bytes, then on disk.
@@ -26,9 +29,10 @@ class Spool:
     def __init__(self, budget: int, folder: str | os.PathLike | None = None):
         self.budget, self.parent = int(budget), folder
         self.in_memory = 0  # bytes held in memory
-        self.on_disk = 0  # bytes written to the cache folder
+        self.on_disk = 0  # bytes in the cache folder now
+        self.peak_on_disk = 0
         self.dir: Path | None = None
-        self._items: dict = {}
+        self._items: dict[str, dict] = {}  # key -> name -> list of arrays, or (path, dtype)
 
     def __repr__(self) -> str:
         where = f"disk {self.dir}" if self.dir else "memory"
@@ -41,61 +45,84 @@ class Spool:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def put(self, key: str, arrays: dict) -> None:
-        """Keep ``arrays`` (name -> ndarray) under ``key``."""
-        size = sum(a.nbytes for a in arrays.values())
-        if self.dir is None and self.in_memory + size > self.budget:
-            self._spill()
-        if self.dir is None:
-            self._items[key] = arrays
-            self.in_memory += size
-        else:
-            self._items[key] = self._write(key, arrays)
-
     def keys(self) -> list[str]:
         return list(self._items)
 
+    def put(self, key: str, arrays: dict) -> None:
+        """Keep ``arrays`` (name -> ndarray) under ``key``, after what it holds already."""
+        size = sum(a.nbytes for a in arrays.values())
+        if self.dir is None and self.in_memory + size > self.budget:
+            self._spill()
+        group = self._items.setdefault(key, {})
+        if self.dir is None:
+            for name, a in arrays.items():
+                group.setdefault(name, []).append(a)
+            self.in_memory += size
+        else:
+            for name, a in arrays.items():
+                self._append(key, group, name, a)
+
     def get(self, key: str) -> dict:
         """The arrays under ``key`` (memory-mapped, read-only, if they are on disk)."""
-        item = self._items[key]
-        if isinstance(item, dict):
-            return item
-        return {name: np.load(path, mmap_mode="r") for name, path in item}
+        out = {}
+        for name, held in self._items[key].items():
+            if isinstance(held, list):
+                out[name] = held[0] if len(held) == 1 else np.concatenate(held)
+            elif held[0].stat().st_size == 0:
+                out[name] = np.zeros(0, dtype=held[1])
+            else:
+                out[name] = np.memmap(held[0], dtype=held[1], mode="r")
+        return out
 
     def pop(self, key: str) -> dict:
         """The arrays under ``key``, read into memory; the spool forgets them."""
-        item = self._items.pop(key)
-        if isinstance(item, dict):
-            self.in_memory -= sum(a.nbytes for a in item.values())
-            return item
-        arrays = {name: np.load(path) for name, path in item}
-        for _, path in item:
-            path.unlink(missing_ok=True)
-        return arrays
+        group = self._items.pop(key)
+        out = {}
+        for name, held in group.items():
+            if isinstance(held, list):
+                out[name] = held[0] if len(held) == 1 else np.concatenate(held)
+                self.in_memory -= sum(a.nbytes for a in held)
+            else:
+                out[name] = np.fromfile(held[0], dtype=held[1])
+                self.on_disk -= held[0].stat().st_size
+                held[0].unlink()
+        return out
 
     def close(self) -> None:
         """Forget everything and remove the cache folder, if one was made."""
         self._items.clear()
-        self.in_memory = 0
+        self.in_memory = self.on_disk = 0
         if self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def _spill(self) -> None:
-        """Move every group to disk; from now on, new groups go there too."""
-        self.dir = Path(tempfile.mkdtemp(prefix="sentiment-cache-", dir=self.parent))
-        for key, item in list(self._items.items()):
-            if isinstance(item, dict):
-                self._items[key] = self._write(key, item)
+        """Move every group to disk; from now on, new arrays go there too."""
+        try:
+            self.dir = Path(tempfile.mkdtemp(prefix="sentiment-cache-", dir=self.parent))
+        except OSError as exc:
+            raise SentimentError(f"{self.parent or tempfile.gettempdir()}: cannot make the "
+                                 f"cache folder ({exc.strerror or exc}); choose another "
+                                 "--cache-dir") from None
+        for key, group in self._items.items():
+            for name, held in list(group.items()):
+                group[name] = None
+                for a in held:
+                    self._append(key, group, name, a)
         self.in_memory = 0
 
-    def _write(self, key: str, arrays: dict) -> list:
-        files = []
-        for name, a in arrays.items():
-            path = self.dir / f"{key}.{name}.npy"
-            np.save(path, np.ascontiguousarray(a))
-            self.on_disk += a.nbytes
-            files.append((name, path))
-        return files
+    def _append(self, key: str, group: dict, name: str, a: np.ndarray) -> None:
+        if group.get(name) is None:
+            group[name] = (self.dir / f"{key}.{name}.bin", a.dtype)
+        path = group[name][0]
+        try:
+            with open(path, "ab") as f:
+                np.ascontiguousarray(a).tofile(f)
+        except OSError as exc:
+            raise SentimentError(f"{self.dir}: cannot write the cache "
+                                 f"({exc.strerror or exc}); free some space or choose "
+                                 "another --cache-dir") from None
+        self.on_disk += a.nbytes
+        self.peak_on_disk = max(self.peak_on_disk, self.on_disk)
 
 
 class ShardedRows:
@@ -103,32 +130,33 @@ class ShardedRows:
 
     def __init__(self, spool: Spool, n_shards: int, n_inputs: int, name: str = "shard"):
         self.spool, self.n_inputs, self.name = spool, int(n_inputs), name
-        self.pieces: list[list[str]] = [[] for _ in range(max(1, n_shards))]
+        self.sizes = [0] * max(1, n_shards)  # rows per shard
         self.n_rows = self.nnz = 0
         self.binary = True  # every value is 1 (optimizers then skip multiplications)
         self._loaded: tuple | None = None  # the one shard of a small set, kept loaded
 
     def __repr__(self) -> str:
-        return (f"ShardedRows({self.n_rows:,} rows, {len(self.pieces)} shards, "
+        return (f"ShardedRows({self.n_rows:,} rows, {self.n_shards} shards, "
                 f"{self.n_inputs:,} inputs)")
 
     @property
     def n_shards(self) -> int:
-        return len(self.pieces)
+        return len(self.sizes)
 
     @classmethod
     def from_matrix(cls, X, y) -> "ShardedRows":
         """One shard in memory holding CSR ``X`` and labels ``y`` as they are."""
         rows = cls(Spool(1 << 62), 1, X.shape[1])
         rows.add(0, X.indptr, X.indices, X.data, np.asarray(y, dtype=np.float32))
-        rows._loaded = (X, rows.spool.get(rows.pieces[0][0])["y"])
+        rows._loaded = (X, np.asarray(y, dtype=np.float32))
         return rows
 
     def add(self, shard: int, indptr, indices, data, y) -> None:
         """Append CSR rows (``indptr`` starting at 0) with labels ``y`` to ``shard``."""
-        key = f"{self.name}{shard}-{len(self.pieces[shard])}"
-        self.spool.put(key, {"indptr": indptr, "indices": indices, "data": data, "y": y})
-        self.pieces[shard].append(key)
+        self.spool.put(f"{self.name}{shard}", {
+            "lengths": np.diff(indptr).astype(np.int32), "indices": indices,
+            "data": data, "y": y})
+        self.sizes[shard] += len(y)
         self.n_rows += len(y)
         self.nnz += len(indices)
         if self.binary and len(data):
@@ -152,32 +180,32 @@ class ShardedRows:
                 self.add(s, part.indptr, part.indices, part.data, y[order[lo:hi]])
 
     def load(self, shard: int):
-        """(CSR matrix, labels) of one shard, its pieces joined."""
+        """(CSR matrix, labels) of one shard."""
         if self._loaded is not None and shard == 0:
             return self._loaded
-        parts = [self.spool.get(key) for key in self.pieces[shard]]
-        if len(parts) == 1:
-            p = parts[0]
-            X, y = csr(p["indptr"], p["indices"], p["data"], self.n_inputs), p["y"]
-        else:
-            import scipy.sparse as sp
-
-            X = sp.vstack([csr(p["indptr"], p["indices"], p["data"], self.n_inputs)
-                           for p in parts], format="csr")
-            y = np.concatenate([p["y"] for p in parts])
+        p = self.spool.get(f"{self.name}{shard}")
+        indptr = np.zeros(len(p["lengths"]) + 1, dtype=np.int64)
+        np.cumsum(p["lengths"], out=indptr[1:])
+        X, y = csr(indptr, p["indices"], p["data"], self.n_inputs), p["y"]
         if self.n_shards == 1 and self.spool.dir is None:
             self._loaded = (X, y)  # one shard in memory: joined once, kept
         return X, y
 
-    def parts(self):
-        """Every piece as it was added, in order: (CSR matrix, labels). Memory: one piece."""
-        if self._loaded is not None:
-            yield self._loaded
-            return
-        for keys in self.pieces:
-            for key in keys:
-                p = self.spool.get(key)
-                yield csr(p["indptr"], p["indices"], p["data"], self.n_inputs), p["y"]
+    def labels(self) -> np.ndarray:
+        """Every row's label, shard after shard (the order of :meth:`parts`)."""
+        return np.concatenate([np.asarray(self.spool.get(f"{self.name}{s}")["y"])
+                               for s in range(self.n_shards) if self.sizes[s]]
+                              or [np.zeros(0, np.float32)])
+
+    def parts(self, rows: int = 20_000):
+        """Every row in order, ``rows`` at a time: (CSR matrix, labels). On disk, only the
+        pages of the part in use are read."""
+        for s in range(self.n_shards):
+            if not self.sizes[s]:
+                continue
+            X, y = self.load(s)
+            for lo in range(0, X.shape[0], rows):
+                yield X[lo:lo + rows], y[lo:lo + rows]
 
     def epoch(self, rng: np.random.Generator, limit: int | None = None):
         """Yield (row order, CSR matrix, labels) per shard for one epoch: shards in a new
@@ -190,6 +218,8 @@ class ShardedRows:
         for s in order:
             if left <= 0:
                 break
+            if not self.sizes[int(s)]:
+                continue
             X, y = self.load(int(s))
             rows = rng.permutation(X.shape[0])[:left]
             left -= len(rows)

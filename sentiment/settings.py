@@ -58,7 +58,7 @@ class Settings:
                                  f"got {getattr(self, name)!r}")
         for name, low in (("ngrams", 1), ("min_count", 1), ("hidden", 1),
                           ("batch_size", 1), ("epochs", 1), ("patience", 0),
-                          ("max_features", 0)):
+                          ("max_features", 0), ("seed", 0)):
             if getattr(self, name) < low:
                 raise ValueError(f"{name} must be at least {low}; got {getattr(self, name)}")
         if not 0 <= self.dropout < 1:
@@ -69,6 +69,9 @@ class Settings:
             raise ValueError("l2 works with optimizer sgd or adam; adagrad has none")
         if self.lr <= 0:
             raise ValueError(f"lr must be positive; got {self.lr}")
+        if self.kernel != "csr" and self.optimizer != "sgd":
+            raise ValueError(f"kernel {self.kernel!r} trains one review at a time with "
+                             "plain SGD; use optimizer sgd")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -42,6 +42,8 @@ def train(texts: list[str], labels, settings: Settings = _DEFAULTS, *,
     The texts go through the pipeline in chunks of ``chunk_size`` (default: one chunk);
     ``options`` are those of :func:`train_chunks`.
     """
+    if len(texts) != len(labels):
+        raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
     return train_chunks(chunks_of(texts, labels, chunk_size), settings,
                         total=len(texts), **options)
 
@@ -64,23 +66,17 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
     """
     if resume is not None:
         settings = Settings.from_dict(resume.settings)
-    if settings.kernel != "csr" and settings.optimizer != "sgd":
-        raise ValueError(f"kernel {settings.kernel!r} trains one review at a time with "
-                         "plain SGD; use optimizer='sgd'")
     with Spool(max_memory // 4, cache_dir) as spool, _Bars(progress, total) as bars:
         try:
-            ready = prepare(chunks, settings, vocab=resume.vocab if resume else None,
-                            max_memory=max_memory, spool=spool, threads=threads,
-                            should_stop=should_stop, progress=bars.update)
+            ready = prepare(chunks, settings, spool, vocab=resume.vocab if resume else None,
+                            max_memory=max_memory, threads=threads, should_stop=should_stop,
+                            progress=bars.update,
+                            n_train=resume.info.get("n_train") if resume else None)
         except Stopped:
             raise TrainingStopped("stopped before the first epoch", "interrupted",
                                   None) from None
         bars.close()
         n_train, n_val = ready.train.n_rows, ready.val.n_rows
-        if resume is not None and resume.info.get("n_train") != n_train:
-            raise ValueError(f"the checkpoint was trained on {resume.info.get('n_train')} "
-                             f"reviews of {resume.info.get('source')}, this file gives "
-                             f"{n_train}; resume with the same file")
         rng = np.random.default_rng(settings.seed)
         net = resume.net if resume is not None else Network(
             len(ready.vocab), settings.hidden, rng, activation=settings.activation,

@@ -125,8 +125,7 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
     rows = X if isinstance(X, ShardedRows) else ShardedRows.from_matrix(X, y)
     val = X_val if X_val is None or isinstance(X_val, ShardedRows) \
         else ShardedRows.from_matrix(X_val, y_val)
-    y_val = np.concatenate([y for _, y in val.parts()]) if val is not None and val.n_rows \
-        else None
+    y_val = val.labels() if val is not None and val.n_rows else None
     opt = make_optimizer(settings.optimizer, settings.lr)
     scratch = _BatchState(rows.n_inputs, should_stop=should_stop, binary=rows.binary)
     if settings.mask == "binomial":

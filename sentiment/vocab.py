@@ -1,9 +1,10 @@
 """The vocabulary: which words (and n-grams) the network sees, and how texts become rows.
 
-A :class:`Vocabulary` maps token hashes (see :mod:`sentiment.text`) to column ids. It is
-fit on labelled texts, counting in how many positive and negative texts each feature
-occurs; rare features (``min_count``) and features with no sentiment signal
-(``polarity_cutoff`` on the log ratio of positive to negative counts) are dropped.
+A :class:`Vocabulary` maps token hashes (see :mod:`sentiment.text`) to column ids, with in
+how many positive and negative texts each feature occurs; it is made by counting
+(:mod:`sentiment.counting`, :func:`sentiment.pipeline.fit_vocabulary`), rare features
+(``min_count``) and features with no sentiment signal (``polarity_cutoff`` on the log ratio
+of positive to negative counts) dropped.
 :meth:`Vocabulary.encode` turns texts into a CSR matrix: row ``i`` is text ``i``, its
 ``indices`` are the ids of the features present, its ``data`` are ones (binary presence)
 or counts.
@@ -57,69 +58,6 @@ class Vocabulary:
     def __repr__(self) -> str:
         return (f"Vocabulary(size={len(self)}, ngrams={self.ngrams}, "
                 f"min_count={self.min_count}, polarity_cutoff={self.polarity_cutoff})")
-
-    @classmethod
-    def fit(cls, texts, labels, *, ngrams: int = 1, min_count: int = 1,
-            polarity_cutoff: float = 0.0) -> "Vocabulary":
-        """Count features in labelled texts and keep the frequent, polar ones.
-
-        ``labels`` are 0 (negative) / 1 (positive). See :meth:`fit_encode`.
-        """
-        return cls.fit_encode(texts, labels, ngrams=ngrams, min_count=min_count,
-                              polarity_cutoff=polarity_cutoff)[0]
-
-    @classmethod
-    def fit_encode(cls, texts, labels, *, ngrams: int = 1, min_count: int = 1,
-                   polarity_cutoff: float = 0.0, binary: bool = True,
-                   consume: bool = False):
-        """Fit a vocabulary and return it with the texts encoded by it, as a CSR matrix.
-
-        Column ids: unigrams first, then bigrams, and so on, each in order of first
-        appearance. Cost: one hash pass over the text, one hash-table factorization of all
-        features, one sort of each text's features to count each once per text; the
-        matrix comes from the same counts by renumbering the kept columns (no second
-        lookup). ``consume=True`` lets it drop the corpus's hashes once counted, to save
-        memory (the corpus cannot be encoded again).
-        """
-        import pandas as pd
-
-        labels = np.asarray(labels, dtype=np.int8)
-        corpus = texts if isinstance(texts, HashedCorpus) else hash_corpus(
-            texts, n=ngrams, keep_text=True)
-        if corpus.n_texts != len(labels):
-            raise ValueError(f"{corpus.n_texts} texts but {len(labels)} labels")
-        codes, uniques = pd.factorize(corpus.hashes)
-        if consume:
-            corpus.hashes = None
-        n_unique = len(uniques)
-        codes = codes.astype(np.int32 if n_unique < 2**31 else np.int64)
-        # codes number features in order of first appearance, so the first occurrence
-        # of code k is where the running maximum of codes first reaches k
-        running = np.maximum.accumulate(codes)
-        first = np.flatnonzero(np.concatenate(([True], running[1:] > running[:-1])))
-        del running
-        # one entry per (text, feature), data = its count in the text
-        X = count_matrix(corpus.rows, codes, (corpus.n_texts, n_unique))
-        del codes
-        pos_rows = np.repeat(labels.astype(bool), np.diff(X.indptr))
-        pos = np.bincount(X.indices[pos_rows], minlength=n_unique)
-        total = np.bincount(X.indices, minlength=n_unique)
-        neg = total - pos
-        n_pos = int(labels.sum())
-        n_neg = len(labels) - n_pos
-        keep = total >= min_count
-        if polarity_cutoff > 0:
-            keep &= np.abs(polarity(pos, neg, n_pos, n_neg)) >= polarity_cutoff
-        kept = np.flatnonzero(keep)
-        words = [""] * len(kept)
-        if corpus.data is not None:
-            tokens, n = corpus.feature_tokens(first[kept])
-            order = np.argsort(n, kind="stable")  # unigrams, then bigrams, ...
-            kept = kept[order]
-            words = corpus.join_tokens(tokens[order], n[order])
-        vocab = cls(uniques[kept], words, pos[kept], neg[kept], n_pos, n_neg, ngrams,
-                    min_count, polarity_cutoff)
-        return vocab, _keep_columns(X, kept, binary)
 
     def lookup(self, hashes: np.ndarray) -> np.ndarray:
         """Return the column id of each hash, -1 for hashes not in the vocabulary."""
@@ -260,19 +198,6 @@ def count_matrix(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]):
                       shape=shape).tocsr()
     X.sum_duplicates()
     return X
-
-
-def _keep_columns(X, kept: np.ndarray, binary: bool):
-    """Keep the columns ``kept`` of CSR ``X``, column ``kept[i]`` becoming ``i``; O(nnz)."""
-    import scipy.sparse as sp
-
-    new_id = np.full(X.shape[1], -1, dtype=np.int32)
-    new_id[kept] = np.arange(len(kept), dtype=np.int32)
-    ids = new_id[X.indices]
-    present = np.flatnonzero(ids >= 0)  # positions of the entries kept, in order
-    indptr = np.searchsorted(present, X.indptr)  # entries kept before each row's start
-    data = np.ones(len(present), np.float32) if binary else X.data[present]
-    return sp.csr_matrix((data, ids[present], indptr), shape=(X.shape[0], len(kept)))
 
 
 def polarity(pos, neg, n_pos, n_neg) -> np.ndarray:

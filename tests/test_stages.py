@@ -21,8 +21,8 @@ from sentiment.lab.references import (
 )
 from sentiment.lab.stages import STAGES
 from sentiment.network import Network, layer1_dense, layer1_rows
+from sentiment.pipeline import fit_vocabulary
 from sentiment.train import Settings, fit, train
-from sentiment.vocab import Vocabulary
 
 PER_REVIEW = ("1", "2", "3")  # the lesson's network: kernels dense, dense, rows
 # one review of a 7-word vocabulary: word 1 twice, words 4 and 6 once (stage 1 counts)
@@ -168,7 +168,7 @@ def test_nbsvm_ratio_is_our_nb_scaling():
     """The reference's r, column by column, is the log ratio the defaults scale by."""
     features = reference_features(TEXTS, LABELS, TEXTS[:2], Settings(val_fraction=0.0))
     r = nb_log_ratio(features.X, features.y)
-    vocab = Vocabulary.fit(TEXTS, LABELS, ngrams=3, min_count=2)
+    vocab = fit_vocabulary(TEXTS, LABELS, ngrams=3, min_count=2)[0]
     ours = dict(zip(vocab.words, vocab.log_ratio()))
     theirs = dict(zip(vectorizer(3, 2).fit(TEXTS).get_feature_names_out(), r))
     assert ours.keys() == theirs.keys()

@@ -3,8 +3,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sentiment.pipeline import fit_vocabulary
 from sentiment.text import hash_corpus, ngrams, normalize, tokenize
-from sentiment.vocab import Vocabulary
 
 TRICKY = [
     ("Great movie!<br />Didn't like the END...", ["great", "movie", "!", "didn't", "like",
@@ -52,7 +52,7 @@ def test_hash_corpus_counts_the_same_tokens_as_tokenize():
 
 
 def test_vocabulary_words_are_the_regex_tokens():
-    vocab = Vocabulary.fit(TEXTS, [0] * len(TEXTS), ngrams=1)
+    vocab = fit_vocabulary(TEXTS, [0] * len(TEXTS), ngrams=1)[0]
     expected = list(dict.fromkeys(tok for _, tokens in TRICKY for tok in tokens))
     assert vocab.words == expected
 
@@ -107,5 +107,5 @@ def test_threads_hash_chunks_to_the_same_corpus(monkeypatch):
 def test_ngram_words_equal_the_readable_reference():
     # the vectorized n-gram words (rebuilt from byte spans) against ngrams(tokenize(t))
     expected = list(dict.fromkeys(g for t in TEXTS for g in ngrams(tokenize(t), 3)))
-    vocab = Vocabulary.fit(TEXTS, [0] * len(TEXTS), ngrams=3)
+    vocab = fit_vocabulary(TEXTS, [0] * len(TEXTS), ngrams=3)[0]
     assert sorted(vocab.words) == sorted(expected)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from sentiment.text import hash_corpus
+from sentiment.pipeline import fit_vocabulary
 from sentiment.vocab import Vocabulary
 
 SIX = ["a great movie, great fun!",
@@ -21,7 +21,7 @@ COUNTS = [("a", 2, 1), ("great", 2, 0), ("movie", 2, 2), ("fun", 1, 0), ("!", 1,
 
 
 def test_fit_counts_each_word_once_per_text():
-    vocab = Vocabulary.fit(SIX, LABELS)
+    vocab = fit_vocabulary(SIX, LABELS)[0]
     assert list(zip(vocab.words, vocab.pos_counts.tolist(), vocab.neg_counts.tolist())) \
         == COUNTS
     assert (vocab.n_pos, vocab.n_neg) == (3, 3)
@@ -40,19 +40,19 @@ def test_fit_counts_each_word_once_per_text():
     (1, 1.2, []),
 ])
 def test_min_count_and_polarity_cutoff(min_count, cutoff, words):
-    vocab = Vocabulary.fit(SIX, LABELS, min_count=min_count, polarity_cutoff=cutoff)
+    vocab = fit_vocabulary(SIX, LABELS, min_count=min_count, polarity_cutoff=cutoff)[0]
     assert vocab.words == words
     assert len(vocab.hashes) == len(vocab.pos_counts) == len(words)
 
 
 def test_polarity_is_the_balanced_log_ratio():
-    vocab = Vocabulary.fit(SIX, LABELS, min_count=2)
+    vocab = fit_vocabulary(SIX, LABELS, min_count=2)[0]
     expected = np.log([3 / 2, 3 / 1, 3 / 3, 2 / 2, 2 / 2, 2 / 2, 2 / 2])
     np.testing.assert_allclose(vocab.polarity(), expected)
 
 
 def test_log_ratio_is_nbsvm_r_whole_or_for_some_features():
-    vocab = Vocabulary.fit(SIX, LABELS, min_count=2)  # a great movie ! it story the
+    vocab = fit_vocabulary(SIX, LABELS, min_count=2)[0]  # a great movie ! it story the
     pos, neg = np.array([2, 2, 2, 1, 1, 1, 1]) + 1.0, np.array([1, 0, 2, 1, 1, 1, 1]) + 1.0
     expected = np.log(pos / pos.sum()) - np.log(neg / neg.sum())
     np.testing.assert_allclose(vocab.log_ratio(), expected, rtol=1e-6)
@@ -64,7 +64,7 @@ ENCODE = ["great great movie!", "nothing known here", "", "A bad movie, the end.
 
 
 def test_encode_is_exact_csr():
-    vocab = Vocabulary.fit(SIX, LABELS, min_count=2)  # a great movie ! it story the
+    vocab = fit_vocabulary(SIX, LABELS, min_count=2)[0]  # a great movie ! it story the
     X = vocab.encode(ENCODE)
     assert X.shape == (4, 7)
     assert X.indptr.tolist() == [0, 3, 3, 3, 6]
@@ -84,7 +84,7 @@ def test_encode_is_exact_csr():
 ])
 @pytest.mark.parametrize("binary", [True, False])
 def test_encode_and_encode_arrays_agree(texts, binary):
-    vocab = Vocabulary.fit(SIX, LABELS, min_count=2)
+    vocab = fit_vocabulary(SIX, LABELS, min_count=2)[0]
     X = vocab.encode(texts, binary=binary)
     data, indices, indptr, known = vocab.encode_arrays(texts, binary=binary)
     assert X.shape == (len(texts), len(vocab))
@@ -95,7 +95,7 @@ def test_encode_and_encode_arrays_agree(texts, binary):
 
 
 def test_bigrams_have_exact_ids():
-    vocab = Vocabulary.fit(["good movie", "bad movie"], [1, 0], ngrams=2)
+    vocab = fit_vocabulary(["good movie", "bad movie"], [1, 0], ngrams=2)[0]
     # unigrams first, then bigrams, each in order of first appearance
     assert vocab.words == ["good", "movie", "bad", "good movie", "bad movie"]
     assert vocab.pos_counts.tolist() == [1, 1, 0, 1, 0]
@@ -106,16 +106,8 @@ def test_bigrams_have_exact_ids():
     assert X.indices.tolist() == [0, 1, 2, 4, 0, 1, 3]
 
 
-def test_fit_accepts_a_hashed_corpus():
-    corpus = hash_corpus(SIX, n=2, keep_text=True)
-    a = Vocabulary.fit(corpus, LABELS, ngrams=2)
-    b = Vocabulary.fit(SIX, LABELS, ngrams=2)
-    assert a.words == b.words and a.hashes.tolist() == b.hashes.tolist()
-    assert "a great" in a.words and "movie ever" in a.words
-
-
 def test_lookup_small_and_large_paths_agree():
-    vocab = Vocabulary.fit(SIX, LABELS)
+    vocab = fit_vocabulary(SIX, LABELS)[0]
     rng = np.random.default_rng(0)
     probe = np.concatenate([vocab.hashes, rng.integers(0, 2**63, 60_000, dtype=np.uint64)])
     rng.shuffle(probe)
@@ -127,11 +119,11 @@ def test_lookup_small_and_large_paths_agree():
 
 def test_fit_rejects_mismatched_labels():
     with pytest.raises(ValueError, match="6 texts but 5 labels"):
-        Vocabulary.fit(SIX, LABELS[:5])
+        fit_vocabulary(SIX, LABELS[:5])[0]
 
 
 def test_arrays_round_trip():
-    vocab = Vocabulary.fit(SIX, LABELS, ngrams=2, min_count=2)
+    vocab = fit_vocabulary(SIX, LABELS, ngrams=2, min_count=2)[0]
     again = Vocabulary.from_arrays(vocab.to_arrays(), vocab.meta())
     assert again.words == vocab.words
     assert again.hashes.tolist() == vocab.hashes.tolist()

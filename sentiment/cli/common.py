@@ -6,6 +6,8 @@ import sys
 from ..errors import SentimentError
 
 DEFAULT_MODEL = "sentiment-model.npz"
+#: scoring reads chunks this many times smaller than training's
+SCORING_SHARE = 8
 
 
 def model_arg(p):
@@ -41,7 +43,7 @@ def parse_size(text: str, flag: str = "--max-memory") -> int:
         size = float(raw[:len(raw) - len(unit)]) * units[unit]
     except ValueError:
         size = -1
-    if size < 64 << 20:
+    if not 64 << 20 <= size < 1 << 50:  # also refuses nan and inf
         raise SentimentError(f"{flag} {text}: give a size of at least 64M, such as 512M "
                              "or 4G")
     return int(size)
@@ -64,30 +66,24 @@ def chunks(source, max_memory: int | None = None, desc: str = "reading"):
 
     from ..pipeline import DEFAULT_MAX_MEMORY, chunk_rows
 
-    rows = chunk_rows(source.row_bytes, max_memory or DEFAULT_MAX_MEMORY)
+    if max_memory is None:  # scoring: small chunks, memory flat and close to pandas' own
+        max_memory = DEFAULT_MAX_MEMORY // SCORING_SHARE
+    rows = chunk_rows(source.row_bytes, max_memory)
+    said = len(source.notes)
+    note(*source.notes)  # what opening it found (an encoding, a warning): before reading
     with tqdm(total=source.size(), desc=desc, unit="B", unit_scale=True, leave=False,
               disable=None, mininterval=0.5) as bar:
         def progress(done):
             bar.update(done - bar.n)
 
         yield from source.chunks(rows, progress)
-    note(*source.notes)
+    note(*source.notes[said:])
 
 
 def stream(source, max_memory: int | None = None, desc: str = "reading"):
     """``(texts, labels)`` of each chunk of :func:`chunks`."""
     for chunk in chunks(source, max_memory, desc):
         yield chunk.texts, chunk.labels
-
-
-def read(path, args, need_labels=True):
-    from ..data import read_reviews
-
-    reviews = read_reviews(path, text_column=getattr(args, "text_column", None),
-                           label_column=getattr(args, "label_column", None),
-                           need_labels=need_labels, encoding=getattr(args, "encoding", None))
-    note(*reviews.notes)
-    return reviews
 
 
 def positive(n: int, flag: str) -> None:

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ..errors import SentimentError
+from ..errors import DataError, SentimentError
 from ..files import check_writable
 from .common import memory_args, model_arg, note, open_reviews, parse_size, reader_args, stream
 
@@ -98,6 +98,9 @@ def cmd_train(args) -> int:
         test_path = test_path or imdb_test
     else:
         train_path = args.file
+    if args.cache_dir is not None and not Path(args.cache_dir).is_dir():
+        raise SentimentError(f"{args.cache_dir}: no such folder; create it or choose another "
+                             "--cache-dir")
     source = open_reviews(train_path, args)
     test = open_reviews(test_path, args) if test_path else None  # fail early on a bad file
     log = _open_log(args.log, args.resume) if args.log else None  # before training
@@ -107,6 +110,10 @@ def cmd_train(args) -> int:
         if cache["disk_bytes"]:
             note(f"cache: {cache['disk_bytes'] / 1e9:.1f} GB in {cache['folder']} (removed "
                  f"at the end), rows in {model.info['shards']} shards")
+        if (cache.get("count_threshold") or 1) > 1:
+            note(f"the feature counts outgrew --max-memory: features seen in fewer than "
+                 f"{cache['count_threshold']} texts were dropped as they went (counts are "
+                 "approximate); a larger --max-memory counts more exactly")
         if not args.json:
             print(EPOCH_HEADER, flush=True)
 
@@ -142,7 +149,7 @@ def cmd_train(args) -> int:
     if test is not None:
         from ..metrics import evaluate_chunks
 
-        metrics = evaluate_chunks(model, stream(test, max_memory, "scoring"))
+        metrics = evaluate_chunks(model, stream(test, desc="scoring"))
         if args.json:
             print(json.dumps({"test_accuracy": metrics["accuracy"], "n_test": metrics["n"],
                               "test_file": test.name}))
@@ -215,7 +222,7 @@ def _train_or_checkpoint(source, settings, model_path: Path, args, on_epoch, on_
                                  resume=start_from, should_stop=stop.requested,
                                  threads=args.threads, max_memory=max_memory,
                                  cache_dir=args.cache_dir, on_prepared=on_prepared)
-    except ValueError as exc:
+    except DataError as exc:
         raise SentimentError(f"{source.name}: {exc}") from None
     except TrainingStopped as exc:
         if exc.model is None:

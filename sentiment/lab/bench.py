@@ -8,7 +8,7 @@ the median and the min-max of the times and of the ratios.
 =================== =========================================================================
 row                 ours / reference
 =================== =========================================================================
-tokenize            hash_corpus + Vocabulary.fit_encode (train) + encode (test) / sklearn
+tokenize            pipeline.fit_vocabulary (train) + encode (test) / sklearn
                     ``CountVectorizer`` (same n-grams, min_df, token pattern, preprocessor,
                     binary) fit_transform (train) + transform (test); the two vocabularies
                     and matrices are compared after the timing

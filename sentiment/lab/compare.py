@@ -63,7 +63,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import SentimentError
+from ..errors import DataError, SentimentError
 from ..files import check_writable
 from .stages import DEFAULT_LIMIT, STAGES, Stage
 from .timing import top_functions
@@ -356,7 +356,7 @@ def run_command(args) -> int:
                        seed=args.seed, profile=args.profile, on_row=on_row)
     except TrainingStopped as exc:  # the loss became NaN: the stage's settings diverge
         raise SentimentError(f"{data}: a stage diverged: {exc}") from None
-    except ValueError as exc:  # e.g. a corpus too small for stage 4's vocabulary filter
+    except DataError as exc:  # e.g. a corpus too small for stage 4's vocabulary filter
         raise SentimentError(f"{data}: {exc}") from None
     seconds = time.perf_counter() - start
     if not args.json:
