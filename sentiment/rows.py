@@ -74,6 +74,18 @@ class Spool:
                 out[name] = np.memmap(held[0], dtype=held[1], mode="r")
         return out
 
+    def read(self, key: str, name: str, start: int, stop: int) -> np.ndarray:
+        """Elements ``start:stop`` of one array, read into memory (from disk, only those:
+        no mapping of the whole file that would stay resident)."""
+        held = self._items[key][name]
+        if isinstance(held, list):
+            whole = held[0] if len(held) == 1 else np.concatenate(held)
+            return whole[start:stop]
+        path, dtype = held
+        with open(path, "rb") as f:
+            f.seek(start * dtype.itemsize)
+            return np.fromfile(f, dtype=dtype, count=stop - start)
+
     def pop(self, key: str) -> dict:
         """The arrays under ``key``, read into memory; the spool forgets them."""
         group = self._items.pop(key)
@@ -193,19 +205,29 @@ class ShardedRows:
 
     def labels(self) -> np.ndarray:
         """Every row's label, shard after shard (the order of :meth:`parts`)."""
-        return np.concatenate([np.asarray(self.spool.get(f"{self.name}{s}")["y"])
+        return np.concatenate([self.spool.read(f"{self.name}{s}", "y", 0, self.sizes[s])
                                for s in range(self.n_shards) if self.sizes[s]]
                               or [np.zeros(0, np.float32)])
 
     def parts(self, rows: int = 20_000):
-        """Every row in order, ``rows`` at a time: (CSR matrix, labels). On disk, only the
-        pages of the part in use are read."""
+        """Every row in order, ``rows`` at a time: (CSR matrix, labels). Memory: one part."""
+        if self._loaded is not None:
+            X, y = self._loaded
+            for lo in range(0, X.shape[0], rows):
+                yield X[lo:lo + rows], y[lo:lo + rows]
+            return
         for s in range(self.n_shards):
             if not self.sizes[s]:
                 continue
-            X, y = self.load(s)
-            for lo in range(0, X.shape[0], rows):
-                yield X[lo:lo + rows], y[lo:lo + rows]
+            key = f"{self.name}{s}"
+            starts = np.zeros(self.sizes[s] + 1, dtype=np.int64)
+            np.cumsum(self.spool.read(key, "lengths", 0, self.sizes[s]), out=starts[1:])
+            for lo in range(0, self.sizes[s], rows):
+                hi = min(lo + rows, self.sizes[s])
+                a, b = int(starts[lo]), int(starts[hi])
+                X = csr(starts[lo:hi + 1] - a, self.spool.read(key, "indices", a, b),
+                        self.spool.read(key, "data", a, b), self.n_inputs)
+                yield X, self.spool.read(key, "y", lo, hi)
 
     def epoch(self, rng: np.random.Generator, limit: int | None = None):
         """Yield (row order, CSR matrix, labels) per shard for one epoch: shards in a new
