@@ -88,7 +88,7 @@ def main(argv=None) -> int:
     p.add_argument("--fasttext", action="store_true", help="also 500k against fastText")
     p.add_argument("--out", help="write the report (Markdown) here")
     args = p.parse_args(argv)
-    sizes = list(dict.fromkeys(args.sizes + (["500k"] if args.fasttext else [])))
+    sizes = sorted(set(args.sizes + (["500k"] if args.fasttext else [])), key=SIZES.get)
     data = Path(args.data)
     missing = [SIZES[s] for s in sizes
                if not (data / f"reviews-{s}.csv").exists()]
@@ -172,10 +172,11 @@ def markdown(rows, scoring, peer) -> str:
             "| file | wall | peak memory | rows written | pandas.read_csv: wall | peak | "
             "memory ratio |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for s in scoring:
+        pandas = (f"{s['pandas_seconds']:.1f} s | {s['pandas_peak_mb']:,.0f} MB | "
+                  f"{s['peak_mb'] / s['pandas_peak_mb']:.2f}x"
+                  if s["pandas_peak_mb"] == s["pandas_peak_mb"] else "- | - | -")  # nan: not run
         out.append(f"| {s['file']} | {s['seconds']:.1f} s | {s['peak_mb']:,.0f} MB | "
-                   f"{s['rows_written']:,} | {s['pandas_seconds']:.1f} s | "
-                   f"{s['pandas_peak_mb']:,.0f} MB | "
-                   f"{s['peak_mb'] / s['pandas_peak_mb']:.2f}x |")
+                   f"{s['rows_written']:,} | {pandas} |")
     if peer is not None and "500k" in by:
         r = by["500k"]
         out += ["", "## Against fastText on the 500k file (same run)", "",

@@ -272,7 +272,6 @@ def _encode(vocab: Vocabulary, settings: Settings, spool: Spool, keys, nnz: int,
             else np.ones(len(present), np.float32)
         data = vocab.input_values(settings.values, data, indices).astype(np.float32)
         X = csr(indptr, indices, data, len(vocab))
-        X.sort_indices()  # a row's columns in one order, whatever the chunking
         y = chunk["labels"].astype(np.float32)
         if key.startswith("train"):
             train.scatter(rng, X.indptr, X.indices, X.data, y)

@@ -39,12 +39,16 @@ def write_csv(path, texts, labels):
 
 
 def same_model(a, b):
+    """Same vocabulary, exactly; same weights up to float32 rounding: a row's columns are
+    in the order of its chunk's local codes, so layer 1 adds the same terms in another
+    order when the chunks differ (sorting every row to make them bit-identical cost 5% of
+    train on IMDB)."""
     assert a.vocab.hashes.tolist() == b.vocab.hashes.tolist()
     assert a.vocab.words == b.vocab.words
     assert a.vocab.pos_counts.tolist() == b.vocab.pos_counts.tolist()
     assert a.vocab.neg_counts.tolist() == b.vocab.neg_counts.tolist()
     for k, v in a.net.params().items():
-        np.testing.assert_array_equal(v, b.net.params()[k])
+        np.testing.assert_allclose(v, b.net.params()[k], rtol=1e-4, atol=1e-7)
 
 
 @pytest.mark.parametrize("size", [1, 7, 100])
