@@ -139,7 +139,8 @@ class FeatureCounter:
                 at = end
             bounds[p + 1] = at
         del sources, pieces
-        self.table = {k: v[:at] for k, v in out.items()}
+        # sized for the worst case: keep a view, unless most of it went unused
+        self.table = {k: v[:at] if at > size // 2 else v[:at].copy() for k, v in out.items()}
         self.bounds = bounds
         if len(self) > self.capacity:
             self.prune(int(self.capacity * 0.75))

@@ -1,0 +1,1 @@
+"""The lesson and the measurements: the stages, compare, the references and bench."""
