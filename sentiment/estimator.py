@@ -178,7 +178,9 @@ class SentimentClassifier(_BinaryNetworkClassifier):
     """Texts in, labels out: tokenizer, vocabulary and network, trained as ``train`` does.
 
     ``fit(texts, y)`` is ``sentiment.train.train`` with these settings (with an int
-    ``random_state``, it gives the same weights as ``python -m sentiment train --seed``),
+    ``random_state``, it gives the vocabulary of ``python -m sentiment train --seed``, and
+    its weights to float32 rounding: the command line reads the file in chunks, which
+    orders each row's terms differently),
     so it builds the vocabulary on the training texts, holds out ``val_fraction`` of them
     for early stopping and keeps the best epoch.
 
