@@ -218,3 +218,13 @@ def test_predict_file_writes_every_chunk_in_order(tmp_path, monkeypatch, capsys)
     assert rows[0] == ["review", "sentiment", "label", "probability"]
     assert [row[0] for row in rows[1:]] == texts  # one header, every row, in order
     assert np.mean([row[1] == row[2] for row in rows[1:]]) > 0.95
+
+
+def test_a_tiny_file_trains_with_a_warning(tmp_path, capsys):
+    from sentiment.cli import main
+
+    path = write_csv(tmp_path / "r.csv", ["great film", "awful film", "good film"], [1, 0, 1])
+    assert main(["train", str(path), "--model", str(tmp_path / "m.npz")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: only 2 rows to train on (and 1 held out)" in err
+    assert "vocabulary 1 feature," in err

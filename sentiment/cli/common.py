@@ -28,8 +28,9 @@ def note(*lines: str) -> None:
 
 def memory_args(p):
     p.add_argument("--max-memory", metavar="SIZE", default="1G", help="memory for the "
-                   "rows, counts and chunks in flight, e.g. 512M or 4G; past it, rows wait "
-                   "in a temporary cache on disk (default: 1G)")
+                   "rows, counts and chunks in flight, e.g. 512M or 4G (the process needs "
+                   "about 150 MB besides, and the model); past it, rows wait in a temporary "
+                   "cache on disk (default: 1G)")
     p.add_argument("--cache-dir", metavar="DIR", help="where that cache goes (default: the "
                    "system's temporary folder); it is removed when the command ends")
 

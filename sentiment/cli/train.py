@@ -10,6 +10,9 @@ from ..errors import DataError, SentimentError
 from ..files import check_writable
 from .common import memory_args, model_arg, note, open_reviews, parse_size, reader_args, stream
 
+#: fewer training rows than this get a warning: the model will be close to a guess
+FEW_ROWS = 100
+
 
 def add_train(sub) -> None:
     p = sub.add_parser("train", help="train a model on a review file (default: IMDB)",
@@ -106,6 +109,10 @@ def cmd_train(args) -> int:
     log = _open_log(args.log, args.resume) if args.log else None  # before training
 
     def on_prepared(model):
+        if model.info["n_train"] < FEW_ROWS:
+            note(f"{source.name}: warning: only {model.info['n_train']:,} rows to train on "
+                 f"(and {model.info['n_val']:,} held out); a useful model needs hundreds of "
+                 "reviews or more")
         cache = model.info["cache"]
         if cache["disk_bytes"]:
             note(f"cache: {cache['disk_bytes'] / 1e9:.1f} GB in {cache['folder']} (removed "
@@ -138,7 +145,8 @@ def cmd_train(args) -> int:
     times = model.info["times"]
     best = ([h for h in model.history if h["best"]] or model.history)[-1]
     size = model_path.stat().st_size / 1e6
-    note(f"saved {model_path} ({size:.1f} MB): vocabulary {len(model.vocab):,} features, "
+    features = f"{len(model.vocab):,} feature{'s' * (len(model.vocab) != 1)}"
+    note(f"saved {model_path} ({size:.1f} MB): vocabulary {features}, "
          f"kept epoch {best['epoch']}",
          "times: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items())
          + f"; total {time.perf_counter() - start:.1f} s")
