@@ -45,7 +45,8 @@ class Settings:
     mask: str = _opt("bytes", "dropout mask method")
     l2: float = _opt(0.0, "L2 penalty on the rows a batch touches")
     init_scale: float = _opt(0.0, "std of W1's initial values (0: zeros, as the lesson)")
-    val_fraction: float = _opt(0.1, "share of the training file held out for validation")
+    val_fraction: float = _opt(0.1, "share of the rows held out for validation (a seeded "
+                               "draw per row)")
     seed: int = _opt(0, "one seed for split, initialization, shuffling, masks")
 
 

@@ -103,7 +103,7 @@ def _describe(s: Settings) -> str:
              f"{s.hidden} hidden units, {s.optimizer} at lr {s.lr:g}, {s.batch_size:,} "
              f"reviews per batch, at most {s.epochs} epochs")
     if s.val_fraction and s.patience:
-        words += (f", early stopping on {s.val_fraction:.0%} of the training set held out "
+        words += (f", early stopping on about {s.val_fraction:.0%} of the training set held out "
                   "for validation")
     if s.dropout:
         words += f", dropout {s.dropout:g}"
