@@ -45,6 +45,21 @@ def check_writable(path, flag: str, what: str = "the file") -> Path:
     return path
 
 
+def check_distinct(outputs: dict, inputs: dict) -> None:
+    """Refuse an output that is one of the inputs, or another output: ``train data.csv
+    --model data.csv`` would replace the data with a model. Both map a flag (or a
+    description, for positional arguments) to a path; None entries are skipped."""
+    seen = {}
+    for what, path in list(inputs.items()) + list(outputs.items()):
+        if path is None:
+            continue
+        key = os.path.realpath(path)
+        if key in seen and what in outputs:
+            raise SentimentError(f"{path}: {what} would overwrite {seen[key]}; choose "
+                                 f"another {what}")
+        seen.setdefault(key, what if what not in outputs else f"the {what} output")
+
+
 @contextmanager
 def replacing(path):
     """Yield a temporary path beside ``path``; when the block ends normally, it replaces

@@ -6,6 +6,7 @@ the stages of the comparison are Settings values too (:mod:`sentiment.lab.stages
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from .dropout import MASKS
@@ -13,6 +14,21 @@ from .network import ACTIVATIONS, KERNELS
 from .optim import OPTIMIZERS
 
 VALUES = ("binary", "count", "nb")
+#: numeric setting -> (lowest, highest or None, whether the lowest itself is allowed)
+RANGES = {"ngrams": (1, 10, True), "min_count": (1, None, True),
+          "polarity_cutoff": (0, None, True), "max_features": (0, None, True),
+          "hidden": (1, 4096, True), "lr": (0, None, False), "batch_size": (1, None, True),
+          "epochs": (1, 100_000, True), "patience": (0, None, True), "dropout": (0, 1, True),
+          "l2": (0, None, True), "init_scale": (0, None, True), "val_fraction": (0, 1, True),
+          "seed": (0, 2**32 - 1, True)}
+
+
+class SettingError(ValueError):
+    """A setting out of its range; ``name`` is the setting (``--name`` on the command line)."""
+
+    def __init__(self, name: str, reason: str):
+        super().__init__(f"{name} {reason}")
+        self.name, self.reason = name, reason
 LOSSES = ("xent", "mse")
 
 
@@ -55,24 +71,25 @@ class Settings:
                               ("optimizer", OPTIMIZERS), ("mask", MASKS),
                               ("activation", ACTIVATIONS)):
             if getattr(self, name) not in options:
-                raise ValueError(f"{name} must be one of {', '.join(options)}; "
-                                 f"got {getattr(self, name)!r}")
-        for name, low in (("ngrams", 1), ("min_count", 1), ("hidden", 1),
-                          ("batch_size", 1), ("epochs", 1), ("patience", 0),
-                          ("max_features", 0), ("seed", 0)):
-            if getattr(self, name) < low:
-                raise ValueError(f"{name} must be at least {low}; got {getattr(self, name)}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1); got {self.dropout}")
-        if not 0 <= self.val_fraction < 1:
-            raise ValueError(f"val_fraction must be in [0, 1); got {self.val_fraction}")
+                raise SettingError(name, f"must be one of {', '.join(options)}; "
+                                   f"got {getattr(self, name)!r}")
+        for name, (low, high, closed) in RANGES.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not math.isfinite(value):
+                raise SettingError(name, f"must be a finite number; got {value!r}")
+            if value < low or (value == low and not closed) or high is not None and value > high:
+                shown = f"{'at least' if closed else 'more than'} {low}" if high is None \
+                    else f"between {low} and {high}"
+                raise SettingError(name, f"must be {shown}; got {value}")
+        if self.dropout >= 1 or self.val_fraction >= 1:
+            name = "dropout" if self.dropout >= 1 else "val_fraction"
+            raise SettingError(name, f"must be below 1; got {getattr(self, name)}")
         if self.l2 and self.optimizer == "adagrad":
-            raise ValueError("l2 works with optimizer sgd or adam; adagrad has none")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be positive; got {self.lr}")
+            raise SettingError("l2", "works with optimizer sgd or adam; adagrad has none")
         if self.kernel != "csr" and self.optimizer != "sgd":
-            raise ValueError(f"kernel {self.kernel!r} trains one review at a time with "
-                             "plain SGD; use optimizer sgd")
+            raise SettingError("kernel", f"{self.kernel!r} trains one review at a time with "
+                               "plain SGD; use optimizer sgd")
 
     def to_dict(self) -> dict:
         return asdict(self)

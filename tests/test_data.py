@@ -523,3 +523,48 @@ def test_unreadable_model(bad_model_runs, command, kind):
     assert r.returncode == 2
     assert r.stderr == f"error: {path}: {BAD_MODELS[kind]}\n"
     assert r.stdout == ""
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--seed", "-1"], "--seed must be between 0 and 4294967295; got -1"),
+    (["--l2", "-1", "--optimizer", "sgd"], "--l2 must be at least 0; got -1.0"),
+    (["--init-scale", "nan"], "--init-scale must be a finite number; got nan"),
+    (["--polarity-cutoff", "nan"], "--polarity-cutoff must be a finite number; got nan"),
+    (["--hidden", str(10**12)], "--hidden must be between 1 and 4096; got 1000000000000"),
+    (["--lr", "0"], "--lr must be more than 0; got 0.0"),
+    (["--dropout", "1"], "--dropout must be below 1; got 1.0"),
+    (["--kernel", "dense"], "--kernel 'dense' trains one review at a time with plain SGD"),
+])
+def test_a_bad_setting_names_its_flag(tmp_path, capsys, flags, message):
+    from sentiment.cli import main
+
+    path = write(tmp_path / "r.csv", csv_text())
+    assert main(["train", str(path), "--model", str(tmp_path / "m.npz"), *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {message}") and err.count("\n") == 1
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_an_output_never_overwrites_an_input(tmp_path, capsys):
+    from sentiment.cli import main
+
+    data = write(tmp_path / "r.csv", csv_text())
+    before = data.read_bytes()
+    model = tmp_path / "m.npz"
+    cases = [
+        (["train", str(data), "--model", str(data)],
+         "--model would overwrite the training file; choose another --model"),
+        (["train", str(data), "--test", str(tmp_path / "." / "r.csv"), "--model",
+          str(tmp_path / "r.csv")], "--model would overwrite the training file"),
+        (["train", str(data), "--model", str(model), "--log", str(model)],
+         "--log would overwrite the --model output; choose another --log"),
+        (["predict", "--file", str(data), "--model", str(model), "--output", str(data)],
+         "--output would overwrite the --file; choose another --output"),
+        (["predict", "--file", str(data), "--model", str(model), "--output", str(model)],
+         "--output would overwrite the model; choose another --output"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1 and "Traceback" not in err
+        assert data.read_bytes() == before and not model.exists()

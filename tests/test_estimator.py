@@ -112,7 +112,7 @@ def test_text_estimator_refuses_bad_input(X, y, match):
 
 def test_bad_setting_is_reported_at_fit():
     clf = SentimentClassifier(hidden=0)  # scikit-learn: no validation in __init__
-    with pytest.raises(ValueError, match="hidden must be at least 1; got 0"):
+    with pytest.raises(ValueError, match="hidden must be between 1 and 4096; got 0"):
         clf.fit(TEXTS, LABELS)
 
 

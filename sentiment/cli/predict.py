@@ -132,7 +132,7 @@ def score_file(args) -> int:
         score_texts,
         write_frame,
     )
-    from ..files import check_writable
+    from ..files import check_distinct, check_writable
     from ..model import LABELS
 
     start = time.perf_counter()
@@ -142,6 +142,7 @@ def score_file(args) -> int:
     path = Path(args.output) if args.output else None
     fmt = output_format(args.output, args.json)
     if path is not None:
+        check_distinct({"--output": path}, {"the --file": args.file, "the model": args.model})
         check_writable(path, "--output", "the scores")
     model = load_model(args.model)
     source = open_reviews(args.file, args, need_labels=False)

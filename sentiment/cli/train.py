@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from ..errors import DataError, SentimentError
-from ..files import check_writable
+from ..files import check_distinct, check_writable
 from .common import memory_args, model_arg, note, open_reviews, parse_size, reader_args, stream
 
 #: fewer training rows than this get a warning: the model will be close to a guess
@@ -59,14 +59,14 @@ def settings_args(p):
 def settings_from(args):
     from dataclasses import fields
 
-    from ..settings import Settings
+    from ..settings import SettingError, Settings
 
     chosen = {f.name: getattr(args, f.name) for f in fields(Settings)
               if getattr(args, f.name, None) is not None}
     try:
         return Settings(**chosen)
-    except ValueError as exc:
-        raise SentimentError(f"bad setting: {exc}") from None
+    except SettingError as exc:
+        raise SentimentError(f"--{exc.name.replace('_', '-')} {exc.reason}") from None
 
 
 EPOCH_HEADER = f"{'epoch':>5}  {'loss':>7}  {'train':>7}  {'val':>7}  {'reviews/s':>10}  " \
@@ -104,6 +104,8 @@ def cmd_train(args) -> int:
     if args.cache_dir is not None and not Path(args.cache_dir).is_dir():
         raise SentimentError(f"{args.cache_dir}: no such folder; create it or choose another "
                              "--cache-dir")
+    check_distinct({"--model": model_path, "--log": args.log, "--plot": args.plot},
+                   {"the training file": train_path, "the --test file": test_path})
     source = open_reviews(train_path, args)
     test = open_reviews(test_path, args) if test_path else None  # fail early on a bad file
     log = _open_log(args.log, args.resume) if args.log else None  # before training
