@@ -20,6 +20,7 @@ from .model import LABELS
 from .network import sigmoid
 
 UNCERTAIN = "uncertain"
+EMPTY = ""  # the label of a row whose text is empty: kept in place, not scored
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
 
@@ -76,6 +77,8 @@ def write_frame(frame, out, fmt: str, header: bool = True) -> None:
         frame.to_csv(out, index=False, header=header, lineterminator="\n")
         return
     dumps = json.dumps
+    if frame.isna().to_numpy().any():  # NaN is not JSON: an unscored row's probability
+        frame = frame.astype(object).where(frame.notna(), None)
     for record in frame.to_dict(orient="records"):
         out.write(dumps(record, ensure_ascii=False))
         out.write("\n")

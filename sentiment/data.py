@@ -57,6 +57,7 @@ class Reviews:
     frame: object = None  # the rows kept, as a pandas DataFrame of strings
     notes: list[str] = field(default_factory=list)  # what was detected, for stderr
     rows: np.ndarray | None = None  # each kept row's number in the file (header: row 1)
+    empty: np.ndarray | None = None  # with keep_empty: which rows have an empty text
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -73,8 +74,9 @@ class ReviewFile:
 
     def __init__(self, path: str | os.PathLike, *, text_column: str | None = None,
                  label_column: str | None = None, need_labels: bool = True,
-                 encoding: str | None = None):
+                 encoding: str | None = None, keep_empty: bool = False):
         self.path, self.name = Path(path), str(path)
+        self.keep_empty = keep_empty and not need_labels  # scoring keeps every input row
         self.gz, self.encoding, self.sep, self.notes, head = _sniff(self.path, encoding)
         #: bytes per row in the first 64 KB: how many rows make a chunk of a given size
         self.row_bytes = max(len(head) / max(head.count(b"\n"), 1), 1.0)
@@ -86,7 +88,7 @@ class ReviewFile:
             self.label_column = _pick(self.name, columns, label_column, LABEL_NAMES, "label",
                                       "--label-column", exclude=self.text_column,
                                       required=need_labels)
-        self.rows_read = self.rows_kept = 0
+        self.rows_read = self.rows_kept = self.rows_with_text = 0
         self._dropped: list[int] = []  # row numbers of the first few empty rows
         self._spellings: dict[str, str] = {}  # label spelling -> label, in order of sight
 
@@ -104,7 +106,7 @@ class ReviewFile:
         ``progress(bytes_done)`` is called after each chunk with the bytes of the file read
         so far. Raises SentimentError where the file is malformed, naming the row.
         """
-        self.rows_read = self.rows_kept = 0
+        self.rows_read = self.rows_kept = self.rows_with_text = 0
         self._dropped, self._dropped_n = [], 0
         for frame, done in _frames(self, rows):
             chunk = self._clean(frame)
@@ -124,17 +126,19 @@ class ReviewFile:
         if empty.any():
             self._dropped_n += int(empty.sum())
             self._dropped += [int(i) for i in frame.index[empty][:6 - len(self._dropped)]]
-            frame = frame[~empty]
+            if not self.keep_empty:
+                frame = frame[~empty]
         labels = None
         if label_col is not None and len(frame):
             labels, seen = _map_labels(name, label_col, frame[label_col].str.strip())
             for spelling, label in seen.items():
                 self._spellings.setdefault(spelling, label)
         self.rows_kept += len(frame)
+        self.rows_with_text += len(frame) - (int(empty.sum()) if self.keep_empty else 0)
         rows = frame.index.to_numpy() + 2
         frame = frame.reset_index(drop=True)
         return Reviews(name, frame[text_col].tolist(), labels, text_col, label_col, frame,
-                       rows=rows)
+                       rows=rows, empty=empty if self.keep_empty else None)
 
     def _finish(self) -> None:
         """After the last chunk: refuse a file with no usable row; note what was read."""
@@ -142,14 +146,15 @@ class ReviewFile:
         what = "text or label" if label_col else "text"
         if self.rows_read == 0:
             raise SentimentError(f"{name}: has a header but no rows; add one review per row")
-        if self.rows_kept == 0:
+        if self.rows_with_text == 0:
             columns = f"{text_col!r}" + (f" and {label_col!r}" if label_col else "")
             flags = "--text-column" + (" and --label-column" if label_col else "")
             raise SentimentError(f"{name}: every row has an empty {what} "
                                  f"({_count(self.rows_read, 'row')}, columns {columns}); check "
                                  f"the file or name the columns with {flags}")
         if self._dropped_n:
-            self.notes.append(f"{name}: dropped {_count(self._dropped_n, 'row')} with an "
+            done = "kept, unscored," if self.keep_empty else "dropped"
+            self.notes.append(f"{name}: {done} {_count(self._dropped_n, 'row')} with an "
                               f"empty {what} ({_rows(self._dropped, self._dropped_n)})")
         if label_col is not None:
             shown = list(self._spellings.items())

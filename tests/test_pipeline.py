@@ -228,3 +228,26 @@ def test_a_tiny_file_trains_with_a_warning(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "warning: only 2 rows to train on (and 1 held out)" in err
     assert "vocabulary 1 feature," in err
+
+
+def test_predict_file_keeps_every_row_in_place(tmp_path, capsys):
+    import json
+
+    from sentiment.cli import main
+
+    texts, labels = reviews(200)
+    model = train(texts, labels, QUICK, progress=False).save(tmp_path / "m.npz")
+    path = tmp_path / "r.csv"
+    path.write_text("id,review\n1,a wonderful film\n2,\n3,a terrible film\n4,   \n",
+                    encoding="utf-8")
+    assert main(["predict", "--model", str(model), "--file", str(path)]) == 0
+    out, err = capsys.readouterr()
+    rows = list(csv.reader(out.splitlines()))
+    assert [r[0] for r in rows[1:]] == ["1", "2", "3", "4"]  # lined up with the input
+    assert [r[2] for r in rows[1:]] == ["positive", "", "negative", ""]
+    assert rows[2][3] == "" and rows[4][3] == ""  # no probability for an empty text
+    assert "kept, unscored, 2 rows with an empty text (rows 3, 5)" in err
+    assert "empty 2" in err
+    assert main(["predict", "--model", str(model), "--file", str(path), "--json"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["probability"] is None for r in records] == [False, True, False, True]

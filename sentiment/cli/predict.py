@@ -123,7 +123,10 @@ def score_file(args) -> int:
     import time
     from pathlib import Path
 
+    import numpy as np
+
     from ..batch import (
+        EMPTY,
         UNCERTAIN,
         check_threshold,
         output_format,
@@ -145,12 +148,14 @@ def score_file(args) -> int:
         check_distinct({"--output": path}, {"the --file": args.file, "the model": args.model})
         check_writable(path, "--output", "the scores")
     model = load_model(args.model)
-    source = open_reviews(args.file, args, need_labels=False)
-    counts = dict.fromkeys((*LABELS, UNCERTAIN), 0)
+    source = open_reviews(args.file, args, need_labels=False, keep_empty=True)
+    counts = dict.fromkeys((*LABELS, UNCERTAIN, EMPTY), 0)
     n = 0
     with output_stream(path) as out:
         for chunk in chunks(source, desc="scoring"):
             labels, probability = score_texts(model, chunk.texts, args.threshold)
+            if chunk.empty is not None and chunk.empty.any():  # kept, in place, unscored
+                labels[chunk.empty], probability[chunk.empty] = EMPTY, np.nan
             frame, columns = predictions_frame(chunk, labels, probability)
             if n == 0 and columns != ("label", "probability"):
                 note(f"{source.name}: already has a column named label or probability; the "
@@ -161,7 +166,8 @@ def score_file(args) -> int:
             n += len(labels)
             for name in counts:
                 counts[name] += int((labels == name).sum())
-    shown = ", ".join(f"{name} {k:,}" for name, k in counts.items() if k or name != UNCERTAIN)
+    shown = ", ".join(f"{name or 'empty'} {k:,}" for name, k in counts.items()
+                      if k or name in LABELS)
     note(f"scored {n:,} rows in {time.perf_counter() - start:.1f} s ({shown})"
          + (f" -> {path}" if path else ""))
     return 0
