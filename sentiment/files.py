@@ -17,11 +17,21 @@ from .errors import SentimentError
 
 
 def _temp_beside(path: Path) -> Path:
-    """A new, empty, uniquely named file in ``path``'s folder (``.NAME.XXXX.tmp``)."""
+    """A new, empty, uniquely named file in ``path``'s folder (``.NAME.XXXX.tmp``), with
+    the permissions a plain ``open`` gives (mkstemp's are owner-only)."""
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
                                 dir=path.parent if str(path.parent) else ".")
-    os.close(fd)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+    finally:
+        os.close(fd)
     return Path(name)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def check_writable(path, flag: str, what: str = "the file") -> Path:

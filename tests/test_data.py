@@ -568,3 +568,28 @@ def test_an_output_never_overwrites_an_input(tmp_path, capsys):
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1 and "Traceback" not in err
         assert data.read_bytes() == before and not model.exists()
+
+
+def test_train_into_a_closed_pipe_still_saves_the_model(tmp_path):
+    import subprocess
+    import sys
+
+    data = write(tmp_path / "r.csv", csv_text())
+    model = tmp_path / "m.npz"
+    proc = subprocess.Popen([sys.executable, "-m", "sentiment", "train", str(data), "--model",
+                             str(model), "--min-count", "1", "--epochs", "3"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader has left before the first line, as `| head -0` does
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 1
+    assert "error: stdout failed (Broken pipe); the model was saved to" in err
+    assert "Traceback" not in err and model.exists()
+    assert oct(model.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+
+def _umask():
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -88,6 +88,45 @@ def stream(source, max_memory: int | None = None, desc: str = "reading"):
         yield chunk.texts, chunk.labels
 
 
+class Results:
+    """Results to stdout. If stdout fails (the reader of a pipe left, a full disk), the
+    work goes on and what it computed is kept: the failure is remembered, later results
+    go nowhere, and the command ends with one line and exit 1 (:meth:`finish`)."""
+
+    def __init__(self):
+        self.failed: str | None = None
+
+    def print(self, line: str) -> None:
+        if self.failed is not None:
+            return
+        try:
+            print(line, flush=True)
+        except OSError as exc:  # BrokenPipeError, ENOSPC, ...
+            self.failed = exc.strerror or type(exc).__name__
+            _silence_stdout()
+
+    def finish(self, kept: str) -> int:
+        """The exit code: 0, or 1 after saying that stdout failed and what was ``kept``."""
+        if self.failed is None:
+            return 0
+        note(f"error: stdout failed ({self.failed}); {kept}; the rest of the output was lost")
+        return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so later writes (and Python's own flush at exit)
+    do not fail again."""
+    import os
+
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):  # no real descriptor (a test's capture)
+        pass
+    sys.stdout = open(os.devnull, "w", encoding="utf-8")
+
+
 def positive(n: int, flag: str) -> None:
     if n < 1:
         raise SentimentError(f"{flag} {n}: must be at least 1")

@@ -8,7 +8,16 @@ from pathlib import Path
 
 from ..errors import DataError, SentimentError
 from ..files import check_distinct, check_writable
-from .common import memory_args, model_arg, note, open_reviews, parse_size, reader_args, stream
+from .common import (
+    Results,
+    memory_args,
+    model_arg,
+    note,
+    open_reviews,
+    parse_size,
+    reader_args,
+    stream,
+)
 
 #: fewer training rows than this get a warning: the model will be close to a guess
 FEW_ROWS = 100
@@ -109,6 +118,7 @@ def cmd_train(args) -> int:
     source = open_reviews(train_path, args)
     test = open_reviews(test_path, args) if test_path else None  # fail early on a bad file
     log = _open_log(args.log, args.resume) if args.log else None  # before training
+    results = Results()
 
     def on_prepared(model):
         if model.info["n_train"] < FEW_ROWS:
@@ -124,16 +134,16 @@ def cmd_train(args) -> int:
                  f"{cache['count_threshold']} texts were dropped as they went (counts are "
                  "approximate); a larger --max-memory counts more exactly")
         if not args.json:
-            print(EPOCH_HEADER, flush=True)
+            results.print(EPOCH_HEADER)
 
     def on_epoch(stats):
         if log is not None:
             log.write(json.dumps(stats.to_dict()) + "\n")
             log.flush()
         if args.json:
-            print(json.dumps(stats.to_dict()), flush=True)
+            results.print(json.dumps(stats.to_dict()))
         else:
-            print(format_epoch(stats), flush=True)
+            results.print(format_epoch(stats))
 
     try:
         model = _train_or_checkpoint(source, settings, model_path, args, on_epoch,
@@ -161,12 +171,12 @@ def cmd_train(args) -> int:
 
         metrics = evaluate_chunks(model, stream(test, desc="scoring"))
         if args.json:
-            print(json.dumps({"test_accuracy": metrics["accuracy"], "n_test": metrics["n"],
-                              "test_file": test.name}))
+            results.print(json.dumps({"test_accuracy": metrics["accuracy"],
+                                      "n_test": metrics["n"], "test_file": test.name}))
         else:
-            print(f"test accuracy {metrics['accuracy']:.2%} on {metrics['n']:,} reviews "
-                  f"({test.name})")
-    return 0
+            results.print(f"test accuracy {metrics['accuracy']:.2%} on {metrics['n']:,} "
+                          f"reviews ({test.name})")
+    return results.finish(f"the model was saved to {model_path}")
 
 
 def _open_log(path, append: bool):
