@@ -251,3 +251,38 @@ def test_predict_file_keeps_every_row_in_place(tmp_path, capsys):
     assert main(["predict", "--model", str(model), "--file", str(path), "--json"]) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["probability"] is None for r in records] == [False, True, False, True]
+
+
+@pytest.fixture(scope="module")
+def small_model(tmp_path_factory):
+    texts, labels = reviews(200)
+    return train(texts, labels, QUICK, progress=False).save(
+        tmp_path_factory.mktemp("model") / "m.npz")
+
+
+def test_stdin_in_any_state_gets_an_answer(small_model):
+    import os
+
+    strict = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
+    cmd = [sys.executable, "-m", "sentiment", "predict", "--model", str(small_model)]
+    # bytes that are not UTF-8, in a strict UTF-8 locale: scored, no traceback
+    r = subprocess.run(cmd, input=b"a wonderful \xff film\n\xef\xbb\xbfgreat\n",
+                       capture_output=True, env=strict)
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.splitlines()) == 2 and b"Traceback" not in r.stderr
+    # a closed stdin: one line, exit 2
+    r = subprocess.run(["bash", "-c", " ".join(cmd) + " <&-"], capture_output=True,
+                       text=True)
+    assert r.returncode == 2
+    assert r.stderr == "error: no TEXT given and stdin is closed; pass texts, or --file FILE\n"
+
+
+def test_text_that_is_not_utf8_goes_back_out_as_it_came(small_model):
+    import os
+
+    strict = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
+    r = subprocess.run([sys.executable, "-m", "sentiment", "explain", "--model",
+                        str(small_model), "--json", os.fsdecode(b"a great \xff film")],
+                       capture_output=True, env=strict)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(b'{"text": "a great \xff film"')

@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return 2
+    _tolerant_stdout()
     try:
         return args.handler(args) or 0
     except SentimentError as exc:
@@ -38,6 +39,19 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `predict ... | head`: the reader left, nothing to say
         sys.stderr.close()
         return 0
+
+
+def _tolerant_stdout() -> None:
+    """Let stdout write any text: bytes that came in as lone surrogates (invalid UTF-8 in
+    an argument or on stdin) go back out as the same bytes in a UTF-8 locale, and what
+    another encoding cannot show is escaped, instead of a UnicodeEncodeError."""
+    stdout = sys.stdout
+    encoding = (getattr(stdout, "encoding", None) or "").lower().replace("-", "")
+    try:
+        stdout.reconfigure(errors="surrogateescape" if encoding == "utf8"
+                           else "backslashreplace")
+    except (AttributeError, ValueError, OSError):  # not a reconfigurable text stream
+        pass
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

@@ -58,6 +58,28 @@ def add_similar(sub) -> None:
     p.set_defaults(handler=cmd_similar)
 
 
+def _stdin_lines(asked: bool) -> list[str]:
+    """The lines of stdin as texts, whatever its state: bytes that are not UTF-8 become
+    lone surrogates (one word character each, as the tokenizer reads them) instead of an
+    error in a strict UTF-8 locale; a closed stdin is a one-line error."""
+    stdin = sys.stdin
+    if stdin is None or getattr(stdin, "closed", False):
+        raise SentimentError("no TEXT given and stdin is closed; pass texts, or --file FILE")
+    try:
+        if stdin.isatty() and not asked:
+            note("reading texts from stdin, one per line (Ctrl-D to end)")
+        raw = getattr(stdin, "buffer", None)
+        if raw is None:  # a text stream with no bytes below it (an embedding program's)
+            return [line.rstrip("\r\n") for line in stdin]
+        lines = [line.decode("utf-8", "surrogateescape").rstrip("\r\n") for line in raw]
+        if lines and lines[0].startswith("\ufeff"):  # a byte-order mark, not a word
+            lines[0] = lines[0][1:]
+        return lines
+    except OSError as exc:  # stdin is a descriptor that cannot be read
+        raise SentimentError(f"cannot read stdin ({exc.strerror or exc}); pass texts, or "
+                             "--file FILE") from None
+
+
 def cmd_predict(args) -> int:
     if args.file is not None:
         return score_file(args)
@@ -67,9 +89,7 @@ def cmd_predict(args) -> int:
     check_threshold(args.threshold)
     texts = args.texts
     if not texts or texts == ["-"]:
-        if sys.stdin is None or sys.stdin.isatty() and not texts:
-            note("reading texts from stdin, one per line (Ctrl-D to end)")
-        texts = [line.rstrip("\r\n") for line in sys.stdin]
+        texts = _stdin_lines(bool(texts))
     from ..model import LABELS
 
     model = load_model(args.model)
