@@ -211,7 +211,8 @@ def _sniff(path: Path, encoding: str | None):
         raise SentimentError(f"{name}: the file is empty; it needs a header row and "
                              "one review per row")
     enc, notes = encoding_of(name, head, encoding)
-    return gz, enc, separator(path, head, enc), notes, head
+    sep, said = separator(path, head, enc)
+    return gz, enc, sep, notes + ([said] if said else []), head
 
 
 def _read_csv(raw, source: ReviewFile, **options):

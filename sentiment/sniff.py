@@ -15,7 +15,9 @@ BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
 
 
 QUOTE_HINT = {",": "put reviews that contain commas in double quotes",
-               "\t": "a review must not contain a tab; check the quotes"}
+               "\t": "a review must not contain a tab; check the quotes",
+               ";": "put reviews that contain semicolons in double quotes"}
+SEPARATORS = {",": "comma", "\t": "tab", ";": "semicolon"}
 
 
 def strip_bom(column: str) -> str:
@@ -123,12 +125,20 @@ def _why(exc: Exception) -> str:
     return (text[0] if text else type(exc).__name__)[:160]
 
 
-def separator(path: Path, head: bytes, encoding: str) -> str:
-    """Tab for .tsv/.tab files, else whichever of tab and comma the header uses more."""
+def separator(path: Path, head: bytes, encoding: str) -> tuple[str, str | None]:
+    """(separator, a note or None): the one of comma, tab and semicolon the header line
+    uses most, whatever the file's name; the name's (tab for .tsv/.tab, else comma) when
+    the header has none. The note says when the header overrules the name."""
     suffixes = [s.lower() for s in path.suffixes]
-    if ".tsv" in suffixes or ".tab" in suffixes:
-        return "\t"
-    if ".csv" in suffixes:
-        return ","
+    named = "\t" if ".tsv" in suffixes or ".tab" in suffixes else ","
     first = head.decode(encoding, "replace").splitlines()[0] if head else ""
-    return "\t" if first.count("\t") > first.count(",") else ","
+    counts = {sep: first.count(sep) for sep in SEPARATORS}
+    found = max(counts, key=counts.get)
+    if counts[found] == 0 or counts[found] == counts[named]:
+        return named, None
+    note = None
+    if ".csv" in suffixes or named == "\t":
+        note = (f"{path}: read as {SEPARATORS[found]}-separated (the header line has "
+                f"{counts[found]} {SEPARATORS[found]}{'s' * (counts[found] != 1)}), "
+                "whatever its name says")
+    return found, note

@@ -593,3 +593,13 @@ def _umask():
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@pytest.mark.parametrize("sep, name, word", [("\t", "r.csv", "tab"), (";", "r.csv", "semicolon"),
+                                             (";", "r.txt", None), (",", "r.tsv", "comma")])
+def test_the_header_decides_the_separator_whatever_the_name(tmp_path, sep, name, word):
+    reviews = read_reviews(write(tmp_path / name, csv_text(sep=sep)))
+    assert reviews.texts == TEXTS and reviews.labels.tolist() == LABELS
+    said = [n for n in reviews.notes if "-separated" in n]
+    assert said == ([f"{tmp_path / name}: read as {word}-separated (the header line has 1 "
+                     f"{word}), whatever its name says"] if word else [])
