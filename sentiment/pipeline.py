@@ -74,8 +74,10 @@ def chunk_rows(row_bytes: float, max_memory: int = DEFAULT_MAX_MEMORY) -> int:
 
 def chunks_of(texts: list[str], labels, size: int | None = None):
     """``(texts, labels)`` in slices of ``size`` texts (None: one slice)."""
-    size = size or max(len(texts), 1)
     labels = np.asarray(labels, dtype=np.int8)
+    if len(texts) != len(labels):
+        raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+    size = size or max(len(texts), 1)
     for lo in range(0, max(len(texts), 1), size):
         yield texts[lo:lo + size], labels[lo:lo + size]
 
@@ -146,9 +148,9 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
         times["vocabulary"] += time.perf_counter() - t
     if strict and len(vocab) == 0:
         raise DataError("the vocabulary is empty: no feature occurs in at least "
-                         f"min_count={settings.min_count} texts with |polarity| >= "
-                         f"{settings.polarity_cutoff}; lower --min-count or "
-                         "--polarity-cutoff")
+                        f"min_count={settings.min_count} texts with |polarity| >= "
+                        f"{settings.polarity_cutoff}; lower --min-count or "
+                        "--polarity-cutoff")
     t = time.perf_counter()
     train, val = _encode(vocab, settings, spool, keys, nnz, should_stop, progress)
     times["encode"] = time.perf_counter() - t
@@ -186,11 +188,8 @@ def fit_vocabulary(texts, labels, *, ngrams: int = 1, min_count: int = 1,
     settings = Settings(ngrams=ngrams, min_count=min_count, polarity_cutoff=polarity_cutoff,
                         values="binary" if binary else "count", val_fraction=0.0,
                         max_features=0)
-    labels = np.asarray(labels, dtype=np.int8)
-    if len(texts) != len(labels):
-        raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
     with Spool(1 << 62) as spool:
-        ready = prepare([(list(texts), labels)], settings, spool, strict=False)
+        ready = prepare(chunks_of(list(texts), labels), settings, spool, strict=False)
         X, _ = ready.train.load(0)
     return ready.vocab, X
 

@@ -42,8 +42,6 @@ def train(texts: list[str], labels, settings: Settings = _DEFAULTS, *,
     The texts go through the pipeline in chunks of ``chunk_size`` (default: one chunk);
     ``options`` are those of :func:`train_chunks`.
     """
-    if len(texts) != len(labels):
-        raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
     return train_chunks(chunks_of(texts, labels, chunk_size), settings,
                         total=len(texts), **options)
 

@@ -138,7 +138,7 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
     history = list(done.history)
     best_loss, best_params, waited = done.best_loss, done.best_params, done.waited
     n = rows.n_rows if limit is None else min(limit, rows.n_rows)
-    shufflers: dict = {}  # one per shard matrix kept loaded: its buffers are reused
+    shuffle = None  # reused while the shard matrix is the same (one shard: every epoch)
     for epoch in range(done.epoch + 1, settings.epochs + 1):
         if settings.lr_decay:
             opt.lr = settings.lr * (1 - (epoch - 1) / settings.epochs)
@@ -151,9 +151,8 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
             with np.errstate(over="ignore", invalid="ignore"):  # divergence: checked below
                 seen = 0
                 for order, Xs, ys in rows.epoch(rng, n):
-                    shuffle = shufflers.get(id(Xs)) or RowShuffler(Xs)
-                    if rows.n_shards == 1:
-                        shufflers = {id(Xs): shuffle}
+                    if shuffle is None or shuffle.X is not Xs:
+                        shuffle = RowShuffler(Xs)
                     k = len(order)
                     ye[seen:seen + k] = ys[order]
                     scratch.logits = logits[seen:seen + k]
