@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import SentimentError
-from .model import LABELS
+from .labels import NEGATIVE, POSITIVE, RATING_NAMES, LabelReader, LabelScheme
 from .sniff import (
     QUOTE_HINT,
     damaged,
@@ -39,10 +39,8 @@ LABEL_NAMES = ("sentiment", "label", "polarity", "class", "target", "labels", "y
                "sentiment_label", "category")
 
 
-POSITIVE = ("positive", "pos", "1", "true", "yes", "p", "+", "+1", "1.0")
-
-
-NEGATIVE = ("negative", "neg", "0", "false", "no", "n", "-", "-1", "0.0", "-1.0")
+__all__ = ["LABEL_NAMES", "NEGATIVE", "POSITIVE", "TEXT_NAMES", "ReviewFile", "Reviews",
+           "data_home", "imdb_paths", "read_reviews"]
 
 
 @dataclass
@@ -74,7 +72,8 @@ class ReviewFile:
 
     def __init__(self, path: str | os.PathLike, *, text_column: str | None = None,
                  label_column: str | None = None, need_labels: bool = True,
-                 encoding: str | None = None, keep_empty: bool = False):
+                 encoding: str | None = None, keep_empty: bool = False,
+                 scheme: LabelScheme | None = None, fixed: bool = False):
         self.path, self.name = Path(path), str(path)
         self.keep_empty = keep_empty and not need_labels  # scoring keeps every input row
         self.gz, self.encoding, self.sep, self.notes, head = _sniff(self.path, encoding)
@@ -83,14 +82,20 @@ class ReviewFile:
         columns = _header(self)
         self.text_column = _pick(self.name, columns, text_column, TEXT_NAMES, "text",
                                  "--text-column")
-        self.label_column = None
+        self.label_column, self.labels = None, None
+        scheme = scheme or LabelScheme()
         if label_column is not None or need_labels:
-            self.label_column = _pick(self.name, columns, label_column, LABEL_NAMES, "label",
+            aliases = {"stars": RATING_NAMES + LABEL_NAMES, "binary": LABEL_NAMES}.get(
+                scheme.kind, LABEL_NAMES + RATING_NAMES)
+            if label_column is None and scheme.column in columns:  # the model's column
+                label_column = scheme.column
+            self.label_column = _pick(self.name, columns, label_column, aliases, "label",
                                       "--label-column", exclude=self.text_column,
                                       required=need_labels)
+        if self.label_column is not None:
+            self.labels = LabelReader(self.name, self.label_column, scheme, fixed)
         self.rows_read = self.rows_kept = self.rows_with_text = 0
         self._dropped: list[int] = []  # row numbers of the first few empty rows
-        self._spellings: dict[str, str] = {}  # label spelling -> label, in order of sight
 
     def __repr__(self) -> str:
         return (f"ReviewFile({self.name!r}, text={self.text_column!r}, "
@@ -129,12 +134,12 @@ class ReviewFile:
             if not self.keep_empty:
                 frame = frame[~empty]
         labels = None
-        if label_col is not None and len(frame):
-            labels, seen = _map_labels(name, label_col, frame[label_col].str.strip())
-            for spelling, label in seen.items():
-                self._spellings.setdefault(spelling, label)
-        self.rows_kept += len(frame)
         self.rows_with_text += len(frame) - (int(empty.sum()) if self.keep_empty else 0)
+        if label_col is not None and len(frame):
+            labels, keep = self.labels(frame[label_col].str.strip())
+            if not keep.all():  # a rating in the middle of the scale
+                frame, labels = frame[keep], labels[keep]
+        self.rows_kept += len(frame)
         rows = frame.index.to_numpy() + 2
         frame = frame.reset_index(drop=True)
         return Reviews(name, frame[text_col].tolist(), labels, text_col, label_col, frame,
@@ -152,16 +157,19 @@ class ReviewFile:
             raise SentimentError(f"{name}: every row has an empty {what} "
                                  f"({_count(self.rows_read, 'row')}, columns {columns}); check "
                                  f"the file or name the columns with {flags}")
+        if label_col is not None and self.rows_kept == 0:
+            raise SentimentError(f"{name}: no row is left to use: every rating in column "
+                                 f"{label_col!r} is in the middle of the scale "
+                                 f"({self.labels.scheme.describe()}); set the cut points "
+                                 "with --stars LOW:HIGH")
         if self._dropped_n:
             done = "kept, unscored," if self.keep_empty else "dropped"
             self.notes.append(f"{name}: {done} {_count(self._dropped_n, 'row')} with an "
                               f"empty {what} ({_rows(self._dropped, self._dropped_n)})")
         if label_col is not None:
-            shown = list(self._spellings.items())
-            mapping = ", ".join(f"{v!r} -> {label}" for v, label in shown[:10])
-            mapping += ", ..." if len(shown) > 10 else ""
-            self.notes.append(f"{name}: text column {text_col!r}, label column {label_col!r} "
-                              f"({mapping}); {_count(self.rows_kept, 'row')}")
+            self.notes.append(f"{name}: text column {text_col!r}, {self.labels.describe()}; "
+                              f"{_count(self.rows_kept, 'row')}")
+            self.notes.extend(self.labels.notes())
         else:
             self.notes.append(f"{name}: text column {text_col!r}; "
                               f"{_count(self.rows_kept, 'row')}")
@@ -299,34 +307,6 @@ def _pick(name, columns, chosen, aliases, what, flag, exclude=None, required=Tru
         return None
     raise SentimentError(f"{name}: no {what} column (found: {found}); "
                          f"name it with {flag}")
-
-
-def _map_labels(name, column, values):
-    """Map label spellings to 0/1; return (labels, {spelling: label} of the first few).
-
-    Spellings are compared case-insensitively, so 'Positive' and 'pos' are one label.
-    """
-    keys = values.str.lower()
-    known = {**{k: 1 for k in POSITIVE}, **{k: 0 for k in NEGATIVE}}
-    mapped = keys.map(known)
-    bad = mapped.isna().to_numpy()
-    if bad.any():
-        # labels it would make: each known class once, each unknown spelling once
-        if mapped.nunique() + keys[bad].nunique() > 2:
-            counts = values.value_counts()
-            listed = ", ".join(f"{v!r}: {c:,}" for v, c in counts.head(10).items())
-            more = f", and {len(counts) - 10:,} more" if len(counts) > 10 else ""
-            raise SentimentError(f"{name}: column {column!r} has {len(counts):,} values "
-                                 f"({listed}{more}); a label column needs two "
-                                 "(positive/negative); pick another with --label-column")
-        first = int(np.flatnonzero(bad)[0])
-        raise SentimentError(
-            f"{name}: {_rows([values.index[first]], 1)}, column {column!r}: label "
-            f"{values.iloc[first]!r} is not one of positive/negative, pos/neg, 1/0, "
-            "true/false; fix it or pick another column with --label-column")
-    labels = mapped.to_numpy(dtype=np.int8)
-    seen = {v: LABELS[known[v.lower()]] for v in values.drop_duplicates().head(11)}
-    return labels, seen
 
 
 def data_home() -> Path:

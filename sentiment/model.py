@@ -11,18 +11,25 @@ from pathlib import Path
 import numpy as np
 
 from . import modelfile
-from .network import Network, sigmoid
+from .labels import BINARY, LabelScheme
+from .network import Network, sigmoid, softmax
 from .vocab import Vocabulary
 
-LABELS = ("negative", "positive")
+LABELS = BINARY
 
 
 class Model:
-    """A vocabulary and a network that together turn texts into probabilities."""
+    """A vocabulary and a network that together turn texts into probabilities.
+
+    ``scheme`` says what the classes are (:class:`~sentiment.labels.LabelScheme`):
+    negative/positive by default, or K classes named by the values of a label column.
+    """
 
     def __init__(self, vocab: Vocabulary, net: Network, settings: dict,
-                 history: list[dict] | None = None, info: dict | None = None):
+                 history: list[dict] | None = None, info: dict | None = None,
+                 scheme: LabelScheme | None = None):
         self.vocab, self.net = vocab, net
+        self.scheme = scheme or LabelScheme()
         self.settings = dict(settings)
         self.history = list(history or [])
         self.info = dict(info or {})
@@ -31,6 +38,11 @@ class Model:
     def __repr__(self) -> str:
         return (f"Model(vocab={len(self.vocab)}, hidden={self.net.hidden}, "
                 f"ngrams={self.vocab.ngrams}, values={self.values!r})")
+
+    @property
+    def classes(self) -> list[str]:
+        """The class names, in the order of the network's outputs."""
+        return list(self.scheme.classes)
 
     @property
     def values(self) -> str:
@@ -54,7 +66,8 @@ class Model:
         return self.predict_details(texts)[0]
 
     def predict_details(self, texts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Return (probability of positive, known features, label index) for each text.
+        """Return (probability of positive, known features, label index) for each text;
+        with K classes, the probabilities are (n, K) and the label the most likely.
 
         The label is the logit's sign, as in ``evaluate`` and batch scoring: a float32
         probability rounds to exactly 0.5 for logits within about 1e-7 of zero.
@@ -63,10 +76,13 @@ class Model:
             list(texts), binary=self.values != "count")
         data = self.apply_values(data, indices)
         logits = self.net.logits_arrays(data, indices, indptr)
+        if logits.ndim == 2:
+            return softmax(logits), known, logits.argmax(axis=1)
         return sigmoid(logits), known, (logits > 0).astype(np.int8)
 
     def predict(self, texts) -> list[str]:
-        return [LABELS[i] for i in self.predict_details(texts)[2].tolist()]
+        classes = self.classes
+        return [classes[i] for i in self.predict_details(texts)[2].tolist()]
 
     # -- persistence ------------------------------------------------------------------------
     def save(self, path: str | os.PathLike, checkpoint: tuple[dict, dict] | None = None
@@ -75,9 +91,11 @@ class Model:
 
         ``checkpoint`` is (arrays, metadata) of a trainer state to resume from.
         """
-        meta = {"labels": list(LABELS), "activation": self.net.activation,
+        meta = {"labels": self.classes, "activation": self.net.activation,
                 "vocab": self.vocab.meta(), "settings": self.settings,
                 "history": self.history, "info": self.info}
+        if self.scheme.kind != "binary":  # binary models stay as they were
+            meta["scheme"] = self.scheme.to_dict()
         return modelfile.write(Path(path), {**self.vocab.to_arrays(), **self.net.params()},
                                meta, checkpoint)
 
@@ -88,9 +106,10 @@ class Model:
         Never unpickles, and checks everything prediction relies on (format version,
         checksums, dtypes, shapes, finite weights) before returning.
         """
-        arrays, meta, sorted_hashes, checkpoint = modelfile.read(Path(path), list(LABELS))
+        arrays, meta, sorted_hashes, checkpoint = modelfile.read(Path(path))
         vocab = Vocabulary.from_arrays(arrays, meta["vocab"], sorted_hashes)
         net = Network.from_params(arrays, meta["activation"])
-        model = cls(vocab, net, meta["settings"], meta.get("history"), meta.get("info"))
+        model = cls(vocab, net, meta["settings"], meta.get("history"), meta.get("info"),
+                    meta["scheme"])
         model.checkpoint = checkpoint
         return model

@@ -18,6 +18,7 @@ import numpy as np
 
 from .errors import SentimentError
 from .files import atomic_write
+from .labels import BINARY, KINDS, MAX_CLASSES, LabelScheme
 from .network import ACTIVATIONS
 from .text import HASH_VERSION
 
@@ -50,18 +51,18 @@ def write(path: Path, arrays: dict, meta: dict, checkpoint: tuple[dict, dict] | 
     return path
 
 
-def read(path: Path, labels: list[str]) -> tuple[dict, dict, np.ndarray, tuple | None]:
+def read(path: Path) -> tuple[dict, dict, np.ndarray, tuple | None]:
     """Read and check a model file: (arrays, meta, sorted vocabulary hashes, checkpoint).
 
     Raise SentimentError, naming the file and what is wrong, if it is not a whole model
-    with the label names ``labels``.
+    (its ``labels``: two or more distinct class names, negative/positive by default).
     """
     if not path.exists():
         raise SentimentError(f"{path}: no such model file; {HINT}")
     if path.is_dir():
         raise SentimentError(f"{path}: is a directory, not a model file; {HINT}")
     arrays = _read_arrays(path, HINT)
-    meta = _read_meta(path, arrays, HINT, labels)
+    meta = _read_meta(path, arrays, HINT)
     sorted_hashes = _check_arrays(path, arrays, meta, HINT)
     checkpoint = None
     if isinstance(meta.get("checkpoint"), dict):
@@ -79,6 +80,8 @@ def read(path: Path, labels: list[str]) -> tuple[dict, dict, np.ndarray, tuple |
 ARRAYS = {"W1": ("f", 2), "b1": ("f", 1), "w2": ("f", 1), "b2": ("f", 1),
           "vocab_hashes": ("u", 1), "vocab_order": ("i", 1), "vocab_words": ("u", 1),
           "vocab_pos": ("i", 1), "vocab_neg": ("i", 1)}
+# arrays some models have: the naive-Bayes values of K classes
+OPTIONAL_ARRAYS = {"vocab_scale": ("f", 1)}
 # an archive whose arrays would expand beyond this many times its size on disk, and
 # beyond EXPANSION_FLOOR bytes, is refused (models are stored uncompressed: about 1x)
 MAX_EXPANSION = 20
@@ -146,7 +149,7 @@ def _check_expansion(path: Path, members, hint: str) -> None:
                              f"on disk; this tool never writes compressed models); {hint}")
 
 
-def _read_meta(path: Path, arrays: dict, hint: str, labels: list[str]) -> dict:
+def _read_meta(path: Path, arrays: dict, hint: str) -> dict:
     """The metadata entry as a dict, with every field prediction relies on checked."""
     raw = arrays.get("meta")
     if raw is None:
@@ -177,9 +180,18 @@ def _read_meta(path: Path, arrays: dict, hint: str, labels: list[str]) -> dict:
     if meta["activation"] not in ACTIVATIONS:
         raise SentimentError(f"{path}: model uses activation {meta['activation']!r}, this "
                              f"version knows {', '.join(ACTIVATIONS)}; retrain it")
-    if meta.get("labels", list(labels)) != list(labels):
-        raise SentimentError(f"{path}: model labels {meta['labels']!r} are not "
-                             f"{list(labels)!r}; retrain it")
+    labels = meta.setdefault("labels", list(BINARY))
+    if not isinstance(labels, list) or not 2 <= len(labels) <= MAX_CLASSES \
+            or not all(isinstance(x, str) for x in labels) or len(set(labels)) != len(labels):
+        raise SentimentError(f"{path}: model metadata has no valid class names; {hint}")
+    scheme = meta.get("scheme")
+    try:
+        meta["scheme"] = LabelScheme.from_dict(scheme)
+        if meta["scheme"].classes != labels or meta["scheme"].kind not in KINDS:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise SentimentError(f"{path}: model metadata has no valid label scheme; "
+                             f"{hint}") from None
     return meta
 
 
@@ -192,7 +204,11 @@ def _check_arrays(path: Path, arrays: dict, meta: dict, hint: str) -> np.ndarray
         return SentimentError(f"{path}: model file is inconsistent ({why}); {hint}")
 
     crcs = meta["crc32"]
-    for key, (kind, ndim) in ARRAYS.items():
+    k = len(meta["labels"])
+    optional = [key for key in OPTIONAL_ARRAYS if key in arrays]
+    for key, (kind, ndim) in {**ARRAYS, **{key: OPTIONAL_ARRAYS[key] for key in optional}
+                              }.items():
+        ndim = 2 if key == "w2" and k > 2 else ndim
         a = arrays.get(key)
         if not isinstance(a, np.ndarray):
             raise bad(f"no array {key!r}")
@@ -204,8 +220,11 @@ def _check_arrays(path: Path, arrays: dict, meta: dict, hint: str) -> np.ndarray
         if a.dtype.kind != kind or a.ndim != ndim:
             raise bad(f"array {key!r} is {a.ndim}-D {a.dtype}")
     n, hidden = arrays["W1"].shape
-    sizes = {"b1": hidden, "w2": hidden, "b2": 1, "vocab_hashes": n, "vocab_order": n,
-             "vocab_pos": n, "vocab_neg": n}
+    sizes = {"b1": hidden, "w2": hidden, "b2": 1 if k == 2 else k, "vocab_hashes": n,
+             "vocab_order": n, "vocab_pos": n, "vocab_neg": n,
+             **{key: n for key in optional}}
+    if k > 2 and arrays["w2"].shape[1] != k:
+        raise bad(f"array 'w2' has {arrays['w2'].shape[1]} outputs for {k} classes")
     for key, size in sizes.items():
         if len(arrays[key]) != size:
             raise bad(f"array {key!r} has {len(arrays[key])} entries, W1 is {n} x {hidden}")
@@ -220,7 +239,7 @@ def _check_arrays(path: Path, arrays: dict, meta: dict, hint: str) -> np.ndarray
     hashes = arrays["vocab_hashes"][order]
     if np.any(hashes[1:] < hashes[:-1]):  # lookups binary-search this order
         raise bad("the vocabulary index is not sorted")
-    for key in ("W1", "b1", "w2", "b2"):
+    for key in ("W1", "b1", "w2", "b2", *optional):
         if not np.isfinite(arrays[key]).all():
             raise bad(f"array {key!r} holds NaN or infinity")
     return hashes

@@ -34,8 +34,21 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return out
 
 
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of K-class logits, shifted by each row's maximum (no overflow)."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    e /= e.sum(axis=1, keepdims=True)
+    return e
+
+
 def log_loss_logits(z: np.ndarray, y: np.ndarray) -> float:
-    """Mean binary cross-entropy from logits: ``log(1 + e^z) - y z``, exact for any z."""
+    """Mean cross-entropy from logits, exact for any z: ``log(1 + e^z) - y z`` for one
+    logit per row (y 0/1), ``logsumexp(z) - z[y]`` for K (y the class positions)."""
+    if z.ndim == 2:
+        top = z.max(axis=1)
+        lse = top + np.log(np.exp(z - top[:, None]).sum(axis=1, dtype=np.float64))
+        picked = z[np.arange(len(z)), np.asarray(y, dtype=np.int64)]
+        return float(np.mean(lse - picked, dtype=np.float64))
     return float(np.mean(np.logaddexp(0, z) - y * z, dtype=np.float64))
 
 
@@ -44,11 +57,13 @@ class Network:
 
     ``W1`` has one row per vocabulary feature (``n_inputs x hidden``), float32.
     ``init_scale`` 0 starts ``W1`` at zero, as the lesson did; ``w2`` always starts random
-    (normal with standard deviation ``hidden ** -0.5``).
+    (normal with standard deviation ``hidden ** -0.5``). Two classes have one output (a
+    logit, through a sigmoid): ``w2`` is a vector; ``n_classes`` K > 2 have K outputs
+    through a softmax: ``w2`` is ``hidden x K``, ``b2`` has K entries.
     """
 
     def __init__(self, n_inputs: int, hidden: int, rng: np.random.Generator, *,
-                 activation: str = "linear", init_scale: float = 0.0):
+                 activation: str = "linear", init_scale: float = 0.0, n_classes: int = 2):
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
         self.activation = activation
@@ -57,12 +72,17 @@ class Network:
         else:
             self.W1 = np.zeros((n_inputs, hidden), dtype=np.float32)
         self.b1 = np.zeros(hidden, dtype=np.float32)
-        self.w2 = (rng.standard_normal(hidden) * hidden ** -0.5).astype(np.float32)
-        self.b2 = np.zeros(1, dtype=np.float32)
+        shape = hidden if n_classes <= 2 else (hidden, n_classes)
+        self.w2 = (rng.standard_normal(shape) * hidden ** -0.5).astype(np.float32)
+        self.b2 = np.zeros(1 if n_classes <= 2 else n_classes, dtype=np.float32)
 
     @property
     def hidden(self) -> int:
         return self.W1.shape[1]
+
+    @property
+    def n_classes(self) -> int:
+        return 2 if self.w2.ndim == 1 else self.w2.shape[1]
 
     def __repr__(self) -> str:
         return (f"Network(inputs={self.W1.shape[0]}, hidden={self.hidden}, "
@@ -78,7 +98,7 @@ class Network:
         net.W1 = np.ascontiguousarray(params["W1"], dtype=np.float32)
         net.b1 = np.asarray(params["b1"], dtype=np.float32)
         net.w2 = np.asarray(params["w2"], dtype=np.float32)
-        net.b2 = np.asarray(params["b2"], dtype=np.float32).reshape(1)
+        net.b2 = np.asarray(params["b2"], dtype=np.float32).reshape(-1)
         return net
 
     def act(self, z: np.ndarray) -> np.ndarray:
@@ -100,20 +120,27 @@ class Network:
         return self.act(z)
 
     def logits_arrays(self, data, indices, indptr) -> np.ndarray:
-        return self.hidden_layer(data, indices, indptr) @ self.w2 + self.b2[0]
+        return self.output(self.hidden_layer(data, indices, indptr))
+
+    def output(self, a: np.ndarray) -> np.ndarray:
+        """Logits of hidden activations ``a``: one per row (two classes) or K per row."""
+        return a @ self.w2 + (self.b2 if self.w2.ndim == 2 else self.b2[0])
 
     def logits(self, X, batch_size: int = 8192) -> np.ndarray:
-        """Logit of each row of the CSR matrix ``X``, in batches to bound memory."""
-        out = np.empty(X.shape[0], dtype=np.float32)
+        """Logits of each row of the CSR matrix ``X``, in batches to bound memory: one per
+        row for two classes, K per row for K classes."""
+        shape = X.shape[0] if self.w2.ndim == 1 else (X.shape[0], self.n_classes)
+        out = np.empty(shape, dtype=np.float32)
         for start in range(0, X.shape[0], batch_size):
             z = X[start:start + batch_size] @ self.W1
             z += self.b1
-            out[start:start + batch_size] = self.act(z) @ self.w2 + self.b2[0]
+            out[start:start + batch_size] = self.output(self.act(z))
         return out
 
     def predict_proba(self, X) -> np.ndarray:
-        """Probability that each row of ``X`` is positive."""
-        return sigmoid(self.logits(X))
+        """Probability that each row of ``X`` is positive; (n, K) for K classes."""
+        z = self.logits(X)
+        return sigmoid(z) if z.ndim == 1 else softmax(z)
 
 
 # -- layer-1 kernels: one review at a time (stages 1-4) ---------------------------------

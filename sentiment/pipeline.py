@@ -85,7 +85,7 @@ def chunks_of(texts: list[str], labels, size: int | None = None):
 def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
             vocab: Vocabulary | None = None, max_memory: int = DEFAULT_MAX_MEMORY,
             threads: int | None = None, should_stop=None, progress=None,
-            n_train: int | None = None, strict: bool = True) -> Prepared:
+            n_train: int | None = None, strict: bool = True, classes=None) -> Prepared:
     """Run both passes over ``chunks`` (an iterable of ``(texts, labels)``).
 
     The rows wait in ``spool``, which the caller closes (removing its cache): its budget
@@ -94,13 +94,15 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
     resumed run had, checked before the second pass. ``progress(step, rows)`` is called as
     rows go by; ``should_stop()`` is polled between chunks. Raises :class:`DataError` when
     the data cannot train a model (unless not ``strict``: one class, or no feature, is
-    then no error).
+    then no error). ``classes``: a :class:`~sentiment.labels.ClassTable` for K classes,
+    the labels being its codes (in order of first sight; put in natural order in pass 2).
     """
     times = {"read": 0.0, "tokenize": 0.0, "vocabulary": 0.0, "encode": 0.0}
     # the table, what waits to be merged and a merge's copy of the table: ~4 entries each
     counter = None if vocab is not None else FeatureCounter(
         max(max_memory // (4 * ENTRY_BYTES), 1 << 16))
     keys, n_rows, n_val, n_positive, n_labelled_positive, nnz = [], 0, 0, 0, 0, 0
+    per_class = np.zeros(256, dtype=np.int64)  # K classes: training rows of each code
     released = False
     t = time.perf_counter()
     for c, (texts, labels) in enumerate(chunks):
@@ -110,12 +112,18 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
                                  settings.val_fraction)
         n_rows += len(texts)
         n_val += int(is_val.sum())
-        n_positive += int(labels[~is_val].sum())
-        n_labelled_positive += int(labels.sum())
+        if classes is not None:
+            per_class += np.bincount(labels[~is_val], minlength=256)
+            counted = np.ones(len(labels), np.int8)  # pass 1 counts texts, not classes
+        else:
+            n_positive += int(labels[~is_val].sum())
+            n_labelled_positive += int(labels.sum())
+            counted = labels
         for part, held_out in (("train", ~is_val), ("val", is_val)):
             if held_out.any():
                 rows = np.flatnonzero(held_out)
-                nnz += _count_chunk([texts[i] for i in rows], labels[rows], settings,
+                nnz += _count_chunk([texts[i] for i in rows], labels[rows], counted[rows],
+                                    settings,
                                     counter if part == "train" else None, spool, c, part,
                                     times, threads)
                 keys.append(f"{part}-chunk{c}")
@@ -131,11 +139,18 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
         t = time.perf_counter()
     times["read"] += time.perf_counter() - t
     train_rows = n_rows - n_val
-    if strict and n_labelled_positive in (0, n_rows):
+    remap = None
+    if classes is not None:
+        remap = classes.remap()
+        if strict and np.count_nonzero(per_class) < 2:
+            raise DataError(f"the training rows ({train_rows:,} of {n_rows:,}) hold "
+                            f"{np.count_nonzero(per_class)} class; training needs two or more")
+        n_positive = 0  # no positive class
+    elif strict and n_labelled_positive in (0, n_rows):
         only = "positive" if n_labelled_positive else "negative"
         raise DataError(f"every label is {only} ({n_rows:,} rows); training needs both "
                         "positive and negative reviews")
-    if strict and (train_rows == 0 or n_positive in (0, train_rows)):
+    elif strict and (train_rows == 0 or n_positive in (0, train_rows)):
         raise DataError(f"the training rows ({train_rows:,} of {n_rows:,}; the rest are held "
                         "out for validation) need both positive and negative reviews; add "
                         "rows or lower --val-fraction")
@@ -152,7 +167,9 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
                         f"{settings.polarity_cutoff}; lower --min-count or "
                         "--polarity-cutoff")
     t = time.perf_counter()
-    train, val = _encode(vocab, settings, spool, keys, nnz, should_stop, progress)
+    if remap is not None and settings.values == "nb":
+        vocab.set_class_scale(_class_counts(vocab, spool, keys, remap))
+    train, val = _encode(vocab, settings, spool, keys, nnz, should_stop, progress, remap)
     times["encode"] = time.perf_counter() - t
     cache = {"memory_bytes": spool.in_memory, "disk_bytes": spool.peak_on_disk,
              "folder": str(spool.dir) if spool.dir else None,
@@ -199,10 +216,11 @@ def _poll(should_stop) -> None:
         raise Stopped
 
 
-def _count_chunk(texts, labels, settings, counter, spool, c: int, part: str, times,
-                 threads) -> int:
+def _count_chunk(texts, labels, counted, settings, counter, spool, c: int, part: str,
+                 times, threads) -> int:
     """Pass 1 for the training (or validation) rows of one chunk: hash them, count their
-    features (with a ``counter``) and keep them as local codes; return their entries."""
+    features (with a ``counter``; ``counted`` > 0 counts as positive) and keep them as
+    local codes with their ``labels``; return their entries."""
     t = time.perf_counter()
     corpus = hash_corpus(texts, settings.ngrams, keep_text=counter is not None,
                          workers=threads)
@@ -212,7 +230,7 @@ def _count_chunk(texts, labels, settings, counter, spool, c: int, part: str, tim
     corpus.hashes = None
     X = count_matrix(corpus.rows, codes, (corpus.n_texts, len(uniques)))  # counts per text
     if counter is not None:
-        positive = np.repeat(labels > 0, np.diff(X.indptr))
+        positive = np.repeat(counted > 0, np.diff(X.indptr))
         pos = np.bincount(X.indices[positive], minlength=len(uniques))
         neg = np.bincount(X.indices[~positive], minlength=len(uniques))
         # the first token of each feature, and what to read its words back from
@@ -220,7 +238,7 @@ def _count_chunk(texts, labels, settings, counter, spool, c: int, part: str, tim
         entries = {"hash": uniques, "pos": pos.astype(np.int32), "neg": neg.astype(np.int32),
                    "n": n.astype(np.int8), "chunk": np.full(len(uniques), c, np.int32),
                    "token": tokens.astype(np.int32)}
-        counter.add(entries, bounds, int((labels > 0).sum()), int((labels <= 0).sum()))
+        counter.add(entries, bounds, int((counted > 0).sum()), int((counted <= 0).sum()))
         spool.put(f"text{c}", {"data": np.frombuffer(corpus.data, np.uint8),
                                "starts": corpus.starts, "ends": corpus.ends})
     del codes, corpus, first
@@ -251,9 +269,24 @@ def _vocabulary(counter: FeatureCounter, settings: Settings, spool: Spool) -> Vo
                       settings.polarity_cutoff)
 
 
+def _class_counts(vocab: Vocabulary, spool: Spool, keys, remap: np.ndarray) -> np.ndarray:
+    """In how many training texts of each class each feature occurs (vocabulary x K)."""
+    k = len(remap)
+    counts = np.zeros(len(vocab) * k, dtype=np.int64)
+    for key in keys:
+        if key.startswith("train"):
+            chunk = spool.get(key)
+            ids = vocab.lookup(chunk["uniques"])[chunk["indices"]]
+            y = np.repeat(remap[chunk["labels"]], np.diff(chunk["indptr"]))
+            present = ids >= 0
+            counts += np.bincount(ids[present] * k + y[present], minlength=len(counts))
+    return counts.reshape(len(vocab), k)
+
+
 def _encode(vocab: Vocabulary, settings: Settings, spool: Spool, keys, nnz: int,
-            should_stop, progress):
-    """Pass 2: every kept chunk as vocabulary columns, scattered into shards."""
+            should_stop, progress, remap=None):
+    """Pass 2: every kept chunk as vocabulary columns, scattered into shards (``remap``:
+    K classes' codes to their positions)."""
     budget = spool.budget if spool.dir is None else spool.budget // 4
     n_shards = max(1, -(-nnz * 8 // max(budget, 1)))  # 8 bytes an entry: index, value
     rng = np.random.default_rng([settings.seed, 1])  # its own stream: training's is intact
@@ -271,7 +304,7 @@ def _encode(vocab: Vocabulary, settings: Settings, spool: Spool, keys, nnz: int,
             else np.ones(len(present), np.float32)
         data = vocab.input_values(settings.values, data, indices).astype(np.float32)
         X = csr(indptr, indices, data, len(vocab))
-        y = chunk["labels"].astype(np.float32)
+        y = (chunk["labels"] if remap is None else remap[chunk["labels"]]).astype(np.float32)
         if key.startswith("train"):
             train.scatter(rng, X.indptr, X.indices, X.data, y)
         else:

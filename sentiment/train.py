@@ -13,6 +13,8 @@ import time
 
 import numpy as np
 
+from .errors import DataError, SentimentError
+from .labels import ClassTable, LabelScheme, encode_labels
 from .model import Model
 from .network import Network
 from .pipeline import DEFAULT_MAX_MEMORY, Stopped, chunks_of, prepare, validation_rows
@@ -36,12 +38,17 @@ _DEFAULTS = Settings()  # frozen: one shared instance is safe as a default
 
 
 def train(texts: list[str], labels, settings: Settings = _DEFAULTS, *,
-          chunk_size: int | None = None, **options) -> Model:
+          chunk_size: int | None = None, multiclass: bool = False, **options) -> Model:
     """Train a model on texts with 0/1 labels; return a :class:`~sentiment.model.Model`.
 
-    The texts go through the pipeline in chunks of ``chunk_size`` (default: one chunk);
-    ``options`` are those of :func:`train_chunks`.
+    With ``multiclass``, the labels may be any values (strings or numbers), each one a
+    class (named by its value, in natural order). The texts go through the pipeline in
+    chunks of ``chunk_size`` (default: one chunk); ``options`` are those of
+    :func:`train_chunks`.
     """
+    if multiclass:
+        labels, names = encode_labels(labels)
+        options.update(scheme=LabelScheme("multiclass", names), classes=ClassTable(names))
     return train_chunks(chunks_of(texts, labels, chunk_size), settings,
                         total=len(texts), **options)
 
@@ -50,7 +57,9 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
                  progress: bool | None = None, limit: int | None = None, resume=None,
                  should_stop=None, threads: int | None = None,
                  max_memory: int = DEFAULT_MAX_MEMORY, cache_dir=None,
-                 total: int | None = None, on_prepared=None) -> Model:
+                 total: int | None = None, on_prepared=None,
+                 scheme: LabelScheme | None = None, classes: ClassTable | None = None
+                 ) -> Model:
     """Train a model on ``(texts, labels)`` chunks; see :func:`train`.
 
     Holds out a seeded ``settings.val_fraction`` of the rows for validation (early
@@ -61,25 +70,40 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
     carries the model (``.model``) at its last complete epoch, ready to be saved as a
     checkpoint. ``threads`` caps the threads used (tokenizing, BLAS); default: every core.
     ``on_prepared(model)`` is called once the rows are ready, before the first epoch.
+    ``scheme`` says what the labels are (default: 0/1, negative/positive); K classes
+    come with their ``classes`` table, the labels being its codes.
     """
     if resume is not None:
         settings = Settings.from_dict(resume.settings)
+        if (scheme or LabelScheme()).kind != resume.scheme.kind:
+            raise SentimentError(f"the checkpoint was trained on {resume.scheme.describe()};"
+                                 " resume with the same label flags")
+        scheme = resume.scheme
+    scheme = scheme or LabelScheme()
+    if classes is not None:
+        check_multiclass(settings)
     with Spool(max_memory // 4, cache_dir) as spool, _Bars(progress, total) as bars:
         try:
             ready = prepare(chunks, settings, spool, vocab=resume.vocab if resume else None,
                             max_memory=max_memory, threads=threads, should_stop=should_stop,
                             progress=bars.update,
-                            n_train=resume.info.get("n_train") if resume else None)
+                            n_train=resume.info.get("n_train") if resume else None,
+                            classes=classes)
         except Stopped:
             raise TrainingStopped("stopped before the first epoch", "interrupted",
                                   None) from None
         bars.close()
         n_train, n_val = ready.train.n_rows, ready.val.n_rows
+        if classes is not None and resume is None:
+            scheme.classes = classes.sorted_names()
+        elif classes is not None and classes.sorted_names() != scheme.classes:
+            raise DataError(f"the checkpoint has the classes {', '.join(scheme.classes)}, "
+                            "this file others; resume with the same file")
         rng = np.random.default_rng(settings.seed)
         net = resume.net if resume is not None else Network(
             len(ready.vocab), settings.hidden, rng, activation=settings.activation,
-            init_scale=settings.init_scale)
-        model = Model(ready.vocab, net, settings.to_dict())
+            init_scale=settings.init_scale, n_classes=scheme.n_classes)
+        model = Model(ready.vocab, net, settings.to_dict(), scheme=scheme)
         times = ready.times
         model.info.update({"n_train": n_train, "n_val": n_val,
                            "n_positive": ready.n_positive, "times": times,
@@ -104,6 +128,16 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
         times["train"] = time.perf_counter() - t
     model.history = [h.to_dict() for h in history]
     return model
+
+
+def check_multiclass(settings: Settings) -> None:
+    """K classes train with cross-entropy on minibatches (the softmax output)."""
+    if settings.loss != "xent":
+        raise SentimentError("--loss mse is the lesson's two-class loss; K classes train "
+                             "with --loss xent")
+    if settings.kernel != "csr":
+        raise SentimentError(f"--kernel {settings.kernel} trains two classes only; K "
+                             "classes use --kernel csr")
 
 
 class _Bars:

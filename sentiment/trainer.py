@@ -23,6 +23,7 @@ from .network import (
     layer1_rows,
     log_loss_logits,
     sigmoid,
+    softmax,
     update_dense,
     update_rows,
 )
@@ -142,7 +143,8 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
     for epoch in range(done.epoch + 1, settings.epochs + 1):
         if settings.lr_decay:
             opt.lr = settings.lr * (1 - (epoch - 1) / settings.epochs)
-        logits = np.full(n, np.nan, dtype=np.float32)
+        logits = np.full(n if net.n_classes == 2 else (n, net.n_classes), np.nan,
+                         dtype=np.float32)
         ye = np.empty(n, dtype=np.float32)
         bar = tqdm(total=n, desc=f"epoch {epoch}", unit="review", leave=False,
                    disable=None if progress is None else not progress, mininterval=0.5)
@@ -236,11 +238,21 @@ def _set_params(net: Network, params: dict) -> None:
 
 
 def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean((logits > 0) == (np.asarray(y) > 0.5))) if len(y) else float("nan")
+    """Share of rows whose logits pick the label ``y`` (0/1; class positions for K)."""
+    if not len(y):
+        return float("nan")
+    if logits.ndim == 2:
+        return float(np.mean(logits.argmax(axis=1) == np.asarray(y).astype(np.int64)))
+    return float(np.mean((logits > 0) == (np.asarray(y) > 0.5)))
 
 
 def _output_delta(z2: np.ndarray, y: np.ndarray, loss: str) -> np.ndarray:
-    """d loss / d logit for the sigmoid output."""
+    """d loss / d logit: for the sigmoid output, and for K classes (softmax with
+    cross-entropy) ``softmax(z) - onehot(y)``."""
+    if z2.ndim == 2:
+        p = softmax(z2)
+        p[np.arange(len(p)), y.astype(np.int64)] -= 1
+        return p
     p = sigmoid(z2)
     if loss == "xent":
         return p - y
@@ -271,11 +283,11 @@ def _epoch_batched(net, X, y, settings, opt, rng, state, bar, batch):
         if settings.dropout:
             mask = dropout_mask(settings.mask, rng, a1.shape, settings.dropout, state.legacy)
             a1 = a1 * mask
-        z2 = a1 @ net.w2 + net.b2[0]
+        z2 = net.output(a1)
         state.logits[lo:hi] = z2
         d2 = _output_delta(z2, yb, settings.loss)
         d2 /= hi - lo
-        d1 = np.outer(d2, net.w2)
+        d1 = d2 @ net.w2.T if d2.ndim == 2 else np.outer(d2, net.w2)
         if relu:
             d1 *= z1 > 0
         if settings.dropout:
@@ -293,7 +305,7 @@ def _epoch_batched(net, X, y, settings, opt, rng, state, bar, batch):
                 g1 += np.float32(settings.l2) * net.W1[rows]
             opt.step_rows("W1", net.W1, rows, g1)
         opt.step("w2", net.w2, gw2)
-        opt.step("b2", net.b2, d2.sum(keepdims=True))
+        opt.step("b2", net.b2, d2.sum(axis=0).reshape(net.b2.shape))
         opt.step("b1", net.b1, gb1)
         bar.update(hi - lo)
         state.check_stop()

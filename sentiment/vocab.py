@@ -41,6 +41,7 @@ class Vocabulary:
         self._sorted_hashes = None  # hashes[_order]
         self._index = None  # pandas Index over hashes, for large lookups
         self._nb = None  # naive-Bayes log-count ratio of every feature, made on first use
+        self.class_scaled = False  # K classes: _nb was set from per-class counts, and kept
 
     @property
     def words(self) -> list[str]:
@@ -137,6 +138,12 @@ class Vocabulary:
             self._nb = self.log_ratio()
         return self._nb
 
+    def set_class_scale(self, counts: np.ndarray) -> None:
+        """K classes: the naive-Bayes input values from per-class counts (vocabulary x K),
+        :func:`class_log_ratio`; stored with the vocabulary (the two counts are not enough
+        to make them again)."""
+        self._nb, self.class_scaled = class_log_ratio(counts), True
+
     def log_ratio(self, alpha: float = 1.0, indices: np.ndarray | None = None) -> np.ndarray:
         """Naive-Bayes log-count ratio of each feature (NBSVM's r), float32.
 
@@ -163,7 +170,8 @@ class Vocabulary:
                 "vocab_order": self._sorted()[0].astype(np.int32),
                 "vocab_words": np.frombuffer(words, dtype=np.uint8),
                 "vocab_pos": self.pos_counts.astype(np.int32),
-                "vocab_neg": self.neg_counts.astype(np.int32)}
+                "vocab_neg": self.neg_counts.astype(np.int32),
+                **({"vocab_scale": self._nb} if self.class_scaled else {})}
 
     def meta(self) -> dict:
         return {"size": len(self), "ngrams": self.ngrams, "min_count": self.min_count,
@@ -180,6 +188,9 @@ class Vocabulary:
                     meta["n_pos"], meta["n_neg"], meta["ngrams"], meta["min_count"],
                     meta["polarity_cutoff"])
         vocab._order = np.asarray(arrays["vocab_order"])
+        if "vocab_scale" in arrays:
+            vocab._nb = np.asarray(arrays["vocab_scale"], dtype=np.float32)
+            vocab.class_scaled = True
         vocab._sorted_hashes = sorted_hashes
         return vocab
 
@@ -198,6 +209,23 @@ def count_matrix(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]):
                       shape=shape).tocsr()
     X.sum_duplicates()
     return X
+
+
+def class_log_ratio(counts: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """Naive-Bayes input value of each feature for K classes: the largest ``|r|`` of the
+    one-vs-rest log-count ratios ``r_k`` (each class against the others pooled), float32.
+
+    For two classes ``r_1 = -r_0`` is NBSVM's ratio, and ``|r|`` trains exactly as ``r``
+    does: W1 starts at zero and every update is odd in the input, so a feature's row only
+    changes sign.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    smoothed = counts + alpha
+    per_class = smoothed.sum(axis=0)
+    rest = counts.sum(axis=1, keepdims=True) - counts + alpha
+    rest_total = counts.sum() - counts.sum(axis=0) + alpha * len(counts)
+    r = np.log(smoothed / per_class) - np.log(rest / rest_total)
+    return np.abs(r).max(axis=1).astype(np.float32) if r.size else np.zeros(0, np.float32)
 
 
 def polarity(pos, neg, n_pos, n_neg) -> np.ndarray:

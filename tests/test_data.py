@@ -308,12 +308,15 @@ MISTAKES = [
         [("a", "positive"), ("b", "positive"), ("c", "positive"), ("d", "negative"),
          ("e", "negative"), ("f", "neutral")])), [],
      "column 'sentiment' has 3 values ('positive': 3, 'negative': 2, 'neutral': 1); "
-     "a label column needs two (positive/negative); pick another with --label-column"),
+     "a label column needs two (positive/negative): train with --multiclass to keep "
+     "every value as a class, or --stars for a rating, or pick another column with "
+     "--label-column"),
     ("twelve labels", many_labels, [],
      "column 'sentiment' has 12 values ('value0': 1, 'value1': 1, 'value2': 1, "
      "'value3': 1, 'value4': 1, 'value5': 1, 'value6': 1, 'value7': 1, 'value8': 1, "
-     "'value9': 1, and 2 more); a label column needs two (positive/negative); "
-     "pick another with --label-column"),
+     "'value9': 1, and 2 more); a label column needs two (positive/negative): train "
+     "with --multiclass to keep every value as a class, or --stars for a rating, or pick "
+     "another column with --label-column"),
     ("bad label", write_to("r.csv", csv_text([("a", "positive"), ("b", "Positive"),
                                               ("c", "good"), ("d", "positive")])), [],
      "row 4, column 'sentiment': label 'good' is not one of positive/negative, pos/neg, "
@@ -321,7 +324,9 @@ MISTAKES = [
     ("typo among two labels", write_to("r.csv", csv_text(
         [("a", "positive"), ("b", "negative"), ("c", "Positive"), ("d", "postive")])), [],
      "column 'sentiment' has 4 values ('positive': 1, 'negative': 1, 'Positive': 1, "
-     "'postive': 1); a label column needs two (positive/negative); pick another with "
+     "'postive': 1); a label column needs two (positive/negative): train with "
+     "--multiclass to keep every value as a class, or --stars for a rating, or pick "
+     "another column with "
      "--label-column"),
     ("all rows empty", write_to("r.csv", "review,sentiment\n,positive\n  ,negative\n"), [],
      "every row has an empty text or label (2 rows, columns 'review' and 'sentiment'); "

@@ -50,14 +50,16 @@ def parse_size(text: str, flag: str = "--max-memory") -> int:
     return int(size)
 
 
-def open_reviews(path, args, need_labels=True, keep_empty=False):
-    """The review file at ``path`` with its columns found (nothing read yet)."""
+def open_reviews(path, args, need_labels=True, keep_empty=False, scheme=None,
+                 fixed=False):
+    """The review file at ``path`` with its columns found (nothing read yet); its labels
+    read under ``scheme`` (a model's, as it is, if ``fixed``)."""
     from ..data import ReviewFile
 
     return ReviewFile(path, text_column=getattr(args, "text_column", None),
                       label_column=getattr(args, "label_column", None),
                       need_labels=need_labels, encoding=getattr(args, "encoding", None),
-                      keep_empty=keep_empty)
+                      keep_empty=keep_empty, scheme=scheme, fixed=fixed)
 
 
 def chunks(source, max_memory: int | None = None, desc: str = "reading"):

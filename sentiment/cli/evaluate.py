@@ -19,10 +19,13 @@ def cmd_evaluate(args) -> int:
     from ..metrics import evaluate_chunks
 
     model = load_model(args.model)
-    source = open_reviews(args.file, args)
+    source = open_reviews(args.file, args, scheme=model.scheme, fixed=True)
     m = evaluate_chunks(model, stream(source, desc="scoring"))
     if args.json:
         print(json.dumps({"file": source.name, **m}))
+        return 0
+    if len(m["labels"]) > 2:
+        print(format_classes(m))
         return 0
     (tn, fp), (fn, tp) = m["confusion"]
     print(f"accuracy   {m['accuracy']:.2%} on {m['n']:,} reviews "
@@ -33,3 +36,24 @@ def cmd_evaluate(args) -> int:
     print(f"{'actual negative':18}{tn:>14,}{fp:>15,}")
     print(f"{'actual positive':18}{fn:>14,}{tp:>15,}")
     return 0
+
+
+def format_classes(m: dict) -> str:
+    """The K-class report: accuracy, macro F1, a line per class, the confusion matrix."""
+    lines = [f"accuracy   {m['accuracy']:.2%} on {m['n']:,} reviews "
+             f"(majority class: {m['majority_baseline']:.2%})"]
+    if "within_one" in m:
+        lines.append(f"within one {m['within_one']:.2%} (predicted class within 1 of the "
+                     "true one)")
+    lines.append(f"macro F1   {m['macro_f1']:.2%}")
+    width = max(8, *(len(c) for c in m["labels"])) + 2
+    lines.append(f"{'class':<{width}}{'precision':>10}{'recall':>8}{'F1':>8}{'support':>9}")
+    for c, s in m["per_class"].items():
+        lines.append(f"{c:<{width}}{s['precision']:>10.2%}{s['recall']:>8.2%}"
+                     f"{s['f1']:>8.2%}{s['support']:>9,}")
+    lines.append("confusion (rows: actual class, columns: predicted)")
+    cell = max(7, *(len(f"{v:,}") + 1 for row in m["confusion"] for v in row))
+    lines.append(" " * width + "".join(f"{c:>{cell}}" for c in m["labels"]))
+    for c, row in zip(m["labels"], m["confusion"]):
+        lines.append(f"{c:<{width}}" + "".join(f"{v:>{cell},}" for v in row))
+    return "\n".join(lines)

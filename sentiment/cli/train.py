@@ -33,6 +33,13 @@ def add_train(sub) -> None:
     model_arg(p)
     reader_args(p)
     settings_args(p)
+    labels = p.add_argument_group("labels beyond positive/negative")
+    labels.add_argument("--multiclass", action="store_true", help="keep every value of the "
+                        "label column as a class (2 to 100; e.g. -1/0/1, or star ratings)")
+    labels.add_argument("--stars", nargs="?", const="auto", metavar="LOW:HIGH",
+                        help="a numeric rating column: ratings <= LOW negative, >= HIGH "
+                        "positive, the middle dropped (default: read the scale from the "
+                        "data; 1-5: 2:4, 1-10: 4:7)")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted training from MODEL.ckpt")
     p.add_argument("--threads", type=int, metavar="N",
@@ -115,8 +122,11 @@ def cmd_train(args) -> int:
                              "--cache-dir")
     check_distinct({"--model": model_path, "--log": args.log, "--plot": args.plot},
                    {"the training file": train_path, "the --test file": test_path})
-    source = open_reviews(train_path, args)
-    test = open_reviews(test_path, args) if test_path else None  # fail early on a bad file
+    scheme = label_scheme(args)
+    source = open_reviews(train_path, args, scheme=scheme)
+    scheme.column = source.label_column
+    # opened now to fail early on a bad file; read later under the model's classes
+    test = open_reviews(test_path, args, scheme=label_scheme(args)) if test_path else None
     log = _open_log(args.log, args.resume) if args.log else None  # before training
     results = Results()
 
@@ -169,6 +179,7 @@ def cmd_train(args) -> int:
     if test is not None:
         from ..metrics import evaluate_chunks
 
+        test = open_reviews(test_path, args, scheme=model.scheme, fixed=True)
         metrics = evaluate_chunks(model, stream(test, desc="scoring"))
         if args.json:
             results.print(json.dumps({"test_accuracy": metrics["accuracy"],
@@ -177,6 +188,21 @@ def cmd_train(args) -> int:
             results.print(f"test accuracy {metrics['accuracy']:.2%} on {metrics['n']:,} "
                           f"reviews ({test.name})")
     return results.finish(f"the model was saved to {model_path}")
+
+
+def label_scheme(args):
+    """What the label column means, from --multiclass and --stars."""
+    from ..labels import BINARY, LabelScheme, parse_cuts
+
+    if args.multiclass and args.stars:
+        raise SentimentError("--multiclass and --stars exclude each other: --multiclass "
+                             "keeps every rating as a class, --stars makes two of them")
+    if args.multiclass:
+        return LabelScheme("multiclass", [])
+    if args.stars:
+        low, high = parse_cuts(args.stars) if args.stars != "auto" else (None, None)
+        return LabelScheme("stars", list(BINARY), negative_max=low, positive_min=high)
+    return LabelScheme()
 
 
 def _open_log(path, append: bool):
@@ -241,7 +267,9 @@ def _train_or_checkpoint(source, settings, model_path: Path, args, on_epoch, on_
             model = train_chunks(stream(source, max_memory), settings, on_epoch=on_epoch,
                                  resume=start_from, should_stop=stop.requested,
                                  threads=args.threads, max_memory=max_memory,
-                                 cache_dir=args.cache_dir, on_prepared=on_prepared)
+                                 cache_dir=args.cache_dir, on_prepared=on_prepared,
+                                 scheme=source.labels.scheme, classes=source.labels.table
+                                 if source.labels.scheme.kind == "multiclass" else None)
     except DataError as exc:
         raise SentimentError(f"{source.name}: {exc}") from None
     except TrainingStopped as exc:
