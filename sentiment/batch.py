@@ -17,7 +17,7 @@ import numpy as np
 from .errors import SentimentError
 from .files import atomic_write
 from .model import LABELS
-from .network import sigmoid
+from .network import sigmoid, softmax
 
 UNCERTAIN = "uncertain"
 EMPTY = ""  # the label of a row whose text is empty: kept in place, not scored
@@ -28,20 +28,29 @@ def score_texts(model, texts: list[str], threshold: float | None = None):
     """Return (labels, probability of each label) for many texts at once.
 
     A label is ``negative`` or ``positive`` by the sign of the logit (as ``evaluate``
-    decides), or ``uncertain`` when its probability is below ``threshold``.
+    decides), or with K classes the most likely class, or ``uncertain`` when its
+    probability is below ``threshold``.
     """
     logits = model.net.logits(model.encode(texts)).astype(np.float64)
-    labels = np.where(logits > 0, LABELS[1], LABELS[0]).astype(object)
-    probability = sigmoid(np.abs(logits))  # of the label, in [0.5, 1]
+    if logits.ndim == 2:  # K classes: the most likely, and its probability
+        best = logits.argmax(axis=1)
+        labels = np.array(model.classes, dtype=object)[best]
+        probability = softmax(logits)[np.arange(len(best)), best]
+    else:
+        labels = np.where(logits > 0, LABELS[1], LABELS[0]).astype(object)
+        probability = sigmoid(np.abs(logits))  # of the label, in [0.5, 1]
     if threshold is not None:
         labels[probability < threshold] = UNCERTAIN
     return labels, probability
 
 
-def check_threshold(threshold: float | None) -> None:
-    if threshold is not None and not 0.5 <= threshold <= 1:
-        raise SentimentError(f"--threshold {threshold}: must be between 0.5 and 1 (the "
-                             "probability of the predicted label is never below 0.5)")
+def check_threshold(threshold: float | None, n_classes: int = 2) -> None:
+    low = 1 / n_classes
+    if threshold is not None and not low <= threshold <= 1:
+        of = "" if n_classes == 2 else f" of {n_classes} classes"
+        raise SentimentError(f"--threshold {threshold}: must be between {low:.3g} and 1 "
+                             f"(the probability of the predicted label{of} is never below "
+                             f"{low:.3g})")
 
 
 def output_format(path: str | None, as_json: bool) -> str:

@@ -1,9 +1,10 @@
 """scikit-learn estimators: :class:`SentimentClassifier` over raw texts, and
 :class:`SparseNetworkClassifier`, the network alone, over a (sparse) feature matrix.
 
-Both are binary classifiers that take any two label values (``classes_`` sorted as
-``np.unique`` sorts them; the second is the "positive" one the network scores). They work
-with ``Pipeline``, ``cross_val_score``, ``GridSearchCV`` and ``clone``::
+Both take any label values (``classes_`` sorted as ``np.unique`` sorts them): two classes
+train the network's single sigmoid output (``classes_[1]`` is the "positive" one it
+scores), more train a softmax over K outputs. They work with ``Pipeline``,
+``cross_val_score``, ``GridSearchCV`` and ``clone``::
 
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.pipeline import make_pipeline
@@ -30,23 +31,30 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .network import Network, sigmoid
-from .train import Settings, fit, train
+from .errors import SentimentError
+from .network import Network, sigmoid, softmax
+from .train import Settings, check_multiclass, fit, train
 
 _DEFAULT = Settings()  # the defaults live in one place: the Settings table
 
 
-def _binary_targets(name: str, y) -> tuple[np.ndarray, np.ndarray]:
-    """Return (classes_, y as 0/1), refusing continuous, multiclass or one-class targets."""
+def _targets(name: str, y, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """Return (classes_, y as class positions), refusing continuous or one-class targets
+    (and settings that cannot train K classes)."""
     check_classification_targets(y)
     y_type = type_of_target(y, input_name="y", raise_unknown=True)
-    if y_type != "binary":
-        raise ValueError("Only binary classification is supported. The type of the target "
-                         f"is {y_type}.")
-    classes, y01 = np.unique(y, return_inverse=True)
-    if len(classes) != 2:
+    if y_type not in ("binary", "multiclass"):
+        raise ValueError(f"{name} supports binary and multiclass targets; the type of the "
+                         f"target is {y_type}.")
+    classes, index = np.unique(y, return_inverse=True)
+    if len(classes) < 2:
         raise ValueError(f"{name} needs two classes in y; got 1 class ({classes[0]!r})")
-    return classes, y01.astype(np.int8)
+    if len(classes) > 2:
+        try:
+            check_multiclass(settings)
+        except SentimentError as exc:
+            raise ValueError(str(exc)) from None
+    return classes, index.astype(np.int8 if len(classes) < 128 else np.int32)
 
 
 def _seed(random_state):
@@ -57,42 +65,43 @@ def _seed(random_state):
 
 
 def _decision(net: Network, X) -> np.ndarray:
-    """Logits of the CSR rows ``X``; the last layer in float64, so a row's logit does not
-    depend on which other rows are in the batch."""
+    """Logits of the CSR rows ``X`` (n, or n x K); the last layer in float64, so a row's
+    logits do not depend on which other rows are in the batch."""
     z = np.asarray(X @ net.W1)
     z += net.b1
     z = net.act(z)
-    return z.astype(np.float64) @ net.w2.astype(np.float64) + float(net.b2[0])
+    b2 = net.b2.astype(np.float64)
+    return z.astype(np.float64) @ net.w2.astype(np.float64) + (b2 if len(b2) > 1 else b2[0])
 
 
-class _BinaryNetworkClassifier(ClassifierMixin, BaseEstimator):
+class _NetworkClassifier(ClassifierMixin, BaseEstimator):
     """Prediction shared by both estimators: from logits to classes and probabilities."""
 
     def _logits(self, X) -> np.ndarray:  # pragma: no cover - each subclass defines it
         raise NotImplementedError
 
     def decision_function(self, X) -> np.ndarray:
-        """Logit of ``classes_[1]`` for each sample: positive means ``classes_[1]``."""
+        """Two classes: the logit of ``classes_[1]`` (positive means ``classes_[1]``);
+        K classes: the K logits of each sample, shape (n_samples, K)."""
         return self._logits(X)
 
     def predict_proba(self, X) -> np.ndarray:
-        """Probabilities of ``classes_[0]`` and ``classes_[1]``, shape (n_samples, 2)."""
-        p = sigmoid(self._logits(X))
+        """Probability of each class of ``classes_``, shape (n_samples, n_classes)."""
+        z = self._logits(X)
+        if z.ndim == 2:
+            return softmax(z)
+        p = sigmoid(z)
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X) -> np.ndarray:
         """The predicted class of each sample, from ``classes_``."""
-        positive = self._logits(X) > 0  # first: it checks that the estimator is fitted
-        return self.classes_[positive.astype(np.intp)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
-        return tags
+        z = self._logits(X)  # first: it checks that the estimator is fitted
+        best = z.argmax(axis=1) if z.ndim == 2 else (z > 0).astype(np.intp)
+        return self.classes_[best]
 
 
-class SparseNetworkClassifier(_BinaryNetworkClassifier):
-    """The two-layer sparse network as a binary classifier over a feature matrix.
+class SparseNetworkClassifier(_NetworkClassifier):
+    """The two-layer sparse network as a classifier over a feature matrix.
 
     ``hidden = act(X @ W1 + b1)``, ``p = sigmoid(hidden @ w2 + b2)``, trained on minibatches
     with the sparse kernels: a step costs O(nnz x hidden), whatever the number of features.
@@ -108,7 +117,7 @@ class SparseNetworkClassifier(_BinaryNetworkClassifier):
 
     Attributes
     ----------
-    classes_ : the two labels; ``classes_[1]`` is the one the logit scores.
+    classes_ : the labels; with two, ``classes_[1]`` is the one the logit scores.
     net_ : :class:`sentiment.network.Network`, the trained weights.
     history_ : list of dict, one per epoch (loss, train accuracy, speed).
     n_features_in_ : number of features seen in ``fit``.
@@ -138,14 +147,14 @@ class SparseNetworkClassifier(_BinaryNetworkClassifier):
         return Settings(**params, val_fraction=0.0, patience=0, kernel="csr")
 
     def fit(self, X, y):
-        """Train on ``X`` (n_samples x n_features, sparse or dense) and two-valued ``y``."""
+        """Train on ``X`` (n_samples x n_features, sparse or dense) and labels ``y``."""
         settings = self._settings()  # invalid settings fail before any work
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float32)
-        self.classes_, y01 = _binary_targets(type(self).__name__, y)
+        self.classes_, y01 = _targets(type(self).__name__, y, settings)
         X = sp.csr_matrix(X, dtype=np.float32)
         rng = np.random.default_rng(_seed(self.random_state))
         net = Network(X.shape[1], settings.hidden, rng, activation=settings.activation,
-                      init_scale=settings.init_scale)
+                      init_scale=settings.init_scale, n_classes=len(self.classes_))
         history = fit(net, X, y01, settings, rng, progress=False)
         self.net_ = net
         self.history_ = [h.to_dict() for h in history]
@@ -174,7 +183,7 @@ def _texts(X, name: str) -> list[str]:
     return texts
 
 
-class SentimentClassifier(_BinaryNetworkClassifier):
+class SentimentClassifier(_NetworkClassifier):
     """Texts in, labels out: tokenizer, vocabulary and network, trained as ``train`` does.
 
     ``fit(texts, y)`` is ``sentiment.train.train`` with these settings (with an int
@@ -198,7 +207,7 @@ class SentimentClassifier(_BinaryNetworkClassifier):
 
     Attributes
     ----------
-    classes_ : the two labels; ``classes_[1]`` is the one the model calls positive.
+    classes_ : the labels; with two, ``classes_[1]`` is the one the model calls positive.
     model_ : :class:`sentiment.model.Model`; ``model_.save(path)`` writes a model file the
         command line reads, and :func:`sentiment.explain.explain` takes it.
     history_ : list of dict, one per epoch.
@@ -247,14 +256,19 @@ class SentimentClassifier(_BinaryNetworkClassifier):
         return Settings(**params, seed=seed)
 
     def fit(self, X, y):
-        """Train on texts ``X`` (list, array or Series of str) and two-valued labels ``y``."""
+        """Train on texts ``X`` (list, array or Series of str) and labels ``y``."""
         settings = self.settings()
         name = type(self).__name__
         texts = _texts(X, name)
         y = column_or_1d(y, warn=True)
         check_consistent_length(texts, y)
-        self.classes_, y01 = _binary_targets(name, y)
-        self.model_ = train(texts, y01, settings, progress=self.verbose or False)
+        self.classes_, index = _targets(name, y, settings)
+        k = len(self.classes_)
+        # K classes: positions 0..K-1 keep their order (np.unique's) as class names
+        self.model_ = train(texts, index, settings, progress=self.verbose or False,
+                            multiclass=k > 2)
+        if k > 2:
+            self.model_.scheme.classes = [str(c) for c in self.classes_]
         self.history_ = self.model_.history
         return self
 

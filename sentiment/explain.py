@@ -23,7 +23,7 @@ import numpy as np
 
 from .errors import SentimentError
 from .model import LABELS
-from .network import sigmoid
+from .network import sigmoid, softmax
 
 RANK_ONE = 1e-3  # second / first singular value of the rows below which layer 1 is rank one
 METRICS = ("auto", "cosine", "dot")
@@ -34,7 +34,9 @@ class Explanation:
     """Signed contribution of each known feature of one text to its logit.
 
     ``features``, ``values`` and ``contributions`` are sorted by contribution, highest first;
-    ``bias + contributions.sum() == logit`` (up to float rounding).
+    ``bias + contributions.sum() == logit`` (up to float rounding). With K classes,
+    ``logit`` is the predicted class's (``classes[predicted]``), and ``probabilities``
+    holds every class's.
     """
 
     text: str
@@ -43,15 +45,29 @@ class Explanation:
     features: list[str]
     values: np.ndarray
     contributions: np.ndarray
+    classes: tuple = LABELS
+    predicted: int | None = None  # K classes: the predicted class's position
+    probabilities: np.ndarray | None = None  # K classes: of each class
 
     @property
     def label(self) -> str:
+        if self.predicted is not None:
+            return self.classes[self.predicted]
         return LABELS[int(self.logit > 0)]
 
     @property
     def probability(self) -> float:
         """Probability of :attr:`label`."""
+        if self.probabilities is not None:
+            return float(self.probabilities[self.predicted])
         return float(sigmoid(abs(self.logit)))
+
+    def class_probabilities(self) -> dict:
+        """Each class's probability, rounded for JSON."""
+        if self.probabilities is not None:
+            return {c: round(float(p), 6) for c, p in zip(self.classes, self.probabilities)}
+        p = float(sigmoid(np.float64(self.logit)))
+        return {"negative": round(1 - p, 6), "positive": round(p, 6)}
 
     def __repr__(self) -> str:
         return (f"Explanation(label={self.label!r}, logit={self.logit:+.4f}, "
@@ -74,10 +90,8 @@ class Explanation:
                      "contribution": round(float(self.contributions[i]), 6)}
                     for i in positions]
 
-        p = float(sigmoid(np.float64(self.logit)))
         return {"text": self.text, "label": self.label,
-                "probabilities": {"negative": round(float(1 - p), 6),
-                                  "positive": round(float(p), 6)},
+                "probabilities": self.class_probabilities(),
                 "logit": round(self.logit, 6), "bias": round(self.bias, 6),
                 "positive": rows(pos), "negative": rows(neg),
                 "other": {"features": len(self.features) - len(shown),
@@ -86,7 +100,8 @@ class Explanation:
 
 
 def explain(model, text: str) -> Explanation:
-    """Split the model's logit for ``text`` into one exact term per known feature.
+    """Split the model's logit for ``text`` into one exact term per known feature (with K
+    classes, the logit of the predicted class).
 
     Parameters
     ----------
@@ -105,23 +120,32 @@ def explain(model, text: str) -> Explanation:
     rows = net.W1[indices].astype(np.float64)
     w2 = net.w2.astype(np.float64)
     b1 = net.b1.astype(np.float64)
+    b2 = net.b2.astype(np.float64)
     if net.activation == "relu":
         active = (x @ rows + b1) > 0
-        w2 = w2 * active
+        w2 = w2 * (active[:, None] if w2.ndim == 2 else active)
+    predicted = probabilities = None
+    if w2.ndim == 2:  # K classes: explain the logit of the most likely one
+        logits = x @ (rows @ w2) + b1 @ w2 + b2
+        predicted = int(np.argmax(logits))
+        probabilities = softmax(logits[None, :])[0]
+        w2, b2 = w2[:, predicted], b2[predicted:predicted + 1]
     per_unit = rows @ w2  # each feature's row seen through the output weights
     contributions = x * per_unit
-    bias = float(b1 @ w2 + net.b2[0])
+    bias = float(b1 @ w2 + b2[0])
     order = np.argsort(-contributions, kind="stable")
     words = model.vocab.words
     return Explanation(text, bias + float(contributions.sum()), bias,
-                       [words[j] for j in indices[order]], x[order], contributions[order])
+                       [words[j] for j in indices[order]], x[order], contributions[order],
+                       tuple(model.classes), predicted, probabilities)
 
 
 def format_explanation(e: Explanation, top: int = 10) -> str:
     """A short table: strongest features each way, the rest summed, the bias, the logit."""
     pos, neg = e.top(top)
     shown = pos + neg
-    lines = [f"{e.label} (probability {e.probability:.4f}, logit {e.logit:+.4f}; "
+    towards = f" towards {e.label!r}" if e.predicted is not None else ""
+    lines = [f"{e.label} (probability {e.probability:.4f}, logit{towards} {e.logit:+.4f}; "
              f"{len(e.features)} known features)",
              f"{'contribution':>12}  feature"]
     lines += [f"{e.contributions[i]:+12.4f}  {e.features[i]}" for i in pos]
@@ -251,7 +275,10 @@ def similar(model, word: str, top: int = 10, *, metric: str = "auto", min_count:
         raise SentimentError(f"no other {kind} was seen in at least {min_count} training "
                              "texts; lower --min-count")
     best = candidates[np.argsort(-scores[candidates], kind="stable")[:top]]
-    weights = rows[best] @ model.net.w2
+    w2 = model.net.w2
+    if w2.ndim == 2:  # K classes: the push towards the class the word pushes most
+        w2 = w2[:, int(np.argmax(rows[j] @ w2))]
+    weights = rows[best] @ w2
     return Neighbours(vocab.words[j], metric, ratio, [vocab.words[i] for i in best],
                       scores[best], weights, counts[best], note)
 

@@ -99,7 +99,7 @@ def test_sparse_and_dense_input_give_the_same_model():
 
 
 @pytest.mark.parametrize("X, y, match", [
-    (TEXTS, ["a", "b", "c", "d"] * 10, "Only binary classification is supported"),
+    (TEXTS, np.linspace(0, 1, 40), "Unknown label type"),
     (TEXTS, ["pos"] * 40, "needs two classes in y; got 1 class"),
     ("one single text", ["pos"], "expects an iterable of texts"),
     ([1, 2], ["pos", "neg"], "expects texts \\(str\\); item 0 is int"),
@@ -122,3 +122,19 @@ def test_import_stays_light():
             "print(light, 'sklearn' in sys.modules, 'SentimentClassifier' in dir(sentiment))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.stdout.split() == ["True", "True", "True"], r.stderr
+
+
+def test_three_classes_train_a_softmax_with_classes_in_numpy_order():
+    texts = TEXTS + ["an average film, some good and some bad"] * 20
+    y = ["pos"] * len(POSITIVE) + ["neg"] * len(NEGATIVE)
+    y = np.array(y * 5 + ["mixed"] * 20)
+    clf = SentimentClassifier(epochs=20, lr=0.05, min_count=1, val_fraction=0).fit(texts, y)
+    assert clf.classes_.tolist() == ["mixed", "neg", "pos"]
+    proba = clf.predict_proba(texts)
+    assert proba.shape == (len(texts), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-6)
+    assert clf.decision_function(texts).shape == (len(texts), 3)
+    assert (clf.predict(texts) == y).mean() >= 0.9
+    assert clf.model_.classes == ["mixed", "neg", "pos"]
+    with pytest.raises(ValueError, match="K classes train with --loss xent"):
+        SentimentClassifier(loss="mse", optimizer="sgd").fit(texts, y)

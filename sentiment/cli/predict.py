@@ -81,32 +81,36 @@ def _stdin_lines(asked: bool) -> list[str]:
 
 
 def cmd_predict(args) -> int:
+    import numpy as np
+
     if args.file is not None:
         return score_file(args)
     if args.output is not None:
         raise SentimentError("--output writes the scores of a --file; pass --file FILE")
     from ..batch import check_threshold
-    check_threshold(args.threshold)
+
+    model = load_model(args.model)
+    check_threshold(args.threshold, len(model.classes))
     texts = args.texts
     if not texts or texts == ["-"]:
         texts = _stdin_lines(bool(texts))
-    from ..model import LABELS
-
-    model = load_model(args.model)
-    probs, known, positive = model.predict_details(texts)
+    probs, known, best = model.predict_details(texts)
+    classes = model.classes
+    if probs.ndim == 1:  # two classes: P(positive) -> both
+        probs = np.stack([1 - probs, probs], axis=1)
     out = []
-    for text, p, k, pos in zip(texts, probs.tolist(), known.tolist(), positive.tolist()):
-        label = LABELS[pos]
-        if args.threshold is not None and max(p, 1 - p) < args.threshold:
+    for text, p, k, i in zip(texts, probs.tolist(), known.tolist(), best.tolist()):
+        label = classes[i]
+        if args.threshold is not None and p[i] < args.threshold:
             label = "uncertain"
         if args.json:
             out.append(json.dumps({"text": text, "label": label,
-                                   "probabilities": {"negative": round(1 - p, 6),
-                                                     "positive": round(p, 6)},
+                                   "probabilities": {c: round(q, 6)
+                                                     for c, q in zip(classes, p)},
                                    "known_features": k}))
         else:
             flag = "" if k else "\t(no known words)"
-            out.append(f"{label}\t{max(p, 1 - p):.4f}{flag}")
+            out.append(f"{label}\t{p[i]:.4f}{flag}")
     if out:
         print("\n".join(out))
     return 0
@@ -156,20 +160,18 @@ def score_file(args) -> int:
         write_frame,
     )
     from ..files import check_distinct, check_writable
-    from ..model import LABELS
-
     start = time.perf_counter()
     if args.texts:
         raise SentimentError("pass either texts or --file, not both")
-    check_threshold(args.threshold)
     path = Path(args.output) if args.output else None
     fmt = output_format(args.output, args.json)
     if path is not None:
         check_distinct({"--output": path}, {"the --file": args.file, "the model": args.model})
         check_writable(path, "--output", "the scores")
     model = load_model(args.model)
+    check_threshold(args.threshold, len(model.classes))
     source = open_reviews(args.file, args, need_labels=False, keep_empty=True)
-    counts = dict.fromkeys((*LABELS, UNCERTAIN, EMPTY), 0)
+    counts = dict.fromkeys((*model.classes, UNCERTAIN, EMPTY), 0)
     n = 0
     with output_stream(path) as out:
         for chunk in chunks(source, desc="scoring"):
@@ -187,7 +189,7 @@ def score_file(args) -> int:
             for name in counts:
                 counts[name] += int((labels == name).sum())
     shown = ", ".join(f"{name or 'empty'} {k:,}" for name, k in counts.items()
-                      if k or name in LABELS)
+                      if k or name in model.classes)
     note(f"scored {n:,} rows in {time.perf_counter() - start:.1f} s ({shown})"
          + (f" -> {path}" if path else ""))
     return 0
