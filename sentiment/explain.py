@@ -264,8 +264,8 @@ def similar(model, word: str, top: int = 10, *, metric: str = "auto", min_count:
         norms = np.linalg.norm(rows, axis=1) * np.linalg.norm(q)
         scores = np.divide(scores, norms, out=np.zeros_like(scores), where=norms > 0)
     vocab = model.vocab
-    counts = vocab.pos_counts + vocab.neg_counts
-    keep = counts >= min_count
+    counts = vocab.counts()
+    keep = counts >= min_count if vocab.has_counts else np.ones(len(vocab), dtype=bool)
     if not ngrams:
         keep &= np.array([" " not in w for w in vocab.words])
     keep[j] = False
@@ -279,6 +279,9 @@ def similar(model, word: str, top: int = 10, *, metric: str = "auto", min_count:
     if w2.ndim == 2:  # K classes: the push towards the class the word pushes most
         w2 = w2[:, int(np.argmax(rows[j] @ w2))]
     weights = rows[best] @ w2
+    if not vocab.has_counts:
+        note = (note + "; " if note else "") + ("a compact model keeps no counts: "
+                                                "--min-count is not applied")
     return Neighbours(vocab.words[j], metric, ratio, [vocab.words[i] for i in best],
                       scores[best], weights, counts[best], note)
 

@@ -34,6 +34,7 @@ class Model:
         self.history = list(history or [])
         self.info = dict(info or {})
         self.checkpoint: tuple[dict, dict] | None = None  # trainer state, if saved
+        self.compact = False  # folded, pruned, float16 (sentiment.compact)
 
     def __repr__(self) -> str:
         return (f"Model(vocab={len(self.vocab)}, hidden={self.net.hidden}, "
@@ -96,7 +97,11 @@ class Model:
                 "history": self.history, "info": self.info}
         if self.scheme.kind != "binary":  # binary models stay as they were
             meta["scheme"] = self.scheme.to_dict()
-        return modelfile.write(Path(path), {**self.vocab.to_arrays(), **self.net.params()},
+        params = self.net.params()
+        if self.compact:
+            meta["compact"] = True
+            params = {**params, "W1": params["W1"].astype(np.float16)}
+        return modelfile.write(Path(path), {**self.vocab.to_arrays(self.compact), **params},
                                meta, checkpoint)
 
     @classmethod
@@ -112,4 +117,5 @@ class Model:
         model = cls(vocab, net, meta["settings"], meta.get("history"), meta.get("info"),
                     meta["scheme"])
         model.checkpoint = checkpoint
+        model.compact = meta.get("compact") is True
         return model

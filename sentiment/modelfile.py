@@ -78,8 +78,12 @@ def read(path: Path) -> tuple[dict, dict, np.ndarray, tuple | None]:
 # What a model file holds: array -> (dtype kind, number of dimensions). Every one but
 # ``meta`` has a CRC-32 in the metadata.
 ARRAYS = {"W1": ("f", 2), "b1": ("f", 1), "w2": ("f", 1), "b2": ("f", 1),
-          "vocab_hashes": ("u", 1), "vocab_order": ("i", 1), "vocab_words": ("u", 1),
-          "vocab_pos": ("i", 1), "vocab_neg": ("i", 1)}
+          "vocab_hashes": ("u", 1)}
+# and the vocabulary of a full model (a lookup order, words, counts) ...
+FULL_ARRAYS = {"vocab_order": ("i", 1), "vocab_words": ("u", 1), "vocab_pos": ("i", 1),
+               "vocab_neg": ("i", 1)}
+# ... or of a compact one (``meta["compact"]``: hashes sorted, words compressed, no counts)
+COMPACT_ARRAYS = {"vocab_words_z": ("u", 1)}
 # arrays some models have: the naive-Bayes values of K classes
 OPTIONAL_ARRAYS = {"vocab_scale": ("f", 1)}
 # an archive whose arrays would expand beyond this many times its size on disk, and
@@ -206,8 +210,9 @@ def _check_arrays(path: Path, arrays: dict, meta: dict, hint: str) -> np.ndarray
     crcs = meta["crc32"]
     k = len(meta["labels"])
     optional = [key for key in OPTIONAL_ARRAYS if key in arrays]
-    for key, (kind, ndim) in {**ARRAYS, **{key: OPTIONAL_ARRAYS[key] for key in optional}
-                              }.items():
+    compact = meta.get("compact") is True
+    for key, (kind, ndim) in {**ARRAYS, **(COMPACT_ARRAYS if compact else FULL_ARRAYS),
+                              **{key: OPTIONAL_ARRAYS[key] for key in optional}}.items():
         ndim = 2 if key == "w2" and k > 2 else ndim
         a = arrays.get(key)
         if not isinstance(a, np.ndarray):
@@ -221,7 +226,7 @@ def _check_arrays(path: Path, arrays: dict, meta: dict, hint: str) -> np.ndarray
             raise bad(f"array {key!r} is {a.ndim}-D {a.dtype}")
     n, hidden = arrays["W1"].shape
     sizes = {"b1": hidden, "w2": hidden, "b2": 1 if k == 2 else k, "vocab_hashes": n,
-             "vocab_order": n, "vocab_pos": n, "vocab_neg": n,
+             **({} if compact else {"vocab_order": n, "vocab_pos": n, "vocab_neg": n}),
              **{key: n for key in optional}}
     if k > 2 and arrays["w2"].shape[1] != k:
         raise bad(f"array 'w2' has {arrays['w2'].shape[1]} outputs for {k} classes")
@@ -230,13 +235,16 @@ def _check_arrays(path: Path, arrays: dict, meta: dict, hint: str) -> np.ndarray
             raise bad(f"array {key!r} has {len(arrays[key])} entries, W1 is {n} x {hidden}")
     if meta["vocab"]["size"] != n:
         raise bad(f"vocabulary of {meta['vocab']['size']} for W1 of {n} rows")
-    words = arrays["vocab_words"]
-    if (np.count_nonzero(words == 10) + 1 if len(words) else 0) != n:
-        raise bad(f"the vocabulary's words are not {n}")
-    order = arrays["vocab_order"]
-    if n and (order.min() < 0 or order.max() >= n):
-        raise bad("the vocabulary index points outside the vocabulary")
-    hashes = arrays["vocab_hashes"][order]
+    if compact:  # the words are counted when first decompressed (explain, similar)
+        hashes = arrays["vocab_hashes"]
+    else:
+        words = arrays["vocab_words"]
+        if (np.count_nonzero(words == 10) + 1 if len(words) else 0) != n:
+            raise bad(f"the vocabulary's words are not {n}")
+        order = arrays["vocab_order"]
+        if n and (order.min() < 0 or order.max() >= n):
+            raise bad("the vocabulary index points outside the vocabulary")
+        hashes = arrays["vocab_hashes"][order]
     if np.any(hashes[1:] < hashes[:-1]):  # lookups binary-search this order
         raise bad("the vocabulary index is not sorted")
     for key in ("W1", "b1", "w2", "b2", *optional):

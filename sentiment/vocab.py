@@ -23,7 +23,8 @@ class Vocabulary:
     ----------
     hashes : uint64 array, one per feature; the column id of a feature is its position.
     words : the text of each feature (n-grams joined by a space).
-    pos_counts, neg_counts : in how many positive / negative training texts each occurs.
+    pos_counts, neg_counts : in how many positive / negative training texts each occurs
+        (None in a compact model, which keeps only what prediction and ``explain`` need).
     n_pos, n_neg : number of positive / negative training texts.
     ngrams, min_count, polarity_cutoff : the settings the vocabulary was fit with.
     """
@@ -31,9 +32,11 @@ class Vocabulary:
     def __init__(self, hashes, words, pos_counts, neg_counts, n_pos, n_neg,
                  ngrams=1, min_count=1, polarity_cutoff=0.0):
         self.hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
-        self._words = words  # list of str, or the UTF-8 bytes of them joined by newlines
-        self.pos_counts = np.asarray(pos_counts, dtype=np.int64)
-        self.neg_counts = np.asarray(neg_counts, dtype=np.int64)
+        # list of str, or the UTF-8 bytes of them joined by newlines, or those bytes
+        # zlib-compressed as a 1-tuple (a compact model's)
+        self._words = words
+        self.pos_counts = None if pos_counts is None else np.asarray(pos_counts, np.int64)
+        self.neg_counts = None if neg_counts is None else np.asarray(neg_counts, np.int64)
         self.n_pos, self.n_neg = int(n_pos), int(n_neg)
         self.ngrams, self.min_count = int(ngrams), int(min_count)
         self.polarity_cutoff = float(polarity_cutoff)
@@ -44,8 +47,30 @@ class Vocabulary:
         self.class_scaled = False  # K classes: _nb was set from per-class counts, and kept
 
     @property
+    def has_counts(self) -> bool:
+        return self.pos_counts is not None
+
+    def counts(self) -> np.ndarray:
+        """In how many training texts each feature occurs (zeros if not kept)."""
+        if self.pos_counts is None:
+            return np.zeros(len(self), dtype=np.int64)
+        return self.pos_counts + self.neg_counts
+
+    @property
     def words(self) -> list[str]:
         """The text of each feature, in column order (decoded on first use)."""
+        if isinstance(self._words, tuple):  # compressed: checked as it is opened
+            import zlib
+
+            from .errors import SentimentError
+            try:
+                raw = zlib.decompress(self._words[0])
+            except zlib.error:
+                raw = None
+            if raw is None or (raw.count(b"\n") + 1 if raw else 0) != len(self):
+                raise SentimentError("the model's feature names are damaged; the model "
+                                     "still predicts, but cannot name its features")
+            self._words = raw
         if isinstance(self._words, bytes):
             raw = self._words
             self._words = raw.decode("utf-8", "surrogatepass").split("\n") if raw else []
@@ -163,15 +188,28 @@ class Vocabulary:
         return polarity(self.pos_counts, self.neg_counts, self.n_pos, self.n_neg)
 
     # -- persistence: plain arrays and JSON-able values, no pickle ------------------------
-    def to_arrays(self) -> dict:
-        words = self._words if isinstance(self._words, bytes) else "\n".join(
-            w.replace("\n", " ") for w in self.words).encode("utf-8", "surrogatepass")
+    def to_arrays(self, compact: bool = False) -> dict:
+        """The vocabulary as arrays. ``compact`` (features sorted by hash, as a compact
+        model has them): no lookup order (the hashes are it), no counts, the words
+        zlib-compressed."""
+        if compact:
+            import zlib
+
+            words = zlib.compress(self._joined_words(), 9)
+            return {"vocab_hashes": self.hashes,
+                    "vocab_words_z": np.frombuffer(words, dtype=np.uint8)}
         return {"vocab_hashes": self.hashes,
                 "vocab_order": self._sorted()[0].astype(np.int32),
-                "vocab_words": np.frombuffer(words, dtype=np.uint8),
+                "vocab_words": np.frombuffer(self._joined_words(), dtype=np.uint8),
                 "vocab_pos": self.pos_counts.astype(np.int32),
                 "vocab_neg": self.neg_counts.astype(np.int32),
                 **({"vocab_scale": self._nb} if self.class_scaled else {})}
+
+    def _joined_words(self) -> bytes:
+        if isinstance(self._words, bytes):
+            return self._words
+        return "\n".join(w.replace("\n", " ") for w in self.words).encode(
+            "utf-8", "surrogatepass")
 
     def meta(self) -> dict:
         return {"size": len(self), "ngrams": self.ngrams, "min_count": self.min_count,
@@ -183,11 +221,16 @@ class Vocabulary:
                     ) -> "Vocabulary":
         """The inverse of :meth:`to_arrays` and :meth:`meta`. ``sorted_hashes``: the
         hashes in ``vocab_order``, if the caller has them already (saves a gather)."""
-        vocab = cls(arrays["vocab_hashes"], bytes(arrays["vocab_words"]),
-                    arrays["vocab_pos"], arrays["vocab_neg"],
-                    meta["n_pos"], meta["n_neg"], meta["ngrams"], meta["min_count"],
-                    meta["polarity_cutoff"])
-        vocab._order = np.asarray(arrays["vocab_order"])
+        words = (bytes(arrays["vocab_words_z"]),) if "vocab_words_z" in arrays \
+            else bytes(arrays["vocab_words"])
+        vocab = cls(arrays["vocab_hashes"], words, arrays.get("vocab_pos"),
+                    arrays.get("vocab_neg"), meta["n_pos"], meta["n_neg"], meta["ngrams"],
+                    meta["min_count"], meta["polarity_cutoff"])
+        if "vocab_order" in arrays:
+            vocab._order = np.asarray(arrays["vocab_order"])
+        else:  # compact: sorted by hash (checked on reading)
+            vocab._order = np.arange(len(vocab), dtype=np.int32)
+            sorted_hashes = vocab.hashes
         if "vocab_scale" in arrays:
             vocab._nb = np.asarray(arrays["vocab_scale"], dtype=np.float32)
             vocab.class_scaled = True

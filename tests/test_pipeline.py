@@ -227,7 +227,7 @@ def test_a_tiny_file_trains_with_a_warning(tmp_path, capsys):
     assert main(["train", str(path), "--model", str(tmp_path / "m.npz")]) == 0
     err = capsys.readouterr().err
     assert "warning: only 2 rows to train on (and 1 held out)" in err
-    assert "vocabulary 1 feature," in err
+    assert "of 1 feature (compact; --full keeps all)" in err
 
 
 def test_predict_file_keeps_every_row_in_place(tmp_path, capsys):

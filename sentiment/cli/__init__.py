@@ -16,8 +16,8 @@ from ..errors import SentimentError
 
 #: command -> the module of this package that defines ``add_COMMAND``, in ``--help`` order
 COMMANDS = {"train": "train", "predict": "predict", "explain": "predict",
-            "similar": "predict", "evaluate": "evaluate", "fetch": "lab", "compare": "lab",
-            "bench": "lab"}
+            "similar": "predict", "evaluate": "evaluate", "compress": "compress",
+            "fetch": "lab", "compare": "lab", "bench": "lab"}
 
 
 def main(argv: list[str] | None = None) -> int:

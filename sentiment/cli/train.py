@@ -40,6 +40,8 @@ def add_train(sub) -> None:
                         help="a numeric rating column: ratings <= LOW negative, >= HIGH "
                         "positive, the middle dropped (default: read the scale from the "
                         "data; 1-5: 2:4, 1-10: 4:7)")
+    p.add_argument("--full", action="store_true", help="save the full model (every feature, "
+                   "its counts, the hidden layer) instead of the compact one a few MB in size")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted training from MODEL.ckpt")
     p.add_argument("--threads", type=int, metavar="N",
@@ -162,12 +164,17 @@ def cmd_train(args) -> int:
         if log is not None:
             log.close()
     model.info["source"] = source.name
+    features = f"{len(model.vocab):,} feature{'s' * (len(model.vocab) != 1)}"
+    if not args.full and model.net.activation == "linear":
+        from ..compact import compact
+
+        model = compact(model)  # what is saved is what is tested
+        features = f"{len(model.vocab):,} of {features} (compact; --full keeps all)"
     model.save(model_path)
     model_path.with_name(model_path.name + ".ckpt").unlink(missing_ok=True)  # superseded
     times = model.info["times"]
     best = ([h for h in model.history if h["best"]] or model.history)[-1]
     size = model_path.stat().st_size / 1e6
-    features = f"{len(model.vocab):,} feature{'s' * (len(model.vocab) != 1)}"
     note(f"saved {model_path} ({size:.1f} MB): vocabulary {features}, "
          f"kept epoch {best['epoch']}",
          "times: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items())

@@ -1,0 +1,80 @@
+"""Compact models: folded, pruned, float16; the same predictions and explanations."""
+import numpy as np
+import pytest
+from corpus import NEGATIVE, POSITIVE
+
+from sentiment.cli import main
+from sentiment.compact import compact
+from sentiment.errors import SentimentError
+from sentiment.explain import explain, similar
+from sentiment.model import Model
+from sentiment.train import Settings, train
+
+TEXTS = (POSITIVE + NEGATIVE) * 5
+LABELS = ([1] * len(POSITIVE) + [0] * len(NEGATIVE)) * 5
+QUICK = Settings(epochs=10, lr=0.05, min_count=1, ngrams=2, val_fraction=0, patience=0)
+PROBES = TEXTS[:8] + ["great but boring", "a film", "unknown words only"]
+
+
+@pytest.fixture(scope="module", params=["nb", "binary", "count"])
+def model(request):
+    return train(TEXTS, LABELS, QUICK.with_(values=request.param), progress=False)
+
+
+def test_folding_keeps_the_logits(model, tmp_path):
+    small = compact(model, None)
+    full = model.net.logits(model.encode(PROBES))
+    folded = small.net.logits(small.encode(PROBES))
+    np.testing.assert_allclose(folded, full, rtol=2e-3, atol=2e-3)  # float16 weights
+    assert small.predict(PROBES) == model.predict(PROBES)
+    again = Model.load(small.save(tmp_path / "c.npz"))
+    assert again.compact and not again.vocab.has_counts
+    np.testing.assert_array_equal(again.net.logits(again.encode(PROBES)), folded)
+    with np.load(tmp_path / "c.npz") as z:
+        assert z["W1"].dtype == np.float16
+        assert not {"vocab_pos", "vocab_neg", "vocab_order", "vocab_words"} & set(z.files)
+
+
+def test_pruning_keeps_the_strongest_features(model):
+    small = compact(model, 5)
+    assert len(small.vocab) == 5
+    weights = np.abs(compact(model, None).net.W1[:, 0])
+    kept = np.abs(small.net.W1[:, 0])
+    assert kept.min() >= np.sort(weights)[-5] - 1e-6
+
+
+def test_a_compact_model_explains_and_finds_neighbours(model, tmp_path):
+    again = Model.load(compact(model, None).save(tmp_path / "c.npz"))
+    e = explain(again, POSITIVE[0])
+    assert e.bias + e.contributions.sum() == pytest.approx(e.logit, abs=1e-9)
+    assert e.label == model.predict([POSITIVE[0]])[0] and "wonderful" in e.features
+    nb = similar(again, "great", 3, min_count=50)
+    assert len(nb.words) == 3 and "no counts" in nb.note
+
+
+def test_k_classes_fold_too(tmp_path):
+    texts = TEXTS + ["an average film, nothing special"] * 10
+    labels = ["pos" if y else "neg" for y in LABELS] + ["meh"] * 10
+    model = train(texts, labels, QUICK, multiclass=True, progress=False)
+    small = Model.load(compact(model, None).save(tmp_path / "k.npz"))
+    np.testing.assert_allclose(small.net.logits(small.encode(texts)),
+                               model.net.logits(model.encode(texts)), rtol=2e-3, atol=2e-3)
+    assert small.classes == model.classes
+
+
+def test_relu_does_not_fold():
+    model = train(TEXTS, LABELS, QUICK.with_(activation="relu", init_scale=0.1),
+                  progress=False)
+    with pytest.raises(SentimentError, match="relu hidden units does not fold"):
+        compact(model)
+
+
+def test_compress_command(model, tmp_path, capsys):
+    path = model.save(tmp_path / "full.npz")
+    assert main(["compress", "--model", str(path), "--max-features", "0"]) == 0
+    out = tmp_path / "full-compact.npz"
+    assert out.exists() and out.stat().st_size < path.stat().st_size
+    assert "one float16 weight each" in capsys.readouterr().err
+    assert Model.load(out).predict(PROBES) == model.predict(PROBES)
+    assert main(["compress", "--model", str(path), "--output", str(path)]) == 2
+    assert "--output" in capsys.readouterr().err
