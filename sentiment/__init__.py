@@ -1,11 +1,53 @@
-"""sentiment: a fast sparse-input sentiment classifier."""
+"""sentiment: a fast sparse-input sentiment classifier.
+
+    >>> import sentiment
+    >>> sentiment.predict(["What a wonderful, moving film.", "A dull, lifeless mess."])
+    ['positive', 'negative']
+    >>> model = sentiment.load()            # the built-in model; or load("my-model.npz")
+    >>> model.predict_proba(["not bad at all"]).shape, list(model.classes_)
+    ((1, 2), ['negative', 'positive'])
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .errors import SentimentError
 
-__version__ = "0.1.0"
-__all__ = ["SentimentError", "SentimentClassifier", "SparseNetworkClassifier", "__version__"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import Model
+
+__version__ = "0.2.0"
+__all__ = ["SentimentError", "SentimentClassifier", "SparseNetworkClassifier", "load",
+           "predict", "__version__"]
 
 _LAZY = {"SentimentClassifier": "estimator", "SparseNetworkClassifier": "estimator"}
+_BUILTIN: list = []  # the built-in model, loaded on first use
+
+
+def load(path: str | os.PathLike | None = None) -> Model:
+    """The model saved at ``path`` (by ``sentiment train`` or ``Model.save``), or with no
+    path the model built into the package (trained on IMDB movie reviews)."""
+    from .model import Model
+    from .paths import BUILTIN
+
+    if path is None:
+        if not _BUILTIN:
+            _BUILTIN.append(Model.load(BUILTIN))
+        return _BUILTIN[0]
+    return Model.load(path)
+
+
+def predict(texts: Sequence[str], model: Model | str | os.PathLike | None = None
+            ) -> list[str]:
+    """The label of each text, by ``model`` (a Model or a model file; default: the
+    built-in model)."""
+    from .model import Model
+
+    if not isinstance(model, Model):
+        model = load(model)
+    return model.predict(texts)
 
 
 def __getattr__(name: str):

@@ -310,8 +310,15 @@ def _pick(name, columns, chosen, aliases, what, flag, exclude=None, required=Tru
 
 
 def data_home() -> Path:
-    """``$SENTIMENT_DATA`` when set, else ``./data``."""
-    return Path(os.environ.get("SENTIMENT_DATA") or "data")
+    """``$SENTIMENT_DATA`` when set; else ``./data`` if an earlier version put IMDB there;
+    else ``data`` in the user's folder (:func:`sentiment.paths.home`)."""
+    from .paths import home
+
+    if os.environ.get("SENTIMENT_DATA"):
+        return Path(os.environ["SENTIMENT_DATA"])
+    if (Path("data") / "imdb" / "train.csv.gz").is_file():
+        return Path("data")
+    return home() / "data"
 
 
 def imdb_paths(download: bool = False, progress: bool | None = None) -> tuple[Path, Path]:

@@ -6,6 +6,7 @@ values (binary, counts, naive-Bayes ratios) in :mod:`sentiment.vocab`.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,15 @@ from .network import Network, sigmoid, softmax
 from .vocab import Vocabulary
 
 LABELS = BINARY
+
+
+def text_list(texts) -> list[str]:
+    """``texts`` as a list, refusing a bare string (which would be read as one text per
+    character)."""
+    if isinstance(texts, (str, bytes)):
+        raise TypeError(f"expected a list of texts, got a single {type(texts).__name__}; "
+                        f"wrap it in a list: [{texts[:30]!r}]")
+    return list(texts)
 
 
 class Model:
@@ -62,11 +72,19 @@ class Model:
         return X
 
     # -- prediction -------------------------------------------------------------------------
-    def predict_proba(self, texts) -> np.ndarray:
-        """Probability of ``positive`` for each text (numpy only: fast to start)."""
-        return self.predict_details(texts)[0]
+    @property
+    def classes_(self) -> np.ndarray:
+        """The class names as an array: the columns of :meth:`predict_proba`."""
+        return np.array(self.classes, dtype=object)
 
-    def predict_details(self, texts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Probability of each class for each text, shape (n_texts, n_classes), columns
+        in the order of :attr:`classes_` (numpy only: fast to start)."""
+        p = self.predict_details(texts)[0]
+        return np.column_stack([1 - p, p]) if p.ndim == 1 else p
+
+    def predict_details(self, texts: Sequence[str]
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Return (probability of positive, known features, label index) for each text;
         with K classes, the probabilities are (n, K) and the label the most likely.
 
@@ -74,14 +92,15 @@ class Model:
         probability rounds to exactly 0.5 for logits within about 1e-7 of zero.
         """
         data, indices, indptr, known = self.vocab.encode_arrays(
-            list(texts), binary=self.values != "count")
+            text_list(texts), binary=self.values != "count")
         data = self.apply_values(data, indices)
         logits = self.net.logits_arrays(data, indices, indptr)
         if logits.ndim == 2:
             return softmax(logits), known, logits.argmax(axis=1)
         return sigmoid(logits), known, (logits > 0).astype(np.int8)
 
-    def predict(self, texts) -> list[str]:
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        """The most likely class of each text (a list of texts in, a list of labels out)."""
         classes = self.classes
         return [classes[i] for i in self.predict_details(texts)[2].tolist()]
 

@@ -29,3 +29,16 @@ def imdb_dir() -> Path:
     if not home or not (Path(home) / "imdb" / "train.csv.gz").exists():
         pytest.skip("SENTIMENT_DATA with imdb/train.csv.gz and test.csv.gz is not set")
     return Path(home) / "imdb"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_home(tmp_path_factory):
+    """Models and data a test writes without a path go to a folder of the test run, never
+    to the user's cache folder."""
+    old = os.environ.get("SENTIMENT_HOME")
+    os.environ["SENTIMENT_HOME"] = str(tmp_path_factory.mktemp("home"))
+    yield
+    if old is None:
+        os.environ.pop("SENTIMENT_HOME", None)
+    else:
+        os.environ["SENTIMENT_HOME"] = old

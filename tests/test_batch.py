@@ -60,7 +60,7 @@ def test_csv_keeps_the_columns_and_adds_label_and_probability(model_file, review
     rows = _csv(out.read_text(encoding="utf-8"))
     assert list(rows[0]) == ["id", "review", "sentiment", "stars", "label", "probability"]
     assert [(r["id"], r["review"], r["sentiment"], r["stars"]) for r in rows] == ROWS
-    p = model.predict_proba([row[1] for row in ROWS])  # the per-text (numpy) path
+    p = model.predict_proba([row[1] for row in ROWS])[:, 1]  # the per-text (numpy) path
     assert [r["label"] for r in rows] == ["positive" if x > 0.5 else "negative" for x in p]
     np.testing.assert_allclose([float(r["probability"]) for r in rows],
                                np.maximum(p, 1 - p), atol=2e-6)

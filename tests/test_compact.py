@@ -78,3 +78,31 @@ def test_compress_command(model, tmp_path, capsys):
     assert Model.load(out).predict(PROBES) == model.predict(PROBES)
     assert main(["compress", "--model", str(path), "--output", str(path)]) == 2
     assert "--output" in capsys.readouterr().err
+
+
+def test_the_builtin_model_answers_from_python_and_the_command_line(capsys):
+    import sentiment
+
+    assert sentiment.predict(["What a wonderful, moving film.",
+                              "A dull, lifeless mess."]) == ["positive", "negative"]
+    model = sentiment.load()
+    assert model.compact and list(model.classes_) == ["negative", "positive"]
+    proba = model.predict_proba(["great", "awful", "a film"])
+    assert proba.shape == (3, 2) and np.allclose(proba.sum(axis=1), 1)
+    with pytest.raises(TypeError, match=r"wrap it in a list: \['great'\]"):
+        model.predict("great")
+    assert main(["predict", "What a wonderful, moving film."]) == 0  # no model anywhere
+    out, err = capsys.readouterr()
+    assert out.startswith("positive\t") and "using the built-in model (trained on IMDB" in err
+    assert main(["predict", "-q", "A dull, lifeless mess."]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("negative\t") and err == ""
+
+
+def test_version(capsys):
+    import sentiment
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"sentiment {sentiment.__version__}\n"

@@ -47,7 +47,7 @@ def test_fit_gives_the_weights_of_train():
     for name, value in model.net.params().items():
         np.testing.assert_array_equal(clf.model_.net.params()[name], value, err_msg=name)
     np.testing.assert_allclose(clf.predict_proba(TEXTS)[:, 1],
-                               model.predict_proba(TEXTS), rtol=1e-5, atol=1e-6)
+                               model.predict_proba(TEXTS)[:, 1], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("labels", [["pos", "neg"], [1, -1], [True, False], [5.0, 2.0]])

@@ -22,11 +22,12 @@ COMMANDS = {"train": "train", "predict": "predict", "explain": "predict",
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser(argv[0] if argv else None)
+    parser = build_parser(next((a for a in argv if not a.startswith("-")), None))
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return 2
+    _quiet(getattr(args, "quiet", False))
     _tolerant_stdout()
     try:
         return args.handler(args) or 0
@@ -39,6 +40,19 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `predict ... | head`: the reader left, nothing to say
         sys.stderr.close()
         return 0
+
+
+def _quiet(on: bool) -> None:
+    """--quiet: no notes and no progress bars on stderr; errors still say what failed."""
+    import os
+
+    from . import common
+
+    if on:
+        os.environ["TQDM_DISABLE"] = "1"  # read by tqdm 4.66 and later
+    elif common.QUIET:  # an earlier main() in this process was quiet
+        os.environ.pop("TQDM_DISABLE", None)
+    common.QUIET = on
 
 
 def _tolerant_stdout() -> None:
@@ -58,10 +72,20 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The command-line parser. With ``command`` (one of :data:`COMMANDS`), only that
     command's sub-parser is built: ``predict`` then imports nothing that training,
     ``compare`` or ``bench`` need, which is part of its start-up time."""
+    from .. import __version__
+
     parser = argparse.ArgumentParser(
         prog="sentiment", description="A fast sparse-input sentiment classifier.")
+    parser.add_argument("--version", action="version", version=f"sentiment {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     for name, module in COMMANDS.items():
         if command not in COMMANDS or command == name:
             getattr(import_module(f".{module}", __name__), f"add_{name}")(sub)
+    for p in sub.choices.values():  # also after the command: `sentiment predict -q ...`
+        p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                       help=QUIET_HELP)
     return parser
+
+
+QUIET_HELP = "print no notes or progress bars on stderr (errors still)"

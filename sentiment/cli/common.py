@@ -5,14 +5,17 @@ import sys
 
 from ..errors import SentimentError
 
-DEFAULT_MODEL = "sentiment-model.npz"
 #: scoring reads chunks this many times smaller than training's
 SCORING_SHARE = 8
 
 
-def model_arg(p):
-    p.add_argument("--model", default=DEFAULT_MODEL, metavar="PATH",
-                   help=f"model file (default: {DEFAULT_MODEL})")
+def model_arg(p, writes: bool = False):
+    from ..paths import MODEL_NAME
+
+    where = (f"{MODEL_NAME} in $SENTIMENT_HOME, else in the user's cache folder" if writes
+             else f"the one 'train' wrote ({MODEL_NAME} in $SENTIMENT_HOME or the user's "
+             "cache folder), else the built-in IMDB model")
+    p.add_argument("--model", metavar="PATH", help=f"model file (default: {where})")
 
 
 def reader_args(p):
@@ -21,7 +24,13 @@ def reader_args(p):
     p.add_argument("--encoding", metavar="NAME", help="file encoding (default: UTF-8)")
 
 
+#: --quiet: notes (what was detected, what was saved) are not printed; errors still are
+QUIET = False
+
+
 def note(*lines: str) -> None:
+    if QUIET:
+        return
     for line in lines:
         print(line, file=sys.stderr)
 
@@ -135,5 +144,16 @@ def positive(n: int, flag: str) -> None:
 
 
 def load_model(path):
+    """The model at ``path``, or where :func:`sentiment.paths.find_model` finds one (said
+    on stderr unless it is the user's own)."""
     from ..model import Model
-    return Model.load(path)
+    from ..paths import MODEL_NAME, about_builtin, find_model
+
+    found, kind = find_model(path)
+    model = Model.load(found)
+    if kind == "local":
+        note(f"using the model {MODEL_NAME} in the current folder")
+    elif kind == "builtin":
+        note(f"using {about_builtin(model.info)}; train your own with 'sentiment train "
+             "FILE', or pass --model")
+    return model

@@ -27,8 +27,9 @@ def add_compress(sub) -> None:
 def cmd_compress(args) -> int:
     from ..compact import compact
     from ..files import check_distinct, check_writable
+    from ..paths import find_model
 
-    source = Path(args.model)
+    source = find_model(args.model)[0]
     out = Path(args.output) if args.output else source.with_name(
         f"{source.stem}-compact{source.suffix or '.npz'}")
     if args.max_features < 0:

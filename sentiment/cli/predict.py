@@ -58,31 +58,50 @@ def add_similar(sub) -> None:
     p.set_defaults(handler=cmd_similar)
 
 
-def _stdin_lines(asked: bool) -> list[str]:
-    """The lines of stdin as texts, whatever its state: bytes that are not UTF-8 become
-    lone surrogates (one word character each, as the tokenizer reads them) instead of an
-    error in a strict UTF-8 locale; a closed stdin is a one-line error."""
+def _stdin_batches(asked: bool):
+    """The lines of stdin as batches of texts, each batch as soon as it has arrived (so
+    ``tail -f log | sentiment predict`` answers line by line, and a pipe of many lines is
+    scored a buffer at a time), whatever its state: bytes that are not UTF-8 become lone
+    surrogates (one word character each, as the tokenizer reads them) instead of an error
+    in a strict UTF-8 locale; a closed stdin is a one-line error."""
+    import os
+
     stdin = sys.stdin
     if stdin is None or getattr(stdin, "closed", False):
         raise SentimentError("no TEXT given and stdin is closed; pass texts, or --file FILE")
     try:
         if stdin.isatty() and not asked:
             note("reading texts from stdin, one per line (Ctrl-D to end)")
-        raw = getattr(stdin, "buffer", None)
-        if raw is None:  # a text stream with no bytes below it (an embedding program's)
-            return [line.rstrip("\r\n") for line in stdin]
-        lines = [line.decode("utf-8", "surrogateescape").rstrip("\r\n") for line in raw]
-        if lines and lines[0].startswith("\ufeff"):  # a byte-order mark, not a word
-            lines[0] = lines[0][1:]
-        return lines
+        try:
+            fd = stdin.fileno()
+        except (AttributeError, OSError, ValueError):  # not a descriptor (an embedder's)
+            yield [line.rstrip("\r\n") for line in stdin]
+            return
+        tail, first = b"", True
+        while True:
+            data = os.read(fd, 1 << 16)  # what has arrived, up to 64 KB; b"" at the end
+            if not data:
+                break
+            lines = (tail + data).split(b"\n")
+            tail = lines.pop()
+            if lines:
+                yield _decode(lines, first)
+                first = False
+        if tail:
+            yield _decode([tail], first)
     except OSError as exc:  # stdin is a descriptor that cannot be read
         raise SentimentError(f"cannot read stdin ({exc.strerror or exc}); pass texts, or "
                              "--file FILE") from None
 
 
-def cmd_predict(args) -> int:
-    import numpy as np
+def _decode(lines: list[bytes], first: bool) -> list[str]:
+    texts = [line.decode("utf-8", "surrogateescape").rstrip("\r") for line in lines]
+    if first and texts[0].startswith("\ufeff"):  # a byte-order mark, not a word
+        texts[0] = texts[0][1:]
+    return texts
 
+
+def cmd_predict(args) -> int:
     if args.file is not None:
         return score_file(args)
     if args.output is not None:
@@ -92,8 +111,18 @@ def cmd_predict(args) -> int:
     model = load_model(args.model)
     check_threshold(args.threshold, len(model.classes))
     texts = args.texts
-    if not texts or texts == ["-"]:
-        texts = _stdin_lines(bool(texts))
+    batches = _stdin_batches(bool(texts)) if not texts or texts == ["-"] else [texts]
+    for batch in batches:
+        out = answers(model, batch, args.threshold, args.json)
+        if out:
+            print("\n".join(out), flush=True)
+    return 0
+
+
+def answers(model, texts: list[str], threshold: float | None, as_json: bool) -> list[str]:
+    """One line per text: label and its probability, or a JSON object."""
+    import numpy as np
+
     probs, known, best = model.predict_details(texts)
     classes = model.classes
     if probs.ndim == 1:  # two classes: P(positive) -> both
@@ -101,9 +130,9 @@ def cmd_predict(args) -> int:
     out = []
     for text, p, k, i in zip(texts, probs.tolist(), known.tolist(), best.tolist()):
         label = classes[i]
-        if args.threshold is not None and p[i] < args.threshold:
+        if threshold is not None and p[i] < threshold:
             label = "uncertain"
-        if args.json:
+        if as_json:
             out.append(json.dumps({"text": text, "label": label,
                                    "probabilities": {c: round(q, 6)
                                                      for c, q in zip(classes, p)},
@@ -111,9 +140,7 @@ def cmd_predict(args) -> int:
         else:
             flag = "" if k else "\t(no known words)"
             out.append(f"{label}\t{p[i]:.4f}{flag}")
-    if out:
-        print("\n".join(out))
-    return 0
+    return out
 
 
 def cmd_explain(args) -> int:

@@ -30,7 +30,7 @@ def add_train(sub) -> None:
                        "the data home and evaluate on its test split.")
     p.add_argument("file", nargs="?", help="review file; default: IMDB train split")
     p.add_argument("--test", metavar="FILE", help="evaluate on this labelled file afterwards")
-    model_arg(p)
+    model_arg(p, writes=True)
     reader_args(p)
     settings_args(p)
     labels = p.add_argument_group("labels beyond positive/negative")
@@ -104,7 +104,11 @@ def cmd_train(args) -> int:
     from ..data import imdb_paths
 
     start = time.perf_counter()
-    model_path = Path(args.model)
+    from ..paths import default_model
+
+    model_path = Path(args.model) if args.model else default_model()
+    if args.model is None:
+        model_path.parent.mkdir(parents=True, exist_ok=True)
     settings = settings_from(args)
     max_memory = parse_size(args.max_memory)
     if args.threads is not None and args.threads < 1:

@@ -1,0 +1,1 @@
+"""The model built into the package (scripts/build_builtin.py)."""
