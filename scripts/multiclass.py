@@ -37,7 +37,7 @@ from sentiment.metrics import scores
 from sentiment.pipeline import fit_vocabulary
 from sentiment.train import Settings, train
 
-C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
+C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 BINS = {1: "1", 2: "2", 3: "2", 4: "3", 7: "3", 8: "4", 9: "4", 10: "5"}
 
 

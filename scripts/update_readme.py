@@ -1,6 +1,6 @@
-"""Copy generated tables into README.md, between their BEGIN/END markers.
+"""Copy generated tables into README.md and docs/lesson.md, between their BEGIN/END markers.
 
-README.md shows tables that scripts generate under docs/ (never typed by hand). A section
+They show tables that scripts generate under docs/ (never typed by hand). A section
 ``<!-- BEGIN docs/X.md -->`` ... ``<!-- END docs/X.md -->`` receives the first Markdown
 table of ``docs/X.md`` (with its caption lines up to the next blank line after the table).
 Usage: ``python scripts/update_readme.py`` after regenerating the docs.
@@ -30,8 +30,16 @@ def first_table(text: str) -> str:
     return "\n".join(lines[start:end]) + "\n"
 
 
+PAGES = ("README.md", "docs/lesson.md")
+
+
 def main() -> int:
-    readme = ROOT / "README.md"
+    for page in PAGES:
+        fill_page(ROOT / page)
+    return 0
+
+
+def fill_page(readme: Path) -> None:
     text = readme.read_text(encoding="utf-8")
 
     def fill(match: re.Match) -> str:
@@ -43,7 +51,6 @@ def main() -> int:
             match.group(3)
 
     readme.write_text(MARKER.sub(fill, text), encoding="utf-8")
-    return 0
 
 
 if __name__ == "__main__":

@@ -194,6 +194,13 @@ def test_reading_in_chunks_equals_reading_at_once(tmp_path):
     assert "row 1236" in whole.notes[0]  # header row 1, data from row 2
 
 
+def _pandas_version() -> tuple[int, ...]:
+    import pandas as pd
+    return tuple(int(x) for x in pd.__version__.split(".")[:2])
+
+
+@pytest.mark.skipif(_pandas_version() < (3, 1), reason="pandas before 3.1 drops a row's "
+                    "extra fields without a word in every chunk but the first (README)")
 def test_a_bad_row_in_a_later_chunk_is_named_by_its_true_row(tmp_path):
     texts, labels = reviews(3000)
     path = write_csv(tmp_path / "r.csv", texts, labels)
