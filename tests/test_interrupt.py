@@ -100,6 +100,10 @@ def test_sigterm_keeps_a_checkpoint_and_resume_finishes(tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
     done = Model.load(ckpt).checkpoint[1]["epoch"]
     assert done >= 2
+    changed = [a if a != "16" else "32" for a in cmd]  # --batch-size 32
+    r = subprocess.run(changed + ["--resume"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and ckpt.exists() and not model.exists()
+    assert r.stderr.startswith("error: --batch-size 32 differs from the checkpoint's 16")
     r = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert f"resuming from {ckpt} after epoch {done}" in r.stderr

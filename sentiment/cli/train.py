@@ -201,6 +201,23 @@ def cmd_train(args) -> int:
     return results.finish(f"the model was saved to {model_path}")
 
 
+def _same_settings(args, saved: dict, ckpt: Path) -> None:
+    """--resume continues with the checkpoint's settings: a flag that says otherwise is a
+    mistake, not something to ignore."""
+    from dataclasses import fields
+
+    from ..settings import Settings
+
+    for f in fields(Settings):
+        given = getattr(args, f.name, None)
+        if given is not None and f.name in saved and given != saved[f.name]:
+            flag = "--" + f.name.replace("_", "-")
+            raise SentimentError(f"{flag} {given} differs from the checkpoint's "
+                                 f"{saved[f.name]} ({ckpt}); --resume continues with the "
+                                 f"checkpoint's settings: drop {flag}, or train afresh "
+                                 "without --resume")
+
+
 def label_scheme(args):
     """What the label column means, from --multiclass and --stars."""
     from ..labels import BINARY, LabelScheme, parse_cuts
@@ -271,6 +288,7 @@ def _train_or_checkpoint(source, settings, model_path: Path, args, on_epoch, on_
         start_from = Model.load(ckpt)
         if start_from.checkpoint is None:
             raise SentimentError(f"{ckpt}: holds no trainer state; train without --resume")
+        _same_settings(args, start_from.settings, ckpt)
         note(f"resuming from {ckpt} after epoch {start_from.checkpoint[1]['epoch']}")
     stop = GracefulStop()
     try:
