@@ -138,6 +138,9 @@ def check_multiclass(settings: Settings) -> None:
     if settings.kernel != "csr":
         raise SentimentError(f"--kernel {settings.kernel} trains two classes only; K "
                              "classes use --kernel csr")
+    if settings.polarity_cutoff:
+        raise SentimentError("--polarity-cutoff is the log ratio of positive to negative "
+                             "counts, which K classes do not have; leave it at 0")
 
 
 class _Bars:

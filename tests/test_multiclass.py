@@ -207,3 +207,15 @@ def test_stars_cut_the_scale_and_the_model_keeps_the_cuts(tmp_path, capsys):
     words = write_csv(tmp_path / "w.csv", [(TEXTS[0], "five")])
     code, _, err = run(["train", words, "--model", model, "--stars"], capsys)
     assert code == 2 and "row 2, column 'rating': rating 'five' is not a number" in err
+
+
+def test_compare_runs_the_stages_that_train_k_classes(tmp_path, capsys):
+    path = write_csv(tmp_path / "r.csv", zip(TEXTS * 3, RATINGS * 3))
+    code, out, err = run(["compare", path, "--multiclass", "--label-column", "rating",
+                          "--json", "--limit", "0"], capsys)
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["stage"] for r in rows] == ["7"]  # the others: per review, mse or a cutoff
+    assert all(r["kind"] == "stage" and r["test_accuracy"] >= 0.9 for r in rows)
+    code, _, err = run(["compare", path, "--multiclass", "--stages", "1"], capsys)
+    assert code == 2 and "stage 1 (dense baseline) trains two classes only" in err

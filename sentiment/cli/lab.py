@@ -31,6 +31,10 @@ def add_compare(sub) -> None:
     p.add_argument("--profile", action="store_true",
                    help="add each stage's five most expensive functions (cProfile)")
     p.add_argument("--seed", type=int, default=0, help="one seed for every stage")
+    p.add_argument("--label-column", metavar="NAME", help="column holding the label")
+    p.add_argument("--multiclass", action="store_true", help="every value of the label "
+                   "column is a class; runs the stages that train K classes (two-class "
+                   "references left out)")
     p.add_argument("--references", action=argparse.BooleanOptionalAction, default=None,
                    help="add scikit-learn reference rows (LogisticRegression, NBSVM) on the "
                    "defaults' features (default: with all stages, not with --stages)")

@@ -65,17 +65,18 @@ import numpy as np
 
 from ..errors import DataError, SentimentError
 from ..files import check_writable
+from .split import load_split
 from .stages import DEFAULT_LIMIT, STAGES, Stage
 from .timing import top_functions
 
 #: Share of the training file held out as the test set when no test file is given.
-TEST_FRACTION = 0.2
 #: Row keys in table order (``profile`` is extra, and not written to the CSV).
 
 
 def compare(train_texts, train_labels, test_texts, test_labels, stages=None, *,
             references: bool = False, limit: int | None = DEFAULT_LIMIT, seed: int = 0,
-            profile: bool = False, progress: bool | None = None, on_row=None) -> list[dict]:
+            profile: bool = False, progress: bool | None = None, on_row=None,
+            multiclass: bool = False) -> list[dict]:
     """Train each stage on the training texts and measure it; return one row per stage,
     then one per reference.
 
@@ -93,6 +94,7 @@ def compare(train_texts, train_labels, test_texts, test_labels, stages=None, *,
     profile : also run each stage's training loop under cProfile; adds ``profile``.
     progress : tqdm bars (None: only on a terminal).
     on_row : called with each row as soon as it is measured.
+    multiclass : the labels are class positions 0..K-1 (stages that train K classes only).
     """
     from tqdm.auto import tqdm
 
@@ -119,7 +121,7 @@ def compare(train_texts, train_labels, test_texts, test_labels, stages=None, *,
         else:
             row = _stage_row(item, train_texts, train_labels, test_texts, test_labels,
                              test_corpora, limit=limit, seed=seed, profile=profile,
-                             progress=progress)
+                             progress=progress, multiclass=multiclass)
             _relate(row, rows)
         rows.append(row)
         if on_row is not None:
@@ -129,7 +131,7 @@ def compare(train_texts, train_labels, test_texts, test_labels, stages=None, *,
 
 
 def _stage_row(stage, train_texts, train_labels, test_texts, test_labels, test_corpora, *,
-               limit, seed, profile, progress) -> dict:
+               limit, seed, profile, progress, multiclass=False) -> dict:
     """Run one stage (and profile it if asked), hashing the test set once per n-gram size."""
     from ..text import hash_corpus
 
@@ -138,7 +140,7 @@ def _stage_row(stage, train_texts, train_labels, test_texts, test_labels, test_c
         test_corpora[n] = hash_corpus(list(test_texts), n)
     limit = limit if stage.slow else None
     row = run_stage(stage, train_texts, train_labels, test_corpora[n], test_labels,
-                    limit=limit, seed=seed, progress=progress)
+                    limit=limit, seed=seed, progress=progress, multiclass=multiclass)
     if profile:
         row["profile"] = profile_stage(stage, train_texts, train_labels, limit=limit,
                                        seed=seed)
@@ -146,14 +148,15 @@ def _stage_row(stage, train_texts, train_labels, test_texts, test_labels, test_c
 
 
 def run_stage(stage: Stage, train_texts, train_labels, test_corpus, test_labels, *,
-              limit=None, seed=0, progress=None) -> dict:
-    """Train one stage through :func:`sentiment.train.train` and measure it (one row)."""
+              limit=None, seed=0, progress=None, multiclass=False) -> dict:
+    """Train one stage through :func:`sentiment.train.train` and measure it (one row);
+    ``multiclass``: the labels are class positions, K classes."""
     from ..train import accuracy, train
 
     start = time.perf_counter()
     settings = stage.settings.with_(seed=seed)
     model = train(train_texts, train_labels, settings, progress=progress,
-                  limit=limit or None)
+                  limit=limit or None, multiclass=multiclass)
     logits = model.net.logits(model.encode(test_corpus))  # the fast csr forward
     n_train = model.info["n_train"]
     per_epoch = min(limit, n_train) if limit else n_train
@@ -224,48 +227,6 @@ def profile_stage(stage: Stage, train_texts, train_labels, *, limit=None, seed=0
 
 # -- reading the data ------------------------------------------------------------------------
 
-def load_split(train_path, test_path=None, seed: int = 0, notes=None):
-    """Read the training (and test) file; without a test file hold out TEST_FRACTION.
-
-    Returns ``(train_texts, train_labels, test_texts, test_labels, description)``.
-    """
-    from ..data import read_reviews
-
-    note = notes or (lambda line: None)
-    train = read_reviews(train_path)
-    for line in train.notes:
-        note(line)
-    _check_labels(train)
-    if test_path is not None:
-        test = read_reviews(test_path)
-        for line in test.notes:
-            note(line)
-        return (train.texts, train.labels, test.texts, test.labels,
-                f"train {_short(train.path)} ({len(train):,} reviews), test "
-                f"{_short(test.path)} ({len(test):,})")
-    order = np.random.default_rng(seed).permutation(len(train.texts))
-    n_test = max(1, int(round(len(order) * TEST_FRACTION)))
-    te, tr = order[:n_test], order[n_test:]
-    note(f"no test file: holding out {n_test:,} random reviews of {train.path} as the test set")
-    return ([train.texts[i] for i in tr], train.labels[tr],
-            [train.texts[i] for i in te], train.labels[te],
-            f"{_short(train.path)}: {len(tr):,} reviews to train, {n_test:,} held out to "
-            f"test (seed {seed})")
-
-
-def _short(path) -> str:
-    """The file name with its folder: enough to recognize the data set."""
-    return "/".join(Path(path).parts[-2:])
-
-
-def _check_labels(reviews) -> None:
-    counts = np.bincount(reviews.labels, minlength=2)
-    if counts.min() == 0:
-        only = "positive" if counts[1] else "negative"
-        raise SentimentError(f"{reviews.path}: every label is {only}; the comparison needs "
-                             "both positive and negative reviews")
-
-
 # -- the command ----------------------------------------------------------------------------
 
 def command_line(args) -> str:
@@ -287,6 +248,25 @@ def command_line(args) -> str:
     if with_references(args) != (args.stages is None):  # only when not the default
         parts.append("--references" if with_references(args) else "--no-references")
     return shlex.join(parts)
+
+
+def _multiclass_stages(chosen) -> list[str]:
+    """The stages that train K classes (minibatches, cross-entropy, no polarity cutoff):
+    all of them by default; a chosen stage that cannot is an error."""
+    from ..train import check_multiclass
+
+    able = []
+    for key, stage in STAGES.items():
+        try:
+            check_multiclass(stage.settings)
+        except SentimentError as exc:
+            if chosen is not None and key in chosen:
+                raise SentimentError(f"stage {key} ({stage.name}) trains two classes only: "
+                                     f"{exc}") from None
+            continue
+        if chosen is None or key in chosen:
+            able.append(key)
+    return able
 
 
 def with_references(args) -> bool:
@@ -341,7 +321,11 @@ def run_command(args) -> int:
     if train_path is None:
         train_path, imdb_test = imdb_paths(download=True)
         test_path = test_path or imdb_test
-    tr_x, tr_y, te_x, te_y, data = load_split(train_path, test_path, args.seed, note)
+    multiclass = getattr(args, "multiclass", False)
+    stages = _multiclass_stages(args.stages) if multiclass else args.stages
+    tr_x, tr_y, te_x, te_y, data = load_split(train_path, test_path, args.seed, note,
+                                              multiclass=multiclass,
+                                              label_column=args.label_column)
 
     def on_row(row):
         if args.json:
@@ -351,9 +335,10 @@ def run_command(args) -> int:
                  f"{_pct(row['test_accuracy'])} ({row['seconds']:.1f} s)")
 
     try:
-        rows = compare(tr_x, tr_y, te_x, te_y, args.stages,
-                       references=with_references(args), limit=args.limit or None,
-                       seed=args.seed, profile=args.profile, on_row=on_row)
+        rows = compare(tr_x, tr_y, te_x, te_y, stages,
+                       references=with_references(args) and not multiclass,
+                       limit=args.limit or None, seed=args.seed, profile=args.profile,
+                       on_row=on_row, multiclass=multiclass)
     except TrainingStopped as exc:  # the loss became NaN: the stage's settings diverge
         raise SentimentError(f"{data}: a stage diverged: {exc}") from None
     except DataError as exc:  # e.g. a corpus too small for stage 4's vocabulary filter
