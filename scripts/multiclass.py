@@ -107,6 +107,16 @@ def cli_accuracy(train_file: Path, test_file: Path, extra: list[str]) -> tuple[f
     return test["test_accuracy"], wall
 
 
+def standard_error(ours_acc: float, theirs: float, n: int) -> str:
+    """How far apart two accuracies on the same ``n`` test rows are, in standard errors
+    of one accuracy (binomial): within one, they match."""
+    se = (theirs * (1 - theirs) / n) ** 0.5
+    gap = ours_acc - theirs
+    return (f"Difference to the tuned logistic regression on our features: {gap:+.2%} "
+            f"({gap / se:+.1f} standard errors of an accuracy on {n:,} rows, "
+            f"{se:.2%}); within one standard error counts as a match.")
+
+
 def row(name: str, m: dict, extra: str = "") -> str:
     within = f"{m['within_one']:.2%}" if "within_one" in m else "-"
     return (f"| {name} | {m['accuracy']:.2%} | {within} | {m['macro_f1']:.2%} | "
@@ -161,18 +171,20 @@ def main() -> None:
               "Each sentence takes its review's rating, in five bins: 1 | 2-3 | 4, 7 | 8-9 "
               "| 10 (so the labels are noisy: a sentence need not carry its review's "
               "rating).", "", *HEADER]
-    lines.append(row("sentiment `train --multiclass` (defaults)",
-                     ours(s_texts, s_y, t_texts, t_y, Settings())))
+    mine = ours(s_texts, s_y, t_texts, t_y, Settings())
+    lines.append(row("sentiment `train --multiclass` (defaults)", mine))
     codes, classes = encode_labels(s_y)
     test_codes = np.array([classes.index(v) for v in t_y])
     X, X_test = same_features(s_texts, t_texts, codes)
     m = logistic(X, codes, X_test, test_codes, classes)
     lines.append(row("LogisticRegression, same features", m, f"C={m['C']}"))
+    footer = standard_error(mine["accuracy"], m["accuracy"], len(t_texts))
     from sklearn.feature_extraction.text import TfidfVectorizer
     tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
     m = logistic(tfidf.fit_transform(s_texts), codes, tfidf.transform(t_texts), test_codes,
                  classes)
     lines.append(row("LogisticRegression, tf-idf 1-2-grams", m, f"C={m['C']}"))
+    lines += ["", footer]
     report = "\n".join(lines) + "\n"
     print(report)
     if args.out:

@@ -31,7 +31,7 @@ def score_texts(model, texts: list[str], threshold: float | None = None):
     decides), or with K classes the most likely class, or ``uncertain`` when its
     probability is below ``threshold``.
     """
-    logits = model.net.logits(model.encode(texts)).astype(np.float64)
+    logits = model.logits(texts).astype(np.float64)
     if logits.ndim == 2:  # K classes: the most likely, and its probability
         best = logits.argmax(axis=1)
         labels = np.array(model.classes, dtype=object)[best]

@@ -22,7 +22,7 @@ def evaluate_chunks(model, chunks) -> dict:
     k = model.net.n_classes
     confusion = np.zeros(k * k, dtype=np.int64)
     for texts, labels in chunks:
-        z = model.net.logits(model.encode(texts))
+        z = model.logits(texts)
         predicted = z.argmax(axis=1) if z.ndim == 2 else (z > 0).astype(np.int64)
         y = np.asarray(labels).astype(np.int64) if k > 2 else \
             (np.asarray(labels) > 0).astype(np.int64)

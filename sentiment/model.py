@@ -71,6 +71,33 @@ class Model:
         X.data = self.apply_values(X.data, X.indices)
         return X
 
+    def logits(self, texts) -> np.ndarray:
+        """Logits of many texts (or a HashedCorpus): one per text, or (n, K).
+
+        A compact model is one weight per feature (per class), so its logits are sums of
+        weights over each text's distinct known features: no sparse matrix is built.
+        """
+        if not self.compact:
+            return self.net.logits(self.encode(texts))
+        import pandas as pd
+
+        from .text import HashedCorpus, hash_corpus
+
+        corpus = texts if isinstance(texts, HashedCorpus) else hash_corpus(
+            texts, self.vocab.ngrams)
+        ids = self.vocab.lookup(corpus.hashes)
+        known = ids >= 0
+        rows, ids = corpus.rows[known], ids[known]
+        if self.values != "count":  # presence: each feature once per text
+            key = rows.astype(np.int64) * len(self.vocab) + ids
+            first = ~pd.Series(key, copy=False).duplicated().to_numpy()
+            rows, ids = rows[first], ids[first]
+        W1, n = self.net.W1, corpus.n_texts
+        z = np.stack([np.bincount(rows, weights=W1[ids, k], minlength=n)
+                      for k in range(W1.shape[1])], axis=1)
+        z = z.astype(np.float32) + self.net.b2
+        return z[:, 0] if self.net.w2.ndim == 1 else z
+
     # -- prediction -------------------------------------------------------------------------
     @property
     def classes_(self) -> np.ndarray:

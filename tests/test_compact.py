@@ -27,6 +27,8 @@ def test_folding_keeps_the_logits(model, tmp_path):
     folded = small.net.logits(small.encode(PROBES))
     np.testing.assert_allclose(folded, full, rtol=2e-3, atol=2e-3)  # float16 weights
     assert small.predict(PROBES) == model.predict(PROBES)
+    # the compact model's sums of weights (no sparse matrix) are the network's logits
+    np.testing.assert_allclose(small.logits(PROBES), folded, rtol=1e-6, atol=1e-6)
     again = Model.load(small.save(tmp_path / "c.npz"))
     assert again.compact and not again.vocab.has_counts
     np.testing.assert_array_equal(again.net.logits(again.encode(PROBES)), folded)
