@@ -108,3 +108,27 @@ def test_version(capsys):
         main(["--version"])
     assert exit_.value.code == 0
     assert capsys.readouterr().out == f"sentiment {sentiment.__version__}\n"
+
+
+def test_predict_answers_each_stdin_line_as_it_arrives(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SENTIMENT_HOME": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "sentiment", "predict", "-q"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        proc.stdin.write("What a wonderful, moving film.\n")
+        proc.stdin.flush()
+        import select
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        assert ready, "no answer while stdin stays open"
+        first = proc.stdout.readline()  # answered while stdin is still open
+        proc.stdin.write("A dull, lifeless mess.\n")
+        proc.stdin.close()
+        rest = proc.stdout.read()
+    finally:
+        proc.kill() if proc.poll() is None else None
+    assert first.startswith("positive\t") and rest.startswith("negative\t")
+    assert proc.wait(timeout=30) == 0
