@@ -80,6 +80,7 @@ class ReviewFile:
         #: bytes per row in the first 64 KB: how many rows make a chunk of a given size
         self.row_bytes = max(len(head) / max(head.count(b"\n"), 1), 1.0)
         columns = _header(self)
+        self.notes += _duplicate_columns(self.name, columns)
         self.text_column = _pick(self.name, columns, text_column, TEXT_NAMES, "text",
                                  "--text-column")
         self.label_column, self.labels = None, None
@@ -96,6 +97,7 @@ class ReviewFile:
             self.labels = LabelReader(self.name, self.label_column, scheme, fixed)
         self.rows_read = self.rows_kept = self.rows_with_text = 0
         self._dropped: list[int] = []  # row numbers of the first few empty rows
+        self._spanning: list[int] = []  # rows of texts over SPAN_LINES lines
 
     def __repr__(self) -> str:
         return (f"ReviewFile({self.name!r}, text={self.text_column!r}, "
@@ -112,7 +114,7 @@ class ReviewFile:
         so far. Raises SentimentError where the file is malformed, naming the row.
         """
         self.rows_read = self.rows_kept = self.rows_with_text = 0
-        self._dropped, self._dropped_n = [], 0
+        self._dropped, self._dropped_n, self._spanning, self._spanning_n = [], 0, [], 0
         for frame, done in _frames(self, rows):
             chunk = self._clean(frame)
             if progress is not None:
@@ -125,6 +127,10 @@ class ReviewFile:
         """Drop the empty rows of one chunk and map its labels."""
         name, text_col, label_col = self.name, self.text_column, self.label_column
         self.rows_read += len(frame)
+        spanning = (frame[text_col].str.count("\n") >= SPAN_LINES).to_numpy()
+        if spanning.any():  # a quote left open swallows the rows after it
+            self._spanning_n += int(spanning.sum())
+            self._spanning += [int(i) for i in frame.index[spanning][:6 - len(self._spanning)]]
         empty = (frame[text_col].str.strip() == "").to_numpy()
         if label_col is not None:
             empty = empty | (frame[label_col].str.strip() == "").to_numpy()
@@ -162,6 +168,11 @@ class ReviewFile:
                                  f"{label_col!r} is in the middle of the scale "
                                  f"({self.labels.scheme.describe()}); set the cut points "
                                  "with --stars LOW:HIGH")
+        if self._spanning_n:
+            self.notes.append(f"{name}: warning: {_count(self._spanning_n, 'text')} in column "
+                              f"{text_col!r} span {SPAN_LINES} lines or more "
+                              f"({_rows(self._spanning, self._spanning_n)}): a quote left "
+                              "open swallows the rows after it; check the quoting there")
         if self._dropped_n:
             done = "kept, unscored," if self.keep_empty else "dropped"
             self.notes.append(f"{name}: {done} {_count(self._dropped_n, 'row')} with an "
@@ -173,6 +184,24 @@ class ReviewFile:
         else:
             self.notes.append(f"{name}: text column {text_col!r}; "
                               f"{_count(self.rows_kept, 'row')}")
+
+
+#: a text of this many lines or more is more likely an unclosed quote than a review
+SPAN_LINES = 100
+
+
+def _duplicate_columns(name: str, columns: list[str]) -> list[str]:
+    """Notes for header names given twice, which pandas renames ``x.1``, ``x.2``, ..."""
+    import re
+
+    notes = []
+    for c in columns:
+        m = re.fullmatch(r"(.+)\.(\d+)", c)
+        if m and m.group(1) in columns:
+            notes.append(f"{name}: the header names column {m.group(1)!r} more than once; "
+                         f"the first is {m.group(1)!r}, this one is read as {c!r} (pick it "
+                         "with --text-column or --label-column)")
+    return notes
 
 
 def read_reviews(path: str | os.PathLike, *, text_column: str | None = None,

@@ -58,8 +58,8 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
                  should_stop=None, threads: int | None = None,
                  max_memory: int = DEFAULT_MAX_MEMORY, cache_dir=None,
                  total: int | None = None, on_prepared=None,
-                 scheme: LabelScheme | None = None, classes: ClassTable | None = None
-                 ) -> Model:
+                 scheme: LabelScheme | None = None, classes: ClassTable | None = None,
+                 on_checkpoint=None) -> Model:
     """Train a model on ``(texts, labels)`` chunks; see :func:`train`.
 
     Holds out a seeded ``settings.val_fraction`` of the rows for validation (early
@@ -72,6 +72,9 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
     ``on_prepared(model)`` is called once the rows are ready, before the first epoch.
     ``scheme`` says what the labels are (default: 0/1, negative/positive); K classes
     come with their ``classes`` table, the labels being its codes.
+    ``on_checkpoint(model, parts)`` receives, after every epoch, a model holding that
+    epoch's weights (copies) and its trainer state as :func:`checkpoint_parts`: what
+    ``Model.save(path, checkpoint=parts)`` needs to resume from there.
     """
     if resume is not None:
         settings = Settings.from_dict(resume.settings)
@@ -118,7 +121,9 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
                 history = fit(net, ready.train, None, settings, rng,
                               X_val=ready.val if n_val else None, on_epoch=on_epoch,
                               progress=progress, limit=limit, state=state,
-                              should_stop=should_stop)
+                              should_stop=should_stop,
+                              on_state=None if on_checkpoint is None else lambda done:
+                              on_checkpoint(_snapshot(model, done), checkpoint_parts(done)))
         except TrainingStopped as stop:
             times["train"] = time.perf_counter() - t
             if stop.state is not None:
@@ -128,6 +133,14 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
         times["train"] = time.perf_counter() - t
     model.history = [h.to_dict() for h in history]
     return model
+
+
+def _snapshot(model: Model, done: TrainerState) -> Model:
+    """``model`` with the weights of the epoch ``done`` (sharing its copies)."""
+    net = Network.from_params(done.params, model.net.activation)
+    snap = Model(model.vocab, net, model.settings, [h.to_dict() for h in done.history],
+                 model.info, model.scheme)
+    return snap
 
 
 def check_multiclass(settings: Settings) -> None:

@@ -108,7 +108,7 @@ class _StopRequested(Exception):
 def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Generator, *,
         X_val=None, y_val=None, on_epoch=None, progress: bool | None = None,
         limit: int | None = None, state: TrainerState | None = None,
-        should_stop=None) -> list[EpochStats]:
+        should_stop=None, on_state=None) -> list[EpochStats]:
     """Train ``net`` on CSR rows ``X`` with labels ``y`` (0/1); return per-epoch stats.
 
     ``X`` may also be a :class:`~sentiment.rows.ShardedRows` (then ``y`` is None), and so
@@ -119,7 +119,9 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
     first ``limit`` shuffled reviews of each epoch (to time slow kernels). ``state``
     resumes from a checkpoint. ``should_stop`` is polled between batches; when it returns
     true, or when the loss becomes NaN, the network goes back to the last complete epoch and
-    :class:`TrainingStopped` carries that epoch's state.
+    :class:`TrainingStopped` carries that epoch's state. ``on_state(state)`` receives the
+    :class:`TrainerState` after every epoch (its arrays are copies: safe to write out while
+    training goes on).
     """
     from tqdm.auto import tqdm
 
@@ -187,6 +189,8 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
         history.append(stats)
         done = TrainerState(epoch, list(history), best_loss, waited, params, best_params,
                             opt.state_arrays(), rng.bit_generator.state)
+        if on_state is not None:
+            on_state(done)
         if on_epoch is not None:
             on_epoch(stats)
         if settings.patience and waited >= settings.patience:

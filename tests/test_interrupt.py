@@ -182,3 +182,28 @@ def test_early_stopping_keeps_the_best_epoch():
     assert [s.epoch for s in history if s.best][-1] == best.epoch
     np.testing.assert_array_equal(net.W1, weights[best.epoch])
     assert not np.array_equal(net.W1, weights[history[-1].epoch])
+
+
+def test_sigkill_loses_at_most_the_epoch_under_way(tmp_path):
+    import os
+
+    texts, labels = corpus(6000)
+    data = tmp_path / "reviews.csv"
+    write_csv(data, texts, labels)
+    model = tmp_path / "m.npz"
+    cmd = [sys.executable, "-m", "sentiment", "train", str(data), "--model", str(model),
+           "--epochs", "40", "--patience", "0", "--batch-size", "16", "--min-count", "1"]
+    env = {**os.environ, "SENTIMENT_CHECKPOINT_SECONDS": "0"}  # every epoch, however short
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
+    lines = [proc.stdout.readline() for _ in range(4)]  # header, epochs 1-3
+    assert lines[3].split()[0] == "3", lines
+    proc.kill()  # SIGKILL: no handler runs
+    proc.communicate(timeout=60)
+    ckpt = tmp_path / "m.npz.ckpt"
+    done = Model.load(ckpt).checkpoint[1]["epoch"]
+    assert done >= 2  # epoch 3 was printed, so epoch 2's checkpoint was complete
+    r = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert f"resuming from {ckpt} after epoch {done}" in r.stderr
+    assert len(Model.load(model).history) == 40 and not ckpt.exists()

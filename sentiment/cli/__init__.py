@@ -37,9 +37,31 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # e.g. `predict ... | head`: the reader left, nothing to say
-        sys.stderr.close()
-        return 0
+    except OSError as exc:  # stdout failed: a reader that left, a full disk
+        from .common import _silence_stdout
+
+        _silence_stdout()  # Python's own flush at exit must not fail again
+        what = "the reader of stdout left" if isinstance(exc, BrokenPipeError) \
+            else f"writing failed ({exc.strerror or exc})"
+        _say(f"error: {what} before the output was complete; what was written is whole "
+             "up to there")
+        return 1
+    except Exception as exc:  # a bug: one line, unless asked for the traceback
+        import os
+
+        if os.environ.get("SENTIMENT_DEBUG"):
+            raise
+        _say(f"internal error: {type(exc).__name__}: {exc}; please report it with the "
+             "command (SENTIMENT_DEBUG=1 shows the traceback)")
+        return 1
+
+
+def _say(line: str) -> None:
+    """One line on stderr, if stderr can still take it."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 def _quiet(on: bool) -> None:

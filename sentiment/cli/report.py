@@ -1,0 +1,55 @@
+"""The data report of ``train``: rows, classes and their balance, duplicate texts, and
+the test file's overlap with the training file, gathered while the files are read."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def text_hashes(texts: list[str]) -> np.ndarray:
+    """A 64-bit hash of each text (pandas' vectorized hashing)."""
+    import pandas as pd
+
+    return pd.util.hash_pandas_object(pd.Series(texts, dtype=object), index=False).to_numpy()
+
+
+class DataReport:
+    """Watches ``(texts, labels)`` chunks go by (:meth:`watch`), keeping 8 bytes per row
+    and a count per label code."""
+
+    def __init__(self):
+        self._hashes: list[np.ndarray] = []
+        self.codes = np.zeros(0, dtype=np.int64)
+        self._unique: np.ndarray | None = None
+
+    def watch(self, chunks):
+        for texts, labels in chunks:
+            self._hashes.append(text_hashes(texts))
+            counts = np.bincount(np.asarray(labels, dtype=np.int64))
+            if len(counts) > len(self.codes):
+                self.codes = np.pad(self.codes, (0, len(counts) - len(self.codes)))
+            self.codes[:len(counts)] += counts
+            yield texts, labels
+
+    def unique(self) -> np.ndarray:
+        if self._unique is None:
+            joined = np.concatenate(self._hashes) if self._hashes else np.zeros(0, np.uint64)
+            self._unique, self._hashes = np.unique(joined), [joined]
+        return self._unique
+
+    def summary(self, name: str, classes: list[str], remap=None) -> str:
+        """``name: N rows; class n (share), ...; D duplicate texts (share)``."""
+        rows = int(self.codes.sum())
+        per_class = np.zeros(len(classes), dtype=np.int64)
+        codes = np.arange(len(self.codes)) if remap is None else remap[:len(self.codes)]
+        np.add.at(per_class, codes, self.codes)
+        shown = ", ".join(f"{c} {k:,} ({k / max(rows, 1):.1%})"
+                          for c, k in list(zip(classes, per_class.tolist()))[:12])
+        more = ", ..." if len(classes) > 12 else ""
+        duplicates = rows - len(self.unique())
+        return (f"{name}: {rows:,} rows; {shown}{more}; {duplicates:,} duplicate texts "
+                f"({duplicates / max(rows, 1):.1%})")
+
+    def overlap(self, other: "DataReport") -> int:
+        """Rows of ``other`` whose text is also in this file."""
+        joined = np.concatenate(other._hashes) if other._hashes else np.zeros(0, np.uint64)
+        return int(np.isin(joined, self.unique()).sum())
