@@ -1,0 +1,110 @@
+"""Faults through the real command line: what the user sees, the exit code, what is kept."""
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from corpus import NEGATIVE, POSITIVE
+
+from sentiment.cli import main
+
+TEXTS = (POSITIVE + NEGATIVE) * 5
+LABELS = (["positive"] * 4 + ["negative"] * 4) * 5
+
+
+def write_csv(path: Path, rows, header=("review", "sentiment")) -> Path:
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows([header, *rows])
+    return path
+
+
+def cli(*args, stdout=None, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sentiment", *map(str, args)],
+                          stdout=stdout if stdout is not None else subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("model")
+    data = write_csv(d / "r.csv", zip(TEXTS, LABELS))
+    r = cli("train", data, "--model", d / "m.npz", "--min-count", "1", "--epochs", "3")
+    assert r.returncode == 0, r.stderr
+    return d / "m.npz"
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["predict", "a wonderful film"],
+                                  ["explain", "a wonderful film"],
+                                  ["similar", "wonderful", "--min-count", "0"],
+                                  ["evaluate", "DATA"], ["predict", "--file", "DATA"]])
+def test_a_full_stdout_is_one_line_and_exit_1(model, tmp_path, args):
+    data = write_csv(tmp_path / "r.csv", zip(TEXTS, LABELS))
+    args = [data if a == "DATA" else a for a in args]
+    with open("/dev/full", "w") as full:
+        r = cli(*args, "--model", model, stdout=full)
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == (
+        "error: writing failed (No space left on device) before the output was complete; "
+        "what was written is whole up to there")
+    assert "Traceback" not in r.stderr
+
+
+def test_a_reader_that_leaves_is_one_line_and_exit_1(model, tmp_path):
+    data = write_csv(tmp_path / "r.csv", zip(TEXTS * 300, LABELS * 300))
+    proc = subprocess.Popen([sys.executable, "-m", "sentiment", "predict", "--file", str(data),
+                             "--model", str(model)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().startswith("review,sentiment,label")
+    proc.stdout.close()  # as `| head -1` does
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 1
+    assert "error: the reader of stdout left before the output was complete" in err
+    assert "Traceback" not in err
+
+
+def test_an_internal_error_is_one_line_and_exit_1(monkeypatch, capsys, model):
+    from sentiment.cli import predict
+
+    def broken(args):
+        raise RuntimeError("something the code did not expect")
+
+    monkeypatch.setattr(predict, "cmd_explain", broken)
+    assert main(["explain", "a film", "--model", str(model)]) == 1
+    err = capsys.readouterr().err
+    assert err == ("internal error: RuntimeError: something the code did not expect; please "
+                   "report it with the command (SENTIMENT_DEBUG=1 shows the traceback)\n")
+    monkeypatch.setenv("SENTIMENT_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        main(["explain", "a film", "--model", str(model)])
+
+
+def test_the_data_report_counts_classes_duplicates_and_overlap(tmp_path):
+    train = write_csv(tmp_path / "train.csv", zip(TEXTS, LABELS))  # each text 5 times
+    test = write_csv(tmp_path / "test.csv", zip(TEXTS[:8] + ["a new text"], LABELS[:9]))
+    r = cli("train", train, "--test", test, "--model", tmp_path / "m.npz", "--min-count",
+            "1", "--epochs", "2")
+    assert r.returncode == 0, r.stderr
+    assert (f"{train}: 40 rows; negative 20 (50.0%), positive 20 (50.0%); 32 duplicate "
+            "texts (80.0%)") in r.stderr
+    assert f"{test}: warning: 8 of its 9 texts are also in {train}" in r.stderr
+
+
+def test_duplicate_header_names_and_spanning_quotes_are_said(tmp_path):
+    rows = [(t, t, y) for t, y in zip(TEXTS, LABELS)]
+    dup = write_csv(tmp_path / "dup.csv", rows, ("review", "review", "sentiment"))
+    r = cli("train", dup, "--model", tmp_path / "m.npz", "--min-count", "1", "--epochs", "1")
+    assert r.returncode == 0, r.stderr
+    assert ("the header names column 'review' more than once; the first is 'review', this "
+            "one is read as 'review.1'") in r.stderr
+    span = write_csv(tmp_path / "span.csv", zip(TEXTS, LABELS))
+    with open(span, "a") as f:  # a quote opened in row 42 and closed 121 lines later
+        f.write('"an open quote,positive\n' + "".join(f"row {i},negative\n" for i in range(120))
+                + 'closed",negative\n')
+    r = cli("train", span, "--model", tmp_path / "m.npz", "--min-count", "1", "--epochs", "1")
+    assert r.returncode == 0, r.stderr
+    assert (f"{span}: warning: 1 text in column 'review' span 100 lines or more (row 42): a "
+            "quote left open swallows the rows after it") in r.stderr
