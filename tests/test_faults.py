@@ -108,3 +108,18 @@ def test_duplicate_header_names_and_spanning_quotes_are_said(tmp_path):
     assert r.returncode == 0, r.stderr
     assert (f"{span}: warning: 1 text in column 'review' span 100 lines or more (row 42): a "
             "quote left open swallows the rows after it") in r.stderr
+
+
+def test_stdin_in_any_state_gets_a_clear_answer(model):
+    cmd = [sys.executable, "-m", "sentiment", "predict", "--model", str(model)]
+    r = subprocess.run(["bash", "-c", '"$@" <&-', "bash", *cmd], capture_output=True,
+                       text=True, timeout=60)  # stdin closed
+    assert r.returncode == 2
+    assert r.stderr == "error: no TEXT given and stdin is closed; pass texts, or --file FILE\n"
+    r = subprocess.run(cmd, input=b"\xef\xbb\xbfwonderful\na wonderful \xff film\n",
+                       capture_output=True, timeout=60, env={**os.environ, "LC_ALL": "C"})
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.decode().splitlines()
+    assert len(lines) == 2 and all(x.split("\t")[0] in ("positive", "negative") for x in lines)
+    plain = subprocess.run(cmd + ["wonderful"], capture_output=True, timeout=60).stdout
+    assert lines[0] == plain.decode().strip()  # the byte-order mark is not a word
