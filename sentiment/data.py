@@ -29,6 +29,7 @@ from .sniff import (
     malformed,
     separator,
     strip_bom,
+    undecodable_lines,
 )
 
 TEXT_NAMES = ("review", "text", "sentence", "content", "body", "comment", "document",
@@ -288,11 +289,14 @@ def _frames(source: ReviewFile, rows: int | None, **options):
     except pd.errors.ParserError as exc:
         raise SentimentError(malformed(name, exc, sep)) from None
     except UnicodeDecodeError as exc:
-        byte = exc.object[exc.start:exc.start + 1]
         shown = "UTF-8" if source.encoding == "utf-8-sig" else source.encoding
-        raise SentimentError(f"{name}: is not {shown} (byte 0x{byte.hex()} after the first "
-                             f"64 KB); pass its encoding, e.g. --encoding "
-                             f"{guess_8bit(byte)}") from None
+        lines, n, byte = undecodable_lines(source.path, source.gz, source.encoding)
+        byte = byte or exc.object[exc.start:exc.start + 1]
+        where = ", ".join(map(str, lines)) + (", ..." if n > len(lines) else "")
+        raise SentimentError(f"{name}: is not {shown} on {n:,} line{'s' * (n != 1)} after "
+                             f"the first 64 KB (line{'s' * (n != 1)} {where}; byte "
+                             f"0x{byte.hex()}): pass its encoding, e.g. --encoding "
+                             f"{guess_8bit(byte)}, or convert those lines") from None
     except (OSError, EOFError, zlib.error) as exc:
         raise SentimentError(damaged(name, exc, source.gz)) from None
 

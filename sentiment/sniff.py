@@ -98,6 +98,25 @@ def _is_utf8(head: bytes) -> bool:
     return bad < 0 or bad >= len(head) - 4
 
 
+def undecodable_lines(path, gz: bool, encoding: str, limit: int = 5
+                      ) -> tuple[list[int], int, bytes]:
+    """(the first ``limit`` line numbers not in ``encoding``, how many lines are not, the
+    first offending byte): a scan of the whole file, made only once reading has failed."""
+    import gzip
+
+    lines, n, first = [], 0, b""
+    with (gzip.open if gz else open)(path, "rb") as f:
+        for i, line in enumerate(f, 1):
+            try:
+                line.decode(encoding)
+            except UnicodeDecodeError as exc:
+                n += 1
+                if len(lines) < limit:
+                    lines.append(i)
+                first = first or line[exc.start:exc.start + 1]
+    return lines, n, first
+
+
 def guess_8bit(data: bytes) -> str:
     """cp1252 if the bytes use its printable 0x80-0x9f range (curly quotes, dashes)."""
     return "cp1252" if re.search(rb"[\x80-\x9f]", data) else "latin-1"

@@ -251,6 +251,17 @@ def big_latin1(path: Path) -> Path:
     return path
 
 
+def mixed_encodings(path: Path) -> Path:
+    """UTF-8 for the first 64 KB and more, then seven cp1252 rows among UTF-8 ones."""
+    rows = "".join(f"plain review number {i} \u2013 fine,positive\n" for i in range(3000))
+    data = ("review,sentiment\n" + rows).encode("utf-8")
+    for i in range(7):
+        data += f"row {i} \u201cquoted\u201d,negative\n".encode("cp1252")
+        data += "caf\u00e9 in UTF-8,positive\n".encode("utf-8")
+    path.write_bytes(data)
+    return path
+
+
 def write_to(name, content, encoding="utf-8"):
     return lambda d: write(d / name, content, encoding)
 
@@ -360,8 +371,11 @@ MISTAKES = [
     ("cp1252", write_to("r.csv", CP1252, "cp1252"), [],
      "is not UTF-8 (byte 0x93 on line 2); pass its encoding, e.g. --encoding cp1252"),
     ("latin-1 after 64 KB", lambda d: big_latin1(d / "r.csv"), [],
-     "is not UTF-8 (byte 0xe9 after the first 64 KB); pass its encoding, e.g. "
-     "--encoding latin-1"),
+     "is not UTF-8 on 1 line after the first 64 KB (line 3002; byte 0xe9): pass its "
+     "encoding, e.g. --encoding latin-1, or convert those lines"),
+    ("mixed encodings", lambda d: mixed_encodings(d / "r.csv"), [],
+     "is not UTF-8 on 7 lines after the first 64 KB (lines 3002, 3004, 3006, 3008, 3010, "
+     "...; byte 0x93): pass its encoding, e.g. --encoding cp1252, or convert those lines"),
     ("unknown --encoding", write_to("r.csv", csv_text()), ["--encoding", "klingon"],
      "unknown encoding 'klingon'; pass a name such as utf-8, cp1252 or latin-1 to "
      "--encoding"),
