@@ -361,3 +361,25 @@ def test_predict_plain_output_flags_texts_with_no_known_words(model_file):
     assert lines[0].startswith("positive\t0.") and "(no known words)" not in lines[0]
     # a blank line and unknown words: the same output, flagged
     assert lines[1] == lines[2] and lines[1].endswith("\t(no known words)")
+
+
+def test_calibration_folds_one_temperature_into_the_output_layer():
+    import scipy.sparse as sp
+
+    from sentiment.network import Network, log_loss_logits
+    from sentiment.rows import ShardedRows
+    from sentiment.train import calibrate
+
+    rng = np.random.default_rng(0)
+    X = sp.random(400, 30, density=0.2, format="csr", random_state=2, dtype=np.float32)
+    net = Network(30, 4, rng, init_scale=1.0)
+    z = net.logits(X)
+    flip = rng.random(400) < 0.2  # the truth agrees with the sign 80% of the time
+    y = ((z > 0) ^ flip).astype(np.float32)
+    net.w2 *= 10  # far too sure of itself
+    before = log_loss_logits(net.logits(X), y)
+    t = calibrate(net, ShardedRows.from_matrix(X, y))
+    after = net.logits(X)
+    assert t > 1 and log_loss_logits(after, y) < before
+    assert ((after > 0) == (z > 0)).all()  # the labels do not move
+    np.testing.assert_allclose(after, z * 10 / t, rtol=1e-4, atol=1e-5)
