@@ -1,0 +1,112 @@
+"""Defaults beyond IMDB's long reviews: short sentences and small data, against tuned
+logistic regression and NBSVM on the same split, in the same run.
+
+Builds, in a temporary folder, from the IMDB splits:
+
+* ``short``: single sentences of 6-30 words (20,000 from train reviews, 5,000 from test
+  reviews), each labelled with its review's sentiment;
+* ``small``: 2,000 random train reviews, tested on 5,000 random test reviews;
+* ``short-small``: 2,000 of the short train sentences, the same 5,000 test sentences.
+
+and runs ``compare TRAIN --test TEST --stages 7 --references --json`` on each (the
+defaults, then scikit-learn's LogisticRegression and NBSVM with C chosen on the same
+validation split), plus the defaults with each ``--epochs`` of ``--epochs-grid``. Usage::
+
+    SENTIMENT_DATA=../shared/data python scripts/small_data.py [--out docs/small_data.md]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sentiment.data import imdb_paths
+
+
+def sentences(frame: pd.DataFrame, per_review: int, n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    for review, label in zip(frame["review"], frame["sentiment"]):
+        parts = [s.strip() for s in re.split(r"(?<=[.!?])\s+", review.replace("<br />", " "))]
+        parts = [s for s in parts if 6 <= len(s.split()) <= 30]
+        for i in rng.permutation(len(parts))[:per_review]:
+            texts.append(parts[i])
+            labels.append(label)
+    keep = rng.permutation(len(texts))[:n]
+    return pd.DataFrame({"review": [texts[i] for i in keep],
+                         "sentiment": [labels[i] for i in keep]})
+
+
+def compare(train: Path, test: Path, extra: list[str]) -> list[dict]:
+    cmd = [sys.executable, "-m", "sentiment", "compare", str(train), "--test", str(test),
+           "--json", "--limit", "0", *extra]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", help="write the report (Markdown) here")
+    ap.add_argument("--epochs-grid", type=int, nargs="*", default=[10, 20])
+    args = ap.parse_args()
+    train_path, test_path = imdb_paths()
+    tr, te = pd.read_csv(train_path), pd.read_csv(test_path)
+    lines = ["# Short sentences and small data", "",
+             f"`python scripts/small_data.py --out docs/small_data.md`; "
+             f"{time.strftime('%Y-%m-%d')}; one run, 2 cores. Each row is `compare`'s: "
+             "test accuracy on the data set's own test split; LogisticRegression and NBSVM "
+             "on our 1-3-gram features with C chosen on the same validation split.", "",
+             "| data | train rows | words per text | defaults | "
+             + " | ".join(f"`--epochs {e}`" for e in args.epochs_grid)
+             + " | LogisticRegression | NBSVM |",
+             "| --- | ---: | ---: | ---: | " + " ---: |" * len(args.epochs_grid)
+             + " ---: | ---: |"]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        short_train, short_test = sentences(tr, 2, 20_000, 0), sentences(te, 1, 5_000, 1)
+        sets = {
+            "short sentences": (short_train, short_test),
+            "small (2,000 reviews)": (tr.sample(2_000, random_state=0),
+                                      te.sample(5_000, random_state=0)),
+            "short and small (2,000 sentences)": (short_train.iloc[:2_000], short_test),
+        }
+        for name, (train, test) in sets.items():
+            a, b = tmp / "train.csv", tmp / "test.csv"
+            train[["review", "sentiment"]].to_csv(a, index=False)
+            test[["review", "sentiment"]].to_csv(b, index=False)
+            print(f"{name} ...", file=sys.stderr)
+            rows = compare(a, b, ["--stages", "7", "--references"])
+            by = {r["stage"]: r["test_accuracy"] for r in rows}
+            tuned = [epochs_row(a, b, e) for e in args.epochs_grid]
+            words = train["review"].str.split().str.len().mean()
+            lines.append(f"| {name} | {len(train):,} | {words:.0f} | {by['7']:.2%} | "
+                         + " | ".join(f"{x:.2%}" for x in tuned)
+                         + f" | {by['lr']:.2%} | {by['nbsvm']:.2%} |")
+    report = "\n".join(lines) + "\n"
+    print(report)
+    if args.out:
+        Path(args.out).write_text(report)
+
+
+def epochs_row(train: Path, test: Path, epochs: int) -> float:
+    """Test accuracy of the defaults with ``--epochs`` (and patience off, so every epoch
+    runs and the learning rate decays over all of them)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "sentiment", "train", str(train), "--test", str(test),
+               "--model", str(Path(tmp) / "m.npz"), "--json", "--epochs", str(epochs),
+               "--patience", "0", "-q"]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return [json.loads(x) for x in out.splitlines() if "test_accuracy" in x][0][
+        "test_accuracy"]
+
+
+if __name__ == "__main__":
+    main()
