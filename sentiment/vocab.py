@@ -195,7 +195,7 @@ class Vocabulary:
         if compact:
             import zlib
 
-            words = zlib.compress(self._joined_words(), 9)
+            words = zlib.compress(self._joined_words(), 6)  # 9: 0.1 s more, 8 KB less
             return {"vocab_hashes": self.hashes,
                     "vocab_words_z": np.frombuffer(words, dtype=np.uint8)}
         return {"vocab_hashes": self.hashes,
