@@ -16,7 +16,6 @@ import numpy as np
 
 from .errors import SentimentError
 from .files import atomic_write
-from .model import LABELS
 from .network import sigmoid, softmax
 
 UNCERTAIN = "uncertain"
@@ -37,7 +36,8 @@ def score_texts(model, texts: list[str], threshold: float | None = None):
         labels = np.array(model.classes, dtype=object)[best]
         probability = softmax(logits)[np.arange(len(best)), best]
     else:
-        labels = np.where(logits > 0, LABELS[1], LABELS[0]).astype(object)
+        negative, positive = model.classes  # negative/positive, or two named classes
+        labels = np.where(logits > 0, positive, negative).astype(object)
         probability = sigmoid(np.abs(logits))  # of the label, in [0.5, 1]
     if threshold is not None:
         labels[probability < threshold] = UNCERTAIN

@@ -268,7 +268,9 @@ class SentimentClassifier(_NetworkClassifier):
         self.model_ = train(texts, index, settings, progress=self.verbose or False,
                             multiclass=k > 2)
         if k > 2:
-            self.model_.scheme.classes = [str(c) for c in self.classes_]
+            from .labels import canonical
+
+            self.model_.scheme.classes = [canonical(str(c)) for c in self.classes_]
         self.history_ = self.model_.history
         return self
 

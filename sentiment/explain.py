@@ -53,7 +53,7 @@ class Explanation:
     def label(self) -> str:
         if self.predicted is not None:
             return self.classes[self.predicted]
-        return LABELS[int(self.logit > 0)]
+        return self.classes[int(self.logit > 0)]
 
     @property
     def probability(self) -> float:
@@ -67,7 +67,7 @@ class Explanation:
         if self.probabilities is not None:
             return {c: round(float(p), 6) for c, p in zip(self.classes, self.probabilities)}
         p = float(sigmoid(np.float64(self.logit)))
-        return {"negative": round(1 - p, 6), "positive": round(p, 6)}
+        return {self.classes[0]: round(1 - p, 6), self.classes[1]: round(p, 6)}
 
     def __repr__(self) -> str:
         return (f"Explanation(label={self.label!r}, logit={self.logit:+.4f}, "

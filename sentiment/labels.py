@@ -100,7 +100,7 @@ class ClassTable:
 
     def __init__(self, names: list[str] | None = None, fixed: bool = False):
         self.names: list[str] = list(names or [])
-        self._code = {n: i for i, n in enumerate(self.names)}
+        self._code = {canonical(n): i for i, n in enumerate(self.names)}
         self.fixed = fixed  # a model's classes: an unknown value is an error
 
     def __len__(self) -> int:
@@ -202,6 +202,7 @@ class LabelReader:
         self.spellings: dict[str, str] = {}  # binary: spelling -> label, in order of sight
         self.middle = 0  # stars: rows in the dropped middle of the scale
         self.scale_note: str | None = None
+        self.scale: tuple[float, float] | None = None  # stars: as read from the data
 
     def __call__(self, values) -> tuple[np.ndarray, np.ndarray]:
         """(codes, rows kept) of one chunk's stripped label strings."""
@@ -278,9 +279,17 @@ class LabelReader:
                 raise SentimentError(f"{self.name}: column {self.column!r}: {exc}; give the "
                                      "cut points with --stars LOW:HIGH") from None
             s.negative_max, s.positive_min = star_cuts(bottom, top)
+            self.scale = (bottom, top)
             self.scale_note = (f"{self.name}: column {self.column!r} read as ratings "
                                f"{_fmt(bottom)}-{_fmt(top)}: {s.describe()} (change with "
                                "--stars LOW:HIGH)")
+        if self.scale is not None and (ratings.min() < self.scale[0]
+                                       or ratings.max() > self.scale[1]):
+            bad = int(np.flatnonzero((ratings < self.scale[0]) | (ratings > self.scale[1]))[0])
+            raise SentimentError(
+                f"{self._where(values, bad)}: rating {values.iloc[bad]!r} is outside the "
+                f"scale {_fmt(self.scale[0])}-{_fmt(self.scale[1])} read from the first rows "
+                "(a file sorted by rating?); give the cut points with --stars LOW:HIGH")
         labels = star_labels(ratings, s.negative_max, s.positive_min)
         keep = labels >= 0
         self.middle += int((~keep).sum())

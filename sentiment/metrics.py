@@ -45,12 +45,12 @@ def scores(confusion: np.ndarray, classes: list[str]) -> dict:
            "f1": float(f1[-1]),
            "majority_baseline": float(actual.max() / n) if n else float("nan"),
            "labels": list(classes), "confusion": confusion.tolist()}
+    out["macro_f1"] = float(f1.mean())  # every class's figures, for two classes as for K
+    out["per_class"] = {c: {"precision": float(p), "recall": float(r), "f1": float(f),
+                            "support": int(s)}
+                        for c, p, r, f, s in zip(classes, precision, recall, f1, actual)}
     if len(classes) > 2:
         del out["precision"], out["recall"], out["f1"]  # no one positive class
-        out["macro_f1"] = float(f1.mean())
-        out["per_class"] = {c: {"precision": float(p), "recall": float(r), "f1": float(f),
-                                "support": int(s)}
-                            for c, p, r, f, s in zip(classes, precision, recall, f1, actual)}
         values = numeric_classes(classes)
         if values is not None and n:
             near = np.abs(values[:, None] - values[None, :]) <= 1

@@ -123,3 +123,22 @@ def test_stdin_in_any_state_gets_a_clear_answer(model):
     assert len(lines) == 2 and all(x.split("\t")[0] in ("positive", "negative") for x in lines)
     plain = subprocess.run(cmd + ["wonderful"], capture_output=True, timeout=60).stdout
     assert lines[0] == plain.decode().strip()  # the byte-order mark is not a word
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_log_that_cannot_be_written_does_not_stop_training(tmp_path):
+    data = write_csv(tmp_path / "r.csv", zip(TEXTS, LABELS))
+    r = cli("train", data, "--model", tmp_path / "m.npz", "--min-count", "1", "--epochs", "2",
+            "--log", "/dev/full")
+    assert r.returncode == 0, r.stderr
+    assert "warning: /dev/full: cannot write the log (No space left on device)" in r.stderr
+    assert (tmp_path / "m.npz").exists()
+
+
+def test_quiet_leaves_the_environment_as_it_was(monkeypatch, capsys, model):
+    from sentiment.cli import common
+
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    assert main(["predict", "-q", "--model", str(model), "a film"]) == 0
+    assert main(["predict", "--model", str(model), "a film"]) == 0
+    assert os.environ.get("TQDM_DISABLE") == "1" and common.QUIET is False

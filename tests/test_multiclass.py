@@ -219,3 +219,47 @@ def test_compare_runs_the_stages_that_train_k_classes(tmp_path, capsys):
     assert all(r["kind"] == "stage" and r["test_accuracy"] >= 0.9 for r in rows)
     code, _, err = run(["compare", path, "--multiclass", "--stages", "1"], capsys)
     assert code == 2 and "stage 1 (dense baseline) trains two classes only" in err
+
+
+def test_two_named_classes_keep_their_names_everywhere(tmp_path, capsys):
+    names = (["good"] * 4 + ["bad"] * 4) * 6
+    texts = (POSITIVE + NEGATIVE) * 6
+    path = write_csv(tmp_path / "r.csv", zip(texts, names), ("review", "label"))
+    model = tmp_path / "m.npz"
+    code, _, err = run(["train", path, "--model", model, "--multiclass", *TRAIN_FLAGS],
+                       capsys)
+    assert code == 0, err
+    out_path = tmp_path / "scored.csv"
+    code, _, err = run(["predict", "--model", model, "--file", path, "--output", out_path],
+                       capsys)
+    with open(out_path) as f:
+        assert {row["label"] for row in csv.DictReader(f)} == {"good", "bad"}
+    assert "bad 24, good 24" in err
+    code, out, _ = run(["explain", "--model", model, POSITIVE[0], "--json"], capsys)
+    e = json.loads(out)
+    assert e["label"] == "good" and set(e["probabilities"]) == {"bad", "good"}
+    code, out, _ = run(["evaluate", path, "--model", model], capsys)
+    assert "macro F1" in out and "good" in out and "actual positive" not in out
+
+
+def test_estimator_float_classes_evaluate_from_the_command_line(tmp_path, capsys):
+    from sentiment import SentimentClassifier
+
+    y = np.array([float(r) for r in RATINGS])
+    clf = SentimentClassifier(epochs=15, lr=0.05, min_count=1, val_fraction=0).fit(TEXTS, y)
+    assert clf.model_.classes == ["1", "5", "10"]
+    model = clf.model_.save(tmp_path / "est.npz")
+    path = write_csv(tmp_path / "r.csv", zip(TEXTS, [f"{r}.0" for r in RATINGS]))
+    code, out, err = run(["evaluate", path, "--model", model, "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["accuracy"] == 1.0
+
+
+def test_stars_refuse_a_rating_beyond_the_scale_read_first(tmp_path, capsys):
+    rows = [(f"review {i}", str(1 + i % 5)) for i in range(60_000)]  # past the first chunk
+    rows += [(f"late review {i}", "9") for i in range(10)]  # a 1-10 file sorted by rating
+    path = write_csv(tmp_path / "r.csv", rows)
+    code, _, err = run(["train", path, "--model", tmp_path / "m.npz", "--stars",
+                        "--max-memory", "64M"], capsys)
+    assert code == 2
+    assert "rating '9' is outside the scale 1-5 read from the first rows" in err

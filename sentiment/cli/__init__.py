@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return 2
-    _quiet(getattr(args, "quiet", False))
+    restore = _quiet(getattr(args, "quiet", False))
     _tolerant_stdout()
     try:
         return args.handler(args) or 0
@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
 
         _silence_stdout()  # Python's own flush at exit must not fail again
         what = "the reader of stdout left" if isinstance(exc, BrokenPipeError) \
-            else f"writing failed ({exc.strerror or exc})"
+            else f"writing failed ({exc.strerror or exc}" + (
+                f": {exc.filename})" if exc.filename else ")")
         _say(f"error: {what} before the output was complete; what was written is whole "
              "up to there")
         return 1
@@ -54,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"internal error: {type(exc).__name__}: {exc}; please report it with the "
              "command (SENTIMENT_DEBUG=1 shows the traceback)")
         return 1
+    finally:
+        restore()
 
 
 def _say(line: str) -> None:
@@ -64,17 +67,25 @@ def _say(line: str) -> None:
         pass
 
 
-def _quiet(on: bool) -> None:
-    """--quiet: no notes and no progress bars on stderr; errors still say what failed."""
+def _quiet(on: bool):
+    """--quiet: no notes and no progress bars on stderr; errors still say what failed.
+    Return what puts things back as they were (``main`` calls it when the command ends)."""
     import os
 
     from . import common
 
+    before = os.environ.get("TQDM_DISABLE")
+    common.QUIET = on
     if on:
         os.environ["TQDM_DISABLE"] = "1"  # read by tqdm 4.66 and later
-    elif common.QUIET:  # an earlier main() in this process was quiet
-        os.environ.pop("TQDM_DISABLE", None)
-    common.QUIET = on
+
+    def restore() -> None:
+        common.QUIET = False
+        if before is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = before
+    return restore
 
 
 def _tolerant_stdout() -> None:

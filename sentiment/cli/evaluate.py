@@ -24,7 +24,7 @@ def cmd_evaluate(args) -> int:
     if args.json:
         print(json.dumps({"file": source.name, **m}))
         return 0
-    if len(m["labels"]) > 2:
+    if model.scheme.kind == "multiclass":
         print(format_classes(m))
         return 0
     (tn, fp), (fn, tp) = m["confusion"]

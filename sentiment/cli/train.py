@@ -161,9 +161,19 @@ def cmd_train(args) -> int:
             results.print(EPOCH_HEADER)
 
     def on_epoch(stats):
+        nonlocal log
         if log is not None:
-            log.write(json.dumps(stats.to_dict()) + "\n")
-            log.flush()
+            try:
+                log.write(json.dumps(stats.to_dict()) + "\n")
+                log.flush()
+            except OSError as exc:  # a full disk: the log stops, training does not
+                note(f"warning: {args.log}: cannot write the log ({exc.strerror or exc}); "
+                     "training goes on without it")
+                try:
+                    log.close()
+                except OSError:
+                    pass
+                log = None
         if args.json:
             results.print(json.dumps(stats.to_dict()))
         else:
