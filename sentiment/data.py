@@ -290,13 +290,20 @@ def _frames(source: ReviewFile, rows: int | None, **options):
         raise SentimentError(malformed(name, exc, sep)) from None
     except UnicodeDecodeError as exc:
         shown = "UTF-8" if source.encoding == "utf-8-sig" else source.encoding
-        lines, n, byte = undecodable_lines(source.path, source.gz, source.encoding)
+        lines, n, byte, fine = undecodable_lines(source.path, source.gz, source.encoding)
         byte = byte or exc.object[exc.start:exc.start + 1]
         where = ", ".join(map(str, lines)) + (", ..." if n > len(lines) else "")
-        raise SentimentError(f"{name}: is not {shown} on {n:,} line{'s' * (n != 1)} after "
-                             f"the first 64 KB (line{'s' * (n != 1)} {where}; byte "
-                             f"0x{byte.hex()}): pass its encoding, e.g. --encoding "
-                             f"{guess_8bit(byte)}, or convert those lines") from None
+        lines_are = f"{n:,} line{'s' * (n != 1)}"
+        if fine:  # non-ASCII lines in both encodings: no one --encoding reads it right
+            raise SentimentError(
+                f"{name}: mixes encodings: {lines_are} (line{'s' * (n != 1)} {where}; byte "
+                f"0x{byte.hex()}) are not {shown}, {fine:,} others are; convert those lines "
+                f"to {shown} (reading it all as {guess_8bit(byte)} would garble the others)"
+            ) from None
+        raise SentimentError(f"{name}: is not {shown} on {lines_are} after the first 64 KB "
+                             f"(line{'s' * (n != 1)} {where}; byte 0x{byte.hex()}): pass its "
+                             f"encoding, e.g. --encoding {guess_8bit(byte)}, or convert those "
+                             "lines") from None
     except (OSError, EOFError, zlib.error) as exc:
         raise SentimentError(damaged(name, exc, source.gz)) from None
 

@@ -99,22 +99,24 @@ def _is_utf8(head: bytes) -> bool:
 
 
 def undecodable_lines(path, gz: bool, encoding: str, limit: int = 5
-                      ) -> tuple[list[int], int, bytes]:
+                      ) -> tuple[list[int], int, bytes, int]:
     """(the first ``limit`` line numbers not in ``encoding``, how many lines are not, the
-    first offending byte): a scan of the whole file, made only once reading has failed."""
+    first offending byte, how many lines are in it and not plain ASCII): a scan of the
+    whole file, made only once reading has failed. Lines of both kinds: mixed encodings."""
     import gzip
 
-    lines, n, first = [], 0, b""
+    lines, n, first, fine = [], 0, b"", 0
     with (gzip.open if gz else open)(path, "rb") as f:
         for i, line in enumerate(f, 1):
             try:
                 line.decode(encoding)
+                fine += not line.isascii()
             except UnicodeDecodeError as exc:
                 n += 1
                 if len(lines) < limit:
                     lines.append(i)
                 first = first or line[exc.start:exc.start + 1]
-    return lines, n, first
+    return lines, n, first, fine
 
 
 def guess_8bit(data: bytes) -> str:

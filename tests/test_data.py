@@ -374,8 +374,9 @@ MISTAKES = [
      "is not UTF-8 on 1 line after the first 64 KB (line 3002; byte 0xe9): pass its "
      "encoding, e.g. --encoding latin-1, or convert those lines"),
     ("mixed encodings", lambda d: mixed_encodings(d / "r.csv"), [],
-     "is not UTF-8 on 7 lines after the first 64 KB (lines 3002, 3004, 3006, 3008, 3010, "
-     "...; byte 0x93): pass its encoding, e.g. --encoding cp1252, or convert those lines"),
+     "mixes encodings: 7 lines (lines 3002, 3004, 3006, 3008, 3010, ...; byte 0x93) are "
+     "not UTF-8, 3,007 others are; convert those lines to UTF-8 (reading it all as cp1252 "
+     "would garble the others)"),
     ("unknown --encoding", write_to("r.csv", csv_text()), ["--encoding", "klingon"],
      "unknown encoding 'klingon'; pass a name such as utf-8, cp1252 or latin-1 to "
      "--encoding"),

@@ -142,3 +142,44 @@ def test_quiet_leaves_the_environment_as_it_was(monkeypatch, capsys, model):
     assert main(["predict", "-q", "--model", str(model), "a film"]) == 0
     assert main(["predict", "--model", str(model), "a film"]) == 0
     assert os.environ.get("TQDM_DISABLE") == "1" and common.QUIET is False
+
+
+def test_two_trains_writing_one_model_at_once_leave_a_whole_model(tmp_path):
+    from sentiment.model import Model
+
+    data = write_csv(tmp_path / "r.csv", zip(TEXTS * 20, LABELS * 20))
+    model = tmp_path / "m.npz"
+    cmd = [sys.executable, "-m", "sentiment", "train", str(data), "--model", str(model),
+           "--min-count", "1", "--epochs", "3", "-q"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             for _ in range(3)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    assert Model.load(model).predict(["a wonderful film"]) == ["positive"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz", "r.csv"]  # no temp left
+
+
+def test_a_chart_that_cannot_be_written_keeps_the_model(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("matplotlib")
+    import errno
+
+    from matplotlib.figure import Figure
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", full)
+    data = write_csv(tmp_path / "r.csv", zip(TEXTS, LABELS))
+    code = main(["train", str(data), "--model", str(tmp_path / "m.npz"), "--min-count", "1",
+                 "--epochs", "2", "--plot", str(tmp_path / "c.png")])
+    err = capsys.readouterr().err
+    assert code == 1 and "writing failed (No space left on device)" in err
+    assert (tmp_path / "m.npz").exists() and not (tmp_path / "c.png").exists()
+    assert "Traceback" not in err
+
+
+def test_explain_json_of_bytes_that_are_not_utf8(model):
+    r = subprocess.run([sys.executable, "-m", "sentiment", "explain", b"caf\xe9 wonderful",
+                        "--json", "--model", str(model)], capture_output=True, timeout=60,
+                       env={**os.environ, "LC_ALL": "C.UTF-8"})
+    assert r.returncode == 0, r.stderr
+    assert b'"label": "positive"' in r.stdout and b"Traceback" not in r.stderr
