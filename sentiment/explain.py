@@ -290,6 +290,6 @@ def format_neighbours(nb: Neighbours) -> str:
     """One line per neighbour: score, weight (its push on the logit), texts, word."""
     lines = [f"nearest to {nb.word!r} by {nb.metric}",
              f"{'score':>9}  {'weight':>8}  {'texts':>6}  word"]
-    lines += [f"{s:9.4f}  {g:+8.4f}  {c:6,d}  {w}"
+    lines += [f"{s:9.4f}  {g:+8.4f}  {(f'{c:,d}' if c else '-'):>6}  {w}"
               for w, s, g, c in zip(nb.words, nb.scores, nb.weights, nb.counts)]
     return "\n".join(lines)

@@ -204,6 +204,8 @@ def test_stars_cut_the_scale_and_the_model_keeps_the_cuts(tmp_path, capsys):
     assert code == 0 and "dropped 0 rows" in err  # 3 is negative now
     code, _, err = run(["train", path, "--model", model, "--stars", "--multiclass"], capsys)
     assert code == 2 and "exclude each other" in err
+    code, _, err = run(["train", "--stars", path, "--model", model], capsys)  # took the file
+    assert code == 2 and "put the file first (train FILE --stars)" in err
     words = write_csv(tmp_path / "w.csv", [(TEXTS[0], "five")])
     code, _, err = run(["train", words, "--model", model, "--stars"], capsys)
     assert code == 2 and "row 2, column 'rating': rating 'five' is not a number" in err

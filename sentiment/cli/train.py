@@ -113,6 +113,7 @@ def cmd_train(args) -> int:
     if args.model is None:
         model_path.parent.mkdir(parents=True, exist_ok=True)
     settings = settings_from(args)
+    scheme = label_scheme(args)  # before any download: `--stars FILE` took the file
     max_memory = parse_size(args.max_memory)
     if args.threads is not None and args.threads < 1:
         raise SentimentError(f"--threads must be at least 1; got {args.threads}")
@@ -131,7 +132,6 @@ def cmd_train(args) -> int:
                              "--cache-dir")
     check_distinct({"--model": model_path, "--log": args.log, "--plot": args.plot},
                    {"the training file": train_path, "the --test file": test_path})
-    scheme = label_scheme(args)
     source = open_reviews(train_path, args, scheme=scheme)
     scheme.column = source.label_column
     # opened now to fail early on a bad file; read later under the model's classes
@@ -254,6 +254,10 @@ def label_scheme(args):
     if args.multiclass:
         return LabelScheme("multiclass", [])
     if args.stars:
+        if args.stars != "auto" and ":" not in args.stars:  # `--stars FILE` took the file
+            raise SentimentError(f"--stars {args.stars}: --stars takes an optional LOW:HIGH; "
+                                 "put the file first (train FILE --stars) or write "
+                                 "--stars=LOW:HIGH")
         low, high = parse_cuts(args.stars) if args.stars != "auto" else (None, None)
         return LabelScheme("stars", list(BINARY), negative_max=low, positive_min=high)
     return LabelScheme()
