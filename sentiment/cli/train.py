@@ -18,10 +18,9 @@ from .common import (
     reader_args,
     stream,
 )
+from .guards import CheckpointWriter, GracefulStop, _Saving
 from .report import DataReport
 
-#: seconds of training between checkpoints, at most (see CheckpointWriter)
-CHECKPOINT_SECONDS = 2.0
 #: fewer training rows than this get a warning: the model will be close to a guess
 FEW_ROWS = 100
 
@@ -192,7 +191,17 @@ def cmd_train(args) -> int:
 
         model = compact(model)  # what is saved is what is tested
         features = f"{len(model.vocab):,} of {features} (compact; --full keeps all)"
-    model.save(model_path)
+    trained = time.perf_counter() - start
+    with _Saving(model, model_path):  # written while the test file is scored
+        metrics = None
+        if test is not None:
+            from ..metrics import evaluate_chunks
+
+            test = open_reviews(test_path, args, scheme=model.scheme, fixed=True)
+            # the overlap with the training file is counted as the test file is read for
+            # scoring: reading it once more before training cost 0.5 s of a 10 s run
+            seen = DataReport()
+            metrics = evaluate_chunks(model, seen.watch(stream(test, desc="scoring")))
     model_path.with_name(model_path.name + ".ckpt").unlink(missing_ok=True)  # superseded
     times = model.info["times"]
     best = ([h for h in model.history if h["best"]] or model.history)[-1]
@@ -200,19 +209,12 @@ def cmd_train(args) -> int:
     note(f"saved {model_path} ({size:.1f} MB): vocabulary {features}, "
          f"kept epoch {best['epoch']}",
          "times: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items())
-         + f"; total {time.perf_counter() - start:.1f} s")
+         + f"; total {trained:.1f} s")
     if args.plot:  # after saving: a failed chart never costs the model
         from ..plots import plot_history
         chart = plot_history(model.history, args.plot, title=Path(source.name).name)
         note(f"plotted {chart}")
-    if test is not None:
-        from ..metrics import evaluate_chunks
-
-        test = open_reviews(test_path, args, scheme=model.scheme, fixed=True)
-        # the overlap with the training file is counted as the test file is read for
-        # scoring: reading it once more before training cost 0.5 s of a 10 s run
-        seen = DataReport()
-        metrics = evaluate_chunks(model, seen.watch(stream(test, desc="scoring")))
+    if metrics is not None:
         shared = report.overlap(seen)
         if shared:
             note(f"{test.name}: warning: {shared:,} of its {metrics['n']:,} texts are also in "
@@ -269,88 +271,6 @@ def _open_log(path, append: bool):
     except OSError as exc:
         raise SentimentError(f"{path}: cannot write the log ({exc.strerror or exc}); "
                              "choose another --log") from None
-
-
-class CheckpointWriter:
-    """Writes ``MODEL.ckpt`` after an epoch once ``CHECKPOINT_SECONDS`` of training have
-    passed since the last one (so after every epoch of a large file), on a thread while the
-    next epoch trains: even a SIGKILL loses at most the epoch under way plus less than
-    that much training, and ``--resume`` goes on from the last one written. Checkpointing
-    every short epoch is not worth it: an IMDB checkpoint is ~100 MB, and writing one
-    after each of its 0.35 s epochs made training 1.5 s slower. Each write is atomic: a
-    kill mid-write leaves the previous checkpoint whole."""
-
-    def __init__(self, path: Path, source: str):
-        self.path, self.source = path, source
-        self.unsaved = 0.0  # seconds of training since the last checkpoint
-        self.thread = None
-        self.failed: str | None = None
-
-    def __enter__(self) -> "CheckpointWriter":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.wait()
-
-    def __call__(self, model, parts) -> None:
-        import os
-        import threading
-
-        # the tests lower the bar to kill a short run mid-way
-        bar = float(os.environ.get("SENTIMENT_CHECKPOINT_SECONDS", CHECKPOINT_SECONDS))
-        self.unsaved += parts[1]["history"][-1]["seconds"]
-        if self.unsaved < bar:
-            return
-        self.unsaved = 0.0
-        self.wait()  # one write at a time; usually long done
-        model.info = {**model.info, "source": self.source}
-        self.thread = threading.Thread(target=self._write, args=(model, parts), daemon=True)
-        self.thread.start()
-
-    def _write(self, model, parts) -> None:
-        try:
-            model.save(self.path, checkpoint=parts)
-        except Exception as exc:  # a full disk must not stop training; said at the end
-            self.failed = str(exc)
-
-    def wait(self) -> None:
-        if self.thread is not None:
-            self.thread.join()
-            self.thread = None
-        if self.failed:
-            note(f"warning: could not write the checkpoint: {self.failed}")
-            self.failed = None
-
-
-class GracefulStop:
-    """SIGINT/SIGTERM handling for training: the first signal asks the trainer to stop
-    after the current batch; a second one aborts at once (KeyboardInterrupt)."""
-
-    def __init__(self):
-        self.signal = None
-        self._old = {}
-
-    def __enter__(self):
-        import signal
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc):
-        import signal
-
-        for sig, handler in self._old.items():
-            signal.signal(sig, handler)
-
-    def _handle(self, signum, frame):
-        if self.signal is not None:
-            raise KeyboardInterrupt
-        self.signal = signum
-        note("stopping after this batch (press Ctrl-C again to abort at once)")
-
-    def requested(self) -> bool:
-        return self.signal is not None
 
 
 def _train_or_checkpoint(source, settings, model_path: Path, args, on_epoch, on_prepared,
