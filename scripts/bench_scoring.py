@@ -13,29 +13,15 @@ Runs alternate (A, B, A, B, ...) so that a noisy neighbour hits both; medians of
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from sentiment.data import imdb_paths
-
-
-def run(cmd: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak resident MB) of one whole process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    err = proc.stderr.read().decode()
-    proc.stderr.close()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{err}")
-    return wall, usage.ru_maxrss / 1024  # KB on Linux
+from sentiment.lab.scripts import write_report
+from sentiment.lab.timing import peak_memory
 
 
 def main() -> None:
@@ -60,7 +46,8 @@ def main() -> None:
         results = {name: [] for name in cases}
         for _ in range(args.repeat):
             for name, cmd in cases.items():
-                results[name].append(run(cmd))
+                peak, wall = peak_memory(cmd)
+                results[name].append((wall, peak))
     med = {name: (statistics.median(w for w, _ in r), statistics.median(m for _, m in r))
            for name, r in results.items()}
     (pw, pm), (sw, sm) = med["pandas.read_csv"], med["predict --file"]
@@ -78,10 +65,7 @@ def main() -> None:
              f"| `python -c \"import numpy\"` | {nw:.2f} s | {nm:,.0f} MB | 1 |",
              f"| `predict` one sentence | {ow:.2f} s | {om:,.0f} MB | {ow / nw:.2f}x, "
              f"{om / nm:.2f}x |"]
-    report = "\n".join(lines) + "\n"
-    print(report)
-    if args.out:
-        Path(args.out).write_text(report)
+    write_report(lines, args.out)
 
 
 if __name__ == "__main__":

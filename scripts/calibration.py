@@ -13,14 +13,13 @@ data set trains the default model (``train``) and scores its test split. Usage::
 from __future__ import annotations
 
 import argparse
-import re
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from sentiment.data import imdb_paths
+from sentiment.lab.scripts import imdb_sentences, write_report
 from sentiment.train import Settings, train
 
 BINS = 15
@@ -38,19 +37,6 @@ def ece(confidence: np.ndarray, correct: np.ndarray, bins: int = BINS):
             total += mine.sum() * abs(acc - conf)
             rows.append((conf, acc, int(mine.sum())))
     return total / len(confidence), rows
-
-
-def sentences(frame: pd.DataFrame, per_review: int, n: int, seed: int):
-    rng = np.random.default_rng(seed)
-    texts, labels = [], []
-    for review, label in zip(frame["review"], frame["sentiment"]):
-        parts = [s.strip() for s in re.split(r"(?<=[.!?])\s+", review.replace("<br />", " "))]
-        parts = [s for s in parts if 6 <= len(s.split()) <= 30]
-        for i in rng.permutation(len(parts))[:per_review]:
-            texts.append(parts[i])
-            labels.append(int(label == "positive"))
-    keep = rng.permutation(len(texts))[:n]
-    return [texts[i] for i in keep], np.array([labels[i] for i in keep])
 
 
 def measure(name, texts, labels, test_texts, test_labels, settings: Settings) -> dict:
@@ -78,8 +64,10 @@ def main() -> None:
     args = ap.parse_args()
     train_path, test_path = imdb_paths()
     tr, te = pd.read_csv(train_path), pd.read_csv(test_path)
-    s_texts, s_y = sentences(tr, 2, 20_000, 0)
-    t_texts, t_y = sentences(te, 1, 5_000, 1)
+    short, short_test = imdb_sentences(tr, 2, 20_000, 0), imdb_sentences(te, 1, 5_000, 1)
+    s_texts, s_y = short["review"].tolist(), (short["sentiment"] == "positive").to_numpy()
+    t_texts = short_test["review"].tolist()
+    t_y = (short_test["sentiment"] == "positive").to_numpy()
     results = [
         measure("IMDB reviews", tr["review"].tolist(), (tr["sentiment"] == "positive")
                 .to_numpy().astype(int), te["review"].tolist(),
@@ -98,10 +86,7 @@ def main() -> None:
         lines.append(f"| {r['name']} | {r['n']:,} | {r['accuracy']:.2%} | {r['ece']:.4f} | "
                      f"{r['confidence']:.3f} | {r['conf_short']:.3f} | {r['conf_long']:.3f} "
                      f"| {t} |")
-    report = "\n".join(lines) + "\n"
-    print(report)
-    if args.out:
-        Path(args.out).write_text(report)
+    write_report(lines, args.out)
     if args.plot:
         import matplotlib
         matplotlib.use("Agg")

@@ -17,6 +17,7 @@ import numpy as np
 
 from sentiment.compact import DEFAULT_FEATURES, compact
 from sentiment.data import imdb_paths, read_reviews
+from sentiment.lab.scripts import write_report
 from sentiment.model import Model
 from sentiment.train import train
 
@@ -55,10 +56,7 @@ def main() -> None:
             lines.append(f"| {name} | {len(loaded.vocab):,} | "
                          f"{path.stat().st_size / 1e6:.1f} MB | "
                          f"{accuracy(loaded, te.texts, te.labels):.2%} | {ms:.0f} ms |")
-    report = "\n".join(lines) + "\n"
-    print(report)
-    if args.out:
-        Path(args.out).write_text(report)
+    write_report(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from sentiment.data import imdb_paths
+from sentiment.lab.scripts import imdb_sentences, write_report
 from sentiment.labels import encode_labels
 from sentiment.metrics import scores
 from sentiment.pipeline import fit_vocabulary
@@ -80,20 +80,6 @@ def same_features(texts, test_texts, y):
     """Our vocabulary (3-grams, min count 2) as binary features, for the references."""
     vocab, X = fit_vocabulary(texts, np.zeros(len(texts), np.int8), ngrams=3, min_count=2)
     return X, vocab.encode(test_texts)
-
-
-def sentences(frame: pd.DataFrame, per_review: int, n: int, seed: int):
-    """Up to ``per_review`` sentences of 6-30 words from each review, ``n`` in all."""
-    rng = np.random.default_rng(seed)
-    texts, labels = [], []
-    for review, rating in zip(frame["review"], frame["rating"]):
-        parts = [s.strip() for s in re.split(r"(?<=[.!?])\s+", review.replace("<br />", " "))]
-        parts = [s for s in parts if 6 <= len(s.split()) <= 30]
-        for i in rng.permutation(len(parts))[:per_review]:
-            texts.append(parts[i])
-            labels.append(BINS[int(rating)])
-    keep = rng.permutation(len(texts))[:n]
-    return [texts[i] for i in keep], [labels[i] for i in keep]
 
 
 def cli_accuracy(train_file: Path, test_file: Path, extra: list[str]) -> tuple[float, float]:
@@ -163,8 +149,10 @@ def main() -> None:
               f"| `train TRAIN --test TEST` | {plain:.2%} | {plain_wall:.1f} |"]
 
     print("five classes of short sentences ...", file=sys.stderr)
-    s_texts, s_y = sentences(tr, 2, args.sentences, 0)
-    t_texts, t_y = sentences(te, 1, args.sentences // 4, 1)
+    short = imdb_sentences(tr, 2, args.sentences, 0)
+    short_test = imdb_sentences(te, 1, args.sentences // 4, 1)
+    s_texts, s_y = short["review"].tolist(), [BINS[int(r)] for r in short["rating"]]
+    t_texts, t_y = short_test["review"].tolist(), [BINS[int(r)] for r in short_test["rating"]]
     words = np.mean([len(t.split()) for t in s_texts])
     lines += ["", f"## Five classes of short sentences ({len(s_texts):,} train, "
               f"{len(t_texts):,} test, {words:.0f} words on average)", "",
@@ -185,10 +173,7 @@ def main() -> None:
                  classes)
     lines.append(row("LogisticRegression, tf-idf 1-2-grams", m, f"C={m['C']}"))
     lines += ["", footer]
-    report = "\n".join(lines) + "\n"
-    print(report)
-    if args.out:
-        Path(args.out).write_text(report)
+    write_report(lines, args.out)
 
 
 if __name__ == "__main__":

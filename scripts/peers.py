@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,8 @@ import time
 from pathlib import Path
 
 from sentiment.data import imdb_paths
+from sentiment.lab.scripts import write_report
+from sentiment.lab.timing import peak_memory
 
 PY = sys.executable
 
@@ -73,19 +74,10 @@ print(m.test(sys.argv[3] + ".test")[1])
 """
 
 
-def run_measured(cmd: list[str]) -> tuple[float, float, str]:
+def run_measured(cmd: list[str], tmp: Path) -> tuple[float, float, str]:
     """(wall seconds, peak resident MB, stdout) of one whole process."""
-    start = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        err = proc.stderr.read().decode()
-        proc.stderr.close()
-        if os.waitstatus_to_exitcode(status):
-            raise SystemExit(f"{' '.join(cmd[:4])} failed:\n{err}")
-        out.seek(0)
-        return wall, usage.ru_maxrss / 1024, out.read()
+    peak, wall = peak_memory(cmd, tmp / "stdout")
+    return wall, peak, (tmp / "stdout").read_text()
 
 
 def importable(module: str) -> bool:
@@ -110,7 +102,7 @@ def main() -> None:
         results = {name: [] for name in systems}
         for _ in range(args.repeat):
             for name, cmd in systems.items():
-                wall, peak, out = run_measured(cmd)
+                wall, peak, out = run_measured(cmd, Path(tmp))
                 if name.startswith("sentiment"):
                     acc = [json.loads(x) for x in out.splitlines() if "test_accuracy" in x][0]
                     acc = acc["test_accuracy"]
@@ -130,10 +122,7 @@ def main() -> None:
         acc = statistics.median(a for _, _, a in r)
         lines.append(f"| {name} | {wall:.2f} s | {peak:,.0f} MB | {acc:.2%} | "
                      f"{ours / wall:.2f} |")
-    report = "\n".join(lines) + "\n"
-    print(report)
-    if args.out:
-        Path(args.out).write_text(report)
+    write_report(lines, args.out)
 
 
 if __name__ == "__main__":

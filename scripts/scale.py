@@ -59,21 +59,11 @@ def run_train(path, test, tmp, extra=()) -> dict:
     log = Path(tmp) / "train.json"
     cmd = [PY, "-m", "sentiment", "train", str(path), "--test", str(test), "--model",
            str(model), "--json", *extra]
-    with open(log, "w") as out:
-        peak, wall = _peak(cmd, out)
+    peak, wall = peak_memory(cmd, log)
     lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
     acc = next(x["test_accuracy"] for x in lines if "test_accuracy" in x)
     return {"peak_mb": peak, "seconds": wall, "test_accuracy": acc,
             "model_mb": model.stat().st_size / 1e6, "model": str(model)}
-
-
-def _peak(cmd, out=subprocess.DEVNULL):
-    """peak_memory, with the command's stdout kept (the launcher discards it)."""
-    if out is subprocess.DEVNULL:
-        return peak_memory(cmd)
-    wrapper = [PY, "-c", "import subprocess, sys; sys.exit(subprocess.call(sys.argv[2:], "
-               "stdout=open(sys.argv[1], 'w')))", out.name, *cmd]
-    return peak_memory(wrapper)
 
 
 def rows_of(path) -> int:
@@ -104,8 +94,8 @@ def main(argv=None) -> int:
             ft = Path(tmp) / "ft"
             res = subprocess.run([PY, "-c", "import fasttext"], capture_output=True)
             if res.returncode == 0:
-                peak, wall = _peak([PY, "-c", FASTTEXT, str(f500), str(test), str(ft)],
-                                   open(Path(tmp) / "ft.out", "w"))
+                peak, wall = peak_memory([PY, "-c", FASTTEXT, str(f500), str(test), str(ft)],
+                                         Path(tmp) / "ft.out")
                 acc = float((Path(tmp) / "ft.out").read_text().split()[-1])
                 peer = {"peak_mb": peak, "seconds": wall, "test_accuracy": acc}
                 print(f"fastText 500k: {wall:.1f} s, {peak:,.0f} MB, {acc:.2%}",

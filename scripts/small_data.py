@@ -18,31 +18,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from sentiment.data import imdb_paths
-
-
-def sentences(frame: pd.DataFrame, per_review: int, n: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    texts, labels = [], []
-    for review, label in zip(frame["review"], frame["sentiment"]):
-        parts = [s.strip() for s in re.split(r"(?<=[.!?])\s+", review.replace("<br />", " "))]
-        parts = [s for s in parts if 6 <= len(s.split()) <= 30]
-        for i in rng.permutation(len(parts))[:per_review]:
-            texts.append(parts[i])
-            labels.append(label)
-    keep = rng.permutation(len(texts))[:n]
-    return pd.DataFrame({"review": [texts[i] for i in keep],
-                         "sentiment": [labels[i] for i in keep]})
+from sentiment.lab.scripts import imdb_sentences, write_report
 
 
 def compare(train: Path, test: Path, extra: list[str]) -> list[dict]:
@@ -71,7 +56,8 @@ def main() -> None:
              + " ---: | ---: |"]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        short_train, short_test = sentences(tr, 2, 20_000, 0), sentences(te, 1, 5_000, 1)
+        short_train = imdb_sentences(tr, 2, 20_000, 0)
+        short_test = imdb_sentences(te, 1, 5_000, 1)
         sets = {
             "short sentences": (short_train, short_test),
             "small (2,000 reviews)": (tr.sample(2_000, random_state=0),
@@ -90,10 +76,7 @@ def main() -> None:
             lines.append(f"| {name} | {len(train):,} | {words:.0f} | {by['7']:.2%} | "
                          + " | ".join(f"{x:.2%}" for x in tuned)
                          + f" | {by['lr']:.2%} | {by['nbsvm']:.2%} |")
-    report = "\n".join(lines) + "\n"
-    print(report)
-    if args.out:
-        Path(args.out).write_text(report)
+    write_report(lines, args.out)
 
 
 def epochs_row(train: Path, test: Path, epochs: int) -> float:

@@ -49,22 +49,24 @@ def run_quietly(cmd: list[str]) -> None:
 # small launcher is its parent instead.
 _LAUNCHER = """\
 import os, subprocess, sys, time
+out = open(sys.argv[1], "w") if sys.argv[1] else subprocess.DEVNULL
 start = time.perf_counter()
-proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+proc = subprocess.Popen(sys.argv[2:], stdout=out)
 _, status, usage = os.wait4(proc.pid, 0)
 proc.returncode = os.waitstatus_to_exitcode(status)
 print(usage.ru_maxrss, proc.returncode, time.perf_counter() - start)
 """
 
 
-def peak_memory(cmd: list[str]) -> tuple[float, float]:
+def peak_memory(cmd: list[str], stdout=None) -> tuple[float, float]:
     """Run ``cmd``; return (its peak resident memory in MB, its wall time in seconds).
 
     Reads ``os.wait4``'s resource usage of that one process, started by a small launcher
-    so that the benchmark's own memory does not count (see ``_LAUNCHER``).
+    so that the benchmark's own memory does not count (see ``_LAUNCHER``). ``stdout``: a
+    file path to keep the command's output in (default: discarded).
     """
-    r = subprocess.run([sys.executable, "-c", _LAUNCHER, *cmd], capture_output=True,
-                       text=True)
+    r = subprocess.run([sys.executable, "-c", _LAUNCHER, str(stdout or ""), *cmd],
+                       capture_output=True, text=True)
     fields = r.stdout.split()
     if r.returncode != 0 or len(fields) != 3 or fields[1] != "0":
         raise RuntimeError(f"{' '.join(cmd[:4])} failed: {r.stderr[-500:]}")
