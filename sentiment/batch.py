@@ -44,6 +44,26 @@ def score_texts(model, texts: list[str], threshold: float | None = None):
     return labels, probability
 
 
+def prefetch(fn, items, ahead: int = 2):
+    """``(item, fn(item))`` for each of ``items`` in order, with up to ``ahead`` of the
+    ``fn`` calls running on worker threads while the caller handles the previous result
+    and the next item is read (hashing, lookups and sparse products release the GIL for
+    most of their time)."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max(ahead, 1)) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append((item, pool.submit(fn, item)))
+            if len(pending) > ahead:
+                item, future = pending.popleft()
+                yield item, future.result()
+        while pending:
+            item, future = pending.popleft()
+            yield item, future.result()
+
+
 def check_threshold(threshold: float | None, n_classes: int = 2) -> None:
     low = 1 / n_classes
     if threshold is not None and not low <= threshold <= 1:

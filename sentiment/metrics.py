@@ -20,29 +20,15 @@ def evaluate_model(model, texts, labels) -> dict:
 def evaluate_chunks(model, chunks, ahead: int = 2) -> dict:
     """:func:`evaluate_model` over ``(texts, labels)`` chunks (labels: class positions);
     up to ``ahead`` chunks are scored on worker threads while the next one is read."""
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
+    from .batch import prefetch
 
     k = model.net.n_classes
     confusion = np.zeros(k * k, dtype=np.int64)
-
-    def count(labels, z) -> None:
-        nonlocal confusion
+    for (_, labels), z in prefetch(lambda chunk: model.logits(chunk[0]), chunks, ahead):
         predicted = z.argmax(axis=1) if z.ndim == 2 else (z > 0).astype(np.int64)
         y = np.asarray(labels).astype(np.int64) if k > 2 else \
             (np.asarray(labels) > 0).astype(np.int64)
         confusion += np.bincount(y * k + predicted, minlength=k * k)
-
-    with ThreadPoolExecutor(max(ahead, 1)) as pool:
-        pending: deque = deque()
-        for texts, labels in chunks:
-            pending.append((labels, pool.submit(model.logits, texts)))
-            if len(pending) > ahead:
-                labels, future = pending.popleft()
-                count(labels, future.result())
-        while pending:
-            labels, future = pending.popleft()
-            count(labels, future.result())
     return scores(confusion.reshape(k, k), model.classes)
 
 

@@ -168,27 +168,6 @@ def cmd_similar(args) -> int:
     return 0
 
 
-def scored(model, chunks, threshold, ahead: int = 2):
-    """``(chunk, score_texts(chunk))`` in file order, scoring up to ``ahead`` chunks on
-    worker threads while the caller writes the previous one (hashing, lookups and the
-    sparse products release the GIL for most of their time)."""
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
-
-    from ..batch import score_texts
-
-    with ThreadPoolExecutor(ahead) as pool:
-        pending: deque = deque()
-        for chunk in chunks:
-            pending.append((chunk, pool.submit(score_texts, model, chunk.texts, threshold)))
-            if len(pending) > ahead:
-                chunk, future = pending.popleft()
-                yield chunk, future.result()
-        while pending:
-            chunk, future = pending.popleft()
-            yield chunk, future.result()
-
-
 def score_file(args) -> int:
     """``predict --file``: check the output, load the model, then read, score and write
     chunk by chunk (the output grows while it runs; memory stays flat)."""
@@ -204,6 +183,8 @@ def score_file(args) -> int:
         output_format,
         output_stream,
         predictions_frame,
+        prefetch,
+        score_texts,
         write_frame,
     )
     from ..files import check_distinct, check_writable
@@ -221,8 +202,9 @@ def score_file(args) -> int:
     counts = dict.fromkeys((*model.classes, UNCERTAIN, EMPTY), 0)
     n = 0
     with output_stream(path) as out:
-        for chunk, (labels, probability) in scored(model, chunks(source, desc="scoring"),
-                                                   args.threshold):
+        for chunk, (labels, probability) in prefetch(
+                lambda c: score_texts(model, c.texts, args.threshold),
+                chunks(source, desc="scoring")):
             if chunk.empty is not None and chunk.empty.any():  # kept, in place, unscored
                 labels[chunk.empty], probability[chunk.empty] = EMPTY, np.nan
             frame, columns = predictions_frame(chunk, labels, probability)
