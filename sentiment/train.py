@@ -141,6 +141,8 @@ def calibrate(net: Network, val) -> float:
     """Fit one temperature ``T`` on the validation rows (the logit divided by ``T``
     minimizes their cross-entropy) and fold it into the output layer (``w2, b2 /= T``):
     labels do not change, probabilities become calibrated. Return ``T``."""
+    from scipy.optimize import minimize_scalar
+
     from .network import log_loss_logits
 
     z = np.concatenate([net.logits(X) for X, _ in val.parts()]).astype(np.float64)
@@ -149,20 +151,9 @@ def calibrate(net: Network, val) -> float:
     def loss(log_t: float) -> float:
         return log_loss_logits(z / np.exp(log_t), y)
 
-    lo, hi = np.log(0.05), np.log(20.0)  # golden-section search on log T
-    ratio = (np.sqrt(5) - 1) / 2
-    a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
-    fa, fb = loss(a), loss(b)
-    for _ in range(40):
-        if fa < fb:
-            hi, b, fb = b, a, fa
-            a = hi - ratio * (hi - lo)
-            fa = loss(a)
-        else:
-            lo, a, fa = a, b, fb
-            b = lo + ratio * (hi - lo)
-            fb = loss(b)
-    temperature = float(np.exp((lo + hi) / 2))
+    best = minimize_scalar(loss, bounds=(np.log(0.05), np.log(20.0)), method="bounded",
+                           options={"xatol": 1e-8})
+    temperature = float(np.exp(best.x))
     if not np.isfinite(temperature) or loss(np.log(temperature)) > loss(0.0):
         return 1.0  # no better than as trained: leave the weights alone
     net.w2 /= np.float32(temperature)
