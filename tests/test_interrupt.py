@@ -81,13 +81,20 @@ def write_csv(path, texts, labels):
         w.writerows(zip(texts, ["positive" if y else "negative" for y in labels]))
 
 
-def test_sigterm_keeps_a_checkpoint_and_resume_finishes(tmp_path):
+def long_run(tmp_path):
+    """(model path, command): 40 epochs of small batches on 6,000 reviews, long enough
+    to be stopped part-way."""
     texts, labels = corpus(6000)
     data = tmp_path / "reviews.csv"
     write_csv(data, texts, labels)
     model = tmp_path / "m.npz"
-    cmd = [sys.executable, "-m", "sentiment", "train", str(data), "--model", str(model),
-           "--epochs", "40", "--patience", "0", "--batch-size", "16", "--min-count", "1"]
+    return model, [sys.executable, "-m", "sentiment", "train", str(data), "--model",
+                   str(model), "--epochs", "40", "--patience", "0", "--batch-size", "16",
+                   "--min-count", "1"]
+
+
+def test_sigterm_keeps_a_checkpoint_and_resume_finishes(tmp_path):
+    model, cmd = long_run(tmp_path)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines = [proc.stdout.readline(), proc.stdout.readline(), proc.stdout.readline()]
     assert lines[2].split()[0] == "2", lines  # header, epoch 1, epoch 2 printed
@@ -187,12 +194,7 @@ def test_early_stopping_keeps_the_best_epoch():
 def test_sigkill_loses_at_most_the_epoch_under_way(tmp_path):
     import os
 
-    texts, labels = corpus(6000)
-    data = tmp_path / "reviews.csv"
-    write_csv(data, texts, labels)
-    model = tmp_path / "m.npz"
-    cmd = [sys.executable, "-m", "sentiment", "train", str(data), "--model", str(model),
-           "--epochs", "40", "--patience", "0", "--batch-size", "16", "--min-count", "1"]
+    model, cmd = long_run(tmp_path)
     env = {**os.environ, "SENTIMENT_CHECKPOINT_SECONDS": "0"}  # every epoch, however short
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env)
