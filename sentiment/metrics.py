@@ -17,19 +17,27 @@ def evaluate_model(model, texts, labels) -> dict:
     return evaluate_chunks(model, [(texts, labels)])
 
 
-def evaluate_chunks(model, chunks, ahead: int = 2) -> dict:
+def evaluate_chunks(model, chunks, ahead: int = 2, mapper=None) -> dict:
     """:func:`evaluate_model` over ``(texts, labels)`` chunks (labels: class positions);
-    up to ``ahead`` chunks are scored on worker threads while the next one is read."""
+    up to ``ahead`` chunks are scored on worker threads while the next one is read, or by
+    ``mapper(fn, chunks, arg)`` (a cluster's: ``fn(model, arg(chunk))`` in order)."""
     from .batch import prefetch
 
     k = model.net.n_classes
     confusion = np.zeros(k * k, dtype=np.int64)
-    for (_, labels), z in prefetch(lambda chunk: model.logits(chunk[0]), chunks, ahead):
+    scored = prefetch(lambda chunk: model.logits(chunk[0]), chunks, ahead) \
+        if mapper is None else mapper(model_logits, chunks, lambda chunk: chunk[0])
+    for (_, labels), z in scored:
         predicted = z.argmax(axis=1) if z.ndim == 2 else (z > 0).astype(np.int64)
         y = np.asarray(labels).astype(np.int64) if k > 2 else \
             (np.asarray(labels) > 0).astype(np.int64)
         confusion += np.bincount(y * k + predicted, minlength=k * k)
     return scores(confusion.reshape(k, k), model.classes)
+
+
+def model_logits(model, texts) -> np.ndarray:
+    """``model.logits(texts)``: a function a cluster's worker can be sent."""
+    return model.logits(texts)
 
 
 def scores(confusion: np.ndarray, classes: list[str]) -> dict:

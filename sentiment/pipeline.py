@@ -119,14 +119,10 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
             n_positive += int(labels[~is_val].sum())
             n_labelled_positive += int(labels.sum())
             counted = labels
-        for part, held_out in (("train", ~is_val), ("val", is_val)):
-            if held_out.any():
-                rows = np.flatnonzero(held_out)
-                nnz += _count_chunk([texts[i] for i in rows], labels[rows], counted[rows],
-                                    settings,
-                                    counter if part == "train" else None, spool, c, part,
-                                    times, threads)
-                keys.append(f"{part}-chunk{c}")
+        done, made = count_rows(texts, labels, counted, is_val, settings, counter, spool, c,
+                                times, threads)
+        nnz += done
+        keys += made
         if spool.dir is not None and not released:
             release_freed_memory()  # the file is larger than memory: bound it over speed
             released = True
@@ -139,21 +135,12 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
         t = time.perf_counter()
     times["read"] += time.perf_counter() - t
     train_rows = n_rows - n_val
-    remap = None
+    remap = None if classes is None else classes.remap()
+    if strict:
+        check_balance(n_rows, n_val, n_positive, n_labelled_positive,
+                      per_class if classes is not None else None)
     if classes is not None:
-        remap = classes.remap()
-        if strict and np.count_nonzero(per_class) < 2:
-            raise DataError(f"the training rows ({train_rows:,} of {n_rows:,}) hold "
-                            f"{np.count_nonzero(per_class)} class; training needs two or more")
         n_positive = 0  # no positive class
-    elif strict and n_labelled_positive in (0, n_rows):
-        only = "positive" if n_labelled_positive else "negative"
-        raise DataError(f"every label is {only} ({n_rows:,} rows); training needs both "
-                        "positive and negative reviews")
-    elif strict and (train_rows == 0 or n_positive in (0, train_rows)):
-        raise DataError(f"the training rows ({train_rows:,} of {n_rows:,}; the rest are held "
-                        "out for validation) need both positive and negative reviews; add "
-                        "rows or lower --val-fraction")
     if n_train is not None and n_train != train_rows:
         raise DataError(f"the checkpoint was trained on {n_train:,} reviews, this file gives "
                         f"{train_rows:,}; resume with the same file")
@@ -168,13 +155,33 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
                         "--polarity-cutoff")
     t = time.perf_counter()
     if remap is not None and settings.values == "nb":
-        vocab.set_class_scale(_class_counts(vocab, spool, keys, remap))
-    train, val = _encode(vocab, settings, spool, keys, nnz, should_stop, progress, remap)
+        vocab.set_class_scale(class_counts(vocab, spool, keys, remap))
+    train, val = encode_rows(vocab, settings, spool, keys, nnz, should_stop, progress, remap)
     times["encode"] = time.perf_counter() - t
     cache = {"memory_bytes": spool.in_memory, "disk_bytes": spool.peak_on_disk,
              "folder": str(spool.dir) if spool.dir else None,
              "count_threshold": counter.threshold if counter is not None else None}
     return Prepared(vocab, train, val, n_positive, times, cache)
+
+
+def check_balance(n_rows: int, n_val: int, n_positive: int, n_labelled_positive: int,
+                  per_class: np.ndarray | None = None) -> None:
+    """Raise :class:`DataError` unless the training rows hold two classes or more
+    (``per_class``: K classes' training rows; else the positive ones among the training
+    rows, and among all rows)."""
+    train_rows = n_rows - n_val
+    if per_class is not None:
+        if np.count_nonzero(per_class) < 2:
+            raise DataError(f"the training rows ({train_rows:,} of {n_rows:,}) hold "
+                            f"{np.count_nonzero(per_class)} class; training needs two or more")
+    elif n_labelled_positive in (0, n_rows):
+        only = "positive" if n_labelled_positive else "negative"
+        raise DataError(f"every label is {only} ({n_rows:,} rows); training needs both "
+                        "positive and negative reviews")
+    elif train_rows == 0 or n_positive in (0, train_rows):
+        raise DataError(f"the training rows ({train_rows:,} of {n_rows:,}; the rest are held "
+                        "out for validation) need both positive and negative reviews; add "
+                        "rows or lower --val-fraction")
 
 
 def release_freed_memory() -> None:
@@ -216,8 +223,23 @@ def _poll(should_stop) -> None:
         raise Stopped
 
 
-def _count_chunk(texts, labels, counted, settings, counter, spool, c: int, part: str,
-                 times, threads) -> int:
+def count_rows(texts, labels, counted, is_val, settings: Settings, counter, spool: Spool,
+               c: int, times: dict, threads=None) -> tuple[int, list[str]]:
+    """Pass 1 for chunk ``c``: its training rows counted (with a ``counter``) and kept, its
+    validation rows (``is_val``) kept apart; return the entries and the spool keys made."""
+    nnz, keys = 0, []
+    for part, held_out in (("train", ~is_val), ("val", is_val)):
+        if held_out.any():
+            rows = np.flatnonzero(held_out)
+            nnz += count_chunk([texts[i] for i in rows], labels[rows], counted[rows],
+                               settings, counter if part == "train" else None, spool, c,
+                               part, times, threads)
+            keys.append(f"{part}-chunk{c}")
+    return nnz, keys
+
+
+def count_chunk(texts, labels, counted, settings, counter, spool, c: int, part: str,
+                times, threads) -> int:
     """Pass 1 for the training (or validation) rows of one chunk: hash them, count their
     features (with a ``counter``; ``counted`` > 0 counts as positive) and keep them as
     local codes with their ``labels``; return their entries."""
@@ -257,19 +279,29 @@ def _vocabulary(counter: FeatureCounter, settings: Settings, spool: Spool) -> Vo
                           settings.max_features)
     words = np.empty(len(kept["hash"]), dtype=object)
     for c in np.unique(kept["chunk"]).tolist():
-        text = spool.get(f"text{c}")
         mine = np.flatnonzero(kept["chunk"] == c)
-        raw = join_tokens(text["data"], text["starts"], text["ends"], kept["token"][mine],
-                          kept["n"][mine])
-        words[mine] = raw.decode("utf-8", "surrogatepass").split("\n")
+        words[mine] = words_of(spool, c, kept["token"][mine], kept["n"][mine])
     for key in [k for k in spool.keys() if k.startswith("text")]:
         spool.pop(key)
-    return Vocabulary(kept["hash"], words.tolist(), kept["pos"], kept["neg"], counter.n_pos,
+    return vocabulary_of(kept, words.tolist(), counter, settings)
+
+
+def vocabulary_of(kept: dict, words: list[str], counter: FeatureCounter,
+                  settings: Settings) -> Vocabulary:
+    """The :class:`Vocabulary` of the ``kept`` entries of ``counter`` and their words."""
+    return Vocabulary(kept["hash"], words, kept["pos"], kept["neg"], counter.n_pos,
                       counter.n_neg, settings.ngrams, settings.min_count,
                       settings.polarity_cutoff)
 
 
-def _class_counts(vocab: Vocabulary, spool: Spool, keys, remap: np.ndarray) -> np.ndarray:
+def words_of(spool: Spool, c: int, tokens: np.ndarray, n: np.ndarray) -> list[str]:
+    """The words of features first seen in chunk ``c``, from their first token and n."""
+    text = spool.get(f"text{c}")
+    raw = join_tokens(text["data"], text["starts"], text["ends"], tokens, n)
+    return raw.decode("utf-8", "surrogatepass").split("\n")
+
+
+def class_counts(vocab: Vocabulary, spool: Spool, keys, remap: np.ndarray) -> np.ndarray:
     """In how many training texts of each class each feature occurs (vocabulary x K)."""
     k = len(remap)
     counts = np.zeros(len(vocab) * k, dtype=np.int64)
@@ -283,8 +315,8 @@ def _class_counts(vocab: Vocabulary, spool: Spool, keys, remap: np.ndarray) -> n
     return counts.reshape(len(vocab), k)
 
 
-def _encode(vocab: Vocabulary, settings: Settings, spool: Spool, keys, nnz: int,
-            should_stop, progress, remap=None):
+def encode_rows(vocab: Vocabulary, settings: Settings, spool: Spool, keys, nnz: int,
+                should_stop=None, progress=None, remap=None):
     """Pass 2: every kept chunk as vocabulary columns, scattered into shards (``remap``:
     K classes' codes to their positions)."""
     budget = spool.budget if spool.dir is None else spool.budget // 4

@@ -141,12 +141,17 @@ def calibrate(net: Network, val) -> float:
     """Fit one temperature ``T`` on the validation rows (the logit divided by ``T``
     minimizes their cross-entropy) and fold it into the output layer (``w2, b2 /= T``):
     labels do not change, probabilities become calibrated. Return ``T``."""
+    z = np.concatenate([net.logits(X) for X, _ in val.parts()])
+    return calibrate_logits(net, z, val.labels())
+
+
+def calibrate_logits(net: Network, z: np.ndarray, y: np.ndarray) -> float:
+    """:func:`calibrate` from the validation rows' logits ``z`` and labels ``y``."""
     from scipy.optimize import minimize_scalar
 
     from .network import log_loss_logits
 
-    z = np.concatenate([net.logits(X) for X, _ in val.parts()]).astype(np.float64)
-    y = val.labels()
+    z = np.asarray(z, dtype=np.float64)
 
     def loss(log_t: float) -> float:
         return log_loss_logits(z / np.exp(log_t), y)

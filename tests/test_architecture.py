@@ -127,3 +127,27 @@ def test_no_test_imports_conftest():
             if "conftest" in names:
                 offenders.append(path.name)
     assert offenders == []
+
+
+def external_imports(path: Path) -> set[str]:
+    """Top-level names of the packages a module imports from outside (anywhere in it)."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            out.add(node.module.split(".")[0])
+    return out
+
+
+def test_only_the_cluster_engine_imports_dask():
+    """Dask is an optional extra: one module of the core talks to it, and only the command
+    line (asked for --workers or --cluster) and the cluster modules import that module."""
+    mods = modules()
+    users = {name for name, path in mods.items()
+             if external_imports(path) & {"dask", "distributed"}}
+    assert users == {"sentiment.cluster"}
+    importers = {a for a, targets in graph().items() if "sentiment.cluster" in targets}
+    assert importers <= {"sentiment.mixing", "sentiment.cli.common"}
+    mixing = {a for a, targets in graph().items() if "sentiment.mixing" in targets}
+    assert mixing <= {"sentiment.cli.train"}

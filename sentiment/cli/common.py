@@ -157,3 +157,93 @@ def load_model(path):
         note(f"using {about_builtin(model.info)}; train your own with 'sentiment train "
              "FILE', or pass --model")
     return model
+
+
+def expand_files(patterns: list[str]) -> list[str]:
+    """The files named, each pattern with ``*``, ``?`` or ``[`` that is not itself a file
+    expanded (sorted), as a shell would; a pattern matching nothing is an error."""
+    import glob
+    from pathlib import Path
+
+    paths = []
+    for pattern in patterns:
+        if any(ch in pattern for ch in "*?[") and not Path(pattern).exists():
+            found = sorted(glob.glob(pattern))
+            if not found:
+                raise SentimentError(f"{pattern}: no file matches")
+            paths += found
+        else:
+            paths.append(pattern)
+    return paths
+
+
+class FileSet:
+    """Several review files read one after the other as one source: the first file's
+    columns and label scheme hold for all (each file still checked and named in its
+    messages); row numbers stay each file's own."""
+
+    def __init__(self, sources: list):
+        self.sources = sources
+        first = sources[0]
+        self.name = first.name if len(sources) == 1 else \
+            f"{first.name} (+{len(sources) - 1} more file{'s' * (len(sources) > 2)})"
+        self.label_column, self.labels = first.label_column, first.labels
+        self.row_bytes = first.row_bytes
+        for s in sources[1:]:
+            if s.label_column is None:
+                raise SentimentError(f"{s.name}: has no label column like {first.name}'s "
+                                     f"{first.label_column!r}")
+            s.labels = self.labels  # one scheme and one class table for all
+
+    @property
+    def notes(self) -> list[str]:
+        return [n for s in self.sources for n in s.notes]
+
+    def size(self) -> int:
+        return sum(s.size() for s in self.sources)
+
+    def chunks(self, rows: int | None = None, progress=None):
+        before = 0
+        for s in self.sources:
+            self.labels.name = s.name
+
+            def each(done, before=before):
+                if progress is not None:
+                    progress(before + done)
+            yield from s.chunks(rows, each)
+            before += s.size()
+
+
+def cluster_args(p, train: bool = False) -> None:
+    g = p.add_argument_group("past one machine (needs the dask extra: "
+                             "pip install -e \".[dask]\")")
+    g.add_argument("--workers", type=int, metavar="N", help="start a local Dask cluster of "
+                   "N worker processes and run there")
+    g.add_argument("--cluster", metavar="ADDRESS", help="run on a running Dask scheduler, "
+                   "e.g. tcp://10.0.0.5:8786 (started with 'dask scheduler')")
+    if train:
+        g.add_argument("--rounds", type=int, default=1, metavar="N", help="how often the "
+                       "workers' weights are mixed: N times per epoch (default: 1)")
+        g.add_argument("--mix", choices=("average", "rows"), default="average",
+                       help="average the workers' weights, or each row of W1 over the "
+                       "workers that changed it (default: average)")
+
+
+def open_engine(args):
+    """The Dask engine asked for with --workers or --cluster (said on stderr), or a
+    context holding None."""
+    from contextlib import nullcontext
+
+    workers, address = getattr(args, "workers", None), getattr(args, "cluster", None)
+    if workers is None and address is None:
+        return nullcontext(None)
+    if workers is not None and address is not None:
+        raise SentimentError("--workers starts a local cluster, --cluster uses a running "
+                             "one: give one of them")
+    if workers is not None:
+        positive(workers, "--workers")
+    from ..cluster import Engine
+
+    engine = Engine(address, workers)
+    note(f"running on {engine.describe()}")
+    return engine

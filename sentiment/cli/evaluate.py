@@ -3,7 +3,15 @@ from __future__ import annotations
 
 import json
 
-from .common import load_model, model_arg, open_reviews, reader_args, stream
+from .common import (
+    cluster_args,
+    load_model,
+    model_arg,
+    open_engine,
+    open_reviews,
+    reader_args,
+    stream,
+)
 
 
 def add_evaluate(sub) -> None:
@@ -12,6 +20,7 @@ def add_evaluate(sub) -> None:
     model_arg(p)
     reader_args(p)
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    cluster_args(p)
     p.set_defaults(handler=cmd_evaluate)
 
 
@@ -20,7 +29,9 @@ def cmd_evaluate(args) -> int:
 
     model = load_model(args.model)
     source = open_reviews(args.file, args, scheme=model.scheme, fixed=True)
-    m = evaluate_chunks(model, stream(source, desc="scoring"))
+    with open_engine(args) as cluster:
+        m = evaluate_chunks(model, stream(source, desc="scoring"),
+                            mapper=cluster.mapper(model) if cluster else None)
     if args.json:
         print(json.dumps({"file": source.name, **m}))
         return 0

@@ -5,7 +5,16 @@ import json
 import sys
 
 from ..errors import SentimentError
-from .common import chunks, load_model, model_arg, note, open_reviews, positive
+from .common import (
+    chunks,
+    cluster_args,
+    load_model,
+    model_arg,
+    note,
+    open_engine,
+    open_reviews,
+    positive,
+)
 
 
 def add_predict(sub) -> None:
@@ -24,6 +33,7 @@ def add_predict(sub) -> None:
                    "when the probability of its label is below T (0.5 to 1)")
     p.add_argument("--text-column", metavar="NAME", help="with --file: the text column")
     p.add_argument("--encoding", metavar="NAME", help="with --file: its encoding")
+    cluster_args(p)
     p.set_defaults(handler=cmd_predict)
 
 
@@ -106,6 +116,9 @@ def cmd_predict(args) -> int:
         return score_file(args)
     if args.output is not None:
         raise SentimentError("--output writes the scores of a --file; pass --file FILE")
+    if args.workers is not None or args.cluster is not None:
+        raise SentimentError("--workers and --cluster score a --file; texts given here are "
+                             "scored in this process")
     from ..batch import check_threshold
 
     model = load_model(args.model)
@@ -172,6 +185,7 @@ def score_file(args) -> int:
     """``predict --file``: check the output, load the model, then read, score and write
     chunk by chunk (the output grows while it runs; memory stays flat)."""
     import time
+    from functools import partial
     from pathlib import Path
 
     import numpy as np
@@ -201,10 +215,12 @@ def score_file(args) -> int:
     source = open_reviews(args.file, args, need_labels=False, keep_empty=True)
     counts = dict.fromkeys((*model.classes, UNCERTAIN, EMPTY), 0)
     n = 0
-    with output_stream(path) as out:
-        for chunk, (labels, probability) in prefetch(
-                lambda c: score_texts(model, c.texts, args.threshold),
-                chunks(source, desc="scoring")):
+    with open_engine(args) as cluster, output_stream(path) as out:
+        rows = chunks(source, desc="scoring")
+        scored = prefetch(lambda c: score_texts(model, c.texts, args.threshold), rows) \
+            if cluster is None else cluster.mapper(model)(
+                partial(score_texts, threshold=args.threshold), rows, lambda c: c.texts)
+        for chunk, (labels, probability) in scored:
             if chunk.empty is not None and chunk.empty.any():  # kept, in place, unscored
                 labels[chunk.empty], probability[chunk.empty] = EMPTY, np.nan
             frame, columns = predictions_frame(chunk, labels, probability)

@@ -9,12 +9,17 @@ from pathlib import Path
 from ..errors import DataError, SentimentError
 from ..files import check_distinct, check_writable
 from .common import (
+    FileSet,
     Results,
+    cluster_args,
+    expand_files,
     memory_args,
     model_arg,
     note,
+    open_engine,
     open_reviews,
     parse_size,
+    positive,
     reader_args,
     stream,
 )
@@ -30,7 +35,8 @@ def add_train(sub) -> None:
                        description="Train a model on a labelled review file (CSV/TSV, "
                        "optionally .gz). With no FILE, train on the IMDB train split from "
                        "the data home and evaluate on its test split.")
-    p.add_argument("file", nargs="?", help="review file; default: IMDB train split")
+    p.add_argument("file", nargs="*", metavar="FILE", help="review file(s) or patterns "
+                   "(read one after the other); default: IMDB train split")
     p.add_argument("--test", metavar="FILE", help="evaluate on this labelled file afterwards")
     model_arg(p, writes=True)
     reader_args(p)
@@ -49,6 +55,7 @@ def add_train(sub) -> None:
     p.add_argument("--threads", type=int, metavar="N",
                    help="threads for tokenizing and BLAS (default: every core)")
     memory_args(p)
+    cluster_args(p, train=True)
     p.add_argument("--json", action="store_true",
                    help="print one JSON object per epoch on stdout")
     p.add_argument("--log", metavar="FILE", help="write one JSON object per epoch here "
@@ -121,17 +128,23 @@ def cmd_train(args) -> int:
         from ..plots import check_plot_path
         check_plot_path(args.plot)
     test_path = args.test
-    if args.file is None:
+    if not args.file:
         train_path, imdb_test = imdb_paths(download=True)
         test_path = test_path or imdb_test
+        train_paths = [train_path]
     else:
-        train_path = args.file
+        train_paths = expand_files(args.file)
+        train_path = train_paths[0]
+    positive(args.rounds, "--rounds")
     if args.cache_dir is not None and not Path(args.cache_dir).is_dir():
         raise SentimentError(f"{args.cache_dir}: no such folder; create it or choose another "
                              "--cache-dir")
     check_distinct({"--model": model_path, "--log": args.log, "--plot": args.plot},
-                   {"the training file": train_path, "the --test file": test_path})
-    source = open_reviews(train_path, args, scheme=scheme)
+                   {**{"the training file" + (f" {p}" if len(train_paths) > 1 else ""): p
+                       for p in train_paths},
+                    "the --test file": test_path})
+    sources = [open_reviews(p, args, scheme=scheme) for p in train_paths]
+    source = sources[0] if len(sources) == 1 else FileSet(sources)
     scheme.column = source.label_column
     # opened now to fail early on a bad file; read later under the model's classes
     test = open_reviews(test_path, args, scheme=label_scheme(args)) if test_path else None
@@ -178,12 +191,32 @@ def cmd_train(args) -> int:
         else:
             results.print(format_epoch(stats))
 
-    try:
-        model = _train_or_checkpoint(source, settings, model_path, args, on_epoch,
-                                     on_prepared, max_memory, report)
-    finally:
-        if log is not None:
-            log.close()
+    engine = open_engine(args) if not args.resume else _one_process(args)
+    with engine as cluster:
+        try:
+            model = _train_or_checkpoint(source, settings, model_path, args, on_epoch,
+                                         on_prepared, max_memory, report, cluster)
+        finally:
+            if log is not None:
+                log.close()
+        return _finish(args, source, model, model_path, test, test_path, report, results,
+                       start, cluster)
+
+
+def _one_process(args):
+    """--resume runs in one process: the checkpoint holds every weight."""
+    from contextlib import nullcontext
+
+    if args.workers is not None or args.cluster is not None:
+        note("resuming in one process (--workers and --cluster are for a fresh start)")
+    return nullcontext(None)
+
+
+def _finish(args, source, model, model_path, test, test_path, report, results, start,
+            engine) -> int:
+    """Save the model (compact unless --full) while the test file is scored; report."""
+    import time
+
     model.info["source"] = source.name
     features = f"{len(model.vocab):,} feature{'s' * (len(model.vocab) != 1)}"
     if not args.full and model.net.activation == "linear":
@@ -201,7 +234,8 @@ def cmd_train(args) -> int:
             # the overlap with the training file is counted as the test file is read for
             # scoring: reading it once more before training cost 0.5 s of a 10 s run
             seen = DataReport()
-            metrics = evaluate_chunks(model, seen.watch(stream(test, desc="scoring")))
+            metrics = evaluate_chunks(model, seen.watch(stream(test, desc="scoring")),
+                                      mapper=engine.mapper(model) if engine else None)
     model_path.with_name(model_path.name + ".ckpt").unlink(missing_ok=True)  # superseded
     times = model.info["times"]
     best = ([h for h in model.history if h["best"]] or model.history)[-1]
@@ -274,7 +308,7 @@ def _open_log(path, append: bool):
 
 
 def _train_or_checkpoint(source, settings, model_path: Path, args, on_epoch, on_prepared,
-                         max_memory: int, report):
+                         max_memory: int, report, engine=None):
     """Train; on a stop request or divergence, save the last complete epoch as
     ``MODEL.ckpt`` (resumable with ``--resume``), say so and exit."""
     from ..model import Model
@@ -295,13 +329,23 @@ def _train_or_checkpoint(source, settings, model_path: Path, args, on_epoch, on_
     writer = CheckpointWriter(ckpt, source.name)
     try:
         with stop, writer:
-            model = train_chunks(report.watch(stream(source, max_memory)), settings,
-                                 on_epoch=on_epoch, on_checkpoint=writer,
-                                 resume=start_from, should_stop=stop.requested,
-                                 threads=args.threads, max_memory=max_memory,
-                                 cache_dir=args.cache_dir, on_prepared=on_prepared,
-                                 scheme=source.labels.scheme, classes=source.labels.table
-                                 if source.labels.scheme.kind == "multiclass" else None)
+            rows = report.watch(stream(source, max_memory))
+            classes = source.labels.table if source.labels.scheme.kind == "multiclass" \
+                else None
+            if engine is not None:
+                from ..mixing import train_cluster
+                model = train_cluster(engine, rows, settings, on_epoch=on_epoch,
+                                      on_checkpoint=writer, should_stop=stop.requested,
+                                      max_memory=max_memory, on_prepared=on_prepared,
+                                      scheme=source.labels.scheme, classes=classes,
+                                      rounds=args.rounds, how=args.mix)
+            else:
+                model = train_chunks(rows, settings, on_epoch=on_epoch,
+                                     on_checkpoint=writer, resume=start_from,
+                                     should_stop=stop.requested, threads=args.threads,
+                                     max_memory=max_memory, cache_dir=args.cache_dir,
+                                     on_prepared=on_prepared, scheme=source.labels.scheme,
+                                     classes=classes)
     except DataError as exc:
         raise SentimentError(f"{source.name}: {exc}") from None
     except TrainingStopped as exc:

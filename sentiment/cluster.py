@@ -1,0 +1,255 @@
+"""Past one machine: the same pipeline on a Dask cluster (``pip install -e ".[dask]"``).
+
+The driver (this process) reads the file chunk by chunk, with every check of one process,
+and sends each chunk to a worker, where it stays (:mod:`sentiment.partitions`):
+
+- pass 1 hashes and counts each partition on its worker; the counts are merged pairwise up
+  a tree on the workers, into the same bounded table one process builds; the words of the
+  kept features come back from the partitions that saw them first;
+- pass 2 encodes each partition where it is, with the vocabulary sent once to every
+  worker; a worker's partitions become its rows;
+- training is iterative parameter mixing: each round, every worker trains on its next
+  slice of its rows from the current weights, and the driver mixes what they return
+  (:func:`mix`). Validation, early stopping, checkpoints and calibration are the driver's,
+  as in one process;
+- scoring sends the model to every worker once and maps it over chunks, keeping order.
+
+Dask is imported here only, and only :mod:`sentiment.cli` imports this module, when asked
+for ``--workers`` or ``--cluster``.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from . import partitions as parts
+from .errors import DataError, SentimentError
+from .pipeline import DEFAULT_MAX_MEMORY, check_balance, validation_rows, vocabulary_of
+from .settings import Settings
+
+INSTALL = 'pip install -e ".[dask]"'
+
+
+class Engine:
+    """A Dask client, on a local cluster it started (``workers``) or on a running
+    scheduler (``address``); closed (the local cluster stopped) on exit."""
+
+    def __init__(self, address: str | None = None, workers: int | None = None, *,
+                 timeout: float = 20.0):
+        try:
+            import distributed
+        except ImportError:
+            raise SentimentError(f"--workers and --cluster need Dask, an optional extra: "
+                                 f"{INSTALL}") from None
+        import logging
+
+        self.cluster = None
+        try:
+            if address is None:
+                self.cluster = distributed.LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True,
+                    host="127.0.0.1", dashboard_address=_dashboard(),
+                    silence_logs=logging.ERROR)
+                self.client = distributed.Client(self.cluster, timeout=timeout)
+            else:
+                _reachable(address)
+                self.client = distributed.Client(address, timeout=timeout)
+                self.client.wait_for_workers(1, timeout=timeout)
+        except (OSError, TimeoutError) as exc:
+            self.close()
+            where = f"--cluster {address}" if address else f"--workers {workers}"
+            raise SentimentError(f"{where}: cannot reach a Dask scheduler with workers "
+                                 f"({exc}); start one with 'dask scheduler' and "
+                                 "'dask worker ADDRESS', or use --workers N") from None
+        self.address = address or self.cluster.scheduler_address
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for thing in (getattr(self, "client", None), self.cluster):
+            if thing is not None:
+                try:
+                    thing.close()
+                except Exception:  # noqa: BLE001 - closing a cluster that already failed
+                    pass
+
+    @property
+    def workers(self) -> list[str]:
+        return sorted(self.client.scheduler_info()["workers"])
+
+    @property
+    def dashboard(self) -> str | None:
+        services = self.client.scheduler_info().get("services", {})
+        return self.client.dashboard_link if "dashboard" in services else None
+
+    def describe(self) -> str:
+        where = "a local Dask cluster" if self.cluster is not None \
+            else f"the Dask scheduler {self.address}"
+        n = len(self.workers)
+        said = f"{where}, {n} worker{'s' * (n != 1)}"
+        return said + (f"; dashboard {self.dashboard}" if self.dashboard else "")
+
+    def mapper(self, model, ahead: int | None = None):
+        """``map(fn, items, arg)``: ``(item, fn(model, arg(item)))`` in the order of
+        ``items``, the calls running on the workers (the model sent to each once), at most
+        ``ahead`` at a time. A call whose worker dies is run again on another."""
+        from collections import deque
+
+        client = self.client
+        ahead = ahead or 2 * max(len(self.workers), 1)
+        [held] = client.scatter([model], broadcast=True, hash=False)
+
+        def run(fn, items, arg):
+            pending: deque = deque()
+            for item in items:
+                pending.append((item, client.submit(fn, held, arg(item), pure=False)))
+                if len(pending) > ahead:
+                    item, future = pending.popleft()
+                    yield item, _result(future)
+            while pending:
+                item, future = pending.popleft()
+                yield item, _result(future)
+        return run
+
+
+def _reachable(address: str) -> None:
+    """Fail at once (OSError) when nothing listens at a ``tcp://host:port`` address
+    (Dask would retry until its time-out)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts_ = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts_.scheme in ("tcp", "") and parts_.hostname and parts_.port:
+        socket.create_connection((parts_.hostname, parts_.port), timeout=5).close()
+
+
+def _dashboard() -> str | None:
+    """Where the local cluster's dashboard goes: a free port, if bokeh is there to draw it."""
+    try:
+        import bokeh  # noqa: F401
+    except ImportError:
+        return None
+    return "127.0.0.1:0"
+
+
+def _result(future):
+    """A task's result, or one clear error if its worker could not finish it."""
+    try:
+        return future.result()
+    except SentimentError:
+        raise
+    except Exception as exc:
+        if isinstance(exc, (DataError, ValueError, MemoryError)):
+            raise
+        name = type(exc).__name__
+        if name in ("KilledWorker", "FutureCancelledError", "CancelledError", "CommClosedError"):
+            raise SentimentError(f"a Dask worker died or left during the job ({name}: "
+                                 f"{exc}); nothing was saved from it: run the command "
+                                 "again") from None
+        raise
+
+
+def prepare(engine: Engine, chunks, settings: Settings, *, classes=None,
+            max_memory: int = DEFAULT_MAX_MEMORY, should_stop=None, progress=None) -> dict:
+    """Both passes on the workers; return the vocabulary, each worker's rows (futures) and
+    what was counted on the way."""
+    client, workers = engine.client, engine.workers
+    t = time.perf_counter()
+    futures, n_rows, n_val, n_positive, n_labelled_positive = [], 0, 0, 0, 0
+    per_class = np.zeros(256, dtype=np.int64)
+    for c, (texts, labels) in enumerate(chunks):
+        if should_stop is not None and should_stop():
+            raise _Stop
+        labels = np.asarray(labels, dtype=np.int8)
+        is_val = validation_rows(np.arange(n_rows, n_rows + len(texts)), settings.seed,
+                                 settings.val_fraction)
+        n_rows += len(texts)
+        n_val += int(is_val.sum())
+        if classes is not None:
+            per_class += np.bincount(labels[~is_val], minlength=256)
+            counted = np.ones(len(labels), np.int8)
+        else:
+            n_positive += int(labels[~is_val].sum())
+            n_labelled_positive += int(labels.sum())
+            counted = labels
+        w = workers[c % len(workers)]
+        [data] = client.scatter([_Chunk(texts, labels, counted, is_val)], workers=[w],
+                                hash=False)
+        futures.append((w, client.submit(_count, c, data, settings, max_memory,
+                                         workers=[w], pure=False)))
+        if progress is not None:
+            progress("read", len(texts))
+    check_balance(n_rows, n_val, n_positive, n_labelled_positive,
+                  per_class if classes is not None else None)
+    times = {"read and count": time.perf_counter() - t}
+    t = time.perf_counter()
+    level = [client.submit(parts.counts, f, workers=[w], pure=False) for w, f in futures]
+    while len(level) > 1:  # a tree: pairs of neighbours, earlier rows on the left
+        level = [client.submit(parts.combine, *level[i:i + 2]) if i + 1 < len(level)
+                 else level[i] for i in range(0, len(level), 2)]
+    counter = _result(level[0]).counter()
+    kept = counter.finish(settings.min_count, settings.polarity_cutoff,
+                          settings.max_features)
+    if len(kept["hash"]) == 0:
+        raise DataError("the vocabulary is empty: no feature occurs in at least "
+                        f"min_count={settings.min_count} texts; lower --min-count")
+    words = np.empty(len(kept["hash"]), dtype=object)
+    asked = {}
+    for c in np.unique(kept["chunk"]).tolist():
+        mine = np.flatnonzero(kept["chunk"] == c)
+        w, f = futures[c]
+        asked[c] = (mine, client.submit(parts.words, f, kept["token"][mine],
+                                        kept["n"][mine], workers=[w], pure=False))
+    for mine, f in asked.values():
+        words[mine] = _result(f).decode("utf-8", "surrogatepass").split("\n")
+    vocab = vocabulary_of(kept, words.tolist(), counter, settings)
+    remap = None
+    if classes is not None:
+        remap = classes.remap()
+        if settings.values == "nb":
+            [v] = client.scatter([vocab], broadcast=True, hash=False)
+            counts = [client.submit(parts.partition_class_counts, f, v, remap, workers=[w])
+                      for w, f in futures]
+            vocab.set_class_scale(sum(_result(f) for f in counts))
+    times["vocabulary"] = time.perf_counter() - t
+    t = time.perf_counter()
+    [v] = client.scatter([vocab], broadcast=True, hash=False)
+    encoded = {w: [] for w in workers}
+    for w, f in futures:
+        encoded[w].append(client.submit(parts.encode, f, v, settings, remap, workers=[w],
+                                        pure=False))
+    del futures, level, asked
+    rows = {w: client.submit(parts.stack, *fs, workers=[w], pure=False)
+            for w, fs in encoded.items() if fs}
+    sizes = {w: _result(client.submit(_sizes, r, workers=[w], pure=False))
+             for w, r in rows.items()}
+    times["encode"] = time.perf_counter() - t
+    return {"vocab": vocab, "rows": rows, "sizes": sizes, "times": times,
+            "n_train": n_rows - n_val, "n_val": n_val,
+            "n_positive": 0 if classes is not None else n_positive,
+            "count_threshold": counter.threshold}
+
+
+class _Stop(Exception):
+    """A stop was requested while reading."""
+
+
+class _Chunk:
+    """A chunk on its way to a worker: one object to pickle (Dask would serialize a list
+    of texts one text at a time)."""
+
+    def __init__(self, *fields):
+        self.fields = fields
+
+
+def _count(c, data: _Chunk, settings, max_memory):
+    return parts.count_partition(c, *data.fields, settings, max_memory)
+
+
+def _sizes(rows: parts.Rows) -> dict:
+    return {"train": rows.X.shape[0], "val": rows.X_val.shape[0], "nnz": rows.X.nnz}
