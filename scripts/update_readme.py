@@ -1,4 +1,4 @@
-"""Copy generated tables into README.md and docs/lesson.md, between their BEGIN/END markers.
+"""Copy generated tables into the pages of PAGES, between their BEGIN/END markers.
 
 They show tables that scripts generate under docs/ (never typed by hand). A section
 ``<!-- BEGIN docs/X.md -->`` ... ``<!-- END docs/X.md -->`` receives the first Markdown
@@ -30,7 +30,7 @@ def first_table(text: str) -> str:
     return "\n".join(lines[start:end]) + "\n"
 
 
-PAGES = ("README.md", "docs/lesson.md")
+PAGES = ("README.md", "docs/lesson.md", "docs/cluster.md")
 
 
 def main() -> int:
