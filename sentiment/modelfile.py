@@ -35,12 +35,19 @@ def write(path: Path, arrays: dict, meta: dict, checkpoint: tuple[dict, dict] | 
     stored under names starting with ``ckpt_``, checksummed like the others.
     """
     arrays = dict(arrays)
+    same = {}  # checkpoint array -> the stored array it is (the epoch's weights are the
+    # model's own, and the best epoch's are often the last's): stored once
     if checkpoint is not None:
-        arrays.update({f"ckpt_{k}": v for k, v in checkpoint[0].items()})
+        for k, v in checkpoint[0].items():
+            twin = next((name for name, a in arrays.items() if a is v), None)
+            if twin is not None:
+                same[k] = twin
+            else:
+                arrays[f"ckpt_{k}"] = v
     meta = {"format": FORMAT, "version": FORMAT_VERSION, **meta,
             "crc32": {k: crc(v) for k, v in arrays.items()}}
     if checkpoint is not None:
-        meta["checkpoint"] = checkpoint[1]
+        meta["checkpoint"] = {**checkpoint[1], "same": same}
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     try:
         with atomic_write(path) as f:
@@ -71,6 +78,12 @@ def read(path: Path) -> tuple[dict, dict, np.ndarray, tuple | None]:
             if meta["crc32"].get(f"ckpt_{key}") != crc(extra[key]):
                 raise SentimentError(f"{path}: checkpoint is corrupted (array "
                                      f"{key!r} fails its checksum); train afresh")
+        same = meta["checkpoint"].get("same") or {}
+        if not isinstance(same, dict) or not all(
+                isinstance(t, str) and t in arrays for t in same.values()):
+            raise SentimentError(f"{path}: checkpoint is corrupted (its array references "
+                                 "are wrong); train afresh")
+        extra.update({k: arrays[t] for k, t in same.items()})
         checkpoint = (extra, meta["checkpoint"])
     return arrays, meta, sorted_hashes, checkpoint
 

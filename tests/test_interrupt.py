@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from corpus import NEGATIVE, POSITIVE
 
 from sentiment.model import Model
 from sentiment.train import Settings, TrainingStopped, checkpoint_parts, train
@@ -192,12 +193,8 @@ def test_early_stopping_keeps_the_best_epoch():
 
 
 def test_sigkill_loses_at_most_the_epoch_under_way(tmp_path):
-    import os
-
     model, cmd = long_run(tmp_path)
-    env = {**os.environ, "SENTIMENT_CHECKPOINT_SECONDS": "0"}  # every epoch, however short
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines = [proc.stdout.readline() for _ in range(4)]  # header, epochs 1-3
     assert lines[3].split()[0] == "3", lines
     proc.kill()  # SIGKILL: no handler runs
@@ -209,3 +206,22 @@ def test_sigkill_loses_at_most_the_epoch_under_way(tmp_path):
     assert r.returncode == 0, r.stderr
     assert f"resuming from {ckpt} after epoch {done}" in r.stderr
     assert len(Model.load(model).history) == 40 and not ckpt.exists()
+
+
+def test_a_checkpoint_stores_the_epoch_weights_once_and_reads_them_back(tmp_path):
+    from sentiment.pipeline import chunks_of
+    from sentiment.train import train_chunks
+
+    saved = []
+    texts = (POSITIVE + NEGATIVE) * 20
+    labels = ([1] * len(POSITIVE) + [0] * len(NEGATIVE)) * 20
+    train_chunks(chunks_of(texts, labels), Settings(epochs=2, min_count=1),
+                 on_checkpoint=lambda model, parts: saved.append((model, parts)))
+    model, parts = saved[-1]
+    path = model.save(tmp_path / "m.ckpt", checkpoint=parts)
+    stored = set(np.load(path).files)
+    assert "ckpt_params_W1" not in stored and "ckpt_best_W1" not in stored
+    assert "ckpt_opt_acc" in stored
+    back = Model.load(path).checkpoint[0]
+    for k, v in parts[0].items():
+        np.testing.assert_array_equal(back[k], v)
