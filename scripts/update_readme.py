@@ -30,7 +30,7 @@ def first_table(text: str) -> str:
     return "\n".join(lines[start:end]) + "\n"
 
 
-PAGES = ("README.md", "docs/lesson.md", "docs/cluster.md")
+PAGES = ("README.md", "docs/lesson.md", "docs/cluster.md", "docs/negation.md")
 
 
 def main() -> int:

@@ -64,7 +64,7 @@ def compact(model, max_features: int | None = DEFAULT_FEATURES) -> Model:
     words = vocab.words
     small = Vocabulary(vocab.hashes[kept], [words[i] for i in kept], None, None,
                        vocab.n_pos, vocab.n_neg, vocab.ngrams, vocab.min_count,
-                       vocab.polarity_cutoff)
+                       vocab.polarity_cutoff, vocab.negation)
     small._order = np.arange(len(kept), dtype=np.int32)
     k = weights.shape[1]
     W1 = weights[kept].astype(np.float16).astype(np.float32)  # what the file holds

@@ -195,7 +195,8 @@ class SentimentClassifier(_NetworkClassifier):
 
     Parameters
     ----------
-    ngrams, min_count, polarity_cutoff, max_features, values, kernel, hidden, activation, loss,
+    ngrams, negation, min_count, polarity_cutoff, max_features, values, kernel, hidden,
+    activation, loss,
     optimizer, lr, lr_decay, batch_size, epochs, patience, dropout, mask, l2, init_scale,
     val_fraction :
         the training settings of the same names (see ``python -m sentiment train --help``);
@@ -213,7 +214,8 @@ class SentimentClassifier(_NetworkClassifier):
     history_ : list of dict, one per epoch.
     """
 
-    def __init__(self, ngrams=_DEFAULT.ngrams, min_count=_DEFAULT.min_count,
+    def __init__(self, ngrams=_DEFAULT.ngrams, negation=_DEFAULT.negation,
+                 min_count=_DEFAULT.min_count,
                  polarity_cutoff=_DEFAULT.polarity_cutoff,
                  max_features=_DEFAULT.max_features, values=_DEFAULT.values,
                  kernel=_DEFAULT.kernel, hidden=_DEFAULT.hidden,
@@ -224,6 +226,7 @@ class SentimentClassifier(_NetworkClassifier):
                  l2=_DEFAULT.l2, init_scale=_DEFAULT.init_scale,
                  val_fraction=_DEFAULT.val_fraction, random_state=0, verbose=False):
         self.ngrams = ngrams
+        self.negation = negation
         self.min_count = min_count
         self.polarity_cutoff = polarity_cutoff
         self.max_features = max_features

@@ -135,8 +135,11 @@ def explain(model, text: str) -> Explanation:
     bias = float(b1 @ w2 + b2[0])
     order = np.argsort(-contributions, kind="stable")
     words = model.vocab.words
+    # a negated feature is named as such: its value counts with a minus sign
+    names = [words[j] if d > 0 else f"{words[j]} (negated)"
+             for j, d in zip(indices[order], data[order])]
     return Explanation(text, bias + float(contributions.sum()), bias,
-                       [words[j] for j in indices[order]], x[order], contributions[order],
+                       names, x[order], contributions[order],
                        tuple(model.classes), predicted, probabilities)
 
 
@@ -207,6 +210,7 @@ def rank_ratio(rows: np.ndarray) -> float:
 
 def find_feature(model, word: str) -> int:
     """Column id of ``word`` (a word or an n-gram, tokenized as texts are); raise if unknown."""
+    from .negation import signed
     from .text import hash_corpus, tokenize
 
     tokens = tokenize(word)
@@ -216,8 +220,9 @@ def find_feature(model, word: str) -> int:
     if n > model.vocab.ngrams:
         raise SentimentError(f"{word!r} is a {n}-gram; this model knows features of up to "
                              f"{model.vocab.ngrams} words")
-    corpus = hash_corpus([" ".join(tokens)], n)
-    j = int(model.vocab.lookup(corpus.hashes[-1:])[0])  # the last hash is the whole n-gram
+    corpus = hash_corpus([" ".join(tokens)], n, negation=model.vocab.negation)
+    last = signed(corpus.hashes[-1:], model.vocab.negation)[0]  # the whole n-gram
+    j = int(model.vocab.lookup(last)[0])
     if j < 0:
         raise SentimentError(f"{' '.join(tokens)!r} is not in the model's vocabulary "
                              f"({len(model.vocab):,} features); try another word")

@@ -81,19 +81,30 @@ class Model:
             return self.net.logits(self.encode(texts))
         import pandas as pd
 
-        from .text import HashedCorpus, hash_corpus
+        from .negation import signed
+        from .text import HashedCorpus
 
-        corpus = texts if isinstance(texts, HashedCorpus) else hash_corpus(
-            texts, self.vocab.ngrams)
-        ids = self.vocab.lookup(corpus.hashes)
+        vocab = self.vocab
+        corpus = texts if isinstance(texts, HashedCorpus) else vocab.hash(texts)
+        hashes, sign = signed(corpus.hashes, vocab.negation)
+        ids = vocab.lookup(hashes)
         known = ids >= 0
         rows, ids = corpus.rows[known], ids[known]
-        if self.values != "count":  # presence: each feature once per text
-            key = rows.astype(np.int64) * len(self.vocab) + ids
+        value = None
+        if sign is not None:  # each feature's signs summed per text (as in training)
+            key = rows.astype(np.int64) * len(vocab) + ids
+            codes, keys = pd.factorize(key)
+            value = np.bincount(codes, weights=sign[known], minlength=len(keys))
+            if self.values != "count":
+                value = np.sign(value)
+            rows, ids = (keys // len(vocab)).astype(np.int64), keys % len(vocab)
+        elif self.values != "count":  # presence: each feature once per text
+            key = rows.astype(np.int64) * len(vocab) + ids
             first = ~pd.Series(key, copy=False).duplicated().to_numpy()
             rows, ids = rows[first], ids[first]
         W1, n = self.net.W1, corpus.n_texts
-        z = np.stack([np.bincount(rows, weights=W1[ids, k], minlength=n)
+        z = np.stack([np.bincount(rows, weights=W1[ids, k] if value is None
+                                  else W1[ids, k] * value, minlength=n)
                       for k in range(W1.shape[1])], axis=1)
         z = z.astype(np.float32) + self.net.b2
         return z[:, 0] if self.net.w2.ndim == 1 else z

@@ -20,6 +20,7 @@ import numpy as np
 
 from .counting import ENTRY_BYTES, FeatureCounter, factorize
 from .errors import DataError
+from .negation import signed
 from .rows import ShardedRows, Spool, csr
 from .settings import Settings
 from .text import hash_corpus, join_tokens
@@ -205,13 +206,13 @@ def release_freed_memory() -> None:
 
 
 def fit_vocabulary(texts, labels, *, ngrams: int = 1, min_count: int = 1,
-                   polarity_cutoff: float = 0.0, binary: bool = True):
+                   polarity_cutoff: float = 0.0, binary: bool = True, negation: int = 0):
     """A vocabulary fit on all of ``texts`` (labels 0/1) and the texts encoded by it, as a
     CSR matrix in the order of the texts: :func:`prepare` with no validation rows, one
-    chunk, no cap on features, binary (or count) values."""
+    chunk, no cap on features, binary (or count) values, no negation unless asked."""
     settings = Settings(ngrams=ngrams, min_count=min_count, polarity_cutoff=polarity_cutoff,
                         values="binary" if binary else "count", val_fraction=0.0,
-                        max_features=0)
+                        max_features=0, negation=negation)
     with Spool(1 << 62) as spool:
         ready = prepare(chunks_of(list(texts), labels), settings, spool, strict=False)
         X, _ = ready.train.load(0)
@@ -245,14 +246,20 @@ def count_chunk(texts, labels, counted, settings, counter, spool, c: int, part: 
     local codes with their ``labels``; return their entries."""
     t = time.perf_counter()
     corpus = hash_corpus(texts, settings.ngrams, keep_text=counter is not None,
-                         workers=threads)
+                         workers=threads, negation=settings.negation)
     times["tokenize"] += time.perf_counter() - t
     t = time.perf_counter()
-    codes, uniques, first, bounds = factorize(corpus.hashes)
-    corpus.hashes = None
-    X = count_matrix(corpus.rows, codes, (corpus.n_texts, len(uniques)))  # counts per text
+    hashes, sign = signed(corpus.hashes, settings.negation)
+    codes, uniques, first, bounds = factorize(hashes)
+    corpus.hashes = hashes = None
+    # counts per text; with negation, the sum of each feature's signs
+    X = count_matrix(corpus.rows, codes, (corpus.n_texts, len(uniques)), sign)
+    if sign is not None:
+        X.eliminate_zeros()  # said both ways as often: no evidence either way
     if counter is not None:
         positive = np.repeat(counted > 0, np.diff(X.indptr))
+        if sign is not None:  # a negated feature is evidence for the other class
+            positive ^= X.data < 0
         pos = np.bincount(X.indices[positive], minlength=len(uniques))
         neg = np.bincount(X.indices[~positive], minlength=len(uniques))
         # the first token of each feature, and what to read its words back from
@@ -268,6 +275,8 @@ def count_chunk(texts, labels, counted, settings, counter, spool, c: int, part: 
              "labels": np.asarray(labels, np.int8)}
     if settings.values == "count":
         chunk["data"] = X.data
+    elif sign is not None:
+        chunk["sign"] = np.sign(X.data).astype(np.int8)
     spool.put(f"{part}-chunk{c}", chunk)
     times["vocabulary"] += time.perf_counter() - t
     return len(X.indices)
@@ -291,7 +300,7 @@ def vocabulary_of(kept: dict, words: list[str], counter: FeatureCounter,
     """The :class:`Vocabulary` of the ``kept`` entries of ``counter`` and their words."""
     return Vocabulary(kept["hash"], words, kept["pos"], kept["neg"], counter.n_pos,
                       counter.n_neg, settings.ngrams, settings.min_count,
-                      settings.polarity_cutoff)
+                      settings.polarity_cutoff, settings.negation)
 
 
 def words_of(spool: Spool, c: int, tokens: np.ndarray, n: np.ndarray) -> list[str]:
@@ -334,6 +343,8 @@ def encode_rows(vocab: Vocabulary, settings: Settings, spool: Spool, keys, nnz: 
         indices = new[present].astype(np.int32)
         data = chunk["data"][present] if "data" in chunk \
             else np.ones(len(present), np.float32)
+        if "sign" in chunk:
+            data = data * chunk["sign"][present]
         data = vocab.input_values(settings.values, data, indices).astype(np.float32)
         X = csr(indptr, indices, data, len(vocab))
         y = (chunk["labels"] if remap is None else remap[chunk["labels"]]).astype(np.float32)

@@ -15,7 +15,7 @@ from .optim import OPTIMIZERS
 
 VALUES = ("binary", "count", "nb")
 #: numeric setting -> (lowest, highest or None, whether the lowest itself is allowed)
-RANGES = {"ngrams": (1, 10, True), "min_count": (1, None, True),
+RANGES = {"ngrams": (1, 10, True), "negation": (0, 20, True), "min_count": (1, None, True),
           "polarity_cutoff": (0, None, True), "max_features": (0, None, True),
           "hidden": (1, 4096, True), "lr": (0, None, False), "batch_size": (1, None, True),
           "epochs": (1, 100_000, True), "patience": (0, None, True), "dropout": (0, 1, True),
@@ -42,6 +42,8 @@ class Settings:
     """Everything that decides how a model is trained. Defaults are ``train``'s defaults."""
 
     ngrams: int = _opt(3, "features: unigrams up to n-grams")
+    negation: int = _opt(3, "count the features of the N words after a negation (not, no, "
+                         "never, n't, ...) up to punctuation with a minus sign; 0: off")
     min_count: int = _opt(2, "keep features seen in at least this many texts")
     polarity_cutoff: float = _opt(0.0, "keep features with |log pos/neg ratio| >= this")
     max_features: int = _opt(1_000_000, "keep at most this many features, the most "

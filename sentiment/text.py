@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .negation import NEGATIONS, ONE, SCOPE_WORDS, negated
+
 # Typographic characters folded to ASCII before tokenizing, so that "don’t" is "don't" and
 # an em dash separates words instead of gluing them.
 _FOLD = {
@@ -217,7 +219,18 @@ def join_tokens(data: bytes, starts: np.ndarray, ends: np.ndarray, first: np.nda
     return out[:-1].tobytes()
 
 
-def _hash_chunk(texts: list[str], n: int, keep_text: bool) -> dict:
+_word_hashes: dict[str, np.ndarray] = {}
+
+
+def _hashes_of(words: tuple[str, ...]) -> np.ndarray:
+    """The unigram hashes of ``words`` (sorted), as :func:`hash_corpus` names them."""
+    key = " ".join(words)
+    if key not in _word_hashes:
+        _word_hashes[key] = np.sort(_hash_chunk(list(words), 1, False)["hashes"][0])
+    return _word_hashes[key]
+
+
+def _hash_chunk(texts: list[str], n: int, keep_text: bool, negation: int = 0) -> dict:
     """Hash one chunk of texts; see :func:`hash_corpus`. Offsets are chunk-local."""
     joined = "\x00".join(texts)
     if joined.count("\x00") != len(texts) - 1:  # a text holds a NUL: it would split it
@@ -238,13 +251,26 @@ def _hash_chunk(texts: list[str], n: int, keep_text: bool) -> dict:
     del prefix
     # which text each token belongs to: texts are separated by NUL bytes
     doc = np.searchsorted(np.flatnonzero(buf == 0), starts).astype(np.int32)
-    feats, docs = [h1], [doc]
-    h = h1
+    if negation:
+        # a feature's lowest bit says whether all its words are in a negation's scope:
+        # the same feature either way, counted with a minus sign (see vocab.signed)
+        inside = negated(buf, starts, ends, h1, negation, _hashes_of(NEGATIONS),
+                         _hashes_of(SCOPE_WORDS))
+        h1 = h1 & ~ONE
+        feats = [h1 | inside.astype(np.uint64)]
+    else:
+        feats = [h1]
+    docs = [doc]
+    h, all_inside = h1, inside if negation else None
     for k in range(2, n + 1):
         # h[i] names the k-gram starting at token i (garbage where it crosses texts)
         h = (h[:-1] * _MIX[0] + h1[k - 1:] * _MIX[1]) ^ _NGRAM_SALT
         idx = np.flatnonzero(doc[k - 1:] == doc[:len(doc) - k + 1])
-        feats.append(h[idx])
+        if negation:
+            all_inside = all_inside[:-1] & inside[k - 1:]
+            feats.append((h[idx] & ~ONE) | all_inside[idx].astype(np.uint64))
+        else:
+            feats.append(h[idx])
         docs.append(doc[idx])
     out = {"hashes": feats, "rows": docs, "n_tokens": np.bincount(doc, minlength=len(texts))}
     if keep_text:
@@ -291,14 +317,16 @@ def _chunks(texts: list[str], limit: int):
 
 
 def hash_corpus(texts: list[str], n: int = 1, keep_text: bool = False,
-                workers: int | None = None) -> HashedCorpus:
+                workers: int | None = None, negation: int = 0) -> HashedCorpus:
     """Tokenize ``texts`` and return the hashes of their unigrams up to ``n``-grams.
 
     Cost: a few vectorized passes over the bytes of the text, in chunks of 4 MiB; no Python
     object per token. ``keep_text=True`` also keeps what is needed to turn hashes back into
     words (for building a vocabulary). ``workers`` threads hash chunks side by side (numpy
     releases the GIL in its array passes; default: one per core, at most 2, when there is
-    more than one chunk); the result is the same whatever their number.
+    more than one chunk); the result is the same whatever their number. ``negation``: the
+    window of :func:`negated` (0: none); each hash's lowest bit then says whether the
+    feature is negated (:func:`signed` splits them).
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
@@ -310,9 +338,9 @@ def hash_corpus(texts: list[str], n: int = 1, keep_text: bool = False,
 
         _powers(_CHUNK_BYTES + 1)  # fill the shared cache once, before the threads start
         with ThreadPoolExecutor(min(workers, len(chunks))) as pool:
-            parts = list(pool.map(lambda c: _hash_chunk(c, n, keep_text), chunks))
+            parts = list(pool.map(lambda c: _hash_chunk(c, n, keep_text, negation), chunks))
     else:
-        parts = [_hash_chunk(chunk, n, keep_text) for chunk in chunks]
+        parts = [_hash_chunk(chunk, n, keep_text, negation) for chunk in chunks]
     del chunks
     # chunk-local offsets become global: texts, unigrams and bytes before each chunk
     text_off = np.cumsum([0] + [len(p["n_tokens"]) for p in parts])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .negation import signed
 from .text import HASH_VERSION, HashedCorpus, hash_corpus
 
 
@@ -26,11 +27,13 @@ class Vocabulary:
     pos_counts, neg_counts : in how many positive / negative training texts each occurs
         (None in a compact model, which keeps only what prediction and ``explain`` need).
     n_pos, n_neg : number of positive / negative training texts.
-    ngrams, min_count, polarity_cutoff : the settings the vocabulary was fit with.
+    ngrams, min_count, polarity_cutoff, negation : the settings the vocabulary was fit with
+        (``negation``: texts are hashed with that window, and a negated feature counts
+        with a minus sign).
     """
 
     def __init__(self, hashes, words, pos_counts, neg_counts, n_pos, n_neg,
-                 ngrams=1, min_count=1, polarity_cutoff=0.0):
+                 ngrams=1, min_count=1, polarity_cutoff=0.0, negation=0):
         self.hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
         # list of str, or the UTF-8 bytes of them joined by newlines, or those bytes
         # zlib-compressed as a 1-tuple (a compact model's)
@@ -40,6 +43,7 @@ class Vocabulary:
         self.n_pos, self.n_neg = int(n_pos), int(n_neg)
         self.ngrams, self.min_count = int(ngrams), int(min_count)
         self.polarity_cutoff = float(polarity_cutoff)
+        self.negation = int(negation)
         self._order = None  # argsort of hashes, for lookups without pandas
         self._sorted_hashes = None  # hashes[_order]
         self._index = None  # pandas Index over hashes, for large lookups
@@ -112,8 +116,9 @@ class Vocabulary:
         Works with numpy alone (no scipy), so that ``predict`` starts fast. ``n_known`` is
         the number of known features per text (0 means the model has nothing to go on).
         """
-        corpus = texts if isinstance(texts, HashedCorpus) else hash_corpus(texts, self.ngrams)
-        ids = self.lookup(corpus.hashes)
+        corpus = texts if isinstance(texts, HashedCorpus) else self.hash(texts)
+        hashes, sign = signed(corpus.hashes, self.negation)
+        ids = self.lookup(hashes)
         known = ids >= 0
         row = corpus.rows[known]
         ids = ids[known]
@@ -123,7 +128,12 @@ class Vocabulary:
         new = np.ones(len(ids), dtype=bool)
         new[1:] = (ids[1:] != ids[:-1]) | (row[1:] != row[:-1])
         starts = np.flatnonzero(new)
-        if binary:
+        if sign is not None:  # the sum of the signs of each feature's occurrences
+            total = np.add.reduceat(sign[known][order].astype(np.float32), starts) \
+                if len(starts) else np.zeros(0, np.float32)
+            data = np.sign(total) if binary else total
+            starts, data = starts[data != 0], data[data != 0]
+        elif binary:
             data = np.ones(len(starts), dtype=np.float32)
         else:
             data = np.diff(np.append(starts, len(ids))).astype(np.float32)
@@ -139,13 +149,21 @@ class Vocabulary:
         Same result as :meth:`encode_arrays`; uses scipy to group and merge features,
         which is faster on large corpora.
         """
-        corpus = texts if isinstance(texts, HashedCorpus) else hash_corpus(texts, self.ngrams)
-        ids = self.lookup(corpus.hashes)
+        corpus = texts if isinstance(texts, HashedCorpus) else self.hash(texts)
+        hashes, sign = signed(corpus.hashes, self.negation)
+        ids = self.lookup(hashes)
         known = ids >= 0
-        X = count_matrix(corpus.rows[known], ids[known], (corpus.n_texts, len(self)))
+        X = count_matrix(corpus.rows[known], ids[known], (corpus.n_texts, len(self)),
+                         None if sign is None else sign[known])
         if binary:
-            X.data[:] = 1.0
+            X.data = np.sign(X.data)
+        if sign is not None:
+            X.eliminate_zeros()  # a feature said both ways as often: no evidence
         return X
+
+    def hash(self, texts) -> HashedCorpus:
+        """``texts`` hashed as this vocabulary's features were."""
+        return hash_corpus(texts, self.ngrams, negation=self.negation)
 
     def input_values(self, values: str, data: np.ndarray, indices: np.ndarray) -> np.ndarray:
         """Turn binary/count CSR ``data`` into input values: ``values='nb'`` multiplies
@@ -221,7 +239,8 @@ class Vocabulary:
     def meta(self) -> dict:
         return {"size": len(self), "ngrams": self.ngrams, "min_count": self.min_count,
                 "polarity_cutoff": self.polarity_cutoff, "n_pos": self.n_pos,
-                "n_neg": self.n_neg, "hash": HASH_VERSION}
+                "n_neg": self.n_neg, "hash": HASH_VERSION,
+                **({"negation": self.negation} if self.negation else {})}
 
     @classmethod
     def from_arrays(cls, arrays, meta: dict, sorted_hashes: np.ndarray | None = None
@@ -232,7 +251,7 @@ class Vocabulary:
             else bytes(arrays["vocab_words"])
         vocab = cls(arrays["vocab_hashes"], words, arrays.get("vocab_pos"),
                     arrays.get("vocab_neg"), meta["n_pos"], meta["n_neg"], meta["ngrams"],
-                    meta["min_count"], meta["polarity_cutoff"])
+                    meta["min_count"], meta["polarity_cutoff"], meta.get("negation", 0))
         if "vocab_order" in arrays:
             vocab._order = np.asarray(arrays["vocab_order"])
         else:  # compact: sorted by hash (checked on reading)
@@ -245,8 +264,9 @@ class Vocabulary:
         return vocab
 
 
-def count_matrix(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]):
-    """CSR matrix with a 1 summed at each (row, col): counts, duplicates merged, float32.
+def count_matrix(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int], weights=None):
+    """CSR matrix with a 1 (or the ``weights``) summed at each (row, col): counts,
+    duplicates merged, float32.
 
     scipy groups the entries by row with a counting sort, then sorts each row's columns to
     merge repeats; no global sort.
@@ -254,7 +274,9 @@ def count_matrix(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]):
     import scipy.sparse as sp
 
     index = np.int32 if max(shape) < 2**31 else np.int64
-    X = sp.coo_matrix((np.ones(len(rows), np.float32),
+    ones = np.ones(len(rows), np.float32) if weights is None \
+        else np.asarray(weights, dtype=np.float32)
+    X = sp.coo_matrix((ones,
                        (rows.astype(index, copy=False), cols.astype(index, copy=False))),
                       shape=shape).tocsr()
     X.sum_duplicates()

@@ -135,9 +135,9 @@ def _stage_row(stage, train_texts, train_labels, test_texts, test_labels, test_c
     """Run one stage (and profile it if asked), hashing the test set once per n-gram size."""
     from ..text import hash_corpus
 
-    n = stage.settings.ngrams
+    n = (stage.settings.ngrams, stage.settings.negation)
     if n not in test_corpora:
-        test_corpora[n] = hash_corpus(list(test_texts), n)
+        test_corpora[n] = hash_corpus(list(test_texts), n[0], negation=n[1])
     limit = limit if stage.slow else None
     row = run_stage(stage, train_texts, train_labels, test_corpora[n], test_labels,
                     limit=limit, seed=seed, progress=progress, multiclass=multiclass)

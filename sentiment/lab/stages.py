@@ -57,6 +57,7 @@ class Stage:
 # change of the trainer's defaults never changes the baseline.
 LESSON = Settings(
     ngrams=1,             # single words
+    negation=0,           # every word counts the same, negated or not
     min_count=1,          # every word of the training set ...
     polarity_cutoff=0.0,  # ... positive, negative or neutral
     values="count",       # project 3: how often each word occurs
