@@ -92,12 +92,8 @@ class Model:
         rows, ids = corpus.rows[known], ids[known]
         value = None
         if sign is not None:  # each feature's signs summed per text (as in training)
-            key = rows.astype(np.int64) * len(vocab) + ids
-            codes, keys = pd.factorize(key)
-            value = np.bincount(codes, weights=sign[known], minlength=len(keys))
-            if self.values != "count":
-                value = np.sign(value)
-            rows, ids = (keys // len(vocab)).astype(np.int64), keys % len(vocab)
+            rows, ids, value = _signed_presence(rows, ids, sign[known], len(vocab),
+                                                self.values == "count")
         elif self.values != "count":  # presence: each feature once per text
             key = rows.astype(np.int64) * len(vocab) + ids
             first = ~pd.Series(key, copy=False).duplicated().to_numpy()
@@ -176,3 +172,17 @@ class Model:
         model.checkpoint = checkpoint
         model.compact = meta.get("compact") is True
         return model
+
+
+def _signed_presence(rows, ids, sign, n_features: int, counts: bool):
+    """(rows, ids, value) of each text's features: said plainly (+1 once per text) and
+    said negated (-1 once per text), as :func:`~sentiment.vocab.signed_matrix` counts
+    them (``counts``: every occurrence with its sign). Summed by the caller."""
+    import pandas as pd
+
+    if counts:
+        return rows, ids, sign.astype(np.float64)
+    key = (rows.astype(np.int64) * n_features + ids) * 2 + (sign < 0)
+    first = ~pd.Series(key, copy=False).duplicated().to_numpy()
+    return rows[first], ids[first], sign[first].astype(np.float64)
+

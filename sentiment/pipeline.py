@@ -24,7 +24,7 @@ from .negation import signed
 from .rows import ShardedRows, Spool, csr
 from .settings import Settings
 from .text import hash_corpus, join_tokens
-from .vocab import Vocabulary, count_matrix
+from .vocab import Vocabulary, count_matrix, signed_matrix
 
 #: memory for the cache, the counts and a chunk in flight, unless told otherwise
 DEFAULT_MAX_MEMORY = 1 << 30
@@ -252,10 +252,10 @@ def count_chunk(texts, labels, counted, settings, counter, spool, c: int, part: 
     hashes, sign = signed(corpus.hashes, settings.negation)
     codes, uniques, first, bounds = factorize(hashes)
     corpus.hashes = hashes = None
-    # counts per text; with negation, the sum of each feature's signs
-    X = count_matrix(corpus.rows, codes, (corpus.n_texts, len(uniques)), sign)
-    if sign is not None:
-        X.eliminate_zeros()  # said both ways as often: no evidence either way
+    shape = (corpus.n_texts, len(uniques))
+    # counts per text; with negation, said plainly minus said negated
+    X = count_matrix(corpus.rows, codes, shape) if sign is None else \
+        signed_matrix(corpus.rows, codes, sign, shape, binary=settings.values != "count")
     if counter is not None:
         positive = np.repeat(counted > 0, np.diff(X.indptr))
         if sign is not None:  # a negated feature is evidence for the other class

@@ -256,8 +256,8 @@ def _hash_chunk(texts: list[str], n: int, keep_text: bool, negation: int = 0) ->
         # the same feature either way, counted with a minus sign (see vocab.signed)
         inside = negated(buf, starts, ends, h1, negation, _hashes_of(NEGATIONS),
                          _hashes_of(SCOPE_WORDS))
-        h1 = h1 & ~ONE
-        feats = [h1 | inside.astype(np.uint64)]
+        np.bitwise_and(h1, ~ONE, out=h1)
+        feats = [h1 | inside]
     else:
         feats = [h1]
     docs = [doc]
@@ -268,7 +268,10 @@ def _hash_chunk(texts: list[str], n: int, keep_text: bool, negation: int = 0) ->
         idx = np.flatnonzero(doc[k - 1:] == doc[:len(doc) - k + 1])
         if negation:
             all_inside = all_inside[:-1] & inside[k - 1:]
-            feats.append((h[idx] & ~ONE) | all_inside[idx].astype(np.uint64))
+            hk = h[idx]
+            np.bitwise_and(hk, ~ONE, out=hk)
+            np.bitwise_or(hk, all_inside[idx], out=hk, casting="unsafe")
+            feats.append(hk)
         else:
             feats.append(h[idx])
         docs.append(doc[idx])

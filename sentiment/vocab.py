@@ -122,17 +122,19 @@ class Vocabulary:
         known = ids >= 0
         row = corpus.rows[known]
         ids = ids[known]
-        # sort by (row, id) so duplicates are adjacent, then collapse them
-        order = np.lexsort((ids, row))
+        # sort by (row, id) so duplicates are adjacent (a feature's signs in order), then
+        # collapse them
+        order = np.lexsort((ids, row) if sign is None else (sign[known], ids, row))
         row, ids = row[order], ids[order]
         new = np.ones(len(ids), dtype=bool)
         new[1:] = (ids[1:] != ids[:-1]) | (row[1:] != row[:-1])
         starts = np.flatnonzero(new)
-        if sign is not None:  # the sum of the signs of each feature's occurrences
-            total = np.add.reduceat(sign[known][order].astype(np.float32), starts) \
-                if len(starts) else np.zeros(0, np.float32)
-            data = np.sign(total) if binary else total
-            starts, data = starts[data != 0], data[data != 0]
+        if sign is not None:  # said plainly, minus said negated (see negation.signed)
+            sign = sign[known][order].astype(np.float32)
+            if binary:  # each (text, feature, sign) once
+                sign[1:][(sign[1:] == sign[:-1]) & ~new[1:]] = 0
+            total = np.add.reduceat(sign, starts) if len(starts) else sign[:0]
+            starts, data = starts[total != 0], total[total != 0]
         elif binary:
             data = np.ones(len(starts), dtype=np.float32)
         else:
@@ -153,12 +155,12 @@ class Vocabulary:
         hashes, sign = signed(corpus.hashes, self.negation)
         ids = self.lookup(hashes)
         known = ids >= 0
-        X = count_matrix(corpus.rows[known], ids[known], (corpus.n_texts, len(self)),
-                         None if sign is None else sign[known])
-        if binary:
-            X.data = np.sign(X.data)
         if sign is not None:
-            X.eliminate_zeros()  # a feature said both ways as often: no evidence
+            return signed_matrix(corpus.rows[known], ids[known], sign[known],
+                                 (corpus.n_texts, len(self)), binary)
+        X = count_matrix(corpus.rows[known], ids[known], (corpus.n_texts, len(self)))
+        if binary:
+            X.data[:] = 1.0
         return X
 
     def hash(self, texts) -> HashedCorpus:
@@ -264,9 +266,8 @@ class Vocabulary:
         return vocab
 
 
-def count_matrix(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int], weights=None):
-    """CSR matrix with a 1 (or the ``weights``) summed at each (row, col): counts,
-    duplicates merged, float32.
+def count_matrix(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]):
+    """CSR matrix with a 1 summed at each (row, col): counts, duplicates merged, float32.
 
     scipy groups the entries by row with a counting sort, then sorts each row's columns to
     merge repeats; no global sort.
@@ -274,13 +275,44 @@ def count_matrix(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int], wei
     import scipy.sparse as sp
 
     index = np.int32 if max(shape) < 2**31 else np.int64
-    ones = np.ones(len(rows), np.float32) if weights is None \
-        else np.asarray(weights, dtype=np.float32)
-    X = sp.coo_matrix((ones,
+    X = sp.coo_matrix((np.ones(len(rows), np.float32),
                        (rows.astype(index, copy=False), cols.astype(index, copy=False))),
                       shape=shape).tocsr()
     X.sum_duplicates()
     return X
+
+
+def signed_matrix(rows: np.ndarray, cols: np.ndarray, sign: np.ndarray,
+                  shape: tuple[int, int], binary: bool = True):
+    """CSR matrix of features said plainly minus said negated in each text (``sign``
+    -1 for a negated occurrence): with ``binary``, presence (1, -1, or nothing when said
+    both ways); else counts.
+
+    One counting pass, as without negation: a feature's plain and negated occurrences are
+    counted as columns 2j and 2j+1, which the sort within each row leaves side by side;
+    then each pair is folded into column j.
+    """
+    import scipy.sparse as sp
+
+    n, m = shape
+    wide = count_matrix(rows, cols.astype(np.int64) * 2 + (sign < 0), (n, 2 * m))
+    idx, indptr = wide.indices, wide.indptr
+    value = wide.data if not binary else np.ones(len(idx), np.float32)
+    value[(idx & 1) == 1] *= -1
+    half = idx >> 1
+    # a plain entry followed by the negated entry of the same feature, in the same row
+    pair = np.zeros(len(idx), dtype=bool)
+    pair[:-1] = half[1:] == half[:-1]
+    pair[indptr[1:-1] - 1] = False  # never across rows
+    pair = np.flatnonzero(pair)
+    value[pair + 1] += value[pair]
+    keep = np.ones(len(idx), dtype=bool)
+    keep[pair] = False
+    keep &= value != 0
+    kept = np.zeros(len(idx) + 1, dtype=np.int64)
+    np.cumsum(keep, out=kept[1:])
+    return sp.csr_matrix((value[keep], half[keep].astype(idx.dtype), kept[indptr]),
+                         shape=shape)
 
 
 def class_log_ratio(counts: np.ndarray, alpha: float = 1.0) -> np.ndarray:

@@ -56,12 +56,18 @@ def test_every_way_of_scoring_agrees_with_negation():
     labels = ([1] * len(POSITIVE) + [0] * len(NEGATIVE)) * 10
     model = train(texts, labels, Settings(epochs=3, min_count=1, val_fraction=0.0))
     assert model.vocab.negation == 3
-    probe = ["not a wonderful film", "i did not hate it, great", "not boring at all"]
+    probe = ["not a wonderful film", "i did not hate it, great", "not boring at all",
+             "great, not great. great", "not great, great, not great", "boring film"]
     full = model.logits(probe)
     data, indices, indptr, _ = model.vocab.encode_arrays(probe)
     X = model.vocab.encode(probe)
     assert np.array_equal(X.data, data) and np.array_equal(X.indices, indices)
     assert (data < 0).any()
+    great = model.vocab.words.index("great")
+    value = {t: dict(zip(X[i].indices, X[i].data)).get(great) for i, t in enumerate(probe)}
+    assert value["great, not great. great"] is None  # said both ways: no evidence
+    assert value["not great, great, not great"] is None
+    assert value["not a wonderful film"] is None and value["i did not hate it, great"] == 1
     from sentiment.compact import compact
 
     small = compact(model)
