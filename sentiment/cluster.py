@@ -25,7 +25,7 @@ import numpy as np
 
 from . import partitions as parts
 from .errors import DataError, SentimentError
-from .pipeline import DEFAULT_MAX_MEMORY, check_balance, validation_rows, vocabulary_of
+from .pipeline import DEFAULT_MAX_MEMORY, Tally, vocabulary_of
 from .settings import Settings
 
 INSTALL = 'pip install -e ".[dask]"'
@@ -160,23 +160,12 @@ def prepare(engine: Engine, chunks, settings: Settings, *, classes=None,
     what was counted on the way."""
     client, workers = engine.client, engine.workers
     t = time.perf_counter()
-    futures, n_rows, n_val, n_positive, n_labelled_positive = [], 0, 0, 0, 0
-    per_class = np.zeros(256, dtype=np.int64)
+    futures, tally = [], Tally(settings, classes is not None)
     for c, (texts, labels) in enumerate(chunks):
         if should_stop is not None and should_stop():
             raise _Stop
         labels = np.asarray(labels, dtype=np.int8)
-        is_val = validation_rows(np.arange(n_rows, n_rows + len(texts)), settings.seed,
-                                 settings.val_fraction)
-        n_rows += len(texts)
-        n_val += int(is_val.sum())
-        if classes is not None:
-            per_class += np.bincount(labels[~is_val], minlength=256)
-            counted = np.ones(len(labels), np.int8)
-        else:
-            n_positive += int(labels[~is_val].sum())
-            n_labelled_positive += int(labels.sum())
-            counted = labels
+        is_val, counted = tally.add(labels)
         w = workers[c % len(workers)]
         [data] = client.scatter([_Chunk(texts, labels, counted, is_val)], workers=[w],
                                 hash=False)
@@ -184,8 +173,7 @@ def prepare(engine: Engine, chunks, settings: Settings, *, classes=None,
                                          workers=[w], pure=False)))
         if progress is not None:
             progress("read", len(texts))
-    check_balance(n_rows, n_val, n_positive, n_labelled_positive,
-                  per_class if classes is not None else None)
+    tally.check()
     times = {"read and count": time.perf_counter() - t}
     t = time.perf_counter()
     level = [client.submit(parts.counts, f, workers=[w], pure=False) for w, f in futures]
@@ -230,8 +218,8 @@ def prepare(engine: Engine, chunks, settings: Settings, *, classes=None,
              for w, r in rows.items()}
     times["encode"] = time.perf_counter() - t
     return {"vocab": vocab, "rows": rows, "sizes": sizes, "times": times,
-            "n_train": n_rows - n_val, "n_val": n_val,
-            "n_positive": 0 if classes is not None else n_positive,
+            "n_train": tally.n_rows - tally.n_val, "n_val": tally.n_val,
+            "n_positive": 0 if classes is not None else tally.n_positive,
             "count_threshold": counter.threshold}
 
 

@@ -77,7 +77,7 @@ def train_cluster(engine: Engine, chunks, settings: Settings, *, scheme: LabelSc
     """:func:`sentiment.train.train_chunks` on a cluster: the same model, trained by
     parameter mixing every ``1/rounds`` of an epoch. ``progress(step, rows)`` as rows are
     read; the other callbacks as in one process."""
-    from .train import calibrate_logits, check_multiclass
+    from .train import calibrate_logits, check_multiclass, keep_stopped
 
     if classes is not None:
         check_multiclass(settings)
@@ -158,10 +158,7 @@ def train_cluster(engine: Engine, chunks, settings: Settings, *, scheme: LabelSc
                 break
     except TrainingStopped as stop:
         times["train"] = time.perf_counter() - t
-        if stop.state is not None:
-            model.history = [h.to_dict() for h in stop.state.history]
-            stop.model = model
-        raise
+        raise keep_stopped(stop, model) from None
     _set(net, best_params if best_params is not None else params)
     if len(y_val):
         z = _val_logits(engine, rows, net.params(), settings.activation)

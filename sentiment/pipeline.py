@@ -102,24 +102,14 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
     # the table, what waits to be merged and a merge's copy of the table: ~4 entries each
     counter = None if vocab is not None else FeatureCounter(
         max(max_memory // (4 * ENTRY_BYTES), 1 << 16))
-    keys, n_rows, n_val, n_positive, n_labelled_positive, nnz = [], 0, 0, 0, 0, 0
-    per_class = np.zeros(256, dtype=np.int64)  # K classes: training rows of each code
+    keys, nnz = [], 0
+    tally = Tally(settings, classes is not None)
     released = False
     t = time.perf_counter()
     for c, (texts, labels) in enumerate(chunks):
         times["read"] += time.perf_counter() - t
         _poll(should_stop)
-        is_val = validation_rows(np.arange(n_rows, n_rows + len(texts)), settings.seed,
-                                 settings.val_fraction)
-        n_rows += len(texts)
-        n_val += int(is_val.sum())
-        if classes is not None:
-            per_class += np.bincount(labels[~is_val], minlength=256)
-            counted = np.ones(len(labels), np.int8)  # pass 1 counts texts, not classes
-        else:
-            n_positive += int(labels[~is_val].sum())
-            n_labelled_positive += int(labels.sum())
-            counted = labels
+        is_val, counted = tally.add(labels)
         done, made = count_rows(texts, labels, counted, is_val, settings, counter, spool, c,
                                 times, threads)
         nnz += done
@@ -135,13 +125,11 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
             progress("read", len(texts))
         t = time.perf_counter()
     times["read"] += time.perf_counter() - t
-    train_rows = n_rows - n_val
+    train_rows = tally.n_rows - tally.n_val
     remap = None if classes is None else classes.remap()
     if strict:
-        check_balance(n_rows, n_val, n_positive, n_labelled_positive,
-                      per_class if classes is not None else None)
-    if classes is not None:
-        n_positive = 0  # no positive class
+        tally.check()
+    n_positive = tally.n_positive if classes is None else 0  # K classes: no positive one
     if n_train is not None and n_train != train_rows:
         raise DataError(f"the checkpoint was trained on {n_train:,} reviews, this file gives "
                         f"{train_rows:,}; resume with the same file")
@@ -163,6 +151,38 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
              "folder": str(spool.dir) if spool.dir else None,
              "count_threshold": counter.threshold if counter is not None else None}
     return Prepared(vocab, train, val, n_positive, times, cache)
+
+
+class Tally:
+    """What the chunks of a file hold, row by row as they go by: which rows are held out
+    for validation (:func:`validation_rows` of their numbers), and how many of each
+    label the training rows have (``multiclass``: per class code)."""
+
+    def __init__(self, settings: Settings, multiclass: bool = False):
+        self.seed, self.fraction = settings.seed, settings.val_fraction
+        self.multiclass = multiclass
+        self.n_rows = self.n_val = self.n_positive = self.n_labelled_positive = 0
+        self.per_class = np.zeros(256, dtype=np.int64)  # K classes: training rows
+
+    def add(self, labels) -> tuple[np.ndarray, np.ndarray]:
+        """The next chunk's labels: (which rows are held out, what pass 1 counts as
+        positive: the labels, or every text for K classes)."""
+        labels = np.asarray(labels, dtype=np.int8) if not self.multiclass else labels
+        is_val = validation_rows(np.arange(self.n_rows, self.n_rows + len(labels)),
+                                 self.seed, self.fraction)
+        self.n_rows += len(labels)
+        self.n_val += int(is_val.sum())
+        if self.multiclass:
+            self.per_class += np.bincount(labels[~is_val], minlength=256)
+            return is_val, np.ones(len(labels), np.int8)  # texts, not classes
+        self.n_positive += int(labels[~is_val].sum())
+        self.n_labelled_positive += int(labels.sum())
+        return is_val, labels
+
+    def check(self) -> None:
+        """:func:`check_balance` of what went by."""
+        check_balance(self.n_rows, self.n_val, self.n_positive, self.n_labelled_positive,
+                      self.per_class if self.multiclass else None)
 
 
 def check_balance(n_rows: int, n_val: int, n_positive: int, n_labelled_positive: int,

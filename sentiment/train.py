@@ -126,10 +126,7 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
                               on_checkpoint(_snapshot(model, done), checkpoint_parts(done)))
         except TrainingStopped as stop:
             times["train"] = time.perf_counter() - t
-            if stop.state is not None:
-                model.history = [h.to_dict() for h in stop.state.history]
-                stop.model = model
-            raise
+            raise keep_stopped(stop, model) from None
         if n_val:  # probabilities that mean what they say (docs/calibration.md)
             model.info["temperature"] = calibrate(net, ready.val)
         times["train"] = time.perf_counter() - t
@@ -164,6 +161,15 @@ def calibrate_logits(net: Network, z: np.ndarray, y: np.ndarray) -> float:
     net.w2 /= np.float32(temperature)
     net.b2 /= np.float32(temperature)
     return temperature
+
+
+def keep_stopped(stop: TrainingStopped, model: Model) -> TrainingStopped:
+    """``stop`` carrying ``model`` (with the history of the last complete epoch, whose
+    weights the network has been put back to), for the caller to checkpoint."""
+    if stop.state is not None:
+        model.history = [h.to_dict() for h in stop.state.history]
+        stop.model = model
+    return stop
 
 
 def _snapshot(model: Model, done: TrainerState) -> Model:
