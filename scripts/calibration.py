@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -86,6 +87,8 @@ def main() -> None:
         lines.append(f"| {r['name']} | {r['n']:,} | {r['accuracy']:.2%} | {r['ece']:.4f} | "
                      f"{r['confidence']:.3f} | {r['conf_short']:.3f} | {r['conf_long']:.3f} "
                      f"| {t} |")
+    if args.plot:
+        lines += ["", f"![reliability plot]({Path(args.plot).name})"]
     write_report(lines, args.out)
     if args.plot:
         import matplotlib
