@@ -79,29 +79,26 @@ class Model:
         """
         if not self.compact:
             return self.net.logits(self.encode(texts))
-        import pandas as pd
 
         from .negation import signed
         from .text import HashedCorpus
 
         vocab = self.vocab
-        corpus = texts if isinstance(texts, HashedCorpus) else vocab.hash(texts)
-        hashes, sign = signed(corpus.hashes, vocab.negation)
+        mine = not isinstance(texts, HashedCorpus)
+        corpus = vocab.hash(texts) if mine else texts
+        hashes, sign = signed(corpus.hashes, vocab.negation, inplace=mine)
         ids = vocab.lookup(hashes)
         known = ids >= 0
         rows, ids = corpus.rows[known], ids[known]
-        value = None
-        if sign is not None:  # each feature's signs summed per text (as in training)
-            rows, ids, value = _signed_presence(rows, ids, sign[known], len(vocab),
-                                                self.values == "count")
+        if sign is not None:  # said plainly (+), said negated (-), as in training
+            parts = _signed_parts(rows, ids, sign[known], len(vocab), self.values != "count")
         elif self.values != "count":  # presence: each feature once per text
-            key = rows.astype(np.int64) * len(vocab) + ids
-            first = ~pd.Series(key, copy=False).duplicated().to_numpy()
-            rows, ids = rows[first], ids[first]
+            parts = [_distinct(rows, ids, len(vocab)) + (1,)]
+        else:
+            parts = [(rows, ids, 1)]
         W1, n = self.net.W1, corpus.n_texts
-        z = np.stack([np.bincount(rows, weights=W1[ids, k] if value is None
-                                  else W1[ids, k] * value, minlength=n)
-                      for k in range(W1.shape[1])], axis=1)
+        z = sum(s * np.stack([np.bincount(r, weights=W1[i, k], minlength=n)
+                              for k in range(W1.shape[1])], axis=1) for r, i, s in parts)
         z = z.astype(np.float32) + self.net.b2
         return z[:, 0] if self.net.w2.ndim == 1 else z
 
@@ -174,15 +171,23 @@ class Model:
         return model
 
 
-def _signed_presence(rows, ids, sign, n_features: int, counts: bool):
-    """(rows, ids, value) of each text's features: said plainly (+1 once per text) and
-    said negated (-1 once per text), as :func:`~sentiment.vocab.signed_matrix` counts
-    them (``counts``: every occurrence with its sign). Summed by the caller."""
+def _distinct(rows: np.ndarray, ids: np.ndarray, n_features: int):
+    """(rows, ids) with each (row, id) pair once."""
     import pandas as pd
 
-    if counts:
-        return rows, ids, sign.astype(np.float64)
-    key = (rows.astype(np.int64) * n_features + ids) * 2 + (sign < 0)
+    key = rows.astype(np.int64)
+    key *= n_features
+    key += ids
     first = ~pd.Series(key, copy=False).duplicated().to_numpy()
-    return rows[first], ids[first], sign[first].astype(np.float64)
+    return rows[first], ids[first]
 
+
+def _signed_parts(rows, ids, sign, n_features: int, presence: bool):
+    """The (rows, ids, +1) said plainly and (rows, ids, -1) said negated, each pair once
+    per text with ``presence`` (as :func:`~sentiment.vocab.signed_matrix` counts them)."""
+    negated = sign < 0
+    parts = []
+    for part, value in ((~negated, 1), (negated, -1)):  # the negated ones are few
+        r, i = rows[part], ids[part]
+        parts.append((_distinct(r, i, n_features) if presence else (r, i)) + (value,))
+    return parts

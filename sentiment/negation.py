@@ -55,7 +55,8 @@ def negated(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, h1: np.ndarra
     return opened & (index > last) & (index - last <= window)
 
 
-def signed(hashes: np.ndarray, negation: int) -> tuple[np.ndarray, np.ndarray | None]:
+def signed(hashes: np.ndarray, negation: int, inplace: bool = False
+           ) -> tuple[np.ndarray, np.ndarray | None]:
     """(the features' hashes, +1/-1 for each: -1 when negated), from hashes made with
     ``negation`` (without it: the hashes as they are, and None)."""
     if not negation:
@@ -63,4 +64,7 @@ def signed(hashes: np.ndarray, negation: int) -> tuple[np.ndarray, np.ndarray | 
     hashes = np.ascontiguousarray(hashes)
     low = hashes.view(np.uint8)[::8] if _LITTLE else (hashes & ONE).astype(np.uint8)
     sign = 1 - 2 * (low & 1).astype(np.int8)  # from the lowest byte: 1/8 of the memory
+    if inplace:  # the caller's hashes are its own: no copy of them
+        np.bitwise_and(hashes, ~ONE, out=hashes)
+        return hashes, sign
     return hashes & ~ONE, sign

@@ -269,7 +269,7 @@ def count_chunk(texts, labels, counted, settings, counter, spool, c: int, part: 
                          workers=threads, negation=settings.negation)
     times["tokenize"] += time.perf_counter() - t
     t = time.perf_counter()
-    hashes, sign = signed(corpus.hashes, settings.negation)
+    hashes, sign = signed(corpus.hashes, settings.negation, inplace=True)
     codes, uniques, first, bounds = factorize(hashes)
     corpus.hashes = hashes = None
     shape = (corpus.n_texts, len(uniques))

@@ -116,8 +116,9 @@ class Vocabulary:
         Works with numpy alone (no scipy), so that ``predict`` starts fast. ``n_known`` is
         the number of known features per text (0 means the model has nothing to go on).
         """
-        corpus = texts if isinstance(texts, HashedCorpus) else self.hash(texts)
-        hashes, sign = signed(corpus.hashes, self.negation)
+        mine = not isinstance(texts, HashedCorpus)
+        corpus = self.hash(texts) if mine else texts
+        hashes, sign = signed(corpus.hashes, self.negation, inplace=mine)
         ids = self.lookup(hashes)
         known = ids >= 0
         row = corpus.rows[known]
@@ -151,8 +152,9 @@ class Vocabulary:
         Same result as :meth:`encode_arrays`; uses scipy to group and merge features,
         which is faster on large corpora.
         """
-        corpus = texts if isinstance(texts, HashedCorpus) else self.hash(texts)
-        hashes, sign = signed(corpus.hashes, self.negation)
+        mine = not isinstance(texts, HashedCorpus)
+        corpus = self.hash(texts) if mine else texts
+        hashes, sign = signed(corpus.hashes, self.negation, inplace=mine)
         ids = self.lookup(hashes)
         known = ids >= 0
         if sign is not None:
