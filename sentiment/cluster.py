@@ -56,12 +56,15 @@ class Engine:
                 _reachable(address)
                 self.client = distributed.Client(address, timeout=timeout)
                 self.client.wait_for_workers(1, timeout=timeout)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:
             self.close()
             where = f"--cluster {address}" if address else f"--workers {workers}"
             raise SentimentError(f"{where}: cannot reach a Dask scheduler with workers "
                                  f"({exc}); start one with 'dask scheduler' and "
                                  "'dask worker ADDRESS', or use --workers N") from None
+        except BaseException:  # anything else: no cluster left running behind
+            self.close()
+            raise
         self.address = address or self.cluster.scheduler_address
 
     def __enter__(self) -> "Engine":

@@ -19,6 +19,7 @@ from .cluster import Engine, _result, _Stop, prepare
 from .labels import LabelScheme
 from .model import Model
 from .network import Network, log_loss_logits
+from .optim import Adagrad
 from .pipeline import DEFAULT_MAX_MEMORY
 from .settings import Settings
 from .trainer import EpochStats, TrainerState, TrainingStopped, accuracy, checkpoint_parts
@@ -63,8 +64,9 @@ def mix_optimizer(old: dict, results: list[dict]) -> dict:
     out = {}
     for k in states[0]:
         arrays = [np.asarray(s[k]) for s in states]
-        if k == "acc" and k in old:
-            out[k] = old[k] + sum(a - old[k] for a in arrays)
+        if k == "acc":  # each worker started from old (the first round: Adagrad's eps)
+            start = old.get(k, np.full_like(arrays[0], Adagrad(1.0).eps))
+            out[k] = start + sum(a - start for a in arrays)
         else:
             out[k] = sum(arrays) / len(arrays)
     return out
@@ -126,7 +128,9 @@ def train_cluster(engine: Engine, chunks, settings: Settings, *, scheme: LabelSc
                 futures = [client.submit(_round, rw, sent, settings, lr, epoch, r, rounds, i,
                                          workers=[w], pure=False)
                            for i, (w, rw) in enumerate(rows.items())]
-                results = [_result(f) for f in futures]
+                results = _gather(futures, should_stop)
+                if results is None:
+                    _stop(net, done, f"stopped during epoch {epoch}", "interrupted")
                 params, opt_state = mix(params, results, how), mix_optimizer(opt_state, results)
                 loss += sum(x["loss"] for x in results)
                 hits += sum(x["hits"] for x in results)
@@ -166,6 +170,18 @@ def train_cluster(engine: Engine, chunks, settings: Settings, *, scheme: LabelSc
     times["train"] = time.perf_counter() - t
     model.history = [h.to_dict() for h in history]
     return model
+
+
+def _gather(futures, should_stop, poll: float = 0.2):
+    """The futures' results, or None (and the futures cancelled) once ``should_stop()``
+    turns true while they run: a Ctrl-C need not wait for a whole round."""
+    while not all(f.done() for f in futures):
+        if should_stop is not None and should_stop():
+            for f in futures:
+                f.cancel()
+            return None
+        time.sleep(poll)
+    return [_result(f) for f in futures]
 
 
 def _round(rows, sent, settings, lr, epoch, round_, rounds, worker):

@@ -83,7 +83,8 @@ def read(path: Path) -> tuple[dict, dict, np.ndarray, tuple | None]:
                 isinstance(t, str) and t in arrays for t in same.values()):
             raise SentimentError(f"{path}: checkpoint is corrupted (its array references "
                                  "are wrong); train afresh")
-        extra.update({k: arrays[t] for k, t in same.items()})
+        # copies: training goes on in the model's arrays, the checkpoint's must stay put
+        extra.update({k: np.array(arrays[t]) for k, t in same.items()})
         checkpoint = (extra, meta["checkpoint"])
     return arrays, meta, sorted_hashes, checkpoint
 

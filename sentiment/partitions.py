@@ -113,9 +113,18 @@ def encode(partition: Partition, vocab, settings: Settings, remap=None) -> Rows:
         partition.spool.pop(key)
     train, val = encode_rows(vocab, settings, partition.spool, partition.keys,
                              partition.nnz, remap=remap)
-    X, y = train.load(0)
-    X_val, y_val = val.load(0)
+    X, y = _rows_of(train, len(vocab))
+    X_val, y_val = _rows_of(val, len(vocab))
     return Rows(X, y, X_val, y_val)
+
+
+def _rows_of(rows, n_inputs: int):
+    """(CSR matrix, labels) of a one-shard set, empty if nothing was added to it."""
+    if rows.n_rows == 0:
+        import scipy.sparse as sp
+
+        return sp.csr_matrix((0, n_inputs), dtype=np.float32), np.zeros(0, np.float32)
+    return rows.load(0)
 
 
 def stack(*parts: Rows) -> Rows:

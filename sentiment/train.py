@@ -77,7 +77,9 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
     ``Model.save(path, checkpoint=parts)`` needs to resume from there.
     """
     if resume is not None:
-        settings = Settings.from_dict(resume.settings)
+        # a setting the checkpoint predates is what its vocabulary was made with
+        settings = Settings.from_dict({"negation": resume.vocab.negation,
+                                       **resume.settings})
         if (scheme or LabelScheme()).kind != resume.scheme.kind:
             raise SentimentError(f"the checkpoint was trained on {resume.scheme.describe()};"
                                  " resume with the same label flags")

@@ -305,7 +305,8 @@ def signed_matrix(rows: np.ndarray, cols: np.ndarray, sign: np.ndarray,
     # a plain entry followed by the negated entry of the same feature, in the same row
     pair = np.zeros(len(idx), dtype=bool)
     pair[:-1] = half[1:] == half[:-1]
-    pair[indptr[1:-1] - 1] = False  # never across rows
+    ends = indptr[1:-1]
+    pair[ends[ends > 0] - 1] = False  # never across rows
     pair = np.flatnonzero(pair)
     value[pair + 1] += value[pair]
     keep = np.ones(len(idx), dtype=bool)

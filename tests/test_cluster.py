@@ -99,6 +99,25 @@ def test_multiclass_on_a_cluster(engine):
     assert model.predict(test) == ["mixed", "neg", "pos"]
 
 
+def test_no_validation_rows_and_a_small_last_chunk(engine):
+    texts, labels = reviews(1030, seed=7)  # the last chunk: 30 rows
+    model = train_cluster(engine, chunks_of(texts, labels, 500),
+                          Settings(epochs=2, val_fraction=0.0), scheme=LabelScheme())
+    assert model.info["n_val"] == 0 and model.info["n_train"] == 1030
+    model = train_cluster(engine, chunks_of(texts, labels, 500), Settings(epochs=2),
+                          scheme=LabelScheme())
+    assert model.info["n_train"] + model.info["n_val"] == 1030
+
+
+def test_the_first_round_adds_up_the_workers_adagrad_accumulators():
+    from sentiment.mixing import mix_optimizer
+
+    eps = np.float32(1e-6)
+    a = {"n": 1, "optimizer": {"acc": np.array([eps + 1, eps], np.float32)}}
+    b = {"n": 1, "optimizer": {"acc": np.array([eps + 2, eps + 3], np.float32)}}
+    np.testing.assert_allclose(mix_optimizer({}, [a, b])["acc"], [eps + 3, eps + 3])
+
+
 def test_mixing_rows_keeps_an_update_only_one_worker_made():
     old = {"W1": np.zeros((3, 2), np.float32), "b1": np.zeros(2, np.float32),
            "w2": np.zeros(2, np.float32), "b2": np.zeros(1, np.float32)}

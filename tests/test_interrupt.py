@@ -222,6 +222,10 @@ def test_a_checkpoint_stores_the_epoch_weights_once_and_reads_them_back(tmp_path
     stored = set(np.load(path).files)
     assert "ckpt_params_W1" not in stored and "ckpt_best_W1" not in stored
     assert "ckpt_opt_acc" in stored
-    back = Model.load(path).checkpoint[0]
+    loaded = Model.load(path)
+    back = loaded.checkpoint[0]
     for k, v in parts[0].items():
         np.testing.assert_array_equal(back[k], v)
+    # resumed training changes the model's weights, never the checkpoint's
+    assert not np.shares_memory(back["params_W1"], loaded.net.W1)
+    assert not np.shares_memory(back["best_W1"], back["params_W1"])

@@ -79,6 +79,17 @@ def test_every_way_of_scoring_agrees_with_negation():
     assert model.logits(["not wonderful"])[0] < 0 < model.logits(["wonderful"])[0]
 
 
+def test_texts_without_a_known_feature_encode_to_empty_rows():
+    from sentiment.pipeline import fit_vocabulary
+
+    vocab = fit_vocabulary(["good movie", "bad movie"], [1, 0], negation=3)[0]
+    for texts in (["zzz", "qqq"], ["", ""], ["zzz", "not good", "qqq"]):
+        X = vocab.encode(texts)
+        data, indices, indptr, _ = vocab.encode_arrays(texts)
+        assert X.shape == (len(texts), len(vocab))
+        assert np.array_equal(X.indptr, indptr) and np.array_equal(X.data, data)
+
+
 def test_a_model_file_keeps_its_negation(tmp_path):
     texts = (POSITIVE + NEGATIVE) * 5
     labels = ([1] * len(POSITIVE) + [0] * len(NEGATIVE)) * 5

@@ -334,6 +334,9 @@ def _train_or_checkpoint(source, settings, model_path: Path, args, on_epoch, on_
                 else None
             if engine is not None:
                 from ..mixing import train_cluster
+                if args.threads is not None or args.cache_dir is not None:
+                    note("--threads and --cache-dir apply to one process; on a cluster "
+                         "each worker runs one thread and keeps its rows in memory")
                 model = train_cluster(engine, rows, settings, on_epoch=on_epoch,
                                       on_checkpoint=writer, should_stop=stop.requested,
                                       max_memory=max_memory, on_prepared=on_prepared,
