@@ -131,6 +131,23 @@ def _reachable(address: str) -> None:
         socket.create_connection((parts_.hostname, parts_.port), timeout=5).close()
 
 
+def gather_or_stop(futures, should_stop, poll: float = 0.2):
+    """The futures' results as soon as all are done, or None (and the futures cancelled)
+    once ``should_stop()`` turns true while they run: a Ctrl-C need not wait a round."""
+    import distributed
+
+    while True:
+        try:
+            distributed.wait(futures, timeout=poll)
+            break
+        except TimeoutError:
+            if should_stop is not None and should_stop():
+                for f in futures:
+                    f.cancel()
+                return None
+    return [_result(f) for f in futures]
+
+
 def _dashboard() -> str | None:
     """Where the local cluster's dashboard goes: a free port, if bokeh is there to draw it."""
     try:

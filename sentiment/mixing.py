@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from . import partitions as parts
-from .cluster import Engine, _result, _Stop, prepare
+from .cluster import Engine, _result, _Stop, gather_or_stop, prepare
 from .labels import LabelScheme
 from .model import Model
 from .network import Network, log_loss_logits
@@ -128,7 +128,7 @@ def train_cluster(engine: Engine, chunks, settings: Settings, *, scheme: LabelSc
                 futures = [client.submit(_round, rw, sent, settings, lr, epoch, r, rounds, i,
                                          workers=[w], pure=False)
                            for i, (w, rw) in enumerate(rows.items())]
-                results = _gather(futures, should_stop)
+                results = gather_or_stop(futures, should_stop)
                 if results is None:
                     _stop(net, done, f"stopped during epoch {epoch}", "interrupted")
                 params, opt_state = mix(params, results, how), mix_optimizer(opt_state, results)
@@ -170,18 +170,6 @@ def train_cluster(engine: Engine, chunks, settings: Settings, *, scheme: LabelSc
     times["train"] = time.perf_counter() - t
     model.history = [h.to_dict() for h in history]
     return model
-
-
-def _gather(futures, should_stop, poll: float = 0.2):
-    """The futures' results, or None (and the futures cancelled) once ``should_stop()``
-    turns true while they run: a Ctrl-C need not wait for a whole round."""
-    while not all(f.done() for f in futures):
-        if should_stop is not None and should_stop():
-            for f in futures:
-                f.cancel()
-            return None
-        time.sleep(poll)
-    return [_result(f) for f in futures]
 
 
 def _round(rows, sent, settings, lr, epoch, round_, rounds, worker):

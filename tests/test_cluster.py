@@ -109,6 +109,16 @@ def test_no_validation_rows_and_a_small_last_chunk(engine):
     assert model.info["n_train"] + model.info["n_val"] == 1030
 
 
+def test_a_stop_request_does_not_wait_for_the_round(engine):
+    from sentiment.cluster import gather_or_stop
+
+    futures = [engine.client.submit(time.sleep, 2, pure=False)]
+    start = time.perf_counter()
+    assert gather_or_stop(futures, lambda: True) is None
+    assert time.perf_counter() - start < 1.5
+    assert gather_or_stop([engine.client.submit(sum, [1, 2], pure=False)], None) == [3]
+
+
 def test_the_first_round_adds_up_the_workers_adagrad_accumulators():
     from sentiment.mixing import mix_optimizer
 
