@@ -22,7 +22,15 @@ from .network import Network, log_loss_logits
 from .optim import Adagrad
 from .pipeline import DEFAULT_MAX_MEMORY
 from .settings import Settings
-from .trainer import EpochStats, TrainerState, TrainingStopped, accuracy, checkpoint_parts
+from .trainer import (
+    EpochStats,
+    TrainerState,
+    TrainingStopped,
+    _rewind,
+    _set_params,
+    accuracy,
+    checkpoint_parts,
+)
 
 MIXES = ("rows", "average")
 
@@ -79,7 +87,7 @@ def train_cluster(engine: Engine, chunks, settings: Settings, *, scheme: LabelSc
     """:func:`sentiment.train.train_chunks` on a cluster: the same model, trained by
     parameter mixing every ``1/rounds`` of an epoch. ``progress(step, rows)`` as rows are
     read; the other callbacks as in one process."""
-    from .train import calibrate_logits, check_multiclass, keep_stopped
+    from .train import _snapshot, calibrate_logits, check_multiclass, keep_stopped
 
     if classes is not None:
         check_multiclass(settings)
@@ -123,14 +131,14 @@ def train_cluster(engine: Engine, chunks, settings: Settings, *, scheme: LabelSc
             start, loss, hits, n = time.perf_counter(), 0.0, 0.0, 0
             for r in range(rounds):
                 if should_stop is not None and should_stop():
-                    _stop(net, done, f"stopped during epoch {epoch}", "interrupted")
+                    raise _rewind(net, done, f"stopped during epoch {epoch}", "interrupted")
                 [sent] = client.scatter([(params, opt_state)], broadcast=True, hash=False)
                 futures = [client.submit(_round, rw, sent, settings, lr, epoch, r, rounds, i,
                                          workers=[w], pure=False)
                            for i, (w, rw) in enumerate(rows.items())]
                 results = gather_or_stop(futures, should_stop)
                 if results is None:
-                    _stop(net, done, f"stopped during epoch {epoch}", "interrupted")
+                    raise _rewind(net, done, f"stopped during epoch {epoch}", "interrupted")
                 params, opt_state = mix(params, results, how), mix_optimizer(opt_state, results)
                 loss += sum(x["loss"] for x in results)
                 hits += sum(x["hits"] for x in results)
@@ -138,8 +146,8 @@ def train_cluster(engine: Engine, chunks, settings: Settings, *, scheme: LabelSc
             seconds = time.perf_counter() - start
             loss = loss / max(n, 1)
             if not np.isfinite(loss) or not np.isfinite(params["W1"]).all():
-                _stop(net, done, f"the loss became {loss} in epoch {epoch}; lower the learning "
-                      "rate (--lr)", "diverged")
+                raise _rewind(net, done, f"the loss became {loss} in epoch {epoch}; lower "
+                              "the learning rate (--lr)", "diverged")
             stats = EpochStats(epoch, loss, hits / max(n, 1), None, None, n / seconds, seconds,
                                lr)
             if len(y_val):
@@ -153,9 +161,7 @@ def train_cluster(engine: Engine, chunks, settings: Settings, *, scheme: LabelSc
             done = TrainerState(epoch, list(history), best_loss, waited, params, best_params,
                                 dict(opt_state), rng.bit_generator.state)
             if on_checkpoint is not None:
-                snap = Model(vocab, Network.from_params(params, settings.activation),
-                             model.settings, [h.to_dict() for h in history], model.info, scheme)
-                on_checkpoint(snap, checkpoint_parts(done))
+                on_checkpoint(_snapshot(model, done), checkpoint_parts(done))
             if on_epoch is not None:
                 on_epoch(stats)
             if settings.patience and waited >= settings.patience:
@@ -163,7 +169,7 @@ def train_cluster(engine: Engine, chunks, settings: Settings, *, scheme: LabelSc
     except TrainingStopped as stop:
         times["train"] = time.perf_counter() - t
         raise keep_stopped(stop, model) from None
-    _set(net, best_params if best_params is not None else params)
+    _set_params(net, best_params if best_params is not None else params)
     if len(y_val):
         z = _val_logits(engine, rows, net.params(), settings.activation)
         model.info["temperature"] = calibrate_logits(net, z, y_val)
@@ -184,15 +190,3 @@ def _val_logits(engine: Engine, rows: dict, params: dict, activation: str) -> np
     futures = [client.submit(parts.val_logits, r, sent, activation, workers=[w], pure=False)
                for w, r in rows.items()]
     return np.concatenate([_result(f) for f in futures])
-
-
-def _set(net: Network, params: dict) -> None:
-    for k, v in params.items():
-        getattr(net, k)[...] = v
-
-
-def _stop(net: Network, done: TrainerState, message: str, reason: str):
-    """Put ``net`` back to the last complete epoch and raise :class:`TrainingStopped`."""
-    if done.params is not None:
-        _set(net, done.params)
-    raise TrainingStopped(message, reason, done if done.epoch else None)

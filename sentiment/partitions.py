@@ -44,11 +44,10 @@ class Counts:
     capacity: int = 1 << 20
 
     def counter(self) -> FeatureCounter:
-        """A counter holding this table (merged, pruned to its capacity)."""
+        """A counter holding this table as it is (it was merged and pruned already)."""
         counter = FeatureCounter(self.capacity)
-        counter.threshold = self.threshold
-        counter.add(self.table, self.bounds, self.n_pos, self.n_neg)
-        counter.merge()
+        counter.table, counter.bounds = self.table, self.bounds
+        counter.n_pos, counter.n_neg, counter.threshold = self.n_pos, self.n_neg, self.threshold
         return counter
 
 
@@ -81,8 +80,7 @@ def counts(partition: Partition) -> Counts:
 def combine(a: Counts, b: Counts) -> Counts:
     """The counts of ``a`` and ``b`` together (``a`` from earlier rows: a feature's first
     sighting stays the earliest), pruned to the capacity as one process prunes."""
-    counter = a.counter() if len(a.table["hash"]) else FeatureCounter(a.capacity)
-    counter.n_pos, counter.n_neg = a.n_pos, a.n_neg
+    counter = a.counter()
     counter.threshold = max(a.threshold, b.threshold)
     counter.add(b.table, b.bounds, b.n_pos, b.n_neg)
     counter.merge()
