@@ -25,7 +25,7 @@ import numpy as np
 
 from . import partitions as parts
 from .errors import DataError, SentimentError
-from .pipeline import DEFAULT_MAX_MEMORY, Tally, vocabulary_of
+from .pipeline import DEFAULT_MAX_MEMORY, Tally, check_vocabulary, vocabulary_of
 from .settings import Settings
 
 INSTALL = 'pip install -e ".[dask]"'
@@ -203,9 +203,7 @@ def prepare(engine: Engine, chunks, settings: Settings, *, classes=None,
     counter = _result(level[0]).counter()
     kept = counter.finish(settings.min_count, settings.polarity_cutoff,
                           settings.max_features)
-    if len(kept["hash"]) == 0:
-        raise DataError("the vocabulary is empty: no feature occurs in at least "
-                        f"min_count={settings.min_count} texts; lower --min-count")
+    check_vocabulary(len(kept["hash"]), settings)
     words = np.empty(len(kept["hash"]), dtype=object)
     asked = {}
     for c in np.unique(kept["chunk"]).tolist():

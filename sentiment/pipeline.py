@@ -137,11 +137,8 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
         t = time.perf_counter()
         vocab = _vocabulary(counter, settings, spool)
         times["vocabulary"] += time.perf_counter() - t
-    if strict and len(vocab) == 0:
-        raise DataError("the vocabulary is empty: no feature occurs in at least "
-                        f"min_count={settings.min_count} texts with |polarity| >= "
-                        f"{settings.polarity_cutoff}; lower --min-count or "
-                        "--polarity-cutoff")
+    if strict:
+        check_vocabulary(len(vocab), settings)
     t = time.perf_counter()
     if remap is not None and settings.values == "nb":
         vocab.set_class_scale(class_counts(vocab, spool, keys, remap))
@@ -183,6 +180,15 @@ class Tally:
         """:func:`check_balance` of what went by."""
         check_balance(self.n_rows, self.n_val, self.n_positive, self.n_labelled_positive,
                       self.per_class if self.multiclass else None)
+
+
+def check_vocabulary(size: int, settings: Settings) -> None:
+    """Raise :class:`DataError` when no feature was kept."""
+    if size == 0:
+        raise DataError("the vocabulary is empty: no feature occurs in at least "
+                        f"min_count={settings.min_count} texts with |polarity| >= "
+                        f"{settings.polarity_cutoff}; lower --min-count or "
+                        "--polarity-cutoff")
 
 
 def check_balance(n_rows: int, n_val: int, n_positive: int, n_labelled_positive: int,
