@@ -3,7 +3,7 @@ arrays that :mod:`sentiment.cluster` sends to Dask workers (no Dask here).
 
 A partition is a chunk of rows, read by the driver, sent to one worker and kept there:
 pass 1 hashes and counts it (:func:`count_partition`) exactly as one process counts a
-chunk (:func:`sentiment.pipeline.count_rows`); the counts are merged pairwise up a tree
+chunk (:func:`sentiment.chunks.count_rows`); the counts are merged pairwise up a tree
 (:func:`combine`), the words of the kept features read back where they were first seen
 (:func:`words`), and each partition encoded with the vocabulary (:func:`encode`). A
 worker's encoded partitions are then stacked into its rows (:func:`stack`), on which each
@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .chunks import count_rows
 from .counting import ENTRY_BYTES, FeatureCounter
-from .pipeline import class_counts, count_rows, encode_rows, words_of
+from .pipeline import class_counts, encode_rows, words_of
 from .rows import Spool
 from .settings import Settings
 

@@ -246,7 +246,8 @@ def _hash_chunk(texts: list[str], n: int, keep_text: bool, negation: int = 0) ->
     # back to position 0 by B^-start. uint64 arithmetic wraps, which is the modulus.
     pow_, inv = _powers(len(buf) + 1)
     prefix = np.zeros(len(buf) + 1, dtype=np.uint64)
-    np.cumsum(buf * pow_[:len(buf)], out=prefix[1:])
+    np.multiply(buf, pow_[:len(buf)], out=prefix[1:])  # in place: no temporary of 8 bytes
+    np.cumsum(prefix[1:], out=prefix[1:])  # a byte
     h1 = (prefix[ends] - prefix[starts]) * inv[starts]
     del prefix
     # which text each token belongs to: texts are separated by NUL bytes

@@ -1,0 +1,107 @@
+"""Pass 1 on one chunk of labelled texts: hash, count per text, keep.
+
+:func:`hash_rows` is the part that touches nothing shared (a worker thread runs it while
+the next chunk is read): the n-grams hashed (:func:`~sentiment.text.hash_corpus`),
+numbered (:func:`~sentiment.counting.factorize`) and counted once per text. :func:`keep_rows`
+is the rest, in chunk order: the counts added to the
+:class:`~sentiment.counting.FeatureCounter`, the rows kept in the
+:class:`~sentiment.rows.Spool` as local codes.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .counting import factorize
+from .negation import signed
+from .rows import Spool
+from .settings import Settings
+from .text import hash_corpus
+from .vocab import count_matrix, signed_matrix
+
+
+def count_rows(texts, labels, counted, is_val, settings: Settings, counter, spool: Spool,
+               c: int, times: dict, threads=None) -> tuple[int, list[str]]:
+    """Pass 1 for chunk ``c``: its training rows counted (with a ``counter``) and kept, its
+    validation rows (``is_val``) kept apart; return the entries and the spool keys made."""
+    return keep_rows(hash_rows(texts, labels, counted, is_val, settings,
+                               counter is not None, c, threads), counter, spool, c, times)
+
+
+def hash_rows(texts, labels, counted, is_val, settings: Settings, counting: bool, c: int,
+              threads=None) -> list[tuple[str, dict]]:
+    """The work of pass 1 on chunk ``c`` that touches nothing shared (a worker thread may
+    do it while the next chunk is read): its training and validation rows hashed and
+    counted per text, as :func:`hash_part` says."""
+    parts = []
+    for part, held_out in (("train", ~is_val), ("val", is_val)):
+        if held_out.any():
+            rows = np.flatnonzero(held_out)
+            parts.append((part, hash_part([texts[i] for i in rows], labels[rows],
+                                          counted[rows], settings,
+                                          counting and part == "train", c, threads)))
+    return parts
+
+
+def keep_rows(parts: list[tuple[str, dict]], counter, spool: Spool, c: int,
+              times: dict) -> tuple[int, list[str]]:
+    """The rest of pass 1 on chunk ``c``, in chunk order: its ``parts`` (from
+    :func:`hash_rows`) counted into ``counter`` and kept in ``spool``; return the entries
+    and the spool keys made."""
+    nnz, keys = 0, []
+    for part, made in parts:
+        times["tokenize"] += made["seconds"][0]
+        times["vocabulary"] += made["seconds"][1]
+        if counter is not None and "entries" in made:
+            counter.add(made["entries"], made["bounds"], *made["texts"])
+            spool.put(f"text{c}", made["text"])
+        spool.put(f"{part}-chunk{c}", made["chunk"])
+        nnz += len(made["chunk"]["indices"])
+        keys.append(f"{part}-chunk{c}")
+    return nnz, keys
+
+
+def hash_part(texts, labels, counted, settings: Settings, counting: bool, c: int,
+              threads=None) -> dict:
+    """Pass 1 for the training (or validation) rows of chunk ``c``: hash them and count
+    their features per text. Returns the ``chunk`` to keep (local codes, ``labels``), the
+    ``seconds`` spent (tokenize, count) and, when ``counting`` (``counted`` > 0 counts as
+    positive), the ``entries`` for the counter with their ``bounds``, the ``texts`` (positive,
+    negative) and the ``text`` to read words back from."""
+    t = time.perf_counter()
+    corpus = hash_corpus(texts, settings.ngrams, keep_text=counting,
+                         workers=threads, negation=settings.negation)
+    t1 = time.perf_counter()
+    hashes, sign = signed(corpus.hashes, settings.negation, inplace=True)
+    codes, uniques, first, bounds = factorize(hashes)
+    corpus.hashes = hashes = None
+    shape = (corpus.n_texts, len(uniques))
+    # counts per text; with negation, said plainly minus said negated
+    X = count_matrix(corpus.rows, codes, shape) if sign is None else \
+        signed_matrix(corpus.rows, codes, sign, shape, binary=settings.values != "count")
+    made = {}
+    if counting:
+        positive = np.repeat(counted > 0, np.diff(X.indptr))
+        if sign is not None:  # a negated feature is evidence for the other class
+            positive ^= X.data < 0
+        pos = np.bincount(X.indices[positive], minlength=len(uniques))
+        neg = np.bincount(X.indices[~positive], minlength=len(uniques))
+        # the first token of each feature, and what to read its words back from
+        tokens, n = corpus.feature_tokens(first)
+        made["entries"] = {"hash": uniques, "pos": pos.astype(np.int32),
+                           "neg": neg.astype(np.int32), "n": n.astype(np.int8),
+                           "chunk": np.full(len(uniques), c, np.int32),
+                           "token": tokens.astype(np.int32)}
+        made.update(bounds=bounds, texts=(int((counted > 0).sum()), int((counted <= 0).sum())),
+                    text={"data": np.frombuffer(corpus.data, np.uint8),
+                          "starts": corpus.starts, "ends": corpus.ends})
+    del codes, corpus, first
+    chunk = {"indptr": X.indptr, "indices": X.indices, "uniques": uniques,
+             "labels": np.asarray(labels, np.int8)}
+    if settings.values == "count":
+        chunk["data"] = X.data
+    elif sign is not None:
+        chunk["sign"] = np.sign(X.data).astype(np.int8)
+    made.update(chunk=chunk, seconds=(t1 - t, time.perf_counter() - t1))
+    return made
