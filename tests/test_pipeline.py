@@ -58,6 +58,12 @@ def test_chunks_of_any_size_give_the_same_model(size):
                train(texts, labels, QUICK, chunk_size=size, progress=False))
 
 
+def test_chunks_hashed_side_by_side_give_the_same_model_as_one_after_the_other():
+    texts, labels = reviews(600)
+    same_model(train(texts, labels, QUICK, chunk_size=50, threads=1, progress=False),
+               train(texts, labels, QUICK, chunk_size=50, threads=2, progress=False))
+
+
 def test_validation_rows_do_not_depend_on_chunks():
     rows = np.arange(10_000)
     held = validation_rows(rows, 0, 0.1)
