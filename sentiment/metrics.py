@@ -17,15 +17,17 @@ def evaluate_model(model, texts, labels) -> dict:
     return evaluate_chunks(model, [(texts, labels)])
 
 
-def evaluate_chunks(model, chunks, ahead: int = 2, mapper=None) -> dict:
+def evaluate_chunks(model, chunks, ahead: int = 2, mapper=None, logits=None) -> dict:
     """:func:`evaluate_model` over ``(texts, labels)`` chunks (labels: class positions);
     up to ``ahead`` chunks are scored on worker threads while the next one is read, or by
-    ``mapper(fn, chunks, arg)`` (a cluster's: ``fn(model, arg(chunk))`` in order)."""
+    ``mapper(fn, chunks, arg)`` (a cluster's: ``fn(model, arg(chunk))`` in order).
+    ``logits(texts)``: how a chunk's texts are scored (default: ``model.logits``)."""
     from .batch import prefetch
 
     k = model.net.n_classes
     confusion = np.zeros(k * k, dtype=np.int64)
-    scored = prefetch(lambda chunk: model.logits(chunk[0]), chunks, ahead) \
+    logits = logits or model.logits
+    scored = prefetch(lambda chunk: logits(chunk[0]), chunks, ahead) \
         if mapper is None else mapper(model_logits, chunks, lambda chunk: chunk[0])
     for (_, labels), z in scored:
         predicted = z.argmax(axis=1) if z.ndim == 2 else (z > 0).astype(np.int64)

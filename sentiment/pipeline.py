@@ -337,6 +337,21 @@ def class_counts(vocab: Vocabulary, spool: Spool, keys, remap: np.ndarray) -> np
     return counts.reshape(len(vocab), k)
 
 
+def chunk_matrix(vocab: Vocabulary, values: str, chunk: dict):
+    """A chunk as pass 1 keeps it (local codes, :func:`~sentiment.chunks.hash_part`) as
+    the CSR matrix of ``vocab``'s columns with input ``values``; unknown features dropped."""
+    ids = vocab.lookup(chunk["uniques"])
+    new = ids[chunk["indices"]]
+    present = np.flatnonzero(new >= 0)
+    indptr = np.searchsorted(present, chunk["indptr"]).astype(np.int64)
+    indices = new[present].astype(np.int32)
+    data = chunk["data"][present] if "data" in chunk else np.ones(len(present), np.float32)
+    if "sign" in chunk:
+        data = data * chunk["sign"][present]
+    data = vocab.input_values(values, data, indices).astype(np.float32)
+    return csr(indptr, indices, data, len(vocab))
+
+
 def encode_rows(vocab: Vocabulary, settings: Settings, spool: Spool, keys, nnz: int,
                 should_stop=None, progress=None, remap=None):
     """Pass 2: every kept chunk as vocabulary columns, scattered into shards (``remap``:
@@ -349,17 +364,7 @@ def encode_rows(vocab: Vocabulary, settings: Settings, spool: Spool, keys, nnz: 
     for key in keys:
         _poll(should_stop)
         chunk = spool.pop(key)
-        ids = vocab.lookup(chunk["uniques"])
-        new = ids[chunk["indices"]]
-        present = np.flatnonzero(new >= 0)
-        indptr = np.searchsorted(present, chunk["indptr"]).astype(np.int64)
-        indices = new[present].astype(np.int32)
-        data = chunk["data"][present] if "data" in chunk \
-            else np.ones(len(present), np.float32)
-        if "sign" in chunk:
-            data = data * chunk["sign"][present]
-        data = vocab.input_values(settings.values, data, indices).astype(np.float32)
-        X = csr(indptr, indices, data, len(vocab))
+        X = chunk_matrix(vocab, settings.values, chunk)
         y = (chunk["labels"] if remap is None else remap[chunk["labels"]]).astype(np.float32)
         if key.startswith("train"):
             train.scatter(rng, X.indptr, X.indices, X.data, y)

@@ -1,0 +1,162 @@
+"""``train --test``: the test file read and hashed by a second process while the model
+trains.
+
+Training's epochs keep one core busy; the other would wait for the model before reading
+the test file. A child process (:func:`_score`) reads it meanwhile, chunk by chunk, and
+hashes each chunk's n-grams as the model will (hashing depends on the settings, not on
+the weights), up to a budget of hashed chunks; once the model is sent, it scores them
+(a lookup and a sum), then the rest of the file, and sends back the scores, each text's
+hash (for the overlap report) and the file's notes. A thread did the same work 0.5 s
+slower: reading and hashing hold the GIL for about a second, which the epochs waited
+for. An error in the file is raised where the scoring reaches it, as when the file is
+read after training; Ctrl-C is the parent's (the child ignores it and ends with it).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import SentimentError
+
+
+class TestAhead:
+    """The child process that reads, hashes and scores the --test file at ``path``
+    (binary labels, read under ``scheme``; ``options``: text_column, label_column and
+    encoding); started at once, it waits for :meth:`go`, holds at most ``budget`` bytes
+    of hashes, and scores once :meth:`score` sends the model."""
+
+    def __init__(self, path, options: dict, scheme, settings, budget: int):
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")  # no fork of a threaded process
+        self._conn, child = ctx.Pipe()
+        spec = {"path": str(path), **options, "scheme": scheme.to_dict(),
+                "ngrams": settings.ngrams, "negation": settings.negation,
+                "values": settings.values, "budget": budget}
+        self._proc = ctx.Process(target=_score, args=(child, spec), daemon=True,
+                                 name="sentiment-test")
+        self._proc.start()  # its imports overlap with pass 1
+        child.close()
+
+    def go(self) -> None:
+        """Start reading (once the cores are free of pass 1)."""
+        self._send(("go",))
+
+    def score(self, model) -> tuple[dict, object, str]:
+        """Send ``model``; return (its scores, a DataReport of the file's texts, the
+        file's name), raising :class:`SentimentError` for an error in the file."""
+        from .common import note
+        from .report import DataReport
+
+        self._send(("model", model))
+        try:
+            answer = self._conn.recv()
+        except EOFError:
+            raise RuntimeError(f"the process scoring the test file ended (exit code "
+                               f"{self._proc.exitcode})") from None
+        if answer[0] == "error":
+            raise SentimentError(answer[1])
+        if answer[0] == "internal":
+            raise RuntimeError(f"scoring the test file failed:\n{answer[1]}")
+        _, metrics, hashes, notes, name = answer
+        note(*notes)
+        seen = DataReport()
+        seen._hashes.append(hashes)
+        return metrics, seen, name
+
+    def _send(self, message) -> None:
+        try:
+            self._conn.send(message)
+        except OSError:  # it ended: score() says how
+            pass
+
+    def close(self) -> None:
+        """End the child (it stops after the chunk under way)."""
+        self._send(("stop",))
+        self._conn.close()
+        self._proc.join(timeout=5)
+        if self._proc.is_alive():
+            self._proc.terminate()
+            self._proc.join()
+
+
+def _score(conn, spec: dict) -> None:
+    """The child: wait for "go", read and hash ahead, wait for the model, score."""
+    import signal
+    import traceback
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent to handle
+    try:
+        if conn.recv()[0] != "go":
+            return
+        answer = _read_and_score(conn, spec)
+    except SentimentError as exc:
+        answer = ("error", str(exc))
+    except BaseException:
+        answer = ("internal", traceback.format_exc())
+    if answer is not None:
+        try:
+            conn.send(answer)
+        except OSError:
+            pass
+
+
+def _read_and_score(conn, spec: dict):
+    from ..data import ReviewFile
+    from ..labels import LabelScheme
+    from ..metrics import evaluate_chunks
+    from ..pipeline import DEFAULT_MAX_MEMORY, chunk_rows
+    from ..settings import Settings
+    from .common import SCORING_SHARE
+    from .report import DataReport
+
+    source = ReviewFile(spec["path"], text_column=spec["text_column"],
+                        label_column=spec["label_column"], encoding=spec["encoding"],
+                        scheme=LabelScheme.from_dict(spec["scheme"]), fixed=True)
+    seen = DataReport()
+    rows = chunk_rows(source.row_bytes, DEFAULT_MAX_MEMORY // SCORING_SHARE)
+    chunks = seen.watch((c.texts, c.labels) for c in source.chunks(rows))
+    settings = Settings(ngrams=spec["ngrams"], negation=spec["negation"],
+                        values=spec["values"])
+    held, size = [], 0
+    for texts, labels in chunks:  # ahead, until the model comes or the budget is spent
+        kept = hashed(texts, settings)
+        held.append((kept, labels))
+        size += sum(a.nbytes for a in kept.values())
+        if size > spec["budget"] or conn.poll():
+            break
+    message = conn.recv()
+    if message[0] != "model":
+        return None
+    model = message[1]
+
+    def rest():
+        while held:
+            yield held.pop(0)
+        yield from chunks  # the rest of the file, read as it is scored
+
+    def logits(item):
+        if isinstance(item, dict):  # hashed ahead: a lookup of its distinct hashes
+            return hashed_logits(model, item)
+        return model.logits(item)
+
+    metrics = evaluate_chunks(model, rest(), logits=logits)
+    hashes = np.concatenate(seen._hashes) if seen._hashes else np.zeros(0, np.uint64)
+    return ("done", metrics, hashes, source.notes, source.name)
+
+
+def hashed(texts, settings) -> dict:
+    """``texts`` as pass 1 of training keeps them, counting nothing: each text's distinct
+    features as codes into the chunk's own distinct hashes (``settings``: the model's
+    n-grams, negation and input values)."""
+    from ..chunks import hash_part
+
+    return hash_part(texts, np.zeros(len(texts), np.int8), np.zeros(len(texts), np.int8),
+                     settings, False, 0, threads=1)["chunk"]
+
+
+def hashed_logits(model, kept: dict) -> np.ndarray:
+    """``model``'s logits of texts :func:`hashed` with its settings: equal to
+    ``model.logits(texts)``."""
+    from ..pipeline import chunk_matrix
+
+    return model.net.logits(chunk_matrix(model.vocab, model.values, kept))

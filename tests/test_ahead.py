@@ -1,0 +1,75 @@
+"""`train --test`: the test file read and hashed by a second process while training."""
+import json
+
+import numpy as np
+import pytest
+from test_pipeline import reviews, write_csv
+
+from sentiment.cli import main
+
+
+def noisy(n, seed):
+    """Reviews with a tenth of the labels flipped, so that accuracy is not 100%."""
+    texts, labels = reviews(n, seed)
+    flip = np.random.default_rng(seed).random(n) < 0.1
+    return texts, np.where(flip, 1 - labels, labels)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("ahead")
+    return (write_csv(d / "train.csv", *noisy(800, 0)),
+            write_csv(d / "test.csv", *noisy(700, 1)), d)
+
+
+@pytest.mark.parametrize("flags", [[], ["--full"], ["--values", "count"],
+                                   ["--negation", "0", "--ngrams", "1"]])
+def test_the_test_accuracy_is_what_evaluate_says_of_the_saved_model(files, flags, capsys):
+    train, test, d = files
+    model = d / "m.npz"
+    assert main(["train", str(train), "--test", str(test), "--model", str(model),
+                 "--epochs", "2", "--min-count", "1", "--json", *flags]) == 0
+    out = capsys.readouterr().out.splitlines()
+    said = json.loads(out[-1])
+    assert main(["evaluate", str(test), "--model", str(model), "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert said["n_test"] == evaluated["n"] == 700
+    assert said["test_accuracy"] == evaluated["accuracy"]
+    assert 0.6 < said["test_accuracy"] < 1.0
+
+
+def test_a_bad_label_late_in_the_test_file_is_said_and_the_model_kept(files, capsys):
+    train, _, d = files
+    texts, labels = noisy(3000, 2)
+    test = write_csv(d / "bad.csv", texts, labels)
+    lines = test.read_text().splitlines()
+    lines[2800] = lines[2800].rsplit(",", 1)[0] + ",maybe"  # row 2801 of the file
+    test.write_text("\n".join(lines) + "\n")
+    model = d / "kept.npz"
+    assert main(["train", str(train), "--test", str(test), "--model", str(model),
+                 "--epochs", "1", "--min-count", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"{test}: column 'sentiment' has 3 values" in err
+    assert "'maybe': 1" in err
+    assert model.exists()
+
+
+@pytest.mark.parametrize("values", ["nb", "binary", "count"])
+@pytest.mark.parametrize("negation", [0, 3])
+@pytest.mark.parametrize("small", [False, True])
+def test_texts_hashed_ahead_score_as_the_model_scores_them(values, negation, small):
+    from sentiment.cli.ahead import hashed, hashed_logits
+    from sentiment.compact import compact
+    from sentiment.settings import Settings
+    from sentiment.train import train
+
+    texts, labels = noisy(400, 3)
+    # repeats (counts above 1), negations, a feature said both ways, an unknown word
+    texts = [t + " " + t.split()[0] + " not " + t.split()[1] + " zzz" for t in texts]
+    model = train(texts, labels, Settings(epochs=2, min_count=1, values=values,
+                                          negation=negation), progress=False)
+    if small:
+        model = compact(model, 50)
+    settings = Settings(ngrams=model.vocab.ngrams, negation=negation, values=values)
+    np.testing.assert_allclose(hashed_logits(model, hashed(texts[:150], settings)),
+                               model.logits(texts[:150]), rtol=1e-5, atol=1e-5)
