@@ -177,6 +177,7 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
     cache = {"memory_bytes": spool.in_memory, "disk_bytes": spool.peak_on_disk,
              "folder": str(spool.dir) if spool.dir else None,
              "count_threshold": counter.threshold if counter is not None else None}
+    give_back_freed_memory()  # what pass 1 freed: the epochs and the test file need it
     return Prepared(vocab, train, val, n_positive, times, cache)
 
 
@@ -259,6 +260,18 @@ def _mallopt(option: int, value: int) -> None:
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         libc.mallopt(option, value)
+    except (OSError, AttributeError):
+        pass
+
+
+def give_back_freed_memory() -> None:
+    """Give the memory freed so far back to the system (glibc's ``malloc_trim``): after
+    pass 1, IMDB's process held ~300 MB of freed temporaries through the epochs."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
 

@@ -21,8 +21,8 @@ from ..errors import SentimentError
 class TestAhead:
     """The child process that reads, hashes and scores the --test file at ``path``
     (binary labels, read under ``scheme``; ``options``: text_column, label_column and
-    encoding); started at once, it waits for :meth:`go`, holds at most ``budget`` bytes
-    of hashes, and scores once :meth:`score` sends the model."""
+    encoding): started by :meth:`go`, it holds at most ``budget`` bytes of hashed rows,
+    and scores once :meth:`score` sends the model."""
 
     def __init__(self, path, options: dict, scheme, settings, budget: int):
         import multiprocessing
@@ -32,14 +32,16 @@ class TestAhead:
         spec = {"path": str(path), **options, "scheme": scheme.to_dict(),
                 "ngrams": settings.ngrams, "negation": settings.negation,
                 "values": settings.values, "budget": budget}
+        self._child = child
         self._proc = ctx.Process(target=_score, args=(child, spec), daemon=True,
                                  name="sentiment-test")
-        self._proc.start()  # its imports overlap with pass 1
-        child.close()
 
     def go(self) -> None:
-        """Start reading (once the cores are free of pass 1)."""
-        self._send(("go",))
+        """Start the child (once pass 1 is done with both cores and its memory)."""
+        if self._proc.pid is None:
+            self._proc.start()
+            self._child.close()
+            self._send(("go",))
 
     def score(self, model) -> tuple[dict, object, str]:
         """Send ``model``; return (its scores, a DataReport of the file's texts, the
@@ -47,6 +49,7 @@ class TestAhead:
         from .common import note
         from .report import DataReport
 
+        self.go()
         self._send(("model", model))
         try:
             answer = self._conn.recv()
@@ -71,6 +74,10 @@ class TestAhead:
 
     def close(self) -> None:
         """End the child (it stops after the chunk under way)."""
+        if self._proc.pid is None:  # never started
+            self._child.close()
+            self._conn.close()
+            return
         self._send(("stop",))
         self._conn.close()
         self._proc.join(timeout=5)
@@ -85,6 +92,9 @@ def _score(conn, spec: dict) -> None:
     import traceback
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent to handle
+    from ..pipeline import one_heap
+
+    one_heap()  # its scoring threads share one heap (as pass 1's)
     try:
         if conn.recv()[0] != "go":
             return

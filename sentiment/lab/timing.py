@@ -46,23 +46,52 @@ def run_quietly(cmd: list[str]) -> None:
 # Runs a command and prints its peak RSS (KiB), exit code and wall time. A child's
 # ru_maxrss includes the memory its parent had when it forked (Linux keeps the high-water
 # mark across exec), so the command must not be a child of the large bench process: this
-# small launcher is its parent instead.
+# small launcher is its parent instead. A command that starts processes of its own (train
+# --test reads the test file in one) counts them too: the sum of the resident memory of
+# the whole tree, read from /proc every 20 ms, when it is above the command's own peak.
 _LAUNCHER = """\
-import os, subprocess, sys, time
+import os, subprocess, sys, threading, time
 out = open(sys.argv[1], "w") if sys.argv[1] else subprocess.DEVNULL
 start = time.perf_counter()
 proc = subprocess.Popen(sys.argv[2:], stdout=out)
+tree_peak = 0
+def tree_kib():
+    children = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                children.setdefault(int(f.read().rsplit(")", 1)[1].split()[1]), []).append(pid)
+        except (OSError, IndexError, ValueError):
+            pass
+    total, todo = 0, [str(proc.pid)]
+    while todo:
+        pid = todo.pop()
+        try:
+            with open(f"/proc/{pid}/statm") as f:
+                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+        except (OSError, IndexError, ValueError):
+            pass
+        todo += children.get(int(pid), [])
+    return total
+def watch():
+    global tree_peak
+    while proc.returncode is None:
+        tree_peak = max(tree_peak, tree_kib())
+        time.sleep(0.02)
+if os.path.isdir("/proc"):
+    threading.Thread(target=watch, daemon=True).start()
 _, status, usage = os.wait4(proc.pid, 0)
 proc.returncode = os.waitstatus_to_exitcode(status)
-print(usage.ru_maxrss, proc.returncode, time.perf_counter() - start)
+print(max(usage.ru_maxrss, tree_peak), proc.returncode, time.perf_counter() - start)
 """
 
 
 def peak_memory(cmd: list[str], stdout=None) -> tuple[float, float]:
     """Run ``cmd``; return (its peak resident memory in MB, its wall time in seconds).
 
-    Reads ``os.wait4``'s resource usage of that one process, started by a small launcher
-    so that the benchmark's own memory does not count (see ``_LAUNCHER``). ``stdout``: a
+    Reads ``os.wait4``'s resource usage of that process, started by a small launcher so
+    that the benchmark's own memory does not count, and the summed memory of the processes
+    it starts (see ``_LAUNCHER``). ``stdout``: a
     file path to keep the command's output in (default: discarded).
     """
     r = subprocess.run([sys.executable, "-c", _LAUNCHER, str(stdout or ""), *cmd],
