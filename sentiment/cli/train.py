@@ -178,8 +178,6 @@ def cmd_train(args) -> int:
                  "approximate); a larger --max-memory counts more exactly")
         if not args.json:
             results.print(EPOCH_HEADER)
-        if ahead is not None:
-            ahead.go()  # pass 1 used both cores: training needs one
 
     def on_epoch(stats):
         nonlocal log
@@ -204,7 +202,8 @@ def cmd_train(args) -> int:
     with engine as cluster:
         try:
             model = _train_or_checkpoint(source, settings, model_path, args, on_epoch,
-                                         on_prepared, max_memory, report, cluster)
+                                         on_prepared, max_memory, report, cluster,
+                                         read=ahead.go if ahead is not None else None)
             if log is not None:
                 log.close()
                 log = None
@@ -280,6 +279,13 @@ def _finish(args, source, model, model_path, test, test_path, report, results, s
     return results.finish(f"the model was saved to {model_path}")
 
 
+def _then(chunks, action):
+    """``chunks``, then ``action()`` (if any) once they are all read."""
+    yield from chunks
+    if action is not None:
+        action()
+
+
 def _same_settings(args, saved: dict, ckpt: Path) -> None:
     """--resume continues with the checkpoint's settings: a flag that says otherwise is a
     mistake, not something to ignore."""
@@ -325,9 +331,10 @@ def _open_log(path, append: bool):
 
 
 def _train_or_checkpoint(source, settings, model_path: Path, args, on_epoch, on_prepared,
-                         max_memory: int, report, engine=None):
+                         max_memory: int, report, engine=None, read=None):
     """Train; on a stop request or divergence, save the last complete epoch as
-    ``MODEL.ckpt`` (resumable with ``--resume``), say so and exit."""
+    ``MODEL.ckpt`` (resumable with ``--resume``), say so and exit. ``read()`` is called
+    once the training file is read (the last chunks may still be hashing)."""
     from ..model import Model
     from ..train import TrainingStopped, checkpoint_parts, train_chunks
 
@@ -346,7 +353,7 @@ def _train_or_checkpoint(source, settings, model_path: Path, args, on_epoch, on_
     writer = CheckpointWriter(ckpt, source.name)
     try:
         with stop, writer:
-            rows = report.watch(stream(source, max_memory))
+            rows = _then(report.watch(stream(source, max_memory)), read)
             classes = source.labels.table if source.labels.scheme.kind == "multiclass" \
                 else None
             if engine is not None:
