@@ -150,11 +150,11 @@ def cmd_train(args) -> int:
     test = open_reviews(test_path, args, scheme=label_scheme(args)) if test_path else None
     ahead = None
     if test is not None and scheme.kind == "binary" and args.workers is None \
-            and args.cluster is None:  # read and hashed on a thread while training
+            and args.cluster is None:  # read and hashed by a child process while training
         from .ahead import TestAhead
         ahead = TestAhead(test_path, {k: getattr(args, k, None) for k in
                                       ("text_column", "label_column", "encoding")},
-                          scheme, settings, max_memory // 4)
+                          scheme, settings, max_memory // 8)
     log = _open_log(args.log, args.resume) if args.log else None  # before training
     results = Results()
 
