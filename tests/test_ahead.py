@@ -73,3 +73,20 @@ def test_texts_hashed_ahead_score_as_the_model_scores_them(values, negation, sma
     settings = Settings(ngrams=model.vocab.ngrams, negation=negation, values=values)
     np.testing.assert_allclose(hashed_logits(model, hashed(texts[:150], settings)),
                                model.logits(texts[:150]), rtol=1e-5, atol=1e-5)
+
+
+def test_the_test_file_is_read_ahead_only_beside_a_small_training_file(tmp_path):
+    import gzip
+
+    from sentiment.cli.ahead import worth_it
+
+    plain = tmp_path / "r.csv"
+    plain.write_text("review,sentiment\n" + "a fine film,positive\n" * 1000)  # 21 kB
+    packed = tmp_path / "r.csv.gz"
+    with gzip.open(packed, "wt") as f:
+        f.write(plain.read_text() * 50)  # ~1 MB of text in a few kB on disk
+    assert packed.stat().st_size < 20_000
+    assert worth_it([plain], 16 * 30_000)
+    assert not worth_it([plain, plain], 16 * 30_000)
+    assert worth_it([packed], 16 * 2_000_000)
+    assert not worth_it([packed], 16 * 500_000)  # its text counts, not its bytes on disk

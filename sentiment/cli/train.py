@@ -151,10 +151,11 @@ def cmd_train(args) -> int:
     ahead = None
     if test is not None and scheme.kind == "binary" and args.workers is None \
             and args.cluster is None:  # read and hashed by a child process while training
-        from .ahead import TestAhead
-        ahead = TestAhead(test_path, {k: getattr(args, k, None) for k in
-                                      ("text_column", "label_column", "encoding")},
-                          scheme, settings, max_memory // 8)
+        from .ahead import TestAhead, worth_it
+        if worth_it(train_paths, max_memory):
+            ahead = TestAhead(test_path, {k: getattr(args, k, None) for k in
+                                          ("text_column", "label_column", "encoding")},
+                              scheme, settings, max_memory // 8)
     log = _open_log(args.log, args.resume) if args.log else None  # before training
     results = Results()
 
