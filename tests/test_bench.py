@@ -14,6 +14,7 @@ from sentiment.text import tokenize
 
 ROW_KEYS = ["tokenize", "tokenize_unigrams", "epoch", "epoch_stage5", "end_to_end",
             "predict_startup", "memory", "threads_epoch", "threads_tokenize"]
+PEER_KEYS = ["peer_vowpalwabbit", "peer_fasttext", "predict_file", "predict_file_memory"]
 POS = "great wonderful loved brilliant best fun moving superb".split()
 NEG = "awful boring hated worst dull stupid waste terrible".split()
 NEUTRAL = "the a film movie story acting music it was and of i this plot".split()
@@ -41,7 +42,8 @@ def files(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def report(files):
-    return bench.run(*files, repeat=1, warmup=0, startup_runs=1, profile=True)
+    return bench.run(*files, repeat=1, warmup=0, startup_runs=1, profile=True,
+                     only=[m for m in measures.MEASUREMENTS if m != "peers"])
 
 
 def test_report_structure(report, files):
@@ -56,7 +58,7 @@ def test_report_structure(report, files):
             assert set(row[side]) == {"median", "min", "max", "runs"}
             assert row[side]["median"] > 0
         assert (row["pass"] is None) == (row["key"] not in measures.TARGETS)
-    assert set(report["passed"]) == set(measures.TARGETS)
+    assert set(report["passed"]) == set(measures.TARGETS) - set(PEER_KEYS)
     memory = report["rows"][ROW_KEYS.index("memory")]
     assert memory["unit"] == "MB" and 10 < memory["ours_value"]["max"] < 1500
     e2e = report["rows"][ROW_KEYS.index("end_to_end")]["details"]
@@ -128,7 +130,8 @@ def test_table_and_markdown(report):
     lines = table.splitlines()
     assert lines[0].split()[:3] == ["measurement", "ours", "reference"]
     results = [line.split()[-2] for line in lines[2:2 + len(ROW_KEYS)]]
-    assert sum(r in ("PASS", "FAIL") for r in results) == len(measures.TARGETS)
+    judged = set(measures.TARGETS) - set(PEER_KEYS)
+    assert sum(r in ("PASS", "FAIL") for r in results) == len(judged)
     assert "vocabularies" in table and "identical" in table
     md = markdown(report, "python -m sentiment bench --repeat 1")
     assert md.startswith("# Benchmarks\n")
@@ -173,3 +176,19 @@ def test_peak_memory_is_the_commands_own():
     peak_big, _ = timing.peak_memory([sys.executable, "-c",
                                      "import numpy; a = numpy.ones(50_000_000)"])
     assert peak_big > 400 > peak  # 400 MB of its own does count
+
+
+def test_peers_are_timed_when_importable_and_predict_file_against_pandas(files):
+    from sentiment.lab import peers
+
+    report = bench.run(*files, repeat=1, warmup=0, only=["peers"])
+    present = [k for k in PEER_KEYS
+               if not k.startswith("peer_") or peers.importable(k.removeprefix("peer_"))]
+    assert [r["key"] for r in report["rows"]] == present
+    for row in report["rows"]:
+        assert row["ratio_kind"] == "cost" and row["ratio"]["median"] > 0
+        assert row["pass"] is not None
+        if row["key"].startswith("peer_"):
+            assert 0.5 <= row["details"]["accuracy_ours"] <= 1
+    memory = report["rows"][-1]
+    assert memory["unit"] == "MB" and 10 < memory["reference_value"]["median"] < 1500

@@ -148,8 +148,15 @@ is +10%).
 - **cold predict**: wall time of a new process `python -m sentiment predict TEXT --model M`
   with the model trained above, against `python -c "import numpy"`, alternately.
 - **peak memory**: maximum resident set size of a `python -m sentiment train FILE --model M`
-  process (default settings), read with `os.wait4` for that one child; budget 1,500 MB
-  (10^6 bytes).
+  process (default settings), read with `os.wait4` (or, when the command starts processes
+  of its own, the most their summed resident memory reached, read every 20 ms); budget
+  1,500 MB (10^6 bytes).
+- **peers** (when `vowpalwabbit` / `fasttext` are importable): whole processes, alternated,
+  our `train TRAIN --test TEST` against each peer training on the same split and scoring
+  the test split (`sentiment.lab.peers`: Vowpal Wabbit bigrams, 1 pass; fastText bigrams,
+  5 epochs, 2 threads; both tokenize in Python and see the training rows shuffled); the
+  ratio is our wall over theirs. **predict --file**: `predict --file TEST --output OUT`
+  against `pandas.read_csv(TEST)` in a process of its own: wall and peak memory.
 - **threads**: the default epoch with BLAS limited to 2 threads and to 1 (threadpoolctl),
   and tokenizing with 2 workers and with 1; parallel efficiency = speed-up / 2.
 """

@@ -13,7 +13,8 @@ import numpy as np
 from .references import agreement, vectorizer
 from .timing import paired, peak_memory, run_quietly, summary
 
-MEASUREMENTS = ("tokenize", "epoch", "end_to_end", "predict_startup", "memory", "threads")
+MEASUREMENTS = ("tokenize", "epoch", "end_to_end", "predict_startup", "memory", "threads",
+                "peers")
 
 
 SENTENCE = "A wonderful film: great acting, and I loved every minute of it!"
@@ -61,6 +62,10 @@ TARGETS = {
     "end_to_end": Target("speedup", 3.0, ">= 3x faster"),
     "predict_startup": Target("cost", 3.0, "<= 3x import numpy"),
     "memory": Target("budget", MEMORY_BUDGET_MB, f"< {MEMORY_BUDGET_MB:,.0f} MB"),
+    "peer_vowpalwabbit": Target("cost", 0.9, "<= 0.9x its wall"),
+    "peer_fasttext": Target("cost", 1.0, "<= 1x its wall"),
+    "predict_file": Target("cost", 2.5, "<= 2.5x pandas"),
+    "predict_file_memory": Target("cost", 3.0, "<= 3x pandas"),
 }
 
 
