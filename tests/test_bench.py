@@ -181,7 +181,7 @@ def test_peak_memory_is_the_commands_own():
 def test_peers_are_timed_when_importable_and_predict_file_against_pandas(files):
     from sentiment.lab import peers
 
-    report = bench.run(*files, repeat=1, warmup=0, only=["peers"])
+    report = bench.run(*files, repeat=1, warmup=0, only=["peers"], profile=True)
     present = [k for k in PEER_KEYS
                if not k.startswith("peer_") or peers.importable(k.removeprefix("peer_"))]
     assert [r["key"] for r in report["rows"]] == present
@@ -190,5 +190,7 @@ def test_peers_are_timed_when_importable_and_predict_file_against_pandas(files):
         assert row["pass"] is not None
         if row["key"].startswith("peer_"):
             assert 0.5 <= row["details"]["accuracy_ours"] <= 1
+        if row["margin"] < measures.CLOSE:  # where the whole command spent its time
+            assert row["profile"] and {"function", "own_seconds"} <= set(row["profile"][0])
     memory = report["rows"][-1]
     assert memory["unit"] == "MB" and 10 < memory["reference_value"]["median"] < 1500

@@ -126,6 +126,18 @@ def profile_row(row: dict, data, settings, model_path) -> dict | list:
                                                    model_path))
     if key == "predict_startup":
         return profile_startup(model_path)
+    if key.startswith(("peer_", "predict_file")):  # the whole command, cProfile'd
+        import pstats
+
+        from .peers import OURS, commands, scoring_command
+
+        with tempfile.TemporaryDirectory() as tmp:
+            cmd = commands(data.train_path, data.test_path, Path(tmp))[OURS] \
+                if key.startswith("peer_") else scoring_command(
+                    row["details"]["model"], data.test_path, Path(tmp))
+            out = Path(tmp) / "command.prof"
+            run_quietly([cmd[0], "-m", "cProfile", "-o", str(out), *cmd[1:]])
+            return top_functions(pstats.Stats(str(out)), 12)
     return []
 
 

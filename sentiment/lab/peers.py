@@ -107,13 +107,18 @@ def run_all(train, test, repeat: int, tmp: Path, note=None) -> dict[str, list[tu
     return results
 
 
+def scoring_command(model, test, tmp: Path) -> list[str]:
+    """``predict --file TEST`` with ``model``, written into ``tmp``."""
+    return [sys.executable, "-m", "sentiment", "predict", "--model", str(model), "--file",
+            str(test), "--output", str(tmp / "scores.csv")]
+
+
 def scoring(model, test, repeat: int, tmp: Path) -> tuple[list, list]:
     """``predict --file TEST`` and ``pandas.read_csv(TEST)``, alternated: per side a list
     of (wall seconds, peak MB)."""
     from .timing import peak_memory
 
-    ours = [sys.executable, "-m", "sentiment", "predict", "--model", str(model), "--file",
-            str(test), "--output", str(tmp / "scores.csv")]
+    ours = scoring_command(model, test, tmp)
     pandas = [sys.executable, "-c", READ, str(test)]
     mine, theirs = [], []
     for _ in range(repeat):
@@ -149,10 +154,12 @@ def measure_peers(data, repeat: int, note, tmp: Path) -> list[dict]:
                              [w for w, _, _ in ours], [w for w, _, _ in theirs], "cost",
                              details=details))
     note(f"predict --file against pandas.read_csv: {repeat} pairs")
-    mine, pandas = scoring(tmp / "peers-model.npz", data.test_path, repeat, tmp)
+    model = tmp / "peers-model.npz"  # trained by our runs above
+    mine, pandas = scoring(model, data.test_path, repeat, tmp)
     for key, what, i in (("predict_file", "wall", 0), ("predict_file_memory", "peak", 1)):
         rows.append(make_row(key, f"predict --file of the test split, {what}",
                              "python -m sentiment predict --file TEST --output OUT",
                              "pandas.read_csv(TEST)", [m[i] for m in mine],
-                             [p[i] for p in pandas], "cost", unit="s" if i == 0 else "MB"))
+                             [p[i] for p in pandas], "cost", unit="s" if i == 0 else "MB",
+                             details={"model": str(model)}))
     return rows
