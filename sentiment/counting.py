@@ -107,12 +107,21 @@ class FeatureCounter:
         """Fold the waiting chunks into the table, partition by partition, straight into
         arrays sized for the worst case (no partition is copied twice); prune past the
         capacity."""
-        import pandas as pd
+        if self.pending:
+            self.merge_in(self.take())
 
-        if not self.pending:
-            return
+    def take(self) -> list:
+        """The table and the waiting chunks, handed to :meth:`merge_in` (which a worker
+        thread may run while chunks go on being added: they wait for the next merge; a
+        second merge must wait for the first)."""
         sources = [(self.table, self.bounds)] + self.pending
         self.pending, self.pending_size = [], 0
+        return sources
+
+    def merge_in(self, sources: list) -> None:
+        """The merge of :meth:`take`'s ``sources`` becomes the table."""
+        import pandas as pd
+
         size = sum(len(t["hash"]) for t, _ in sources)
         out = {k: np.empty(size, dtype=v.dtype) for k, v in _empty().items()}
         bounds = np.zeros(PARTS + 1, dtype=np.int64)

@@ -25,6 +25,7 @@ from .batch import prefetch
 from .chunks import hash_rows, keep_rows
 from .counting import ENTRY_BYTES, FeatureCounter
 from .errors import DataError
+from .memory import give_back_freed_memory, one_heap, release_freed_memory
 from .rows import ShardedRows, Spool, csr
 from .settings import Settings
 from .text import join_tokens
@@ -126,16 +127,24 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
             release_freed_memory()  # the file is larger than memory: bound it over speed
             released = True
         if counter is not None and counter.full():  # after the chunk's temporaries are gone
-            t = time.perf_counter()
-            counter.merge()
-            times["vocabulary"] += time.perf_counter() - t
+            merged()  # one merge at a time: each folds in the table the last one made
+            merging.append(merger.submit(counter.merge_in, counter.take()))
         if progress is not None:
             progress("read", n_rows)
 
+    merging: list = []  # the counts being merged on the merger thread
+
+    def merged():
+        if merging:
+            t = time.perf_counter()
+            merging.pop().result()
+            times["vocabulary"] += time.perf_counter() - t
+
     # chunks are hashed on worker threads while the next is read and the one before is
-    # counted: hashing, factorizing and sorting release the GIL, so both cores work
+    # counted, and the counts merged on a thread of their own: hashing, factorizing and
+    # sorting release the GIL, so both cores work
     ahead = max(1, min(AHEAD, threads or os.cpu_count() or 1))
-    with ThreadPoolExecutor(ahead) as pool:
+    with ThreadPoolExecutor(ahead) as pool, ThreadPoolExecutor(1) as merger:
         t = time.perf_counter()
         for c, (texts, labels) in enumerate(chunks):
             times["read"] += time.perf_counter() - t
@@ -150,6 +159,7 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
         times["read"] += time.perf_counter() - t
         while pending:
             keep_oldest()
+        merged()
     # the workers' seconds overlap: shown as their shares of the wall time past reading
     work = times["tokenize"] + times["vocabulary"]
     wall = time.perf_counter() - start - times["read"]
@@ -241,53 +251,6 @@ def check_balance(n_rows: int, n_val: int, n_positive: int, n_labelled_positive:
         raise DataError(f"the training rows ({train_rows:,} of {n_rows:,}; the rest are held "
                         "out for validation) need both positive and negative reviews; add "
                         "rows or lower --val-fraction")
-
-
-def one_heap() -> None:
-    """Make glibc serve every thread from one heap (``M_ARENA_MAX`` 1).
-
-    By default each thread that allocates gets a heap of its own, and memory freed in one
-    is not reused by another: with pass 1 on two worker threads, IMDB's `train --test`
-    peaked at ~1,040 MB instead of ~880 MB, no faster. numpy allocates few, large blocks,
-    so sharing one heap costs no waiting. Elsewhere (not glibc) this does nothing.
-    """
-    _mallopt(-8, 1)  # M_ARENA_MAX
-
-
-def _mallopt(option: int, value: int) -> None:
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(option, value)
-    except (OSError, AttributeError):
-        pass
-
-
-def give_back_freed_memory() -> None:
-    """Give the memory freed so far back to the system (glibc's ``malloc_trim``): after
-    pass 1, IMDB's process held ~300 MB of freed temporaries through the epochs."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-def release_freed_memory() -> None:
-    """Make glibc give freed arrays of 1 MB or more back to the system at once.
-
-    glibc raises its mmap threshold as large blocks are freed, after which arrays of up to
-    32 MB come from a heap that fragments and never shrinks: a chunk's temporaries then stay
-    in the process. Fixing the threshold kept the peak of pass 1 on 500k reviews at 782 MB
-    instead of 1,098 MB; but every large array then costs fresh pages (IMDB's train took
-    9.7 s instead of 7.5 s), so it is done only once the rows outgrow memory. Elsewhere
-    (not glibc) this does nothing.
-    """
-    _mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
 
 
 def fit_vocabulary(texts, labels, *, ngrams: int = 1, min_count: int = 1,

@@ -64,6 +64,48 @@ def test_chunks_hashed_side_by_side_give_the_same_model_as_one_after_the_other()
                train(texts, labels, QUICK, chunk_size=50, threads=2, progress=False))
 
 
+def test_pass_one_on_threads_equals_pass_one_in_line_merges_and_pruning_included(
+        monkeypatch):
+    from concurrent.futures import Future
+
+    from sentiment import pipeline
+
+    class InLine:  # an executor that runs each job at once, on the calling thread
+        def __init__(self, *_):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *_):
+            return False
+
+        def submit(self, fn, *args):
+            done = Future()
+            done.set_result(fn(*args))
+            return done
+
+    rng = np.random.default_rng(0)
+    words = np.array([f"w{i}" for i in range(40_000)])
+    texts = [" ".join(rng.choice(words, 6)) for _ in range(12_000)]
+    labels = np.arange(12_000) % 2
+    settings = Settings(epochs=1, min_count=1)
+    options = dict(chunk_size=1000, max_memory=1 << 22, progress=False)  # merges, prunes
+    merge_in = FeatureCounter.merge_in
+
+    def slow_merge_in(self, sources):  # merges that outlast a chunk's hashing
+        time.sleep(0.05)
+        merge_in(self, sources)
+
+    monkeypatch.setattr(FeatureCounter, "merge_in", slow_merge_in)
+    threaded = train(texts, labels, settings, **options)
+    monkeypatch.setattr(FeatureCounter, "merge_in", merge_in)
+    monkeypatch.setattr(pipeline, "ThreadPoolExecutor", InLine)
+    in_line = train(texts, labels, settings, **options)
+    assert threaded.info["cache"]["count_threshold"] > 1  # the counts were pruned
+    same_model(threaded, in_line)
+
+
 def test_validation_rows_do_not_depend_on_chunks():
     rows = np.arange(10_000)
     held = validation_rows(rows, 0, 0.1)

@@ -115,7 +115,7 @@ def _score(conn, spec: dict) -> None:
     import traceback
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent to handle
-    from ..pipeline import one_heap
+    from ..memory import one_heap
 
     one_heap()  # its scoring threads share one heap (as pass 1's)
     try:
