@@ -105,3 +105,11 @@ def hash_part(texts, labels, counted, settings: Settings, counting: bool, c: int
         chunk["sign"] = np.sign(X.data).astype(np.int8)
     made.update(chunk=chunk, seconds=(t1 - t, time.perf_counter() - t1))
     return made
+
+
+def hash_texts(texts, settings: Settings) -> dict:
+    """``texts`` as pass 1 keeps them, counting nothing: each text's distinct features as
+    codes into the chunk's own distinct hashes (``settings``: a model's n-grams, negation
+    and input values); :func:`~sentiment.pipeline.chunk_logits` scores them."""
+    none = np.zeros(len(texts), np.int8)
+    return hash_part(texts, none, none, settings, False, 0, threads=1)["chunk"]

@@ -111,7 +111,7 @@ def encode(partition: Partition, vocab, settings: Settings, remap=None) -> Rows:
     for key in [k for k in partition.spool.keys() if k.startswith("text")]:
         partition.spool.pop(key)
     train, val = encode_rows(vocab, settings, partition.spool, partition.keys,
-                             partition.nnz, remap=remap)
+                             partition.nnz, remap=remap, threads=1)
     X, y = _rows_of(train, len(vocab))
     X_val, y_val = _rows_of(val, len(vocab))
     return Rows(X, y, X_val, y_val)

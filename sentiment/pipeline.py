@@ -25,7 +25,7 @@ from .batch import prefetch
 from .chunks import hash_rows, keep_rows
 from .counting import ENTRY_BYTES, FeatureCounter
 from .errors import DataError
-from .memory import give_back_freed_memory, one_heap, release_freed_memory
+from .memory import give_back_freed_memory, release_freed_memory
 from .rows import ShardedRows, Spool, csr
 from .settings import Settings
 from .text import join_tokens
@@ -114,7 +114,6 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
     tally = Tally(settings, classes is not None)
     released = False
     pending: deque = deque()  # chunks being hashed on the worker threads, in order
-    one_heap()
     start = time.perf_counter()
 
     def keep_oldest():
@@ -128,7 +127,12 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
             released = True
         if counter is not None and counter.full():  # after the chunk's temporaries are gone
             merged()  # one merge at a time: each folds in the table the last one made
-            merging.append(merger.submit(counter.merge_in, counter.take()))
+            if spool.dir is None and ahead > 1:  # beside the hashing, while rows fit
+                merging.append(merger.submit(counter.merge_in, counter.take()))
+            else:  # larger than memory: a merge's copies beside two chunks' went past
+                t = time.perf_counter()  # the bound (500k reviews: 1,684 MB, not 1,355)
+                counter.merge()
+                times["vocabulary"] += time.perf_counter() - t
         if progress is not None:
             progress("read", n_rows)
 
@@ -183,7 +187,8 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
     t = time.perf_counter()
     if remap is not None and settings.values == "nb":
         vocab.set_class_scale(class_counts(vocab, spool, keys, remap))
-    train, val = encode_rows(vocab, settings, spool, keys, nnz, should_stop, progress, remap)
+    train, val = encode_rows(vocab, settings, spool, keys, nnz, should_stop, progress, remap,
+                             ahead)
     times["encode"] = time.perf_counter() - t
     cache = {"memory_bytes": spool.in_memory, "disk_bytes": spool.peak_on_disk,
              "folder": str(spool.dir) if spool.dir else None,
@@ -329,10 +334,17 @@ def chunk_matrix(vocab: Vocabulary, values: str, chunk: dict):
     return csr(indptr, indices, data, len(vocab))
 
 
+def chunk_logits(model, chunk: dict) -> np.ndarray:
+    """``model``'s logits of texts kept as :func:`~sentiment.chunks.hash_texts` keeps them
+    with its settings: equal to ``model.logits(texts)``, by one lookup of the chunk's
+    distinct hashes."""
+    return model.net.logits(chunk_matrix(model.vocab, model.values, chunk))
+
+
 def encode_rows(vocab: Vocabulary, settings: Settings, spool: Spool, keys, nnz: int,
-                should_stop=None, progress=None, remap=None):
+                should_stop=None, progress=None, remap=None, threads: int = 2):
     """Pass 2: every kept chunk as vocabulary columns, scattered into shards (``remap``:
-    K classes' codes to their positions)."""
+    K classes' codes to their positions; ``threads``: chunks looked up at once)."""
     budget = spool.budget if spool.dir is None else spool.budget // 4
     n_shards = max(1, -(-nnz * 8 // max(budget, 1)))  # 8 bytes an entry: index, value
     rng = np.random.default_rng([settings.seed, 1])  # its own stream: training's is intact
@@ -346,7 +358,7 @@ def encode_rows(vocab: Vocabulary, settings: Settings, spool: Spool, keys, nnz: 
     # the next chunks' columns are looked up on two worker threads while this one is
     # scattered: pass 2 on IMDB took 0.49 s instead of 0.80 s
     for (key, chunk), X in prefetch(lambda item: chunk_matrix(vocab, settings.values, item[1]),
-                                    popped(), ahead=2):
+                                    popped(), ahead=threads):
         y = (chunk["labels"] if remap is None else remap[chunk["labels"]]).astype(np.float32)
         if key.startswith("train"):
             train.scatter(rng, X.indptr, X.indices, X.data, y)

@@ -11,11 +11,16 @@ or counts.
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from .negation import signed
 from .text import HASH_VERSION, HashedCorpus, hash_corpus
 
+#: held while one thread builds a vocabulary's lookup index (pandas fills an Index's hash
+#: table on first use; two threads doing it at once can see it half full)
+_INDEX_LOCK = threading.Lock()
 
 class Vocabulary:
     """Features kept for training, with their positive and negative document counts.
@@ -92,10 +97,16 @@ class Vocabulary:
     def lookup(self, hashes: np.ndarray) -> np.ndarray:
         """Return the column id of each hash, -1 for hashes not in the vocabulary."""
         if len(hashes) > 50_000:
-            if self._index is None:
-                import pandas as pd
-                self._index = pd.Index(self.hashes)
-            return self._index.get_indexer(hashes)
+            index = self._index
+            if index is None:
+                with _INDEX_LOCK:  # threads may look up at once: one builds the index
+                    if self._index is None:
+                        import pandas as pd
+                        index = pd.Index(self.hashes)
+                        index.get_indexer(self.hashes[:1])  # fills its hash table, once
+                        self._index = index
+                    index = self._index
+            return index.get_indexer(hashes)
         order, sorted_h = self._sorted()
         pos = np.searchsorted(sorted_h, hashes)
         pos[pos == len(sorted_h)] = 0

@@ -24,7 +24,13 @@ def files(tmp_path_factory):
 
 @pytest.mark.parametrize("flags", [[], ["--full"], ["--values", "count"],
                                    ["--negation", "0", "--ngrams", "1"]])
-def test_the_test_accuracy_is_what_evaluate_says_of_the_saved_model(files, flags, capsys):
+def test_the_test_accuracy_is_what_evaluate_says_of_the_saved_model(files, flags, capsys,
+                                                                     monkeypatch):
+    from sentiment.cli.ahead import TestAhead
+
+    scored = []
+    score = TestAhead.score
+    monkeypatch.setattr(TestAhead, "score", lambda self, m: scored.append(1) or score(self, m))
     train, test, d = files
     model = d / "m.npz"
     assert main(["train", str(train), "--test", str(test), "--model", str(model),
@@ -36,6 +42,7 @@ def test_the_test_accuracy_is_what_evaluate_says_of_the_saved_model(files, flags
     assert said["n_test"] == evaluated["n"] == 700
     assert said["test_accuracy"] == evaluated["accuracy"]
     assert 0.6 < said["test_accuracy"] < 1.0
+    assert scored == [1]  # the test file was read ahead, by the child
 
 
 def test_a_bad_label_late_in_the_test_file_is_said_and_the_model_kept(files, capsys):
@@ -58,8 +65,9 @@ def test_a_bad_label_late_in_the_test_file_is_said_and_the_model_kept(files, cap
 @pytest.mark.parametrize("negation", [0, 3])
 @pytest.mark.parametrize("small", [False, True])
 def test_texts_hashed_ahead_score_as_the_model_scores_them(values, negation, small):
-    from sentiment.cli.ahead import hashed, hashed_logits
+    from sentiment.chunks import hash_texts
     from sentiment.compact import compact
+    from sentiment.pipeline import chunk_logits
     from sentiment.settings import Settings
     from sentiment.train import train
 
@@ -71,7 +79,7 @@ def test_texts_hashed_ahead_score_as_the_model_scores_them(values, negation, sma
     if small:
         model = compact(model, 50)
     settings = Settings(ngrams=model.vocab.ngrams, negation=negation, values=values)
-    np.testing.assert_allclose(hashed_logits(model, hashed(texts[:150], settings)),
+    np.testing.assert_allclose(chunk_logits(model, hash_texts(texts[:150], settings)),
                                model.logits(texts[:150]), rtol=1e-5, atol=1e-5)
 
 
@@ -90,3 +98,30 @@ def test_the_test_file_is_read_ahead_only_beside_a_small_training_file(tmp_path)
     assert not worth_it([plain, plain], 16 * 30_000)
     assert worth_it([packed], 16 * 2_000_000)
     assert not worth_it([packed], 16 * 500_000)  # its text counts, not its bytes on disk
+
+
+def test_one_thread_scores_the_test_file_in_process(files, capsys, monkeypatch):
+    """--threads 1 asks for one core (as --resume, whose settings the flags may not say,
+    scores it in process too)."""
+    from sentiment.cli.ahead import TestAhead
+
+    monkeypatch.setattr(TestAhead, "score", lambda *_: pytest.fail("read ahead"))
+    train, test, d = files
+    assert main(["train", str(train), "--test", str(test), "--model", str(d / "t.npz"),
+                 "--epochs", "1", "--min-count", "1", "--threads", "1"]) == 0
+    assert "test accuracy" in capsys.readouterr().out
+
+
+def test_a_failed_child_falls_back_to_scoring_in_process(files, capsys, monkeypatch):
+    from sentiment.cli.ahead import TestAhead
+
+    def dead(self, model):
+        raise RuntimeError("the process scoring the test file ended (exit code -9)")
+
+    monkeypatch.setattr(TestAhead, "score", dead)
+    train, test, d = files
+    assert main(["train", str(train), "--test", str(test), "--model", str(d / "f.npz"),
+                 "--epochs", "1", "--min-count", "1", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert "(exit code -9); scoring it in this process" in err
+    assert json.loads(out.splitlines()[-1])["n_test"] == 700

@@ -13,8 +13,6 @@ read after training; Ctrl-C is the parent's (the child ignores it and ends with 
 """
 from __future__ import annotations
 
-import numpy as np
-
 from ..errors import SentimentError
 
 #: the test file is read ahead while training when the training text is at most this share
@@ -62,7 +60,17 @@ class TestAhead:
     def go(self) -> None:
         """Start the child (once pass 1 is done with both cores and its memory)."""
         if self._proc.pid is None:
-            self._proc.start()
+            import signal
+
+            # Ctrl-C is the parent's: the child starts with it blocked (and then ignores
+            # it), so that one during its imports prints no traceback of its own
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) \
+                if hasattr(signal, "pthread_sigmask") else None
+            try:
+                self._proc.start()
+            finally:
+                if blocked is not None and signal.SIGINT not in blocked:
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
             self._child.close()
             self._send(("go",))
 
@@ -82,7 +90,8 @@ class TestAhead:
         if answer[0] == "error":
             raise SentimentError(answer[1])
         if answer[0] == "internal":
-            raise RuntimeError(f"scoring the test file failed:\n{answer[1]}")
+            raise RuntimeError("the process scoring the test file failed ("
+                               f"{answer[1].strip().splitlines()[-1]})")
         _, metrics, hashes, notes, name = answer
         note(*notes)
         seen = DataReport()
@@ -134,10 +143,13 @@ def _score(conn, spec: dict) -> None:
 
 
 def _read_and_score(conn, spec: dict):
+    import numpy as np
+
+    from ..chunks import hash_texts
     from ..data import ReviewFile
     from ..labels import LabelScheme
     from ..metrics import evaluate_chunks
-    from ..pipeline import DEFAULT_MAX_MEMORY, chunk_rows
+    from ..pipeline import DEFAULT_MAX_MEMORY, chunk_logits, chunk_rows
     from ..settings import Settings
     from .common import SCORING_SHARE
     from .report import DataReport
@@ -152,7 +164,7 @@ def _read_and_score(conn, spec: dict):
                         values=spec["values"])
     held, size = [], 0
     for texts, labels in chunks:  # ahead, until the model comes or the budget is spent
-        kept = hashed(texts, settings)
+        kept = hash_texts(texts, settings)
         held.append((kept, labels))
         size += sum(a.nbytes for a in kept.values())
         if size > spec["budget"] or conn.poll():
@@ -169,27 +181,10 @@ def _read_and_score(conn, spec: dict):
 
     def logits(item):
         if isinstance(item, dict):  # hashed ahead: a lookup of its distinct hashes
-            return hashed_logits(model, item)
+            return chunk_logits(model, item)
         return model.logits(item)
 
     metrics = evaluate_chunks(model, rest(), logits=logits)
     hashes = np.concatenate(seen._hashes) if seen._hashes else np.zeros(0, np.uint64)
     return ("done", metrics, hashes, source.notes, source.name)
 
-
-def hashed(texts, settings) -> dict:
-    """``texts`` as pass 1 of training keeps them, counting nothing: each text's distinct
-    features as codes into the chunk's own distinct hashes (``settings``: the model's
-    n-grams, negation and input values)."""
-    from ..chunks import hash_part
-
-    return hash_part(texts, np.zeros(len(texts), np.int8), np.zeros(len(texts), np.int8),
-                     settings, False, 0, threads=1)["chunk"]
-
-
-def hashed_logits(model, kept: dict) -> np.ndarray:
-    """``model``'s logits of texts :func:`hashed` with its settings: equal to
-    ``model.logits(texts)``."""
-    from ..pipeline import chunk_matrix
-
-    return model.net.logits(chunk_matrix(model.vocab, model.values, kept))

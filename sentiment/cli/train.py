@@ -113,7 +113,10 @@ def cmd_train(args) -> int:
     from ..data import imdb_paths
 
     start = time.perf_counter()
+    from ..memory import one_heap
     from ..paths import default_model
+
+    one_heap()  # the pipeline's worker threads share one heap
 
     model_path = Path(args.model) if args.model else default_model()
     if args.model is None:
@@ -150,8 +153,9 @@ def cmd_train(args) -> int:
     test = open_reviews(test_path, args, scheme=label_scheme(args)) if test_path else None
     ahead = None
     if test is not None and scheme.kind == "binary" and args.workers is None \
-            and args.cluster is None:  # read and hashed by a child process while training
-        from .ahead import TestAhead, worth_it
+            and args.cluster is None and not args.resume and args.threads != 1:
+        from .ahead import TestAhead, worth_it  # read and hashed by a child process
+
         if worth_it(train_paths, max_memory):
             ahead = TestAhead(test_path, {k: getattr(args, k, None) for k in
                                           ("text_column", "label_column", "encoding")},
@@ -242,8 +246,11 @@ def _finish(args, source, model, model_path, test, test_path, report, results, s
     with _Saving(model, model_path):  # written while the test file is scored
         metrics = None
         if ahead is not None:  # read and hashed while the model trained
-            metrics, seen, test_name = ahead.score(model)
-        elif test is not None:
+            try:
+                metrics, seen, test_name = ahead.score(model)
+            except RuntimeError as exc:  # the child failed (killed?): score it here
+                note(f"{test_path}: {exc}; scoring it in this process")
+        if metrics is None and test is not None:
             from ..metrics import evaluate_chunks
 
             test = open_reviews(test_path, args, scheme=model.scheme, fixed=True)
