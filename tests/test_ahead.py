@@ -125,3 +125,22 @@ def test_a_failed_child_falls_back_to_scoring_in_process(files, capsys, monkeypa
     out, err = capsys.readouterr()
     assert "(exit code -9); scoring it in this process" in err
     assert json.loads(out.splitlines()[-1])["n_test"] == 700
+
+
+def test_an_error_read_after_the_model_was_sent_is_said(files, capsys):
+    """The child holds a budget of hashed rows (--max-memory / 8) and reads the rest once
+    the model is sent: an error there comes back too."""
+    train, _, d = files
+    rng = np.random.default_rng(4)
+    words = np.array([f"word{i}" for i in range(5000)])
+    texts = [" ".join(row) for row in words[rng.integers(0, 5000, (60_000, 16))]]  # 9 MB
+    labels = ["positive" if i % 2 else "negative" for i in range(60_000)]
+    labels[55_000] = "maybe"
+    test = d / "long.csv"
+    with open(test, "w", newline="") as f:
+        f.write("review,sentiment\n" + "".join(f"{t},{y}\n" for t, y in zip(texts, labels)))
+    assert main(["train", str(train), "--test", str(test), "--model", str(d / "l.npz"),
+                 "--epochs", "1", "--min-count", "1", "--max-memory", "64M"]) == 2
+    err = capsys.readouterr().err
+    assert f"{test}: column 'sentiment' has 3 values" in err and "'maybe': 1" in err
+    assert (d / "l.npz").exists() and not (d / "l.npz.ckpt").exists()  # the model is kept

@@ -11,17 +11,21 @@ from .common import note
 class _Saving:
     """Saves a model on a thread for the length of a ``with`` block (the test file is
     scored meanwhile), then waits for it; a failed save is raised at the end of the
-    block, whatever happened inside it."""
+    block, whatever happened inside it. Once saved, the ``superseded`` checkpoint goes
+    (also when scoring the test file failed: the model it led to is kept)."""
 
-    def __init__(self, model, path: Path):
+    def __init__(self, model, path: Path, superseded: Path | None = None):
         import threading
 
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._save, args=(model, path), daemon=True)
+        self.thread = threading.Thread(target=self._save, args=(model, path, superseded),
+                                       daemon=True)
 
-    def _save(self, model, path) -> None:
+    def _save(self, model, path, superseded) -> None:
         try:
             model.save(path)
+            if superseded is not None:
+                superseded.unlink(missing_ok=True)
         except BaseException as exc:  # re-raised by the main thread
             self.error = exc
 

@@ -243,7 +243,7 @@ def _finish(args, source, model, model_path, test, test_path, report, results, s
         model = compact(model)  # what is saved is what is tested
         features = f"{len(model.vocab):,} of {features} (compact; --full keeps all)"
     trained = time.perf_counter() - start
-    with _Saving(model, model_path):  # written while the test file is scored
+    with _Saving(model, model_path, model_path.with_name(model_path.name + ".ckpt")):
         metrics = None
         if ahead is not None:  # read and hashed while the model trained
             try:
@@ -260,7 +260,6 @@ def _finish(args, source, model, model_path, test, test_path, report, results, s
             seen = DataReport()
             metrics = evaluate_chunks(model, seen.watch(stream(test, desc="scoring")),
                                       mapper=engine.mapper(model) if engine else None)
-    model_path.with_name(model_path.name + ".ckpt").unlink(missing_ok=True)  # superseded
     times = model.info["times"]
     best = ([h for h in model.history if h["best"]] or model.history)[-1]
     size = model_path.stat().st_size / 1e6
