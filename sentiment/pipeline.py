@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -113,29 +112,7 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
     keys, nnz = [], 0
     tally = Tally(settings, classes is not None)
     released = False
-    pending: deque = deque()  # chunks being hashed on the worker threads, in order
     start = time.perf_counter()
-
-    def keep_oldest():
-        nonlocal nnz, released
-        c, n_rows, job = pending.popleft()
-        done, made = keep_rows(job.result(), counter, spool, c, times)
-        nnz += done
-        keys.extend(made)
-        if spool.dir is not None and not released:
-            release_freed_memory()  # the file is larger than memory: bound it over speed
-            released = True
-        if counter is not None and counter.full():  # after the chunk's temporaries are gone
-            merged()  # one merge at a time: each folds in the table the last one made
-            if spool.dir is None and ahead > 1:  # beside the hashing, while rows fit
-                merging.append(merger.submit(counter.merge_in, counter.take()))
-            else:  # larger than memory: a merge's copies beside two chunks' went past
-                t = time.perf_counter()  # the bound (500k reviews: 1,684 MB, not 1,355)
-                counter.merge()
-                times["vocabulary"] += time.perf_counter() - t
-        if progress is not None:
-            progress("read", n_rows)
-
     merging: list = []  # the counts being merged on the merger thread
 
     def merged():
@@ -144,25 +121,42 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
             merging.pop().result()
             times["vocabulary"] += time.perf_counter() - t
 
-    # chunks are hashed on worker threads while the next is read and the one before is
-    # counted, and the counts merged on a thread of their own: hashing, factorizing and
-    # sorting release the GIL, so both cores work
+    # chunks are hashed on worker threads (side by side, each on one thread) while the
+    # next is read and the one before is counted, and the counts merged on a thread of
+    # their own: hashing, factorizing and sorting release the GIL, so both cores work
     ahead = max(1, min(AHEAD, threads or os.cpu_count() or 1))
-    with ThreadPoolExecutor(ahead) as pool, ThreadPoolExecutor(1) as merger:
+
+    def read():
+        """(chunk number, rows, the arguments of its :func:`hash_rows`) of each chunk."""
         t = time.perf_counter()
         for c, (texts, labels) in enumerate(chunks):
             times["read"] += time.perf_counter() - t
             _poll(should_stop)
             is_val, counted = tally.add(labels)
-            pending.append((c, len(texts), pool.submit(
-                hash_rows, texts, labels, counted, is_val, settings, counter is not None, c,
-                1 if ahead > 1 else threads)))  # chunks side by side, each on one thread
-            while len(pending) > ahead:
-                keep_oldest()
+            yield c, len(texts), (texts, labels, counted, is_val, settings,
+                                  counter is not None, c, 1 if ahead > 1 else threads)
             t = time.perf_counter()
         times["read"] += time.perf_counter() - t
-        while pending:
-            keep_oldest()
+
+    with ThreadPoolExecutor(1) as merger:
+        for (c, n_rows, _), parts in prefetch(lambda item: hash_rows(*item[2]), read(),
+                                              ahead):
+            done, made = keep_rows(parts, counter, spool, c, times)
+            nnz += done
+            keys.extend(made)
+            if spool.dir is not None and not released:
+                release_freed_memory()  # the file is larger than memory: bound it over speed
+                released = True
+            if counter is not None and counter.full():  # the chunk's temporaries are gone
+                merged()  # one merge at a time: each folds in the table the last one made
+                if spool.dir is None and ahead > 1:  # beside the hashing, while rows fit
+                    merging.append(merger.submit(counter.merge_in, counter.take()))
+                else:  # larger than memory: a merge's copies beside two chunks' went past
+                    t = time.perf_counter()  # the bound (500k reviews: 1,684 MB, not 1,355)
+                    counter.merge()
+                    times["vocabulary"] += time.perf_counter() - t
+            if progress is not None:
+                progress("read", n_rows)
         merged()
     # the workers' seconds overlap: shown as their shares of the wall time past reading
     work = times["tokenize"] + times["vocabulary"]

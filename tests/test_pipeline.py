@@ -94,13 +94,15 @@ def test_pass_one_on_threads_equals_pass_one_in_line_merges_and_pruning_included
     merge_in = FeatureCounter.merge_in
 
     def slow_merge_in(self, sources):  # merges that outlast a chunk's hashing
-        time.sleep(0.05)
+        time.sleep(0.3)
         merge_in(self, sources)
 
     monkeypatch.setattr(FeatureCounter, "merge_in", slow_merge_in)
     threaded = train(texts, labels, settings, **options)
     monkeypatch.setattr(FeatureCounter, "merge_in", merge_in)
-    monkeypatch.setattr(pipeline, "ThreadPoolExecutor", InLine)
+    monkeypatch.setattr(pipeline, "ThreadPoolExecutor", InLine)  # the merges
+    monkeypatch.setattr(pipeline, "prefetch",  # the hashing
+                        lambda fn, items, ahead: ((item, fn(item)) for item in items))
     in_line = train(texts, labels, settings, **options)
     assert threaded.info["cache"]["count_threshold"] > 1  # the counts were pruned
     same_model(threaded, in_line)
