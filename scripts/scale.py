@@ -28,12 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from sentiment.data import imdb_paths  # noqa: E402
+from sentiment.lab.peers import READ  # noqa: E402
 from sentiment.lab.timing import code_version, machine, machine_line, peak_memory  # noqa: E402
 
 PY = sys.executable
 SIZES = {"100k": 100_000, "500k": 500_000, "1m": 1_000_000}
-
-READ = "import sys, pandas as pd; pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False)"
 
 FASTTEXT = r"""
 import csv, gzip, re, sys, time, fasttext

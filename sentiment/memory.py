@@ -15,11 +15,7 @@ def one_heap() -> None:
     peaked at ~1,040 MB instead of ~880 MB, no faster. numpy allocates few, large blocks,
     so sharing one heap costs no waiting. Elsewhere (not glibc) this does nothing.
     """
-    _mallopt(-8, 1)  # M_ARENA_MAX
-
-
-def _mallopt(option: int, value: int) -> None:
-    _libc_call("mallopt", option, value)
+    _libc_call("mallopt", -8, 1)  # M_ARENA_MAX
 
 
 def _libc_call(name: str, *args) -> None:
@@ -49,4 +45,4 @@ def release_freed_memory() -> None:
     9.7 s instead of 7.5 s), so it is done only once the rows outgrow memory. Elsewhere
     (not glibc) this does nothing.
     """
-    _mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
+    _libc_call("mallopt", -3, 1 << 20)  # M_MMAP_THRESHOLD

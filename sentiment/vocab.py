@@ -22,6 +22,7 @@ from .text import HASH_VERSION, HashedCorpus, hash_corpus
 #: table on first use; two threads doing it at once can see it half full)
 _INDEX_LOCK = threading.Lock()
 
+
 class Vocabulary:
     """Features kept for training, with their positive and negative document counts.
 

@@ -94,9 +94,7 @@ class TestAhead:
                                f"{answer[1].strip().splitlines()[-1]})")
         _, metrics, hashes, notes, name = answer
         note(*notes)
-        seen = DataReport()
-        seen._hashes.append(hashes)
-        return metrics, seen, name
+        return metrics, DataReport(hashes), name
 
     def _send(self, message) -> None:
         try:
@@ -143,8 +141,6 @@ def _score(conn, spec: dict) -> None:
 
 
 def _read_and_score(conn, spec: dict):
-    import numpy as np
-
     from ..chunks import hash_texts
     from ..data import ReviewFile
     from ..labels import LabelScheme
@@ -185,6 +181,5 @@ def _read_and_score(conn, spec: dict):
         return model.logits(item)
 
     metrics = evaluate_chunks(model, rest(), logits=logits)
-    hashes = np.concatenate(seen._hashes) if seen._hashes else np.zeros(0, np.uint64)
-    return ("done", metrics, hashes, source.notes, source.name)
+    return ("done", metrics, seen.hashes(), source.notes, source.name)
 

@@ -16,8 +16,8 @@ class DataReport:
     """Watches ``(texts, labels)`` chunks go by (:meth:`watch`), keeping 8 bytes per row
     and a count per label code."""
 
-    def __init__(self):
-        self._hashes: list[np.ndarray] = []
+    def __init__(self, hashes: np.ndarray | None = None):
+        self._hashes: list[np.ndarray] = [] if hashes is None else [hashes]
         self.codes = np.zeros(0, dtype=np.int64)
         self._unique: np.ndarray | None = None
 
@@ -30,9 +30,13 @@ class DataReport:
             self.codes[:len(counts)] += counts
             yield texts, labels
 
+    def hashes(self) -> np.ndarray:
+        """The hash of every text watched, in order."""
+        return np.concatenate(self._hashes) if self._hashes else np.zeros(0, np.uint64)
+
     def unique(self) -> np.ndarray:
         if self._unique is None:
-            joined = np.concatenate(self._hashes) if self._hashes else np.zeros(0, np.uint64)
+            joined = self.hashes()
             self._unique, self._hashes = np.unique(joined), [joined]
         return self._unique
 
@@ -51,5 +55,4 @@ class DataReport:
 
     def overlap(self, other: "DataReport") -> int:
         """Rows of ``other`` whose text is also in this file."""
-        joined = np.concatenate(other._hashes) if other._hashes else np.zeros(0, np.uint64)
-        return int(np.isin(joined, self.unique()).sum())
+        return int(np.isin(other.hashes(), self.unique()).sum())
