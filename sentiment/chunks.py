@@ -78,8 +78,11 @@ def hash_part(texts, labels, counted, settings: Settings, counting: bool, c: int
     corpus.hashes = hashes = None
     shape = (corpus.n_texts, len(uniques))
     # counts per text; with negation, said plainly minus said negated
-    X = count_matrix(corpus.rows, codes, shape) if sign is None else \
-        signed_matrix(corpus.rows, codes, sign, shape, binary=settings.values != "count")
+    # each text's columns in any order (ordered=False): pass 2 maps them to vocabulary
+    # columns, whose order they do not keep anyway
+    X = count_matrix(corpus.rows, codes, shape, ordered=False) if sign is None else \
+        signed_matrix(corpus.rows, codes, sign, shape, binary=settings.values != "count",
+                      ordered=False)
     made = {}
     if counting:
         positive = np.repeat(counted > 0, np.diff(X.indptr))

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .fast import compiled
+from .fast import factorize as fast_factorize
+
 #: what one table entry costs, in bytes: hash, two counts, n, chunk, position
 ENTRY_BYTES = 8 + 4 + 4 + 1 + 4 + 4
 PARTS = 256
@@ -31,6 +34,9 @@ def factorize(keys: np.ndarray):
     ``keys[i]`` in ``uniques``; ``first[j]`` the position of the first occurrence of
     ``uniques[j]`` in ``keys``.
     """
+    fast = compiled()
+    if fast is not None and len(keys) < 2**31 - 1:
+        return fast_factorize(fast, keys)
     import pandas as pd
 
     part = (keys >> np.uint64(56)).astype(np.uint8)

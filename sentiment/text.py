@@ -7,7 +7,8 @@ Two implementations of one rule:
 * :func:`hash_corpus` is the fast one. It never creates a Python object per token: the
   whole corpus becomes one byte array, token boundaries come from comparing neighbouring
   byte classes, and each token (and n-gram) is named by a 64-bit polynomial hash computed
-  with prefix sums. It is what training, evaluation and prediction use.
+  with prefix sums. It is what training, evaluation and prediction use; the compiled
+  loops (:mod:`sentiment.fast`) do the same in one pass over the bytes, when built.
 
 The rule: after lower-casing and replacing ``<br />`` with a space, a token is a run of
 word characters (ASCII letters and digits, and any non-ASCII character that is not a
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .fast import compiled, hash_normalized
 from .negation import NEGATIONS, ONE, SCOPE_WORDS, negated
 
 # Typographic characters folded to ASCII before tokenizing, so that "don’t" is "don't" and
@@ -32,6 +34,10 @@ _FOLD = {
     "\u2014": " ", "\u2013": " ", "\u2026": " ", "\u00a0": " ",
 }
 _BREAKS = ("<br />", "<br/>", "<br>")
+
+
+_ASCII_REPLACE = tuple((br.encode(), b" ") for br in _BREAKS) + tuple(
+    (c.encode(), r.encode()) for c, r in _FOLD.items() if c.isascii())
 
 TOKEN_PATTERN = r"[a-z0-9\u0080-\U0010ffff]+(?:'[a-z0-9\u0080-\U0010ffff]+)*|[!?]"
 
@@ -194,11 +200,8 @@ def feature_tokens(blocks: np.ndarray, token_docs: np.ndarray, positions: np.nda
 
 def join_tokens(data: bytes, starts: np.ndarray, ends: np.ndarray, first: np.ndarray,
                 n: np.ndarray) -> bytes:
-    """Text of the token runs ``first[i] .. first[i]+n[i]-1``, one run per line: tokens
-    are the bytes ``data[starts[t]:ends[t]]``.
-
-    Vectorized: one gather of bytes for all runs, no Python object per feature.
-    """
+    """Text of the token runs ``first[i] .. first[i]+n[i]-1``, one run per line (token t:
+    ``data[starts[t]:ends[t]]``), by one gather of bytes: no Python object per feature."""
     if len(first) == 0:
         return b""
     n = np.asarray(n, dtype=np.int64)
@@ -207,8 +210,7 @@ def join_tokens(data: bytes, starts: np.ndarray, ends: np.ndarray, first: np.nda
     tokens = np.repeat(np.asarray(first, np.int64) - before, n) + np.arange(int(n.sum()))
     starts = starts[tokens].astype(np.int64)
     lengths = ends[tokens] - starts
-    # each token is copied followed by one separator byte: a space, or a newline
-    # after the last token of a run
+    # each token is copied followed by a space, or a newline after a run's last token
     width = lengths + 1
     out_start = np.cumsum(width) - width
     src = np.repeat(starts - out_start, width) + np.arange(int(width.sum()))
@@ -230,16 +232,33 @@ def _hashes_of(words: tuple[str, ...]) -> np.ndarray:
     return _word_hashes[key]
 
 
+def normalized_bytes(texts: list[str]) -> bytes:
+    """The texts normalized (:func:`normalize`) as UTF-8, separated by NUL bytes (a NUL
+    in a text becomes a space). An ASCII text is lower-cased as bytes (as ``str.lower``
+    does, faster); a lone surrogate (stdin's surrogateescape) stays one word character,
+    as in :func:`tokenize` ("replace" would make it "?", a token of its own)."""
+    parts = []
+    for t in texts:
+        if "\x00" in t:
+            t = t.replace("\x00", " ")
+        if t.isascii():
+            b = t.encode("ascii").lower()
+            for old, new in _ASCII_REPLACE:  # what normalize replaces, in its order
+                if old in b:
+                    b = b.replace(old, new)
+        else:
+            b = normalize(t).encode("utf-8", "surrogatepass")
+        parts.append(b)
+    return b"\x00".join(parts)
+
+
 def _hash_chunk(texts: list[str], n: int, keep_text: bool, negation: int = 0) -> dict:
     """Hash one chunk of texts; see :func:`hash_corpus`. Offsets are chunk-local."""
-    joined = "\x00".join(texts)
-    if joined.count("\x00") != len(texts) - 1:  # a text holds a NUL: it would split it
-        joined = "\x00".join(t.replace("\x00", " ") for t in texts)
-    joined = normalize(joined)  # texts are separated by NUL, which no token contains
-    # a lone surrogate (stdin's surrogateescape) stays one word character, as in tokenize;
-    # "replace" would turn it into "?", a token of its own
-    data = joined.encode("utf-8", "surrogatepass")
-    del joined
+    data = normalized_bytes(texts)
+    fast = compiled()
+    if fast is not None:
+        words = (_hashes_of(NEGATIONS), _hashes_of(SCOPE_WORDS)) if negation else (None,) * 2
+        return hash_normalized(fast, data, len(texts), n, keep_text, negation, *words)
     buf = np.frombuffer(data, dtype=np.uint8)
     starts, ends = _token_spans(buf)
     # polynomial hash of each token from prefix sums: sum c_i B^i over the token, shifted

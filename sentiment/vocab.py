@@ -15,6 +15,7 @@ import threading
 
 import numpy as np
 
+from .fast import compiled, lookup, lookup_table, rows_matrix
 from .negation import signed
 from .text import HASH_VERSION, HashedCorpus, hash_corpus
 
@@ -97,6 +98,8 @@ class Vocabulary:
 
     def lookup(self, hashes: np.ndarray) -> np.ndarray:
         """Return the column id of each hash, -1 for hashes not in the vocabulary."""
+        if len(hashes) > 50_000 and self._index is None and compiled() is not None:
+            return lookup(self._table, self.hashes, hashes)
         if len(hashes) > 50_000:
             index = self._index
             if index is None:
@@ -113,6 +116,15 @@ class Vocabulary:
         pos[pos == len(sorted_h)] = 0
         found = sorted_h[pos] == hashes if len(sorted_h) else np.zeros(len(hashes), bool)
         return np.where(found, order[pos] if len(sorted_h) else -1, -1)
+
+    @property
+    def _table(self) -> np.ndarray:
+        """The compiled loops' hash table over the hashes (sentiment.fast), made once."""
+        if getattr(self, "_hash_table", None) is None:
+            with _INDEX_LOCK:  # threads may look up at once: one builds the table
+                if getattr(self, "_hash_table", None) is None:
+                    self._hash_table = lookup_table(self.hashes)
+        return self._hash_table
 
     def _sorted(self) -> tuple[np.ndarray, np.ndarray]:
         """(argsort of the hashes, the hashes in that order), made once and kept."""
@@ -280,14 +292,19 @@ class Vocabulary:
         return vocab
 
 
-def count_matrix(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]):
+def count_matrix(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int],
+                 ordered: bool = True):
     """CSR matrix with a 1 summed at each (row, col): counts, duplicates merged, float32.
 
     scipy groups the entries by row with a counting sort, then sorts each row's columns to
-    merge repeats; no global sort.
+    merge repeats; no global sort. The compiled loops (sentiment.fast) merge repeats by
+    one lookup each; ``ordered=False`` lets them leave each row's columns unsorted.
     """
     import scipy.sparse as sp
 
+    fast = compiled()
+    if fast is not None and max(len(rows), *shape) < 2**31 - 1:
+        return rows_matrix(fast, rows, cols, None, shape, False, ordered)
     index = np.int32 if max(shape) < 2**31 else np.int64
     X = sp.coo_matrix((np.ones(len(rows), np.float32),
                        (rows.astype(index, copy=False), cols.astype(index, copy=False))),
@@ -297,18 +314,21 @@ def count_matrix(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]):
 
 
 def signed_matrix(rows: np.ndarray, cols: np.ndarray, sign: np.ndarray,
-                  shape: tuple[int, int], binary: bool = True):
+                  shape: tuple[int, int], binary: bool = True, ordered: bool = True):
     """CSR matrix of features said plainly minus said negated in each text (``sign``
     -1 for a negated occurrence): with ``binary``, presence (1, -1, or nothing when said
     both ways); else counts.
 
     One counting pass, as without negation: a feature's plain and negated occurrences are
     counted as columns 2j and 2j+1, which the sort within each row leaves side by side;
-    then each pair is folded into column j.
+    then each pair is folded into column j. ``ordered``: as for :func:`count_matrix`.
     """
     import scipy.sparse as sp
 
     n, m = shape
+    fast = compiled()
+    if fast is not None and max(len(rows), n, 2 * m) < 2**31 - 1:
+        return rows_matrix(fast, rows, cols, sign < 0, shape, binary, ordered)
     wide = count_matrix(rows, cols.astype(np.int64) * 2 + (sign < 0), (n, 2 * m))
     idx, indptr = wide.indices, wide.indptr
     value = wide.data if not binary else np.ones(len(idx), np.float32)

@@ -42,3 +42,14 @@ def _own_home(tmp_path_factory):
         os.environ.pop("SENTIMENT_HOME", None)
     else:
         os.environ["SENTIMENT_HOME"] = old
+
+
+@pytest.fixture(params=["compiled", "pure"])
+def loops(request, monkeypatch) -> str:
+    """Run the test with the compiled loops (sentiment._fast), then with numpy/scipy alone."""
+    from sentiment import fast
+
+    if request.param == "compiled" and fast._compiled is None:
+        pytest.skip("the compiled loops (sentiment._fast) were not built")
+    monkeypatch.setenv("SENTIMENT_PURE", "1" if request.param == "pure" else "0")
+    return request.param

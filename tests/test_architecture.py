@@ -4,6 +4,7 @@ Every import counts, including those inside functions (lazy imports), since a cy
 a lazy import is still a cycle for whoever reads or changes the code.
 """
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "sentiment"
@@ -11,13 +12,22 @@ MAX_LINES = 400
 
 
 def modules() -> dict[str, Path]:
-    """Dotted module name -> file, for every module of the package."""
+    """Dotted module name -> file, for every module of the package (a compiled module:
+    the C file that defines it; it imports no module of the package)."""
     found = {}
     for path in PACKAGE.rglob("*.py"):
         parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
         name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
         found[name] = path
+    for path in PACKAGE.rglob("*.c"):
+        for init in re.findall(r"PyMODINIT_FUNC\s+PyInit_(\w+)", path.read_text()):
+            found[".".join(path.relative_to(PACKAGE.parent).parent.parts + (init,))] = path
     return found
+
+
+def sources() -> list[Path]:
+    """Every source file a reader may open: Python modules, C sources and headers."""
+    return sorted(p for ext in ("*.py", "*.c", "*.h") for p in PACKAGE.rglob(ext))
 
 
 def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
@@ -48,7 +58,8 @@ def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
 
 def graph() -> dict[str, set[str]]:
     mods = modules()
-    return {name: imports_of(name, path, set(mods)) for name, path in mods.items()}
+    return {name: imports_of(name, path, set(mods)) if path.suffix == ".py" else set()
+            for name, path in mods.items()}
 
 
 def floor(name: str) -> str:
@@ -92,6 +103,7 @@ def test_the_graph_sees_lazy_and_relative_imports():
     assert "sentiment.lab.stages" in g["sentiment.cli.lab"]  # inside a function
     assert "sentiment.modelfile" in g["sentiment.model"]  # "from . import modelfile"
     assert "sentiment.cli.train" not in g["sentiment.cli"]  # by name only (import_module)
+    assert "sentiment._fast" in g["sentiment.fast"]  # the compiled module, from its C file
 
 
 def test_cycle_finder_finds_a_cycle():
@@ -111,7 +123,7 @@ def test_floors_import_one_way():
 
 
 def test_no_module_is_too_long():
-    long = {name: n for name, path in modules().items()
+    long = {path.name: n for path in sources()
             if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert long == {}
 
@@ -145,7 +157,7 @@ def test_only_the_cluster_engine_imports_dask():
     line (asked for --workers or --cluster) and the cluster modules import that module."""
     mods = modules()
     users = {name for name, path in mods.items()
-             if external_imports(path) & {"dask", "distributed"}}
+             if path.suffix == ".py" and external_imports(path) & {"dask", "distributed"}}
     assert users == {"sentiment.cluster"}
     importers = {a for a, targets in graph().items() if "sentiment.cluster" in targets}
     assert importers <= {"sentiment.mixing", "sentiment.cli.common"}

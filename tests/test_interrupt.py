@@ -39,7 +39,8 @@ def stop_after(batches):
     return should_stop
 
 
-def test_interrupted_then_resumed_equals_uninterrupted(tmp_path):
+def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, loops, monkeypatch):
+    monkeypatch.setattr("sentiment.trainer.SLICE_ROWS", 50)  # compiled: a poll per batch
     texts, labels = corpus(400)
     settings = Settings(epochs=4, batch_size=50, min_count=1, patience=0)
     whole = train(texts, labels, settings, progress=False)
@@ -62,7 +63,7 @@ def test_stop_before_any_epoch_completes_has_no_state():
     assert info.value.state is None and info.value.model is None
 
 
-def test_divergence_stops_with_the_last_good_epoch():
+def test_divergence_stops_with_the_last_good_epoch(loops):
     texts, labels = corpus(200)
     # plain SGD with an absurd rate overflows the weights in epoch 2 with this seed
     settings = Settings(optimizer="sgd", lr=1e38, epochs=20, min_count=1, patience=0,

@@ -151,7 +151,7 @@ class NoBar:
                                                   ("relu", "xent", 0.0),
                                                   ("linear", "mse", 0.0),
                                                   ("linear", "xent", 0.1)])
-def test_batched_step_is_minus_lr_times_the_numeric_gradient(activation, loss, l2):
+def test_batched_step_is_minus_lr_times_the_numeric_gradient(activation, loss, l2, loops):
     net = make_net(activation=activation)
     z1 = X.toarray() @ net.W1 + net.b1
     assert np.abs(z1).min() > 1e-3  # no relu kink within the finite-difference step

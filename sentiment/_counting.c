@@ -1,0 +1,397 @@
+/* sentiment._fast, pass 1: distinct keys numbered (sentiment.counting.factorize) and the
+ * features of each text counted (sentiment.vocab.count_matrix, signed_matrix). */
+#include "_fast.h"
+
+/* factorize(keys, codes, uniques, first, bounds) -> number of distinct keys; see
+ * sentiment.counting.factorize: distinct keys grouped by their top byte, each group in
+ * order of first appearance. */
+PyObject *fast_factorize(PyObject *self, PyObject *args)
+{
+    PyObject *o[5];
+    if (!PyArg_ParseTuple(args, "OOOOO", &o[0], &o[1], &o[2], &o[3], &o[4]))
+        return NULL;
+    Py_buffer v[5];
+    int got = 0;
+    Py_ssize_t u = -1;
+    if (get_exact(o[0], &v[0], "QL", 8, -1, 0, "keys") < 0)
+        goto done;
+    got++;
+    Py_ssize_t n = v[0].len / 8;
+    if (get_exact(o[1], &v[1], "il", 4, n, 1, "codes") < 0)
+        goto done;
+    got++;
+    if (get_exact(o[2], &v[2], "QL", 8, n, 1, "uniques") < 0)
+        goto done;
+    got++;
+    if (get_exact(o[3], &v[3], "ql", 8, n, 1, "first") < 0)
+        goto done;
+    got++;
+    if (get_exact(o[4], &v[4], "ql", 8, 257, 1, "bounds") < 0)
+        goto done;
+    got++;
+    if (n >= INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "factorize: too many keys for one call");
+        goto done;
+    }
+    const uint64_t *keys = v[0].buf;
+    int32_t *codes = v[1].buf;
+    uint64_t *uniques = v[2].buf;
+    int64_t *first = v[3].buf, *bounds = v[4].buf;
+    int64_t start[257] = {0};
+    int32_t *order = malloc(sizeof(int32_t) * (size_t)(n ? n : 1));
+    uint64_t *ordered = malloc(sizeof(uint64_t) * (size_t)(n ? n : 1));
+    if (!order || !ordered) {
+        free(order), free(ordered);
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        start[(keys[i] >> 56) + 1]++;
+    Py_ssize_t biggest = 0;
+    for (int p = 0; p < 256; p++) {
+        if (start[p + 1] > biggest)
+            biggest = start[p + 1];
+        start[p + 1] += start[p];
+    }
+    int bits = 1;
+    while (((Py_ssize_t)1 << bits) < 2 * biggest)
+        bits++;
+    int32_t *table = malloc(sizeof(int32_t) * ((size_t)1 << bits));
+    if (!table) {
+        free(order), free(ordered);
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    int64_t next[256];
+    memcpy(next, start, sizeof next);
+    for (Py_ssize_t i = 0; i < n; i++) {  /* keys grouped by top byte, in their order */
+        int64_t at_ = next[keys[i] >> 56]++;
+        order[at_] = (int32_t)i;
+        ordered[at_] = keys[i];
+    }
+    int32_t count = 0;
+    bounds[0] = 0;
+    for (int p = 0; p < 256; p++) {
+        Py_ssize_t size = start[p + 1] - start[p];
+        int b = 1;
+        while (((Py_ssize_t)1 << b) < 2 * size)
+            b++;
+        size_t mask = ((size_t)1 << b) - 1;
+        if (size)
+            memset(table, 0xff, sizeof(int32_t) * (mask + 1));
+        for (int64_t q = start[p]; q < start[p + 1]; q++) {
+            int32_t i = order[q];
+            uint64_t key = ordered[q];
+            size_t slot = (size_t)((key * MIX0) >> (64 - b)) & mask;
+            for (;;) {
+                int32_t at_slot = table[slot];
+                if (at_slot < 0) {
+                    table[slot] = count;
+                    uniques[count] = key;
+                    first[count] = i;
+                    order[q] = count++;
+                    break;
+                }
+                if (uniques[at_slot] == key) {
+                    order[q] = at_slot;
+                    break;
+                }
+                slot = (slot + 1) & mask;
+            }
+        }
+        bounds[p + 1] = count;
+    }
+    /* order[q] is now the code of the q-th key in partition order: back to key order, by
+     * reading the 256 groups as streams (writing codes[i] group by group would jump
+     * across the whole array at every key) */
+    memcpy(next, start, sizeof next);
+    for (Py_ssize_t i = 0; i < n; i++)
+        codes[i] = order[next[keys[i] >> 56]++];
+    Py_END_ALLOW_THREADS
+    free(table);
+    free(order), free(ordered);
+    u = bounds[256];
+done:
+    for (int q = 0; q < got; q++)
+        PyBuffer_Release(&v[q]);
+    return u < 0 ? NULL : PyLong_FromSsize_t(u);
+}
+
+/* Sort keys[0:n] in place (quicksort, insertion sort for short runs). */
+static void sort_u64(uint64_t *keys, int64_t n)
+{
+    while (n > 24) {
+        uint64_t a = keys[0], b = keys[n / 2], c = keys[n - 1];
+        uint64_t pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        int64_t i = 0, j = n - 1;
+        for (;;) {
+            while (keys[i] < pivot)
+                i++;
+            while (keys[j] > pivot)
+                j--;
+            if (i >= j)
+                break;
+            uint64_t t = keys[i];
+            keys[i++] = keys[j];
+            keys[j--] = t;
+        }
+        /* recurse into the smaller side, loop on the larger */
+        if (j + 1 < n - j - 1) {
+            sort_u64(keys, j + 1);
+            keys += j + 1;
+            n -= j + 1;
+        } else {
+            sort_u64(keys + j + 1, n - j - 1);
+            n = j + 1;
+        }
+    }
+    for (int64_t i = 1; i < n; i++) {
+        uint64_t t = keys[i];
+        int64_t j = i;
+        for (; j > 0 && keys[j - 1] > t; j--)
+            keys[j] = keys[j - 1];
+        keys[j] = t;
+    }
+}
+
+/* rows_matrix(rows, codes, negated or None, n_rows, n_cols, binary, ordered, indptr,
+ * indices, data) -> non-zeros: the CSR matrix with a 1 summed at each (row, code); with
+ * ``negated``, plain minus negated occurrences (binary: presence each way), zeros dropped:
+ * sentiment.vocab.count_matrix and signed_matrix. Each row's columns in order of first
+ * occurrence (one lookup per entry), or with ``ordered`` sorted as scipy leaves them. */
+PyObject *fast_rows_matrix(PyObject *self, PyObject *args)
+{
+    PyObject *o[6];
+    Py_ssize_t n_rows, n_cols;
+    int binary, ordered;
+    if (!PyArg_ParseTuple(args, "OOOnnppOOO", &o[0], &o[1], &o[2], &n_rows, &n_cols, &binary,
+                          &ordered, &o[3], &o[4], &o[5]))
+        return NULL;
+    Py_buffer v[6];
+    int got = 0;
+    Py_ssize_t nnz = -1;
+    const int signed_ = o[2] != Py_None;
+    if (get_exact(o[0], &v[0], "il", 4, -1, 0, "rows") < 0)
+        goto done;
+    got++;
+    Py_ssize_t n = v[0].len / 4;
+    if (get_exact(o[1], &v[1], "il", 4, n, 0, "codes") < 0)
+        goto done;
+    got++;
+    if (get_exact(o[3], &v[2], "il", 4, n_rows + 1, 1, "indptr") < 0)
+        goto done;
+    got++;
+    if (get_exact(o[4], &v[3], "il", 4, n, 1, "indices") < 0)
+        goto done;
+    got++;
+    if (get_exact(o[5], &v[4], "f", 4, n, 1, "data") < 0)
+        goto done;
+    got++;
+    if (signed_) {
+        if (get_exact(o[2], &v[5], "B?", 1, n, 0, "negated") < 0)
+            goto done;
+        got++;
+    }
+    const int32_t *rows = v[0].buf, *codes = v[1].buf;
+    const uint8_t *neg = signed_ ? v[5].buf : NULL;
+    int32_t *indptr = v[2].buf, *indices = v[3].buf;
+    float *data = v[4].buf;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (rows[i] < 0 || rows[i] >= n_rows || codes[i] < 0 || codes[i] >= n_cols) {
+            PyErr_SetString(PyExc_IndexError, "rows_matrix: a row or code out of range");
+            goto done;
+        }
+    /* seen[c]: (row + 1) << 32 | the entry's place in that row, for the last row with c */
+    int64_t *seen = calloc((size_t)n_cols + 1, sizeof(int64_t));
+    int64_t *next = calloc((size_t)n_rows + 1, sizeof(int64_t));
+    int32_t *by_row = malloc(sizeof(int32_t) * (size_t)(n ? n : 1));
+    uint8_t *flags = malloc((size_t)(n ? n : 1));
+    int64_t longest = 1;  /* the longest row, for the sort's scratch */
+    if (ordered && next) {
+        for (Py_ssize_t i = 0; i < n; i++)
+            next[rows[i] + 1]++;
+        for (Py_ssize_t r = 0; r < n_rows; r++)
+            if (next[r + 1] > longest)
+                longest = next[r + 1];
+        memset(next, 0, sizeof(int64_t) * ((size_t)n_rows + 1));
+    }
+    uint64_t *pairs = ordered ? malloc(sizeof(uint64_t) * (size_t)longest) : NULL;
+    if (!seen || !next || !by_row || !flags || (ordered && !pairs)) {
+        free(seen), free(next), free(by_row), free(flags), free(pairs);
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    /* entries grouped by row, in their order (a counting sort; the input comes as blocks
+     * of unigrams, bigrams, ... each in row order, so its writes go in a few streams),
+     * the negated mark in the lowest bit */
+    for (Py_ssize_t i = 0; i < n; i++)
+        next[rows[i] + 1]++;
+    for (Py_ssize_t r = 0; r < n_rows; r++)
+        next[r + 1] += next[r];
+    for (Py_ssize_t i = 0; i < n; i++)
+        by_row[next[rows[i]]++] = codes[i] * 2 + (neg ? (neg[i] != 0) : 0);
+    /* next[r] is now the end of row r */
+    int64_t w = 0, q = 0;
+    indptr[0] = 0;
+    for (Py_ssize_t r = 0; r < n_rows; r++) {
+        const int64_t row0 = w, tag = (int64_t)(r + 1) << 32;
+        for (; q < next[r]; q++) {
+            int32_t c = by_row[q] >> 1, negated = by_row[q] & 1;
+            int64_t s = seen[c];
+            int64_t at_;
+            if ((s & ~(int64_t)0xffffffff) == tag) {
+                at_ = row0 + (s & 0xffffffff);
+            } else {
+                at_ = w++;
+                seen[c] = tag | (at_ - row0);
+                indices[at_] = c;
+                data[at_] = 0.0f;
+                flags[at_] = 0;
+            }
+            data[at_] += negated ? -1.0f : 1.0f;
+            flags[at_] |= negated ? 2 : 1;
+        }
+        /* drop what cancels out; binary presence said each way */
+        int64_t kept = row0;
+        for (int64_t k = row0; k < w; k++) {
+            float value = data[k];
+            if (signed_ && binary)
+                value = (float)((flags[k] & 1) - ((flags[k] >> 1) & 1));
+            if (value != 0.0f) {
+                indices[kept] = indices[k];
+                data[kept++] = value;
+            }
+        }
+        w = kept;
+        if (ordered && w - row0 > 1) {  /* sorted as column << 32 | the value's bits */
+            for (int64_t k = row0; k < w; k++) {
+                uint32_t bits;
+                memcpy(&bits, &data[k], 4);
+                pairs[k - row0] = (uint64_t)(uint32_t)indices[k] << 32 | bits;
+            }
+            sort_u64(pairs, w - row0);
+            for (int64_t k = row0; k < w; k++) {
+                uint32_t bits = (uint32_t)pairs[k - row0];
+                indices[k] = (int32_t)(pairs[k - row0] >> 32);
+                memcpy(&data[k], &bits, 4);
+            }
+        }
+        indptr[r + 1] = (int32_t)w;
+    }
+    nnz = w;
+    Py_END_ALLOW_THREADS
+    free(seen), free(next), free(by_row), free(flags), free(pairs);
+done:
+    for (int q2 = 0; q2 < got; q2++)
+        PyBuffer_Release(&v[q2]);
+    return nnz < 0 ? NULL : PyLong_FromSsize_t(nnz);
+}
+
+/* A hash table over a vocabulary's hashes: slot -> column (or -1); the slot of a hash is
+ * the top bits of hash * MIX0, probed linearly. */
+static inline size_t home_slot(uint64_t h, int bits)
+{
+    return (size_t)((h * MIX0) >> (64 - bits));
+}
+
+static int table_bits(Py_ssize_t slots)
+{
+    int bits = 0;
+    while (((Py_ssize_t)1 << bits) < slots)
+        bits++;
+    return bits;
+}
+
+/* lookup_table(hashes, table): fill ``table`` (int32, a power of two at least twice the
+ * hashes) for :func:`lookup`; the first column of a repeated hash wins. */
+PyObject *fast_lookup_table(PyObject *self, PyObject *args)
+{
+    PyObject *o[2];
+    if (!PyArg_ParseTuple(args, "OO", &o[0], &o[1]))
+        return NULL;
+    Py_buffer v[2];
+    if (get_exact(o[0], &v[0], "QL", 8, -1, 0, "hashes") < 0)
+        return NULL;
+    if (get_exact(o[1], &v[1], "i", 4, -1, 1, "table") < 0) {
+        PyBuffer_Release(&v[0]);
+        return NULL;
+    }
+    const uint64_t *hashes = v[0].buf;
+    int32_t *table = v[1].buf;
+    Py_ssize_t n = v[0].len / 8, slots = v[1].len / 4;
+    int bits = table_bits(slots);
+    if (((Py_ssize_t)1 << bits) != slots || slots < 2 * n || n >= INT32_MAX || bits < 1) {
+        PyBuffer_Release(&v[0]);
+        PyBuffer_Release(&v[1]);
+        PyErr_SetString(PyExc_ValueError, "lookup_table: the table must be a power of two "
+                        "at least twice the hashes");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    memset(table, 0xff, sizeof(int32_t) * (size_t)slots);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        size_t s = home_slot(hashes[i], bits);
+        while (table[s] >= 0 && hashes[table[s]] != hashes[i])
+            s = (s + 1) & (size_t)(slots - 1);
+        if (table[s] < 0)
+            table[s] = (int32_t)i;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&v[0]);
+    PyBuffer_Release(&v[1]);
+    Py_RETURN_NONE;
+}
+
+/* lookup(table, hashes, queries, out): out[i] = the column of queries[i], or -1. */
+PyObject *fast_lookup(PyObject *self, PyObject *args)
+{
+    PyObject *o[4];
+    if (!PyArg_ParseTuple(args, "OOOO", &o[0], &o[1], &o[2], &o[3]))
+        return NULL;
+    Py_buffer v[4];
+    int got = 0;
+    PyObject *result = NULL;
+    if (get_exact(o[0], &v[0], "i", 4, -1, 0, "table") < 0)
+        goto done;
+    got++;
+    if (get_exact(o[1], &v[1], "QL", 8, -1, 0, "hashes") < 0)
+        goto done;
+    got++;
+    if (get_exact(o[2], &v[2], "QL", 8, -1, 0, "queries") < 0)
+        goto done;
+    got++;
+    Py_ssize_t m = v[2].len / 8, slots = v[0].len / 4, n = v[1].len / 8;
+    if (get_exact(o[3], &v[3], "ql", 8, m, 1, "out") < 0)
+        goto done;
+    got++;
+    int bits = table_bits(slots);
+    if (((Py_ssize_t)1 << bits) != slots || slots < 2 * n || bits < 1) {
+        PyErr_SetString(PyExc_ValueError, "lookup: a table made by lookup_table is needed");
+        goto done;
+    }
+    const int32_t *table = v[0].buf;
+    const uint64_t *hashes = v[1].buf, *q = v[2].buf;
+    int64_t *out = v[3].buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < m; i++) {
+        if (i + 8 < m)
+            __builtin_prefetch(table + home_slot(q[i + 8], bits));
+        size_t s = home_slot(q[i], bits);
+        int64_t found = -1;
+        for (int32_t c; (c = table[s]) >= 0; s = (s + 1) & (size_t)(slots - 1))
+            if (hashes[c] == q[i]) {
+                found = c;
+                break;
+            }
+        out[i] = found;
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    for (int k = 0; k < got; k++)
+        PyBuffer_Release(&v[k]);
+    return result;
+}

@@ -1,0 +1,107 @@
+"""Which loops run: the compiled accelerator (``sentiment._fast``) or numpy and scipy.
+
+The accelerator is built from ``sentiment/_fast.c`` when the package is installed and a C
+compiler is there; without it, or with the environment variable ``SENTIMENT_PURE=1``, the
+package runs the same steps with numpy and scipy (every step has that path, tested against
+the compiled one in tests/test_fast.py). What it covers, and what it measured:
+docs/benchmarks.md ("Compiled loops").
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+try:  # built by setup.py when a compiler was found
+    from . import _fast as _compiled
+except ImportError:  # pragma: no cover - depends on the install
+    _compiled = None
+
+#: rows per call of the compiled epoch: between calls the trainer updates its progress bar
+#: and checks for Ctrl-C
+SLICE_ROWS = 4096
+
+
+def compiled():
+    """The compiled module, or None (not built, or ``SENTIMENT_PURE=1``)."""
+    if os.environ.get("SENTIMENT_PURE", "").strip() not in ("", "0"):
+        return None
+    return _compiled
+
+
+def describe() -> str:
+    """One line for reports: which loops are used."""
+    if _compiled is None:
+        return "numpy/scipy (the compiled loops were not built)"
+    return "numpy/scipy (SENTIMENT_PURE set)" if compiled() is None else "compiled loops"
+
+
+def hash_normalized(fast, data: bytes, n_texts: int, n: int, keep_text: bool,
+                    negation: int, cues, stops) -> dict:
+    """:func:`sentiment.text._hash_chunk` on the normalized ``data`` (``n_texts`` texts
+    separated by NUL bytes) in the compiled loops: the same tokens, hashes, negation scopes
+    (``cues``/``stops``: the hashes of the negations and scope ends) and n-grams."""
+    t = fast.count_tokens(data)
+    starts, ends = np.empty(t, np.int64), np.empty(t, np.int64)
+    h1, doc = np.empty(t, np.uint64), np.empty(t, np.int32)
+    inside = np.empty(t, np.uint8) if negation else None
+    none = np.zeros(0, np.uint64)
+    fast.tokens(data, negation, none if cues is None else cues,
+                none if stops is None else stops, starts, ends, h1, doc, inside)
+    n_tokens = np.bincount(doc, minlength=n_texts)
+    feats, docs = [h1 | inside if negation else h1], [doc]
+    for k in range(2, n + 1):
+        m = int(np.maximum(n_tokens - (k - 1), 0).sum())
+        hk, dk = np.empty(m, np.uint64), np.empty(m, np.int32)
+        fast.ngrams(h1, doc, inside, k, hk, dk)
+        feats.append(hk)
+        docs.append(dk)
+    out = {"hashes": feats, "rows": docs, "n_tokens": n_tokens}
+    if keep_text:
+        offset = np.int32 if len(data) < 2**31 else np.int64
+        out.update(data=data, starts=starts.astype(offset), ends=ends.astype(offset))
+    return out
+
+
+def factorize(fast, keys: np.ndarray):
+    """:func:`sentiment.counting.factorize` in the compiled loops (the same four arrays)."""
+    n = len(keys)
+    codes, uniques = np.empty(n, np.int32), np.empty(n, np.uint64)
+    first, bounds = np.empty(n, np.int64), np.empty(257, np.int64)
+    u = fast.factorize(np.ascontiguousarray(keys, dtype=np.uint64), codes, uniques, first,
+                       bounds)
+    return codes, uniques[:u].copy(), first[:u].copy(), bounds
+
+
+def rows_matrix(fast, rows, cols, negated, shape, binary, ordered=True):
+    """:func:`sentiment.vocab.count_matrix` (``negated`` None) or
+    :func:`~sentiment.vocab.signed_matrix` in the compiled loops: a counting sort by row,
+    then one lookup per entry. Each row's columns sorted, as scipy leaves them; or, not
+    ``ordered``, in order of first occurrence, which saves a sort per row where nothing
+    needs them sorted (pass 1: pass 2 maps them to vocabulary columns in any order)."""
+    import scipy.sparse as sp
+
+    n = len(rows)
+    indptr = np.empty(shape[0] + 1, np.int32)
+    indices, data = np.empty(n, np.int32), np.empty(n, np.float32)
+    nnz = fast.rows_matrix(np.ascontiguousarray(rows, dtype=np.int32),
+                           np.ascontiguousarray(cols, dtype=np.int32), negated, shape[0],
+                           shape[1], binary, ordered, indptr, indices, data)
+    return sp.csr_matrix((data[:nnz].copy(), indices[:nnz].copy(), indptr), shape=shape)
+
+
+def lookup_table(hashes: np.ndarray) -> np.ndarray:
+    """A hash table over ``hashes`` for :func:`lookup` (int32 slots, a quarter to half
+    full: 8 MB for a million features)."""
+    slots = 1 << max(1, int(2 * len(hashes) - 1).bit_length())
+    table = np.empty(slots, np.int32)
+    compiled().lookup_table(np.ascontiguousarray(hashes, dtype=np.uint64), table)
+    return table
+
+
+def lookup(table: np.ndarray, hashes: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """The position of each of ``queries`` in ``hashes`` (-1 if absent), through
+    ``table`` (:func:`lookup_table` of ``hashes``)."""
+    out = np.empty(len(queries), np.int64)
+    compiled().lookup(table, hashes, np.ascontiguousarray(queries, dtype=np.uint64), out)
+    return out

@@ -1,0 +1,11 @@
+"""The optional compiled accelerator, sentiment._fast (everything else is in pyproject.toml).
+
+``optional=True``: where no C compiler is found the install goes on without it, and the
+package runs the same steps with numpy and scipy (sentiment/fast.py says which is used).
+"""
+from setuptools import Extension, setup
+
+SOURCES = ["sentiment/_fast.c", "sentiment/_tokens.c", "sentiment/_counting.c"]
+
+setup(ext_modules=[Extension("sentiment._fast", SOURCES, depends=["sentiment/_fast.h"],
+                             optional=True, extra_compile_args=["-O3"])])

@@ -1,0 +1,235 @@
+"""The compiled loops (sentiment._fast) do what the numpy/scipy path does: the same
+weights after training, the same logits, and clear errors instead of a crash on arrays
+that do not fit together."""
+import os
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
+
+from sentiment import fast
+from sentiment.counting import factorize
+from sentiment.network import Network
+from sentiment.text import _hash_chunk, normalize, normalized_bytes
+from sentiment.train import Settings, fit
+from sentiment.vocab import count_matrix, signed_matrix
+
+pytestmark = pytest.mark.skipif(fast._compiled is None,
+                                reason="the compiled loops (sentiment._fast) were not built")
+
+
+@contextmanager
+def pure(on: bool):
+    """The numpy/scipy path (on) or the compiled loops, for the block."""
+    old = os.environ.get("SENTIMENT_PURE")
+    os.environ["SENTIMENT_PURE"] = "1" if on else "0"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("SENTIMENT_PURE")
+        else:
+            os.environ["SENTIMENT_PURE"] = old
+
+
+def data(n=300, features=60, seed=0, binary=False, index=np.int32):
+    """Reviews whose label follows the sign of a hidden linear score of their features."""
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, features, density=0.1, random_state=seed, format="csr",
+                  dtype=np.float32)
+    if binary:
+        X.data[:] = 1
+    else:
+        X.data[:] = rng.standard_normal(X.nnz).astype(np.float32)
+    X.indptr = X.indptr.astype(index)
+    X.indices = X.indices.astype(index)
+    truth = rng.standard_normal(features)
+    y = (X @ truth + 0.1 * rng.standard_normal(n) > 0).astype(np.float32)
+    return X, y
+
+
+def trained(monkeypatch, pure: bool, X, y, settings, X_val=None, y_val=None):
+    monkeypatch.setenv("SENTIMENT_PURE", "1" if pure else "0")
+    net = Network(X.shape[1], settings.hidden, np.random.default_rng(settings.seed),
+                  activation=settings.activation, init_scale=0.1)
+    history = fit(net, X, y, settings, np.random.default_rng(settings.seed), X_val=X_val,
+                  y_val=y_val, progress=False)
+    return net, history
+
+
+@pytest.mark.parametrize("settings", [
+    Settings(),
+    Settings(activation="relu"),
+    Settings(optimizer="sgd", lr=0.1),
+    Settings(hidden=5, batch_size=7),
+    Settings(hidden=1, batch_size=1000),
+], ids=["defaults", "relu", "sgd", "hidden5-batch7", "hidden1-one-batch"])
+@pytest.mark.parametrize("binary", [False, True], ids=["values", "binary"])
+def test_compiled_epochs_train_the_numpy_weights(monkeypatch, settings, binary):
+    monkeypatch.setattr(fast, "SLICE_ROWS", 40)  # several calls per epoch, as on big files
+    monkeypatch.setattr("sentiment.trainer.SLICE_ROWS", 40)
+    X, y = data(binary=binary)
+    Xv, yv = data(n=80, seed=1, binary=binary)
+    settings = settings.with_(epochs=3, patience=0)
+    calls = []
+    real = fast._compiled.epoch
+    monkeypatch.setattr(fast._compiled, "epoch", lambda *a: calls.append(1) or real(*a))
+    a, ha = trained(monkeypatch, False, X, y, settings, Xv, yv)
+    assert calls, "the compiled epoch was not used"
+    calls.clear()
+    b, hb = trained(monkeypatch, True, X, y, settings, Xv, yv)
+    assert not calls
+    for name, value in a.params().items():
+        np.testing.assert_allclose(value, b.params()[name], rtol=2e-4, atol=2e-6,
+                                   err_msg=name)
+    for ea, eb in zip(ha, hb):
+        assert ea.loss == pytest.approx(eb.loss, rel=1e-4)
+        assert ea.val_loss == pytest.approx(eb.val_loss, rel=1e-4)
+        assert ea.train_accuracy == eb.train_accuracy
+
+
+@pytest.mark.parametrize("index", [np.int32, np.int64])
+@pytest.mark.parametrize("activation", ["linear", "relu"])
+def test_compiled_logits_equal_the_sparse_product(monkeypatch, index, activation):
+    X, _ = data(index=index)
+    X.indptr[5:] = X.indptr[5:] - (X.indptr[5] - X.indptr[4])  # row 4 empty
+    X = sp.csr_matrix((X.data[:X.indptr[-1]], X.indices[:X.indptr[-1]], X.indptr),
+                      shape=X.shape)
+    net = Network(X.shape[1], 8, np.random.default_rng(0), activation=activation,
+                  init_scale=0.3)
+    net.b1[:] = 0.05
+    monkeypatch.setenv("SENTIMENT_PURE", "0")
+    got = net.logits(X)
+    z = X.toarray().astype(np.float64) @ net.W1 + net.b1
+    if activation == "relu":
+        z = np.maximum(z, 0)
+    np.testing.assert_allclose(got, z @ net.w2 + net.b2[0], rtol=1e-5, atol=1e-5)
+    monkeypatch.setenv("SENTIMENT_PURE", "1")
+    np.testing.assert_allclose(net.logits(X), got, rtol=1e-5, atol=1e-6)
+
+
+def test_bad_arrays_raise_instead_of_crashing():
+    X, y = data(n=20)
+    net = Network(X.shape[1], 4, np.random.default_rng(0))
+    out = np.zeros(20, np.float32)
+    args = [net.W1, net.b1, net.w2, net.b2]
+    bad = X.indices.copy()
+    bad[3] = X.shape[1]  # one past the last feature
+    with pytest.raises(IndexError, match="outside"):
+        fast._compiled.logits(X.indptr, bad, X.data, *args, False, out)
+    with pytest.raises(TypeError, match="float32"):
+        fast._compiled.logits(X.indptr, X.indices, X.data.astype(np.float64), *args, False,
+                              out)
+    with pytest.raises(ValueError, match="inconsistent"):
+        fast._compiled.logits(X.indptr, X.indices, X.data, *args, False, out[:5])
+    W1 = net.W1.copy()
+    acc = np.ones(X.shape[1], np.float32)
+    with pytest.raises(IndexError):
+        fast._compiled.epoch(X.indptr, bad, X.data, y, net.W1, net.b1, net.w2, net.b2, acc,
+                             out, 0.1, 4, False, True)
+    assert np.array_equal(net.W1, W1)  # checked before any weight moved
+
+
+def test_pure_switch(monkeypatch):
+    monkeypatch.setenv("SENTIMENT_PURE", "1")
+    assert fast.compiled() is None and "SENTIMENT_PURE" in fast.describe()
+    monkeypatch.setenv("SENTIMENT_PURE", "0")
+    assert fast.compiled() is fast._compiled and fast.describe() == "compiled loops"
+
+
+# -- pass 1: tokens, n-grams, negation, factorize, counts ---------------------------------
+
+PIECES = st.one_of(
+    st.sampled_from(list("aZ09'!? \x00<br/>.,;:()\"nt\u2019\u201c\u00c9\u0130")),
+    st.sampled_from(["not ", "n't ", "never ", "but ", "<br />", "<BR>", "don't "]),
+    st.characters())
+TEXTS = st.lists(st.lists(PIECES, max_size=12).map("".join), max_size=8)
+
+
+@hyp_settings(max_examples=200, derandomize=True, deadline=None)
+@given(TEXTS, st.integers(1, 3), st.sampled_from([0, 1, 3]), st.booleans())
+def test_compiled_hashing_equals_numpy(texts, n, negation, keep_text):
+    with pure(False):
+        got = _hash_chunk(texts, n, keep_text, negation)
+    with pure(True):
+        want = _hash_chunk(texts, n, keep_text, negation)
+    assert set(got) == set(want)
+    for key, value in want.items():
+        if isinstance(value, list):
+            assert len(got[key]) == len(value), key
+            for a, b in zip(got[key], value):
+                assert np.array_equal(a, b) and a.dtype == b.dtype, key
+        elif isinstance(value, bytes):
+            assert got[key] == value
+        else:
+            assert np.array_equal(got[key], value) and got[key].dtype == value.dtype, key
+
+
+@hyp_settings(max_examples=200, derandomize=True, deadline=None)
+@given(TEXTS)
+def test_normalizing_text_by_text_equals_normalizing_the_joined_texts(texts):
+    joined = "\x00".join(t.replace("\x00", " ") for t in texts)
+    assert normalized_bytes(texts) == normalize(joined).encode("utf-8", "surrogatepass")
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 20_000])
+def test_compiled_factorize_equals_pandas(n):
+    rng = np.random.default_rng(n)
+    keys = rng.integers(0, 2**64, size=max(n // 3, 1), dtype=np.uint64)[
+        rng.integers(0, max(n // 3, 1), size=n)]
+    with pure(False):
+        got = factorize(keys)
+    with pure(True):
+        want = factorize(keys)
+    for a, b in zip(got, want):
+        assert np.array_equal(a, b)
+        assert a.dtype == b.dtype
+
+
+@pytest.mark.parametrize("signed", [False, True])
+@pytest.mark.parametrize("binary", [False, True])
+def test_compiled_counts_equal_scipys(signed, binary):
+    rng = np.random.default_rng(3)
+    n, shape = 5000, (40, 300)
+    rows = np.sort(rng.integers(0, shape[0], n)).astype(np.int32)
+    cols = rng.integers(0, shape[1], n).astype(np.int32)
+    sign = np.where(rng.random(n) < 0.3, -1, 1).astype(np.int8)
+
+    def made(ordered):
+        if signed:
+            return signed_matrix(rows, cols, sign, shape, binary, ordered=ordered)
+        return count_matrix(rows, cols, shape, ordered=ordered)
+
+    with pure(True):
+        want = made(True)
+    with pure(False):
+        ordered, loose = made(True), made(False)
+    for name in ("indptr", "indices", "data"):
+        assert np.array_equal(getattr(ordered, name), getattr(want, name)), name
+    assert not np.array_equal(loose.indices, want.indices)  # first occurrence order
+    loose.sort_indices()
+    assert (loose != want).nnz == 0 and np.array_equal(loose.indptr, want.indptr)
+    if signed:
+        assert (want.data < 0).any() and (want.data > 0).any()
+
+
+def test_compiled_lookup_equals_the_pandas_index():
+    rng = np.random.default_rng(5)
+    hashes = rng.integers(0, 2**64, 70_000, dtype=np.uint64)
+    queries = np.concatenate([hashes[rng.integers(0, len(hashes), 60_000)],
+                              rng.integers(0, 2**64, 30_000, dtype=np.uint64),
+                              hashes[:1]])
+    from sentiment.vocab import Vocabulary
+
+    with pure(False):
+        got = Vocabulary(hashes, [""] * len(hashes), None, None, 1, 1).lookup(queries)
+    with pure(True):
+        want = Vocabulary(hashes, [""] * len(hashes), None, None, 1, 1).lookup(queries)
+    assert np.array_equal(got, want) and (got >= 0).sum() == 60_001
+    assert np.array_equal(got[:60_000], want[:60_000])
+    with pytest.raises(ValueError, match="power of two"):
+        fast._compiled.lookup_table(hashes, np.empty(1000, np.int32))
