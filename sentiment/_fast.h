@@ -35,10 +35,14 @@ static inline int get_exact(PyObject *obj, Py_buffer *v, const char *fmt, Py_ssi
 PyObject *fast_count_tokens(PyObject *self, PyObject *args);
 PyObject *fast_tokens(PyObject *self, PyObject *args);
 PyObject *fast_ngrams(PyObject *self, PyObject *args);
+PyObject *fast_join_tokens(PyObject *self, PyObject *args);
+PyObject *fast_interleave_lines(PyObject *self, PyObject *args);
 /* _counting.c */
 PyObject *fast_factorize(PyObject *self, PyObject *args);
 PyObject *fast_rows_matrix(PyObject *self, PyObject *args);
 PyObject *fast_lookup_table(PyObject *self, PyObject *args);
 PyObject *fast_lookup(PyObject *self, PyObject *args);
+/* _merge.c */
+PyObject *fast_merge_counts(PyObject *self, PyObject *args);
 
 #endif

@@ -25,7 +25,13 @@ import numpy as np
 
 from . import partitions as parts
 from .errors import DataError, SentimentError
-from .pipeline import DEFAULT_MAX_MEMORY, Tally, check_vocabulary, vocabulary_of
+from .pipeline import (
+    DEFAULT_MAX_MEMORY,
+    Tally,
+    check_vocabulary,
+    interleave_lines,
+    vocabulary_of,
+)
 from .settings import Settings
 
 INSTALL = 'pip install -e ".[dask]"'
@@ -204,16 +210,15 @@ def prepare(engine: Engine, chunks, settings: Settings, *, classes=None,
     kept = counter.finish(settings.min_count, settings.polarity_cutoff,
                           settings.max_features)
     check_vocabulary(len(kept["hash"]), settings)
-    words = np.empty(len(kept["hash"]), dtype=object)
     asked = {}
     for c in np.unique(kept["chunk"]).tolist():
         mine = np.flatnonzero(kept["chunk"] == c)
         w, f = futures[c]
         asked[c] = (mine, client.submit(parts.words, f, kept["token"][mine],
                                         kept["n"][mine], workers=[w], pure=False))
-    for mine, f in asked.values():
-        words[mine] = _result(f).decode("utf-8", "surrogatepass").split("\n")
-    vocab = vocabulary_of(kept, words.tolist(), counter, settings)
+    words = interleave_lines([(mine, _result(f)) for mine, f in asked.values()],
+                             len(kept["hash"]))
+    vocab = vocabulary_of(kept, words, counter, settings)
     remap = None
     if classes is not None:
         remap = classes.remap()

@@ -61,8 +61,7 @@ def compact(model, max_features: int | None = DEFAULT_FEATURES) -> Model:
         kept = kept[top]
     vocab = model.vocab
     kept = kept[np.argsort(vocab.hashes[kept], kind="stable")]  # lookups need no order
-    words = vocab.words
-    small = Vocabulary(vocab.hashes[kept], [words[i] for i in kept], None, None,
+    small = Vocabulary(vocab.hashes[kept], vocab.words_bytes(kept), None, None,
                        vocab.n_pos, vocab.n_neg, vocab.ngrams, vocab.min_count,
                        vocab.polarity_cutoff, vocab.negation)
     small._order = np.arange(len(kept), dtype=np.int32)

@@ -131,8 +131,12 @@ class FeatureCounter:
         size = sum(len(t["hash"]) for t, _ in sources)
         out = {k: np.empty(size, dtype=v.dtype) for k, v in _empty().items()}
         bounds = np.zeros(PARTS + 1, dtype=np.int64)
-        at = 0
-        for p in range(PARTS):
+        at, pieces, fast = 0, None, compiled()
+        if fast is not None:  # the same merge in one compiled pass
+            at = fast.merge_counts(tuple(tuple(t[k] for k in _FIELDS) + (b,)
+                                         for t, b in sources),
+                                   tuple(out[k] for k in _FIELDS) + (bounds,))
+        for p in range(PARTS if fast is None else 0):
             pieces = [(t, b[p], b[p + 1]) for t, b in sources if b[p + 1] > b[p]]
             if len(pieces) == 1:
                 t, lo, hi = pieces[0]

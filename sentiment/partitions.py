@@ -97,8 +97,7 @@ def _counts_of(counter: FeatureCounter) -> Counts:
 def words(partition: Partition, tokens: np.ndarray, n: np.ndarray) -> bytes:
     """The words of the features first seen in this partition, one per line, UTF-8 (one
     object: Dask would serialize a list of strings one string at a time)."""
-    return "\n".join(words_of(partition.spool, partition.index, tokens, n)).encode(
-        "utf-8", "surrogatepass")
+    return words_of(partition.spool, partition.index, tokens, n)
 
 
 def partition_class_counts(partition: Partition, vocab, remap: np.ndarray) -> np.ndarray:

@@ -24,6 +24,7 @@ from .batch import prefetch
 from .chunks import hash_rows, keep_rows
 from .counting import ENTRY_BYTES, FeatureCounter
 from .errors import DataError
+from .fast import compiled
 from .memory import give_back_freed_memory, release_freed_memory
 from .rows import ShardedRows, Spool, csr
 from .settings import Settings
@@ -275,28 +276,56 @@ def _vocabulary(counter: FeatureCounter, settings: Settings, spool: Spool) -> Vo
     """The kept features of ``counter``, their words read back from the chunks' text."""
     kept = counter.finish(settings.min_count, settings.polarity_cutoff,
                           settings.max_features)
-    words = np.empty(len(kept["hash"]), dtype=object)
+    # each chunk's words as bytes, then put in the vocabulary's order: no Python string
+    # per feature (IMDB has 840k of them)
+    lines = []
     for c in np.unique(kept["chunk"]).tolist():
         mine = np.flatnonzero(kept["chunk"] == c)
-        words[mine] = words_of(spool, c, kept["token"][mine], kept["n"][mine])
+        lines.append((mine, words_of(spool, c, kept["token"][mine], kept["n"][mine])))
     for key in [k for k in spool.keys() if k.startswith("text")]:
         spool.pop(key)
-    return vocabulary_of(kept, words.tolist(), counter, settings)
+    return vocabulary_of(kept, interleave_lines(lines, len(kept["hash"])), counter, settings)
 
 
-def vocabulary_of(kept: dict, words: list[str], counter: FeatureCounter,
+def interleave_lines(parts: list[tuple[np.ndarray, bytes]], total: int) -> bytes:
+    """One text of ``total`` lines from ``parts``: (the positions of its lines, those
+    lines joined by newlines), the positions of all parts together being 0..total-1."""
+    if total == 0:
+        return b""
+    if (fast := compiled()) is not None:
+        return fast.interleave_lines(tuple((np.asarray(w, np.int64), raw) for w, raw in parts),
+                                     total)
+    length = np.empty(total, np.int64)
+    bufs = []
+    for where, raw in parts:
+        buf = np.frombuffer(raw, np.uint8)
+        ends = np.append(np.flatnonzero(buf == 10), len(buf))
+        length[where] = np.diff(ends, prepend=-1) - 1
+        bufs.append((where, buf))
+    start = np.cumsum(length + 1) - (length + 1)  # every line followed by a newline
+    out = np.full(int(start[-1] + length[-1] + 1), 10, np.uint8)
+    for where, buf in bufs:
+        # the lines of this part are read in order, each written at its start
+        size = length[where] + 1
+        shift = np.repeat(start[where] - (np.cumsum(size) - size), size)[:len(buf)]
+        out[shift + np.arange(len(buf))] = buf
+    return out[:-1].tobytes()
+
+
+def vocabulary_of(kept: dict, words: bytes, counter: FeatureCounter,
                   settings: Settings) -> Vocabulary:
-    """The :class:`Vocabulary` of the ``kept`` entries of ``counter`` and their words."""
+    """The :class:`Vocabulary` of the ``kept`` entries of ``counter`` and their words
+    (one per line, UTF-8)."""
     return Vocabulary(kept["hash"], words, kept["pos"], kept["neg"], counter.n_pos,
                       counter.n_neg, settings.ngrams, settings.min_count,
                       settings.polarity_cutoff, settings.negation)
 
 
-def words_of(spool: Spool, c: int, tokens: np.ndarray, n: np.ndarray) -> list[str]:
-    """The words of features first seen in chunk ``c``, from their first token and n."""
+def words_of(spool: Spool, c: int, tokens: np.ndarray, n: np.ndarray) -> bytes:
+    """The words of features first seen in chunk ``c``, from their first token and n, one
+    per line (UTF-8)."""
     text = spool.get(f"text{c}")
-    raw = join_tokens(text["data"], text["starts"], text["ends"], tokens, n)
-    return raw.decode("utf-8", "surrogatepass").split("\n")
+    return join_tokens(text["data"], text["starts"], text["ends"], tokens, n)
 
 
 def class_counts(vocab: Vocabulary, spool: Spool, keys, remap: np.ndarray) -> np.ndarray:

@@ -91,7 +91,6 @@ _CLASS[0x80:] = 1
 _CLASS[ord("!")] = 2
 _CLASS[ord("?")] = 2
 _CLASS[ord("'")] = 3
-
 _powers_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
 
@@ -204,10 +203,12 @@ def join_tokens(data: bytes, starts: np.ndarray, ends: np.ndarray, first: np.nda
     ``data[starts[t]:ends[t]]``), by one gather of bytes: no Python object per feature."""
     if len(first) == 0:
         return b""
-    n = np.asarray(n, dtype=np.int64)
+    first, n = np.asarray(first, np.int64), np.asarray(n, np.int64)
+    if (fast := compiled()) is not None and starts.dtype == np.int32 == ends.dtype:
+        return fast.join_tokens(data, starts, ends, first, n)
     # every token of every run, in order: first, first+1, ..., first+n-1
     before = np.cumsum(n) - n
-    tokens = np.repeat(np.asarray(first, np.int64) - before, n) + np.arange(int(n.sum()))
+    tokens = np.repeat(first - before, n) + np.arange(int(n.sum()))
     starts = starts[tokens].astype(np.int64)
     lengths = ends[tokens] - starts
     # each token is copied followed by a space, or a newline after a run's last token
@@ -221,7 +222,7 @@ def join_tokens(data: bytes, starts: np.ndarray, ends: np.ndarray, first: np.nda
     return out[:-1].tobytes()
 
 
-_word_hashes: dict[str, np.ndarray] = {}
+_word_hashes: dict[str, np.ndarray] = {}  # _hashes_of's, by the words joined
 
 
 def _hashes_of(words: tuple[str, ...]) -> np.ndarray:

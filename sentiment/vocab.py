@@ -17,7 +17,7 @@ import numpy as np
 
 from .fast import compiled, lookup, lookup_table, rows_matrix
 from .negation import signed
-from .text import HASH_VERSION, HashedCorpus, hash_corpus
+from .text import HASH_VERSION, HashedCorpus, hash_corpus, join_tokens
 
 #: held while one thread builds a vocabulary's lookup index (pandas fills an Index's hash
 #: table on first use; two threads doing it at once can see it half full)
@@ -66,6 +66,25 @@ class Vocabulary:
         if self.pos_counts is None:
             return np.zeros(len(self), dtype=np.int64)
         return self.pos_counts + self.neg_counts
+
+    def words_bytes(self, columns: np.ndarray) -> bytes:
+        """The words of ``columns``, one per line, as UTF-8: a gather of bytes when the
+        words are held as bytes (no Python string per word)."""
+        if isinstance(self._words, tuple):
+            self.words  # noqa: B018 - checks and decompresses them
+        if not isinstance(self._words, bytes):
+            words = self.words
+            return "\n".join(words[i] for i in np.asarray(columns).tolist()).encode(
+                "utf-8", "surrogatepass")
+        lines = getattr(self, "_lines", None)
+        if lines is None or lines[0] is not self._words:
+            ends = np.flatnonzero(np.frombuffer(self._words, np.uint8) == 10)
+            ends = np.append(ends, len(self._words)) if self._words else ends
+            starts = np.concatenate(([0], ends[:-1] + 1)) if len(ends) else ends
+            lines = self._lines = (self._words, starts, ends)
+        columns = np.asarray(columns, dtype=np.int64)
+        return join_tokens(self._words, lines[1], lines[2], columns,
+                           np.ones(len(columns), np.int64))
 
     @property
     def words(self) -> list[str]:

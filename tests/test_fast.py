@@ -233,3 +233,54 @@ def test_compiled_lookup_equals_the_pandas_index():
     assert np.array_equal(got[:60_000], want[:60_000])
     with pytest.raises(ValueError, match="power of two"):
         fast._compiled.lookup_table(hashes, np.empty(1000, np.int32))
+
+
+@hyp_settings(max_examples=100, derandomize=True, deadline=None)
+@given(TEXTS, st.integers(1, 3))
+def test_compiled_join_tokens_equals_numpy(texts, n):
+    from sentiment.text import hash_corpus, join_tokens
+
+    corpus = hash_corpus(texts, n, keep_text=True, workers=1)
+    rng = np.random.default_rng(len(corpus.hashes))
+    positions = rng.permutation(len(corpus.hashes))[:50]
+    first, k = corpus.feature_tokens(positions)
+    with pure(False):
+        got = join_tokens(corpus.data, corpus.starts, corpus.ends, first, k)
+    with pure(True):
+        want = join_tokens(corpus.data, corpus.starts, corpus.ends, first, k)
+    assert got == want
+    if len(first):
+        with pytest.raises(IndexError):
+            fast._compiled.join_tokens(corpus.data, corpus.starts, corpus.ends,
+                                       first + len(corpus.starts), k)
+
+
+def test_compiled_merge_counts_equals_numpy():
+    from sentiment.counting import FeatureCounter
+
+    rng = np.random.default_rng(11)
+    pool = rng.integers(0, 2**64, 3000, dtype=np.uint64)
+
+    def chunk(c):
+        keys = pool[rng.integers(0, len(pool), 2500)]
+        _, uniques, first, bounds = factorize(keys)
+        m = len(uniques)
+        return ({"hash": uniques, "pos": rng.integers(0, 5, m).astype(np.int32),
+                 "neg": rng.integers(0, 5, m).astype(np.int32),
+                 "n": rng.integers(1, 4, m).astype(np.int8),
+                 "chunk": np.full(m, c, np.int32), "token": first.astype(np.int32)}, bounds)
+
+    chunks = [chunk(c) for c in range(6)]
+    tables = []
+    for on in (False, True):
+        with pure(on):
+            counter = FeatureCounter(capacity=2000)  # small: merges prune on the way
+            for c, (entries, bounds) in enumerate(chunks):
+                counter.add(entries, bounds, 10, 10)
+                if c % 2:
+                    counter.merge()
+            tables.append(counter.finish(min_count=2))
+    for k in tables[1]:
+        assert np.array_equal(tables[0][k], tables[1][k]), k
+        assert tables[0][k].dtype == tables[1][k].dtype, k
+    assert len(tables[0]["hash"]) > 100

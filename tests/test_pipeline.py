@@ -343,3 +343,30 @@ def test_text_that_is_not_utf8_goes_back_out_as_it_came(small_model):
                        capture_output=True, env=strict)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(b'{"text": "a great \xff film"')
+
+
+def test_interleave_lines_puts_each_part_line_in_its_place(loops):
+    from sentiment.pipeline import interleave_lines
+
+    rng = np.random.default_rng(0)
+    words = ["", "a", "bé c", "d e f", "x" * 40] * 30
+    rng.shuffle(words)
+    owner = rng.integers(0, 4, len(words))
+    parts = [(np.flatnonzero(owner == k),
+              "\n".join(words[i] for i in np.flatnonzero(owner == k)).encode())
+             for k in range(4)]
+    assert interleave_lines(parts, len(words)) == "\n".join(words).encode()
+    assert interleave_lines([], 0) == b""
+    if loops == "compiled":
+        with pytest.raises(ValueError, match="match"):
+            interleave_lines([(np.array([0, 1]), b"a\nb\nc")], 2)
+
+
+def test_words_bytes_of_columns_equal_the_words_joined():
+    from sentiment.vocab import Vocabulary
+
+    words = ["good", "not bad", "é", "a b c"]
+    for held in (words, "\n".join(words).encode()):
+        vocab = Vocabulary(np.arange(4, dtype=np.uint64), held, None, None, 1, 1)
+        assert vocab.words_bytes(np.array([2, 0, 3])) == "é\ngood\na b c".encode()
+        assert vocab.words_bytes(np.array([], np.int64)) == b""

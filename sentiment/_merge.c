@@ -1,0 +1,161 @@
+/* sentiment._fast: the counting table's merge (sentiment.counting.FeatureCounter.merge_in).
+ *
+ * Each source is the table or a chunk's entries: one entry per distinct feature (hash,
+ * positive and negative text counts, n, chunk and token of its first sighting), grouped
+ * in 256 partitions by the hash's top byte. Partition by partition, the sources' entries
+ * go through one small hash table: a feature's counts are summed, the rest comes from its
+ * first sighting (the earliest source), features in order of first sighting. */
+#include "_fast.h"
+
+#define FIELDS 7 /* hash, pos, neg, n, chunk, token, bounds */
+
+typedef struct {
+    Py_buffer v[FIELDS];
+    int got;
+} Source;
+
+static const char *names[FIELDS] = {"hash", "pos", "neg", "n", "chunk", "token", "bounds"};
+static const char *formats[FIELDS] = {"QL", "i", "i", "bB", "i", "i", "ql"};
+static const Py_ssize_t sizes[FIELDS] = {8, 4, 4, 1, 4, 4, 8};
+
+static int open_source(PyObject *tuple, Source *s)
+{
+    s->got = 0;
+    if (!PyTuple_Check(tuple) || PyTuple_GET_SIZE(tuple) != FIELDS) {
+        PyErr_SetString(PyExc_TypeError, "merge_counts: each source is a tuple of 7 arrays");
+        return -1;
+    }
+    Py_ssize_t n = -1;
+    for (int f = 0; f < FIELDS; f++) {
+        Py_ssize_t want = f == 6 ? 257 : n;
+        if (get_exact(PyTuple_GET_ITEM(tuple, f), &s->v[f], formats[f], sizes[f], want, 0,
+                      names[f]) < 0)
+            return -1;
+        s->got++;
+        if (f == 0)
+            n = s->v[0].len / 8;
+    }
+    const int64_t *b = s->v[6].buf;
+    for (int p = 0; p < 256; p++)
+        if (b[p] < 0 || b[p + 1] < b[p] || b[p + 1] > n) {
+            PyErr_SetString(PyExc_ValueError, "merge_counts: bounds outside the entries");
+            return -1;
+        }
+    return 0;
+}
+
+static void close_source(Source *s)
+{
+    for (int f = 0; f < s->got; f++)
+        PyBuffer_Release(&s->v[f]);
+    s->got = 0;
+}
+
+/* merge_counts(sources, out) -> entries: ``out`` is a source-like tuple of arrays big
+ * enough for every entry, filled with the merge (its bounds too). */
+PyObject *fast_merge_counts(PyObject *self, PyObject *args)
+{
+    PyObject *sources_obj, *out_obj;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyTuple_Type, &sources_obj, &PyTuple_Type, &out_obj))
+        return NULL;
+    Py_ssize_t k = PyTuple_GET_SIZE(sources_obj);
+    Source *src = calloc((size_t)k + 1, sizeof(Source));
+    if (!src)
+        return PyErr_NoMemory();
+    Source *out = src + k;
+    PyObject *result = NULL;
+    int32_t *table = NULL;
+    Py_ssize_t total = 0, opened = 0;
+    for (; opened < k; opened++) {
+        if (open_source(PyTuple_GET_ITEM(sources_obj, opened), &src[opened]) < 0)
+            goto done;
+        total += src[opened].v[0].len / 8;
+    }
+    if (!PyTuple_Check(out_obj) || PyTuple_GET_SIZE(out_obj) != FIELDS) {
+        PyErr_SetString(PyExc_TypeError, "merge_counts: out is a tuple of 7 arrays");
+        goto done;
+    }
+    for (int f = 0; f < FIELDS; f++) {
+        if (get_exact(PyTuple_GET_ITEM(out_obj, f), &out->v[f], formats[f], sizes[f],
+                      f == 6 ? 257 : total, 1, names[f]) < 0)
+            goto done;
+        out->got++;
+    }
+    Py_ssize_t biggest = 0;
+    for (int p = 0; p < 256; p++) {
+        Py_ssize_t size = 0;
+        for (Py_ssize_t s = 0; s < k; s++) {
+            const int64_t *b = src[s].v[6].buf;
+            size += b[p + 1] - b[p];
+        }
+        biggest = size > biggest ? size : biggest;
+    }
+    int bits = 1;
+    while (((Py_ssize_t)1 << bits) < 2 * biggest)
+        bits++;
+    table = malloc(sizeof(int32_t) * ((size_t)1 << bits));
+    if (!table) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    uint64_t *oh = out->v[0].buf;
+    int32_t *opos = out->v[1].buf, *oneg = out->v[2].buf, *ochunk = out->v[4].buf,
+            *otok = out->v[5].buf;
+    int8_t *on = out->v[3].buf;
+    int64_t *obounds = out->v[6].buf;
+    Py_ssize_t at = 0;
+    Py_BEGIN_ALLOW_THREADS
+    obounds[0] = 0;
+    for (int p = 0; p < 256; p++) {
+        Py_ssize_t size = 0;
+        for (Py_ssize_t s = 0; s < k; s++) {
+            const int64_t *b = src[s].v[6].buf;
+            size += b[p + 1] - b[p];
+        }
+        int b = 1;
+        while (((Py_ssize_t)1 << b) < 2 * size)
+            b++;
+        size_t mask = ((size_t)1 << b) - 1;
+        if (size)
+            memset(table, 0xff, sizeof(int32_t) * (mask + 1));
+        const Py_ssize_t first = at;
+        for (Py_ssize_t s = 0; s < k; s++) {
+            const int64_t *bd = src[s].v[6].buf;
+            const uint64_t *h = src[s].v[0].buf;
+            const int32_t *pos = src[s].v[1].buf, *neg = src[s].v[2].buf,
+                          *chunk = src[s].v[4].buf, *tok = src[s].v[5].buf;
+            const int8_t *n = src[s].v[3].buf;
+            for (int64_t i = bd[p]; i < bd[p + 1]; i++) {
+                size_t slot = (size_t)((h[i] * MIX0) >> (64 - b)) & mask;
+                for (;;) {
+                    int32_t e = table[slot];
+                    if (e < 0) {
+                        table[slot] = (int32_t)(at - first);
+                        oh[at] = h[i], opos[at] = pos[i], oneg[at] = neg[i];
+                        on[at] = n[i], ochunk[at] = chunk[i], otok[at] = tok[i];
+                        at++;
+                        break;
+                    }
+                    if (oh[first + e] == h[i]) {
+                        opos[first + e] += pos[i];
+                        oneg[first + e] += neg[i];
+                        break;
+                    }
+                    slot = (slot + 1) & mask;
+                }
+            }
+        }
+        obounds[p + 1] = at;
+    }
+    Py_END_ALLOW_THREADS
+    result = PyLong_FromSsize_t(at);
+done:
+    free(table);
+    for (Py_ssize_t s = 0; s < opened; s++)
+        close_source(&src[s]);
+    if (opened < k)
+        close_source(&src[opened]);
+    close_source(out);
+    free(src);
+    return result;
+}
