@@ -5,8 +5,8 @@ package runs the same steps with numpy and scipy (sentiment/fast.py says which i
 """
 from setuptools import Extension, setup
 
-SOURCES = ["sentiment/_fast.c", "sentiment/_tokens.c", "sentiment/_counting.c",
-           "sentiment/_merge.c"]
+SOURCES = [f"sentiment/{name}.c" for name in
+           ("_fast", "_epoch", "_tokens", "_words", "_counting", "_merge")]
 
 setup(ext_modules=[Extension("sentiment._fast", SOURCES, depends=["sentiment/_fast.h"],
                              optional=True, extra_compile_args=["-O3"])])

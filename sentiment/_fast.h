@@ -31,10 +31,88 @@ static inline int get_exact(PyObject *obj, Py_buffer *v, const char *fmt, Py_ssi
     return 0;
 }
 
+/* non-zeros ahead whose weight row is fetched early: the rows are scattered in memory */
+#define AHEAD 8
+
+typedef struct {
+    Py_buffer view;
+    int held;
+} Arr;
+
+/* A C-contiguous buffer of items of ``itemsize`` bytes; ``kind`` 'f' float, 'i' integer. */
+static inline int get_array(PyObject *obj, Arr *a, char kind, int writable, const char *name)
+{
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    a->held = 0;
+    if (PyObject_GetBuffer(obj, &a->view, flags) < 0)
+        return -1;
+    a->held = 1;
+    const char *f = a->view.format ? a->view.format : "B";
+    if (*f == '<' || *f == '=' || *f == '@')
+        f++;
+    int ok;
+    if (kind == 'f')
+        ok = (*f == 'f' && a->view.itemsize == 4);
+    else
+        ok = ((*f == 'i' || *f == 'l' || *f == 'q') &&
+              (a->view.itemsize == 4 || a->view.itemsize == 8));
+    if (!ok) {
+        PyErr_Format(PyExc_TypeError, "%s: expected %s, got format '%s'", name,
+                     kind == 'f' ? "float32" : "int32 or int64", a->view.format);
+        return -1;
+    }
+    return 0;
+}
+
+static inline void release(Arr *arrs, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (arrs[i].held)
+            PyBuffer_Release(&arrs[i].view);
+}
+
+static inline int64_t at(const Arr *a, Py_ssize_t k)
+{
+    return a->view.itemsize == 4 ? (int64_t)((const int32_t *)a->view.buf)[k]
+                                 : ((const int64_t *)a->view.buf)[k];
+}
+
+static inline Py_ssize_t items(const Arr *a)
+{
+    return a->view.len / a->view.itemsize;
+}
+
+/* z[h] = b1[h] + sum over the row's non-zeros of data * W1[index][h] */
+static inline __attribute__((always_inline)) void
+row_forward(const Arr *indptr, const Arr *indices, const float *data, const float *W1,
+            const float *b1, Py_ssize_t hidden, int64_t r, float *z)
+{
+    int64_t s = at(indptr, r), e = at(indptr, r + 1);
+    for (Py_ssize_t h = 0; h < hidden; h++)
+        z[h] = 0.0f;
+    for (int64_t k = s; k < e; k++) {
+        const float x = data[k];
+        if (k + AHEAD < e)
+            __builtin_prefetch(W1 + at(indices, k + AHEAD) * hidden);
+        const float *w = W1 + at(indices, k) * hidden;
+        for (Py_ssize_t h = 0; h < hidden; h++)
+            z[h] += x * w[h];
+    }
+    for (Py_ssize_t h = 0; h < hidden; h++)
+        z[h] += b1[h];
+}
+
+/* _epoch.c */
+extern const char *fast_epoch_doc;
+PyObject *fast_epoch(PyObject *self, PyObject *args);
+int fast_check_indices(const Arr *indptr, const Arr *indices, Py_ssize_t n_data,
+                       Py_ssize_t n_rows, Py_ssize_t n_inputs);
 /* _tokens.c */
+void fast_fill_classes(void);
 PyObject *fast_count_tokens(PyObject *self, PyObject *args);
 PyObject *fast_tokens(PyObject *self, PyObject *args);
 PyObject *fast_ngrams(PyObject *self, PyObject *args);
+/* _words.c */
 PyObject *fast_join_tokens(PyObject *self, PyObject *args);
 PyObject *fast_interleave_lines(PyObject *self, PyObject *args);
 /* _counting.c */

@@ -105,3 +105,20 @@ def lookup(table: np.ndarray, hashes: np.ndarray, queries: np.ndarray) -> np.nda
     out = np.empty(len(queries), np.int64)
     compiled().lookup(table, hashes, np.ascontiguousarray(queries, dtype=np.uint64), out)
     return out
+
+
+def epoch(fast, net, X, order, y, acc, lr: float, logits, batch: int, between) -> None:
+    """One epoch of ``net`` on the CSR rows ``X[order]`` (``order`` None: all, in turn) with
+    labels ``y`` in that order, in the compiled loops (sentiment.trainer._epoch_batched's
+    steps): row-wise Adagrad with the accumulator ``acc``, or SGD when it is None. The
+    rows are read where they are (no shuffled copy), :data:`SLICE_ROWS` at a time (whole
+    batches); ``between(rows)`` is called after each slice (progress, Ctrl-C)."""
+    n = X.shape[0] if order is None else len(order)
+    order = np.arange(n, dtype=np.int64) if order is None else order.astype(np.int64)
+    step = max(1, SLICE_ROWS // batch) * batch
+    for lo in range(0, n, step):
+        hi = min(lo + step, n)
+        fast.epoch(X.indptr, X.indices, X.data, order[lo:hi], y[lo:hi], net.W1, net.b1,
+                   net.w2, net.b2, net.b1 if acc is None else acc, logits[lo:hi], lr, batch,
+                   net.activation == "relu", acc is not None)
+        between(hi - lo)

@@ -186,7 +186,7 @@ def feature_tokens(blocks: np.ndarray, token_docs: np.ndarray, positions: np.nda
     positions = np.asarray(positions, dtype=np.int64)
     block = np.searchsorted(blocks[:, 0], positions, side="right") - 1
     first = np.empty(len(positions), dtype=np.int64)
-    for b in np.unique(block):
+    for b in np.flatnonzero(np.bincount(block, minlength=len(blocks))):
         feat0, _, k, tok0, n_tok = blocks[b].tolist()
         mine = block == b
         local = positions[mine] - feat0

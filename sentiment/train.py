@@ -72,9 +72,10 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
     ``on_prepared(model)`` is called once the rows are ready, before the first epoch.
     ``scheme`` says what the labels are (default: 0/1, negative/positive); K classes
     come with their ``classes`` table, the labels being its codes.
-    ``on_checkpoint(model, parts)`` receives, after every epoch, a model holding that
-    epoch's weights (copies) and its trainer state as :func:`checkpoint_parts`: what
-    ``Model.save(path, checkpoint=parts)`` needs to resume from there.
+    ``on_checkpoint(model, parts)`` receives, after every epoch but the last (the model
+    itself follows), a model holding that epoch's weights (copies) and its trainer state
+    as :func:`checkpoint_parts`: what ``Model.save(path, checkpoint=parts)`` needs to
+    resume from there.
     """
     if resume is not None:
         # a setting the checkpoint predates is what its vocabulary was made with

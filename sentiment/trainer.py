@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .dropout import dropout_mask
-from .fast import SLICE_ROWS, compiled
+from .fast import compiled
+from .fast import epoch as compiled_epoch
 from .network import (
     Network,
     RowCompactor,
@@ -28,7 +29,7 @@ from .network import (
     update_dense,
     update_rows,
 )
-from .optim import Adagrad, Adam, make_optimizer
+from .optim import SGD, Adagrad, Adam, make_optimizer
 from .rows import ShardedRows
 from .settings import Settings
 
@@ -121,8 +122,8 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
     resumes from a checkpoint. ``should_stop`` is polled between batches; when it returns
     true, or when the loss becomes NaN, the network goes back to the last complete epoch and
     :class:`TrainingStopped` carries that epoch's state. ``on_state(state)`` receives the
-    :class:`TrainerState` after every epoch (its arrays are copies: safe to write out while
-    training goes on).
+    :class:`TrainerState` after every epoch but the last (its arrays are copies: safe to
+    write out while training goes on; after the last, training is over).
     """
     from tqdm.auto import tqdm
 
@@ -156,13 +157,18 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
             with np.errstate(over="ignore", invalid="ignore"):  # divergence: checked below
                 seen = 0
                 for order, Xs, ys in rows.epoch(rng, n):
-                    if shuffle is None or shuffle.X is not Xs:
-                        shuffle = RowShuffler(Xs)
                     k = len(order)
                     ye[seen:seen + k] = ys[order]
                     scratch.logits = logits[seen:seen + k]
-                    _run_epoch(net, shuffle(order), ye[seen:seen + k], settings, opt, rng,
-                               scratch, bar)
+                    fast = _compiled_epoch(net, settings, opt, Xs)
+                    if fast is not None:  # reads the rows in place, in that order
+                        _epoch_compiled(fast, net, Xs, order, ye[seen:seen + k], opt,
+                                        scratch, bar, settings.batch_size)
+                    else:
+                        if shuffle is None or shuffle.X is not Xs:
+                            shuffle = RowShuffler(Xs)
+                        _run_epoch(net, shuffle(order), ye[seen:seen + k], settings, opt,
+                                   rng, scratch, bar)
                     seen += k
         except _StopRequested:
             raise _rewind(net, done, f"stopped during epoch {epoch}", "interrupted") from None
@@ -190,7 +196,8 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
         history.append(stats)
         done = TrainerState(epoch, list(history), best_loss, waited, params, best_params,
                             opt.state_arrays(), rng.bit_generator.state)
-        if on_state is not None:
+        last = epoch == settings.epochs or bool(settings.patience and waited >= settings.patience)
+        if on_state is not None and not last:  # after the last, the model itself follows
             on_state(done)
         if on_epoch is not None:
             on_epoch(stats)
@@ -274,10 +281,9 @@ def _epoch_batched(net, X, y, settings, opt, rng, state, bar, batch):
     indptr, indices, data = X.indptr, X.indices, X.data
     relu = net.activation == "relu"
     sparse_step = None if settings.l2 else getattr(opt, "step_sparse", None)
-    fast = compiled()
-    if fast is not None and sparse_step is not None and not settings.dropout \
-            and settings.loss == "xent" and net.n_classes == 2 and data.dtype == np.float32:
-        _epoch_compiled(fast, net, X, y, opt, state, bar, batch, relu)
+    fast = _compiled_epoch(net, settings, opt, X)
+    if fast is not None:
+        _epoch_compiled(fast, net, X, None, y, opt, state, bar, batch)
         return
     lazy_adam = isinstance(opt, Adam)
     z1_buf = np.empty((batch, net.hidden), dtype=np.float32)
@@ -321,21 +327,25 @@ def _epoch_batched(net, X, y, settings, opt, rng, state, bar, batch):
         state.check_stop()
 
 
-def _epoch_compiled(fast, net, X, y, opt, state, bar, batch, relu):
-    """The same epoch as :func:`_epoch_batched`, in the compiled loops (sentiment.fast):
-    a slice of whole batches per call, the progress bar and Ctrl-C checked in between."""
+def _epoch_compiled(fast, net, X, order, y, opt, state, bar, batch):
+    """:func:`sentiment.fast.epoch` with this optimizer (Adagrad's accumulator made on
+    first use), the progress bar and Ctrl-C checked between slices of batches."""
     adagrad = isinstance(opt, Adagrad)
     if adagrad and opt.acc is None:
         opt.acc = np.full(net.W1.shape[0], opt.eps, dtype=np.float32)
-    acc = opt.acc if adagrad else net.b1  # not read by SGD
-    indptr, indices, data = X.indptr, X.indices, X.data
-    step = max(1, SLICE_ROWS // batch) * batch
-    for lo in range(0, X.shape[0], step):
-        hi = min(lo + step, X.shape[0])
-        fast.epoch(indptr[lo:hi + 1], indices, data, y[lo:hi], net.W1, net.b1, net.w2,
-                   net.b2, acc, state.logits[lo:hi], opt.lr, batch, relu, adagrad)
-        bar.update(hi - lo)
-        state.check_stop()
+    compiled_epoch(fast, net, X, order, y, opt.acc if adagrad else None, opt.lr,
+                   state.logits, batch, lambda rows: (bar.update(rows), state.check_stop()))
+
+
+def _compiled_epoch(net, settings, opt, X):
+    """The compiled loops (sentiment.fast) when they cover this epoch (two classes,
+    cross-entropy, SGD or row-wise Adagrad, no dropout, no L2, float32 rows), else None."""
+    fast = compiled()
+    if fast is None or settings.kernel != "csr" or settings.l2 or settings.dropout \
+            or settings.loss != "xent" or net.n_classes != 2 or X.dtype != np.float32 \
+            or type(opt) not in (SGD, Adagrad):
+        return None
+    return fast
 
 
 def _run_epoch(net, X, y, settings, opt, rng, state, bar):

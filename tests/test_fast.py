@@ -71,7 +71,6 @@ def trained(monkeypatch, pure: bool, X, y, settings, X_val=None, y_val=None):
 @pytest.mark.parametrize("binary", [False, True], ids=["values", "binary"])
 def test_compiled_epochs_train_the_numpy_weights(monkeypatch, settings, binary):
     monkeypatch.setattr(fast, "SLICE_ROWS", 40)  # several calls per epoch, as on big files
-    monkeypatch.setattr("sentiment.trainer.SLICE_ROWS", 40)
     X, y = data(binary=binary)
     Xv, yv = data(n=80, seed=1, binary=binary)
     settings = settings.with_(epochs=3, patience=0)
@@ -129,8 +128,11 @@ def test_bad_arrays_raise_instead_of_crashing():
     W1 = net.W1.copy()
     acc = np.ones(X.shape[1], np.float32)
     with pytest.raises(IndexError):
-        fast._compiled.epoch(X.indptr, bad, X.data, y, net.W1, net.b1, net.w2, net.b2, acc,
-                             out, 0.1, 4, False, True)
+        fast._compiled.epoch(X.indptr, bad, X.data, None, y, net.W1, net.b1, net.w2,
+                             net.b2, acc, out, 0.1, 4, False, True)
+    with pytest.raises(IndexError, match="row outside"):
+        fast._compiled.epoch(X.indptr, X.indices, X.data, np.array([0, 20]), y[:2], net.W1,
+                             net.b1, net.w2, net.b2, acc, out, 0.1, 4, False, True)
     assert np.array_equal(net.W1, W1)  # checked before any weight moved
 
 

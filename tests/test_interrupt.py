@@ -40,7 +40,7 @@ def stop_after(batches):
 
 
 def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, loops, monkeypatch):
-    monkeypatch.setattr("sentiment.trainer.SLICE_ROWS", 50)  # compiled: a poll per batch
+    monkeypatch.setattr("sentiment.fast.SLICE_ROWS", 50)  # compiled: a poll per batch
     texts, labels = corpus(400)
     settings = Settings(epochs=4, batch_size=50, min_count=1, patience=0)
     whole = train(texts, labels, settings, progress=False)
