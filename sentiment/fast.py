@@ -40,23 +40,30 @@ def hash_normalized(fast, data: bytes, n_texts: int, n: int, keep_text: bool,
                     negation: int, cues, stops) -> dict:
     """:func:`sentiment.text._hash_chunk` on the normalized ``data`` (``n_texts`` texts
     separated by NUL bytes) in the compiled loops: the same tokens, hashes, negation scopes
-    (``cues``/``stops``: the hashes of the negations and scope ends) and n-grams."""
+    (``cues``/``stops``: the hashes of the negations and scope ends) and n-grams. The
+    features of every n are written into one array (``whole``: hashes and texts, with
+    their ``blocks`` as :class:`~sentiment.text.HashedCorpus` has them), the lists being
+    views of it."""
     t = fast.count_tokens(data)
     starts, ends = np.empty(t, np.int64), np.empty(t, np.int64)
-    h1, doc = np.empty(t, np.uint64), np.empty(t, np.int32)
+    doc = np.empty(t, np.int32)
     inside = np.empty(t, np.uint8) if negation else None
     none = np.zeros(0, np.uint64)
+    h1 = np.empty(t, np.uint64)
     fast.tokens(data, negation, none if cues is None else cues,
                 none if stops is None else stops, starts, ends, h1, doc, inside)
     n_tokens = np.bincount(doc, minlength=n_texts)
-    feats, docs = [h1 | inside if negation else h1], [doc]
+    sizes = [t] + [int(np.maximum(n_tokens - (k - 1), 0).sum()) for k in range(2, n + 1)]
+    at = np.concatenate(([0], np.cumsum(sizes)))
+    hashes, rows = np.empty(at[-1], np.uint64), np.empty(at[-1], np.int32)
+    np.bitwise_or(h1, inside, out=hashes[:t]) if negation else np.copyto(hashes[:t], h1)
+    rows[:t] = doc
     for k in range(2, n + 1):
-        m = int(np.maximum(n_tokens - (k - 1), 0).sum())
-        hk, dk = np.empty(m, np.uint64), np.empty(m, np.int32)
-        fast.ngrams(h1, doc, inside, k, hk, dk)
-        feats.append(hk)
-        docs.append(dk)
-    out = {"hashes": feats, "rows": docs, "n_tokens": n_tokens}
+        fast.ngrams(h1, doc, inside, k, hashes[at[k - 1]:at[k]], rows[at[k - 1]:at[k]])
+    blocks = np.array([(at[k], sizes[k], k + 1, 0, t) for k in range(n)], np.int64)
+    out = {"hashes": [hashes[at[k]:at[k + 1]] for k in range(n)],
+           "rows": [rows[at[k]:at[k + 1]] for k in range(n)], "n_tokens": n_tokens,
+           "whole": (hashes, rows), "blocks": blocks.reshape(-1, 5)}
     if keep_text:
         offset = np.int32 if len(data) < 2**31 else np.int64
         out.update(data=data, starts=starts.astype(offset), ends=ends.astype(offset))

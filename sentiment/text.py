@@ -11,10 +11,8 @@ Two implementations of one rule:
   loops (:mod:`sentiment.fast`) do the same in one pass over the bytes, when built.
 
 The rule: after lower-casing and replacing ``<br />`` with a space, a token is a run of
-word characters (ASCII letters and digits, and any non-ASCII character that is not a
-common punctuation mark) in which an apostrophe may stand between two word characters
-(``don't``), or a single ``!`` or ``?``: the punctuation that carries sentiment.
-"""
+word characters (ASCII letters and digits, any non-ASCII character but common punctuation)
+with an apostrophe allowed between two (``don't``), or a single ``!`` or ``?``."""
 from __future__ import annotations
 
 import os
@@ -223,6 +221,7 @@ def join_tokens(data: bytes, starts: np.ndarray, ends: np.ndarray, first: np.nda
 
 
 _word_hashes: dict[str, np.ndarray] = {}  # _hashes_of's, by the words joined
+_CORPUS_REST = ("n_tokens", "blocks", "data", "starts", "ends")  # HashedCorpus's, in order
 
 
 def _hashes_of(words: tuple[str, ...]) -> np.ndarray:
@@ -344,17 +343,16 @@ def hash_corpus(texts: list[str], n: int = 1, keep_text: bool = False,
                 workers: int | None = None, negation: int = 0) -> HashedCorpus:
     """Tokenize ``texts`` and return the hashes of their unigrams up to ``n``-grams.
 
-    Cost: a few vectorized passes over the bytes of the text, in chunks of 4 MiB; no Python
-    object per token. ``keep_text=True`` also keeps what is needed to turn hashes back into
-    words (for building a vocabulary). ``workers`` threads hash chunks side by side (numpy
-    releases the GIL in its array passes; default: one per core, at most 2, when there is
-    more than one chunk); the result is the same whatever their number. ``negation``: the
-    window of :func:`negated` (0: none); each hash's lowest bit then says whether the
-    feature is negated (:func:`signed` splits them).
+    Cost: a few vectorized passes over the bytes, in chunks of 4 MiB (64 in the compiled
+    loops, which need no temporaries); no Python object per token. ``keep_text=True``
+    also keeps what turns hashes back into words. ``workers`` threads hash chunks side by
+    side (default: one per core, at most 2); the result is the same whatever their
+    number. ``negation``: the window of :func:`negated` (0: none); each hash's lowest bit
+    then says whether the feature is negated (:func:`signed` splits them).
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
-    chunks = list(_chunks(texts, _CHUNK_BYTES))
+    chunks = list(_chunks(texts, _CHUNK_BYTES * (1 if compiled() is None else 16)))
     if workers is None:
         workers = min(2, os.cpu_count() or 1)
     if workers > 1 and len(chunks) > 1:
@@ -366,6 +364,8 @@ def hash_corpus(texts: list[str], n: int = 1, keep_text: bool = False,
     else:
         parts = [_hash_chunk(chunk, n, keep_text, negation) for chunk in chunks]
     del chunks
+    if len(parts) == 1 and "whole" in parts[0]:  # compiled, one part: no copies
+        return HashedCorpus(*parts[0]["whole"], *map(parts[0].get, _CORPUS_REST))
     # chunk-local offsets become global: texts, unigrams and bytes before each chunk
     text_off = np.cumsum([0] + [len(p["n_tokens"]) for p in parts])
     tok_off = np.cumsum([0] + [len(p["hashes"][0]) for p in parts])

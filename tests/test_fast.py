@@ -159,7 +159,9 @@ def test_compiled_hashing_equals_numpy(texts, n, negation, keep_text):
         got = _hash_chunk(texts, n, keep_text, negation)
     with pure(True):
         want = _hash_chunk(texts, n, keep_text, negation)
-    assert set(got) == set(want)
+    assert set(got) == set(want) | {"whole", "blocks"}
+    assert np.array_equal(got["whole"][0], np.concatenate(want["hashes"]))
+    assert np.array_equal(got["whole"][1], np.concatenate(want["rows"]))
     for key, value in want.items():
         if isinstance(value, list):
             assert len(got[key]) == len(value), key
@@ -286,3 +288,32 @@ def test_compiled_merge_counts_equals_numpy():
         assert np.array_equal(tables[0][k], tables[1][k]), k
         assert tables[0][k].dtype == tables[1][k].dtype, k
     assert len(tables[0]["hash"]) > 100
+
+
+@hyp_settings(max_examples=60, derandomize=True, deadline=None)
+@given(TEXTS, st.integers(1, 3), st.sampled_from([0, 3]), st.sampled_from([8, 1 << 22]))
+def test_compiled_corpus_equals_numpy(texts, n, negation, chunk_bytes):
+    """Whole corpora, in one part or several (small chunks), in one array or joined."""
+    from unittest import mock
+
+    from sentiment.text import hash_corpus
+
+    with mock.patch("sentiment.text._CHUNK_BYTES", chunk_bytes):
+        with pure(False):
+            got = hash_corpus(texts, n, keep_text=True, workers=1, negation=negation)
+        with pure(True):
+            want = hash_corpus(texts, n, keep_text=True, workers=1, negation=negation)
+    assert np.array_equal(got.n_tokens, want.n_tokens)
+    # the text may be cut in other chunks (the compiled loops take bigger ones), which
+    # orders the features otherwise: the same features, each with the same text, hash,
+    # first token, n and words
+    def features(corpus):
+        everything = np.arange(len(corpus.hashes))
+        first, k = corpus.feature_tokens(everything)
+        order = np.lexsort((k, first))
+        words = corpus.words_bytes(everything).split(b"\n") if len(everything) else []
+        return (corpus.hashes[order], corpus.rows[order], first[order], k[order],
+                [words[i] for i in order])
+
+    for a, b in zip(features(got), features(want)):
+        assert np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b

@@ -1,5 +1,6 @@
 """Stopping and resuming training: signals, checkpoints, divergence."""
 import csv
+import os
 import signal
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 from corpus import NEGATIVE, POSITIVE
 
+from sentiment.errors import SentimentError
 from sentiment.model import Model
 from sentiment.train import Settings, TrainingStopped, checkpoint_parts, train
 
@@ -195,7 +197,9 @@ def test_early_stopping_keeps_the_best_epoch():
 
 def test_sigkill_loses_at_most_the_epoch_under_way(tmp_path):
     model, cmd = long_run(tmp_path)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    every_epoch = {**os.environ, "SENTIMENT_CHECKPOINT_SECONDS": "0"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=every_epoch)
     lines = [proc.stdout.readline() for _ in range(4)]  # header, epochs 1-3
     assert lines[3].split()[0] == "3", lines
     proc.kill()  # SIGKILL: no handler runs
@@ -230,3 +234,22 @@ def test_a_checkpoint_stores_the_epoch_weights_once_and_reads_them_back(tmp_path
     # resumed training changes the model's weights, never the checkpoint's
     assert not np.shares_memory(back["params_W1"], loaded.net.W1)
     assert not np.shares_memory(back["best_W1"], back["params_W1"])
+
+
+def test_checkpoints_wait_for_their_interval(tmp_path, monkeypatch):
+    from sentiment.cli.guards import CheckpointWriter
+
+    texts, labels = corpus(200)
+    saved = []
+    train(texts, labels, Settings(epochs=3, min_count=1), progress=False,
+          on_checkpoint=lambda model, parts: saved.append((model, parts)))
+    model, parts = saved[-1]
+    for seconds, written in (("3600", False), ("0", True)):
+        monkeypatch.setenv("SENTIMENT_CHECKPOINT_SECONDS", seconds)
+        path = tmp_path / f"every{seconds}.ckpt"
+        with CheckpointWriter(path, "reviews.csv") as writer:
+            writer(model, parts)
+        assert path.exists() == written
+    monkeypatch.setenv("SENTIMENT_CHECKPOINT_SECONDS", "soon")
+    with pytest.raises(SentimentError, match="SENTIMENT_CHECKPOINT_SECONDS must be a number"):
+        CheckpointWriter(tmp_path / "x.ckpt", "reviews.csv")
