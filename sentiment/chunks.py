@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 from .counting import factorize
+from .fast import compiled, rows_arrays
 from .negation import signed
 from .rows import Spool
 from .settings import Settings
@@ -80,9 +81,14 @@ def hash_part(texts, labels, counted, settings: Settings, counting: bool, c: int
     # counts per text; with negation, said plainly minus said negated
     # each text's columns in any order (ordered=False): pass 2 maps them to vocabulary
     # columns, whose order they do not keep anyway
-    X = count_matrix(corpus.rows, codes, shape, ordered=False) if sign is None else \
-        signed_matrix(corpus.rows, codes, sign, shape, binary=settings.values != "count",
-                      ordered=False)
+    binary = settings.values != "count"
+    if compiled() is not None:  # the arrays alone: no scipy (the test-reading child)
+        X = rows_arrays(compiled(), corpus.rows, codes, None if sign is None else sign < 0,
+                        shape, binary and sign is not None)
+    elif sign is None:
+        X = count_matrix(corpus.rows, codes, shape, ordered=False)
+    else:
+        X = signed_matrix(corpus.rows, codes, sign, shape, binary=binary, ordered=False)
     made = {}
     if counting:
         positive = np.repeat(counted > 0, np.diff(X.indptr))

@@ -80,6 +80,25 @@ def factorize(fast, keys: np.ndarray):
     return codes, uniques[:u].copy(), first[:u].copy(), bounds
 
 
+class Rows:
+    """CSR arrays (``indptr``, ``indices``, ``data``) and their ``shape``, as a scipy matrix
+    holds them: what pass 1 needs, without importing scipy."""
+
+    def __init__(self, indptr, indices, data, shape):
+        self.indptr, self.indices, self.data, self.shape = indptr, indices, data, shape
+
+
+def rows_arrays(fast, rows, cols, negated, shape, binary, ordered=False) -> Rows:
+    """:func:`rows_matrix`'s arrays, as :class:`Rows`."""
+    n = len(rows)
+    indptr = np.empty(shape[0] + 1, np.int32)
+    indices, data = np.empty(n, np.int32), np.empty(n, np.float32)
+    nnz = fast.rows_matrix(np.ascontiguousarray(rows, dtype=np.int32),
+                           np.ascontiguousarray(cols, dtype=np.int32), negated, shape[0],
+                           shape[1], binary, ordered, indptr, indices, data)
+    return Rows(indptr, indices[:nnz].copy(), data[:nnz].copy(), shape)
+
+
 def rows_matrix(fast, rows, cols, negated, shape, binary, ordered=True):
     """:func:`sentiment.vocab.count_matrix` (``negated`` None) or
     :func:`~sentiment.vocab.signed_matrix` in the compiled loops: a counting sort by row,
@@ -88,13 +107,8 @@ def rows_matrix(fast, rows, cols, negated, shape, binary, ordered=True):
     needs them sorted (pass 1: pass 2 maps them to vocabulary columns in any order)."""
     import scipy.sparse as sp
 
-    n = len(rows)
-    indptr = np.empty(shape[0] + 1, np.int32)
-    indices, data = np.empty(n, np.int32), np.empty(n, np.float32)
-    nnz = fast.rows_matrix(np.ascontiguousarray(rows, dtype=np.int32),
-                           np.ascontiguousarray(cols, dtype=np.int32), negated, shape[0],
-                           shape[1], binary, ordered, indptr, indices, data)
-    return sp.csr_matrix((data[:nnz].copy(), indices[:nnz].copy(), indptr), shape=shape)
+    X = rows_arrays(fast, rows, cols, negated, shape, binary, ordered)
+    return sp.csr_matrix((X.data, X.indices, X.indptr), shape=shape)
 
 
 def lookup_table(hashes: np.ndarray) -> np.ndarray:

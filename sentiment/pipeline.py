@@ -345,6 +345,11 @@ def class_counts(vocab: Vocabulary, spool: Spool, keys, remap: np.ndarray) -> np
 def chunk_matrix(vocab: Vocabulary, values: str, chunk: dict):
     """A chunk as pass 1 keeps it (local codes, :func:`~sentiment.chunks.hash_part`) as
     the CSR matrix of ``vocab``'s columns with input ``values``; unknown features dropped."""
+    return csr(*chunk_arrays(vocab, values, chunk), len(vocab))
+
+
+def chunk_arrays(vocab: Vocabulary, values: str, chunk: dict):
+    """:func:`chunk_matrix`'s CSR arrays (indptr, indices, data), without scipy."""
     ids = vocab.lookup(chunk["uniques"])
     new = ids[chunk["indices"]]
     present = np.flatnonzero(new >= 0)
@@ -353,15 +358,15 @@ def chunk_matrix(vocab: Vocabulary, values: str, chunk: dict):
     data = chunk["data"][present] if "data" in chunk else np.ones(len(present), np.float32)
     if "sign" in chunk:
         data = data * chunk["sign"][present]
-    data = vocab.input_values(values, data, indices).astype(np.float32)
-    return csr(indptr, indices, data, len(vocab))
+    return indptr, indices, vocab.input_values(values, data, indices).astype(np.float32)
 
 
 def chunk_logits(model, chunk: dict) -> np.ndarray:
     """``model``'s logits of texts kept as :func:`~sentiment.chunks.hash_texts` keeps them
     with its settings: equal to ``model.logits(texts)``, by one lookup of the chunk's
     distinct hashes."""
-    return model.net.logits(chunk_matrix(model.vocab, model.values, chunk))
+    indptr, indices, data = chunk_arrays(model.vocab, model.values, chunk)
+    return model.net.logits_arrays(data, indices, indptr)
 
 
 def encode_rows(vocab: Vocabulary, settings: Settings, spool: Spool, keys, nnz: int,
