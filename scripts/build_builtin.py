@@ -33,7 +33,7 @@ def main() -> None:
     model.info["test_accuracy"] = result["test_accuracy"]
     model.info.pop("cache", None)  # the folders of the machine that built it
     BUILTIN.parent.mkdir(exist_ok=True)
-    model.save(BUILTIN)
+    model.save(BUILTIN, smallest=True)
     print(f"{BUILTIN}: {BUILTIN.stat().st_size / 1e6:.1f} MB, {len(model.vocab):,} features, "
           f"{result['test_accuracy']:.2%} on {result['n_test']:,} test reviews")
 

@@ -136,11 +136,13 @@ class Model:
         return [classes[i] for i in self.predict_details(texts)[2].tolist()]
 
     # -- persistence ------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike, checkpoint: tuple[dict, dict] | None = None
-             ) -> Path:
+    def save(self, path: str | os.PathLike, checkpoint: tuple[dict, dict] | None = None,
+             *, smallest: bool = False) -> Path:
         """Write the model to ``path`` atomically (see :mod:`sentiment.modelfile`).
 
         ``checkpoint`` is (arrays, metadata) of a trainer state to resume from.
+        ``smallest``: compress a compact model's feature names as hard as zlib can (0.5 s
+        more on IMDB's, for a file 6% smaller: the built-in model is saved so).
         """
         meta = {"labels": self.classes, "activation": self.net.activation,
                 "vocab": self.vocab.meta(), "settings": self.settings,
@@ -151,8 +153,8 @@ class Model:
         if self.compact:
             meta["compact"] = True
             params = {**params, "W1": params["W1"].astype(np.float16)}
-        return modelfile.write(Path(path), {**self.vocab.to_arrays(self.compact), **params},
-                               meta, checkpoint)
+        arrays = self.vocab.to_arrays(self.compact, level=9 if smallest else 1)
+        return modelfile.write(Path(path), {**arrays, **params}, meta, checkpoint)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Model":

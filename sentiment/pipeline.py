@@ -348,9 +348,10 @@ def chunk_matrix(vocab: Vocabulary, values: str, chunk: dict):
     return csr(*chunk_arrays(vocab, values, chunk), len(vocab))
 
 
-def chunk_arrays(vocab: Vocabulary, values: str, chunk: dict):
-    """:func:`chunk_matrix`'s CSR arrays (indptr, indices, data), without scipy."""
-    ids = vocab.lookup(chunk["uniques"])
+def chunk_arrays(vocab: Vocabulary, values: str, chunk: dict, ids=None):
+    """:func:`chunk_matrix`'s CSR arrays (indptr, indices, data), without scipy (``ids``:
+    the columns of the chunk's distinct hashes, if known)."""
+    ids = vocab.lookup(chunk["uniques"]) if ids is None else ids
     new = ids[chunk["indices"]]
     present = np.flatnonzero(new >= 0)
     indptr = np.searchsorted(present, chunk["indptr"]).astype(np.int64)
@@ -361,11 +362,11 @@ def chunk_arrays(vocab: Vocabulary, values: str, chunk: dict):
     return indptr, indices, vocab.input_values(values, data, indices).astype(np.float32)
 
 
-def chunk_logits(model, chunk: dict) -> np.ndarray:
+def chunk_logits(model, chunk: dict, ids=None) -> np.ndarray:
     """``model``'s logits of texts kept as :func:`~sentiment.chunks.hash_texts` keeps them
     with its settings: equal to ``model.logits(texts)``, by one lookup of the chunk's
     distinct hashes."""
-    indptr, indices, data = chunk_arrays(model.vocab, model.values, chunk)
+    indptr, indices, data = chunk_arrays(model.vocab, model.values, chunk, ids)
     return model.net.logits_arrays(data, indices, indptr)
 
 

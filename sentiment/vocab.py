@@ -253,14 +253,15 @@ class Vocabulary:
         return polarity(self.pos_counts, self.neg_counts, self.n_pos, self.n_neg)
 
     # -- persistence: plain arrays and JSON-able values, no pickle ------------------------
-    def to_arrays(self, compact: bool = False) -> dict:
+    def to_arrays(self, compact: bool = False, level: int = 1) -> dict:
         """The vocabulary as arrays. ``compact`` (features sorted by hash, as a compact
         model has them): no lookup order (the hashes are it), no counts, the words
-        zlib-compressed."""
+        zlib-compressed at ``level`` (IMDB's 6.8 MB: 1 takes 0.08 s for 3.3 MB, 9 0.56 s
+        for 2.9 MB)."""
         if compact:
             import zlib
 
-            words = zlib.compress(self._joined_words(), 6)  # 9: 0.1 s more, 8 KB less
+            words = zlib.compress(self._joined_words(), level)
             return {"vocab_hashes": self.hashes,
                     "vocab_words_z": np.frombuffer(words, dtype=np.uint8)}
         return {"vocab_hashes": self.hashes,

@@ -76,11 +76,26 @@ def test_texts_hashed_ahead_score_as_the_model_scores_them(values, negation, sma
     texts = [t + " " + t.split()[0] + " not " + t.split()[1] + " zzz" for t in texts]
     model = train(texts, labels, Settings(epochs=2, min_count=1, values=values,
                                           negation=negation), progress=False)
+    full = model
     if small:
         model = compact(model, 50)
     settings = Settings(ngrams=model.vocab.ngrams, negation=negation, values=values)
+    want = model.logits(texts[:150])
     np.testing.assert_allclose(chunk_logits(model, hash_texts(texts[:150], settings)),
-                               model.logits(texts[:150]), rtol=1e-5, atol=1e-5)
+                               want, rtol=1e-5, atol=1e-5)
+    # looked up in the training vocabulary first (as the child does while the model
+    # trains), then mapped to the model's columns
+    from sentiment import fast
+    from sentiment.cli.ahead import Columns
+
+    if fast.compiled() is not None:
+        held = [(hash_texts(texts[:150], settings), None)]
+        columns = Columns()
+        assert columns.take(("vocab", full.vocab.hashes), held) is None
+        assert "ids" in held[0][0] and "uniques" not in held[0][0]
+        ids = columns.mapping(model.vocab)[held[0][0]["ids"]]
+        np.testing.assert_allclose(chunk_logits(model, held[0][0], ids), want, rtol=1e-5,
+                                   atol=1e-5)
 
 
 def test_the_test_file_is_read_ahead_only_beside_a_small_training_file(tmp_path):

@@ -13,6 +13,8 @@ read after training; Ctrl-C is the parent's (the child ignores it and ends with 
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..errors import SentimentError
 
 #: the test file is read ahead while training when the training text is at most this share
@@ -73,6 +75,13 @@ class TestAhead:
                     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
             self._child.close()
             self._send(("go",))
+
+    def vocabulary(self, vocab) -> None:
+        """Send the training vocabulary's hashes, known before the first epoch: the child
+        looks its chunks' distinct hashes up in it meanwhile, and only maps those columns
+        to the model's once the model comes (IMDB: 0.2 s less after training)."""
+        if self._proc.pid is not None:
+            self._send(("vocab", vocab.hashes))
 
     def score(self, model) -> tuple[dict, object, str]:
         """Send ``model``; return (its scores, a DataReport of the file's texts, the
@@ -158,17 +167,21 @@ def _read_and_score(conn, spec: dict):
     chunks = seen.watch((c.texts, c.labels) for c in source.chunks(rows))
     settings = Settings(ngrams=spec["ngrams"], negation=spec["negation"],
                         values=spec["values"])
-    held, size = [], 0
+    held, size, vocab, message = [], 0, Columns(), None
     for texts, labels in chunks:  # ahead, until the model comes or the budget is spent
-        kept = hash_texts(texts, settings)
+        kept = vocab.look_up(hash_texts(texts, settings))
         held.append((kept, labels))
         size += sum(a.nbytes for a in kept.values())
-        if size > spec["budget"] or conn.poll():
+        while message is None and conn.poll():  # the vocabulary, or the model
+            message = vocab.take(conn.recv(), held)
+        if size > spec["budget"] or message is not None:
             break
-    message = conn.recv()
+    while message is None:
+        message = vocab.take(conn.recv(), held)
     if message[0] != "model":
         return None
     model = message[1]
+    to_model = vocab.mapping(model.vocab)
 
     def rest():
         while held:
@@ -176,10 +189,52 @@ def _read_and_score(conn, spec: dict):
         yield from chunks  # the rest of the file, read as it is scored
 
     def logits(item):
-        if isinstance(item, dict):  # hashed ahead: a lookup of its distinct hashes
-            return chunk_logits(model, item)
+        if isinstance(item, dict):  # hashed ahead: its columns, or a lookup of its hashes
+            ids = to_model[item["ids"]] if "ids" in item else None
+            return chunk_logits(model, item, ids)
         return model.logits(item)
 
     metrics = evaluate_chunks(model, rest(), logits=logits)
     return ("done", metrics, seen.hashes(), source.notes, source.name)
 
+
+
+class Columns:
+    """The child's view of the training vocabulary, once the parent sends it: each held
+    chunk's distinct hashes looked up in it (``ids`` in place of ``uniques``) while the
+    model trains; the model's own columns are then a gather away (:meth:`mapping`)."""
+
+    def __init__(self):
+        self.hashes = self.table = None
+
+    def take(self, message, held: list):
+        """Keep a ("vocab", hashes) message and look the held chunks up; any other
+        message is returned, for the caller."""
+        if message[0] != "vocab":
+            return message
+        from ..fast import compiled, lookup_table
+
+        if compiled() is not None:  # else the chunks are looked up once the model comes
+            self.hashes, self.table = message[1], lookup_table(message[1])
+            held[:] = [(self.look_up(kept), labels) for kept, labels in held]
+        return None
+
+    def look_up(self, kept: dict) -> dict:
+        if self.table is None or "uniques" not in kept:
+            return kept
+        from ..fast import lookup
+
+        ids = lookup(self.table, self.hashes, kept.pop("uniques")).astype(np.int32)
+        return {**kept, "ids": ids}
+
+    def mapping(self, model_vocab) -> np.ndarray:
+        """Training vocabulary column -> the model's column (-1: not in the model), with
+        one more entry, -1, for hashes the vocabulary lacks (their ids are -1)."""
+        if self.table is None:
+            return np.full(1, -1, np.int64)
+        from ..fast import lookup
+
+        at = lookup(self.table, self.hashes, model_vocab.hashes)
+        out = np.full(len(self.hashes) + 1, -1, np.int64)
+        out[at[at >= 0]] = np.flatnonzero(at >= 0)
+        return out

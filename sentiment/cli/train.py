@@ -167,6 +167,8 @@ def cmd_train(args) -> int:
     report = DataReport()
 
     def on_prepared(model):
+        if ahead is not None:  # the child looks its chunks up while the model trains
+            ahead.vocabulary(model.vocab)
         table = source.labels.table if model.scheme.kind == "multiclass" else None
         note(report.summary(source.name, model.classes,
                             table.remap() if table is not None else None))
