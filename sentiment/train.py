@@ -146,20 +146,38 @@ def calibrate(net: Network, val) -> float:
 
 
 def calibrate_logits(net: Network, z: np.ndarray, y: np.ndarray) -> float:
-    """:func:`calibrate` from the validation rows' logits ``z`` and labels ``y``."""
-    from scipy.optimize import minimize_scalar
+    """:func:`calibrate` from the validation rows' logits ``z`` and labels ``y``.
 
-    from .network import log_loss_logits
+    The loss is convex in ``u = 1 / T`` (a logistic regression of one weight on the
+    logits): Newton's steps from ``u = 1``, halved while they do not lower it, ``T``
+    kept within [0.05, 20] (numpy alone: scipy's optimizer took 0.2 s to import).
+    """
+    from .network import log_loss_logits, sigmoid
 
     z = np.asarray(z, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
 
-    def loss(log_t: float) -> float:
-        return log_loss_logits(z / np.exp(log_t), y)
+    def loss(u: float) -> float:
+        return log_loss_logits(z * u, y)
 
-    best = minimize_scalar(loss, bounds=(np.log(0.05), np.log(20.0)), method="bounded",
-                           options={"xatol": 1e-8})
-    temperature = float(np.exp(best.x))
-    if not np.isfinite(temperature) or loss(np.log(temperature)) > loss(0.0):
+    u, current = 1.0, loss(1.0)
+    for _ in range(100):
+        p = sigmoid(z * u)
+        grad, curv = np.mean((p - y) * z), np.mean(p * (1 - p) * z * z)
+        if not curv > 0:
+            break
+        step = grad / curv
+        while True:
+            new = float(np.clip(u - step, 1 / 20.0, 1 / 0.05))
+            if loss(new) <= current or abs(step) < 1e-12:
+                break
+            step /= 2
+        done = abs(new - u) <= 1e-10 * max(1.0, u)
+        u, current = new, min(current, loss(new))
+        if done:
+            break
+    temperature = 1.0 / u
+    if not np.isfinite(temperature) or loss(u) > loss(1.0):
         return 1.0  # no better than as trained: leave the weights alone
     net.w2 /= np.float32(temperature)
     net.b2 /= np.float32(temperature)

@@ -383,3 +383,22 @@ def test_calibration_folds_one_temperature_into_the_output_layer():
     assert t > 1 and log_loss_logits(after, y) < before
     assert ((after > 0) == (z > 0)).all()  # the labels do not move
     np.testing.assert_allclose(after, z * 10 / t, rtol=1e-4, atol=1e-5)
+    # the best temperature: a little more or less loses
+    def loss_at(temperature):
+        return log_loss_logits(z.astype(np.float64) * 10 / temperature, y)
+
+    assert loss_at(t) <= min(loss_at(t * 1.001), loss_at(t / 1.001))
+
+
+def test_calibration_keeps_the_temperature_within_its_bounds():
+    from sentiment.network import Network
+    from sentiment.train import calibrate_logits
+
+    net = Network(3, 2, np.random.default_rng(0))
+    z = np.linspace(-5, 5, 200)
+    # labels that agree with the sign of z every time: the best T would be near 0
+    assert calibrate_logits(net, z, (z > 0).astype(np.float64)) == pytest.approx(0.05)
+    net = Network(3, 2, np.random.default_rng(0))
+    # labels unrelated to z: the best T is as large as allowed
+    y = (np.arange(200) % 2).astype(np.float64)
+    assert calibrate_logits(net, z * 100, y) == pytest.approx(20.0)
