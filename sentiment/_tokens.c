@@ -50,7 +50,7 @@ static inline int member(uint64_t h, const uint64_t *set, Py_ssize_t n)
 
 /* Walk the tokens of b[0:n]; with out == NULL only count them. */
 typedef struct {
-    int64_t *starts, *ends;
+    int32_t *starts, *ends;  /* byte offsets: the text is under 2 GB (checked) */
     uint64_t *h1;
     int32_t *doc;
     uint8_t *inside;  /* NULL: no negation */
@@ -85,8 +85,8 @@ static Py_ssize_t scan_tokens(const unsigned char *b, Py_ssize_t n, const Tokens
                 h += (uint64_t)b[k] * pw;
                 pw *= BASE;
             }
-            out->starts[t] = i;
-            out->ends[t] = e;
+            out->starts[t] = (int32_t)i;
+            out->ends[t] = (int32_t)e;
             out->doc[t] = doc;
             if (out->inside) {
                 int cue = member(h, out->cues, out->n_cues) ||
@@ -140,11 +140,15 @@ PyObject *fast_tokens(PyObject *self, PyObject *args)
         goto done;
     got++;
     Py_ssize_t m;
-    if (get_exact(o[2], &v[2], "ql", 8, -1, 1, "starts") < 0)
+    if (b.len >= INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "tokens: a text of 2 GB or more in one call");
+        goto done;
+    }
+    if (get_exact(o[2], &v[2], "i", 4, -1, 1, "starts") < 0)
         goto done;
     got++;
-    m = v[2].len / 8;
-    if (get_exact(o[3], &v[3], "ql", 8, m, 1, "ends") < 0)
+    m = v[2].len / 4;
+    if (get_exact(o[3], &v[3], "i", 4, m, 1, "ends") < 0)
         goto done;
     got++;
     if (get_exact(o[4], &v[4], "QL", 8, m, 1, "h1") < 0)

@@ -45,28 +45,30 @@ def hash_normalized(fast, data: bytes, n_texts: int, n: int, keep_text: bool,
     their ``blocks`` as :class:`~sentiment.text.HashedCorpus` has them), the lists being
     views of it."""
     t = fast.count_tokens(data)
-    starts, ends = np.empty(t, np.int64), np.empty(t, np.int64)
-    doc = np.empty(t, np.int32)
+    starts, ends = np.empty(t, np.int32), np.empty(t, np.int32)  # data is under 2 GB
     inside = np.empty(t, np.uint8) if negation else None
     none = np.zeros(0, np.uint64)
-    h1 = np.empty(t, np.uint64)
+    # room for every k-gram (at most t of each n), shrunk in place once they are counted:
+    # the tokens' own hashes and texts are the first block, no array apart
+    hashes, rows = np.empty(t * n, np.uint64), np.empty(t * n, np.int32)
     fast.tokens(data, negation, none if cues is None else cues,
-                none if stops is None else stops, starts, ends, h1, doc, inside)
-    n_tokens = np.bincount(doc, minlength=n_texts)
+                none if stops is None else stops, starts, ends, hashes[:t], rows[:t], inside)
+    n_tokens = np.bincount(rows[:t], minlength=n_texts)
     sizes = [t] + [int(np.maximum(n_tokens - (k - 1), 0).sum()) for k in range(2, n + 1)]
     at = np.concatenate(([0], np.cumsum(sizes)))
-    hashes, rows = np.empty(at[-1], np.uint64), np.empty(at[-1], np.int32)
-    np.bitwise_or(h1, inside, out=hashes[:t]) if negation else np.copyto(hashes[:t], h1)
-    rows[:t] = doc
-    for k in range(2, n + 1):
-        fast.ngrams(h1, doc, inside, k, hashes[at[k - 1]:at[k]], rows[at[k - 1]:at[k]])
+    for k in range(2, n + 1):  # from the unigrams' hashes, negation bit still clear
+        fast.ngrams(hashes[:t], rows[:t], inside, k, hashes[at[k - 1]:at[k]],
+                    rows[at[k - 1]:at[k]])
+    if negation:
+        np.bitwise_or(hashes[:t], inside, out=hashes[:t])
+    for a in (hashes, rows):
+        a.resize(at[-1], refcheck=False)
     blocks = np.array([(at[k], sizes[k], k + 1, 0, t) for k in range(n)], np.int64)
     out = {"hashes": [hashes[at[k]:at[k + 1]] for k in range(n)],
            "rows": [rows[at[k]:at[k + 1]] for k in range(n)], "n_tokens": n_tokens,
            "whole": (hashes, rows), "blocks": blocks.reshape(-1, 5)}
     if keep_text:
-        offset = np.int32 if len(data) < 2**31 else np.int64
-        out.update(data=data, starts=starts.astype(offset), ends=ends.astype(offset))
+        out.update(data=data, starts=starts, ends=ends)
     return out
 
 
@@ -77,7 +79,9 @@ def factorize(fast, keys: np.ndarray):
     first, bounds = np.empty(n, np.int64), np.empty(257, np.int64)
     u = fast.factorize(np.ascontiguousarray(keys, dtype=np.uint64), codes, uniques, first,
                        bounds)
-    return codes, uniques[:u].copy(), first[:u].copy(), bounds
+    for a in (uniques, first):  # sized for the worst case: shrunk in place (realloc)
+        a.resize(u, refcheck=False)
+    return codes, uniques, first, bounds
 
 
 class Rows:
@@ -96,7 +100,9 @@ def rows_arrays(fast, rows, cols, negated, shape, binary, ordered=False) -> Rows
     nnz = fast.rows_matrix(np.ascontiguousarray(rows, dtype=np.int32),
                            np.ascontiguousarray(cols, dtype=np.int32), negated, shape[0],
                            shape[1], binary, ordered, indptr, indices, data)
-    return Rows(indptr, indices[:nnz].copy(), data[:nnz].copy(), shape)
+    for a in (indices, data):  # sized for the worst case: shrunk in place (realloc)
+        a.resize(nnz, refcheck=False)
+    return Rows(indptr, indices, data, shape)
 
 
 def rows_matrix(fast, rows, cols, negated, shape, binary, ordered=True):

@@ -7,13 +7,15 @@ import sys
 import numpy as np
 import pytest
 
+from sentiment import fast
 from sentiment.cli import main
 from sentiment.lab import bench, measures, references, timing
 from sentiment.lab.bench_report import format_table, markdown, result_text
 from sentiment.text import tokenize
 
 ROW_KEYS = ["tokenize", "tokenize_unigrams", "epoch", "epoch_stage5", "end_to_end",
-            "predict_startup", "memory", "threads_epoch", "threads_tokenize"]
+            "predict_startup", "memory", "threads_epoch", "threads_tokenize"] + (
+    ["compiled"] if fast.compiled() is not None else [])
 PEER_KEYS = ["peer_vowpalwabbit", "peer_fasttext", "predict_file", "predict_file_memory"]
 POS = "great wonderful loved brilliant best fun moving superb".split()
 NEG = "awful boring hated worst dull stupid waste terrible".split()

@@ -24,6 +24,8 @@ memory              peak RSS of ``python -m sentiment train FILE --model M`` / t
 threads_epoch       the default epoch with BLAS limited to 2 threads / to 1 (threadpoolctl)
 threads_tokenize    ``hash_corpus(workers=2)`` / ``workers=1`` if it has that argument; else
                     an estimate: two halves hashed in 2 threads / one after the other
+compiled            whole ``train TRAIN --test TEST`` with the compiled loops / with
+                    ``SENTIMENT_PURE=1`` (numpy and scipy), when they were built
 peer_vowpalwabbit   whole ``train TRAIN --test TEST`` / Vowpal Wabbit's whole process, when
 peer_fasttext       the package is importable (:mod:`sentiment.lab.peers`); fastText's too
 predict_file        ``predict --file TEST`` / ``pandas.read_csv(TEST)``: wall, and peak
@@ -46,6 +48,7 @@ from ..files import atomic_write, check_writable
 from .measures import (
     CLOSE,
     MEASUREMENTS,
+    measure_compiled,
     measure_end_to_end,
     measure_epoch,
     measure_memory,
@@ -187,6 +190,8 @@ def run(train_path, test_path, *, repeat: int = 3, warmup: int = 1, only=None,
             rows += measure_memory(data, repeat, note, Path(tmp))
         if "threads" in only:
             rows += measure_threads(data, settings, repeat, warmup, note)
+        if "compiled" in only:
+            rows += measure_compiled(data, repeat, note, Path(tmp))
         if "peers" in only:
             from .peers import measure_peers
             rows += measure_peers(data, repeat, note, Path(tmp))

@@ -14,7 +14,7 @@ from .references import agreement, vectorizer
 from .timing import paired, peak_memory, run_quietly, summary
 
 MEASUREMENTS = ("tokenize", "epoch", "end_to_end", "predict_startup", "memory", "threads",
-                "peers")
+                "compiled", "peers")
 
 
 SENTENCE = "A wonderful film: great acting, and I loved every minute of it!"
@@ -302,6 +302,32 @@ def measure_memory(data, repeat: int, note, tmp: Path) -> list[dict]:
     return [make_row("memory", "peak memory of train", "python -m sentiment train",
                      "budget", peaks, [MEMORY_BUDGET_MB] * len(peaks), "cost", unit="MB",
                      details=details)]
+
+
+def measure_compiled(data, repeat: int, note, tmp: Path) -> list[dict]:
+    """``train TRAIN --test TEST`` with the compiled loops against ``SENTIMENT_PURE=1``
+    (numpy and scipy alone), whole processes, alternated."""
+    import os
+
+    from .. import fast
+
+    if fast.compiled() is None:
+        note("compiled loops: not built here (or SENTIMENT_PURE is set); row skipped")
+        return []
+    note(f"compiled loops vs numpy/scipy: train --test, {repeat} runs each")
+    cmd = train_command(data.train_path, tmp / "compiled-model.npz") + [
+        "--test", str(data.test_path)]
+    ours, pure = [], []
+    for _ in range(repeat):
+        ours.append(peak_memory(cmd)[1])
+        os.environ["SENTIMENT_PURE"] = "1"
+        try:
+            pure.append(peak_memory(cmd)[1])
+        finally:
+            del os.environ["SENTIMENT_PURE"]
+    return [make_row("compiled", "train + test, compiled loops vs numpy/scipy",
+                     "compiled (sentiment._fast)", "SENTIMENT_PURE=1", ours, pure, "speedup",
+                     details={"command": "python -m sentiment train TRAIN --test TEST"})]
 
 
 def measure_threads(data, settings, repeat: int, warmup: int, note) -> list[dict]:
