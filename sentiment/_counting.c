@@ -172,6 +172,11 @@ PyObject *fast_rows_matrix(PyObject *self, PyObject *args)
     int got = 0;
     Py_ssize_t nnz = -1;
     const int signed_ = o[2] != Py_None;
+    if (n_rows < 0 || n_cols < 0 || n_cols > INT32_MAX / 2) {
+        PyErr_SetString(PyExc_ValueError, "rows_matrix: n_rows and n_cols must be at least 0, "
+                        "n_cols below 2**30");
+        return NULL;
+    }
     if (get_exact(o[0], &v[0], "il", 4, -1, 0, "rows") < 0)
         goto done;
     got++;
@@ -192,6 +197,10 @@ PyObject *fast_rows_matrix(PyObject *self, PyObject *args)
         if (get_exact(o[2], &v[5], "B?", 1, n, 0, "negated") < 0)
             goto done;
         got++;
+    }
+    if (n >= INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "rows_matrix: 2**31 entries or more in one call");
+        goto done;
     }
     const int32_t *rows = v[0].buf, *codes = v[1].buf;
     const uint8_t *neg = signed_ ? v[5].buf : NULL;
@@ -314,7 +323,7 @@ PyObject *fast_lookup_table(PyObject *self, PyObject *args)
     Py_buffer v[2];
     if (get_exact(o[0], &v[0], "QL", 8, -1, 0, "hashes") < 0)
         return NULL;
-    if (get_exact(o[1], &v[1], "i", 4, -1, 1, "table") < 0) {
+    if (get_exact(o[1], &v[1], "il", 4, -1, 1, "table") < 0) {
         PyBuffer_Release(&v[0]);
         return NULL;
     }
@@ -353,7 +362,7 @@ PyObject *fast_lookup(PyObject *self, PyObject *args)
     Py_buffer v[4];
     int got = 0;
     PyObject *result = NULL;
-    if (get_exact(o[0], &v[0], "i", 4, -1, 0, "table") < 0)
+    if (get_exact(o[0], &v[0], "il", 4, -1, 0, "table") < 0)
         goto done;
     got++;
     if (get_exact(o[1], &v[1], "QL", 8, -1, 0, "hashes") < 0)
@@ -380,11 +389,17 @@ PyObject *fast_lookup(PyObject *self, PyObject *args)
             __builtin_prefetch(table + home_slot(q[i + 8], bits));
         size_t s = home_slot(q[i], bits);
         int64_t found = -1;
-        for (int32_t c; (c = table[s]) >= 0; s = (s + 1) & (size_t)(slots - 1))
+        /* a table of lookup_table's has an empty slot and only columns below n; any other
+         * array is probed at most once round and read within bounds */
+        for (Py_ssize_t probes = 0; probes < slots; probes++, s = (s + 1) & (size_t)(slots - 1)) {
+            int32_t c = table[s];
+            if (c < 0 || c >= n)
+                break;
             if (hashes[c] == q[i]) {
                 found = c;
                 break;
             }
+        }
         out[i] = found;
     }
     Py_END_ALLOW_THREADS

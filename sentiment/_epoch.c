@@ -8,17 +8,19 @@ static int check_rows(const Arr *indptr, const Arr *indices, Py_ssize_t n_data,
                       const int64_t *order, Py_ssize_t m, Py_ssize_t n_inputs)
 {
     Py_ssize_t n_rows = items(indptr) - 1;
-    if (!order)
-        return fast_check_indices(indptr, indices, n_data, n_rows, n_inputs);
-    if (at(indptr, 0) < 0 || at(indptr, n_rows) > items(indices) || at(indptr, n_rows) > n_data) {
-        PyErr_SetString(PyExc_ValueError, "indptr points outside indices or data");
+    if (n_rows < 0) {
+        PyErr_SetString(PyExc_ValueError, "indptr is empty");
         return -1;
     }
+    if (!order)
+        return fast_check_indices(indptr, indices, n_data, n_rows, n_inputs);
+    const int64_t limit = items(indices) < n_data ? items(indices) : n_data;
     for (Py_ssize_t i = 0; i < m; i++) {
         int64_t r = order[i];
-        if (r < 0 || r >= n_rows || at(indptr, r + 1) < at(indptr, r)) {
-            PyErr_SetString(PyExc_IndexError, "a row outside the matrix, or indptr not "
-                            "increasing");
+        if (r < 0 || r >= n_rows || at(indptr, r) < 0 || at(indptr, r + 1) < at(indptr, r) ||
+            at(indptr, r + 1) > limit) {
+            PyErr_SetString(PyExc_IndexError, "a row outside the matrix, or its indptr "
+                            "outside indices and data");
             return -1;
         }
         for (int64_t k = at(indptr, r); k < at(indptr, r + 1); k++) {

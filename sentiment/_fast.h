@@ -11,7 +11,10 @@
 /* the multiplier that mixes n-gram hashes, also used to spread keys over hash slots */
 #define MIX0 0x9E3779B97F4A7C15ULL
 
-/* A C-contiguous buffer of ``obj`` whose items have ``itemsize`` bytes and a format among
+/* Every function checks its arrays with the GIL held, then reads them without it: an
+ * array must not change while a call runs (none of the package's does).
+ *
+ * A C-contiguous buffer of ``obj`` whose items have ``itemsize`` bytes and a format among
  * ``fmt`` (struct characters), ``n`` items long (n < 0: any length); a ValueError naming
  * it otherwise. */
 static inline int get_exact(PyObject *obj, Py_buffer *v, const char *fmt, Py_ssize_t itemsize,
@@ -58,7 +61,7 @@ static inline int get_array(PyObject *obj, Arr *a, char kind, int writable, cons
               (a->view.itemsize == 4 || a->view.itemsize == 8));
     if (!ok) {
         PyErr_Format(PyExc_TypeError, "%s: expected %s, got format '%s'", name,
-                     kind == 'f' ? "float32" : "int32 or int64", a->view.format);
+                     kind == 'f' ? "float32" : "int32 or int64", f);
         return -1;
     }
     return 0;

@@ -15,7 +15,7 @@ typedef struct {
 } Source;
 
 static const char *names[FIELDS] = {"hash", "pos", "neg", "n", "chunk", "token", "bounds"};
-static const char *formats[FIELDS] = {"QL", "i", "i", "bB", "i", "i", "ql"};
+static const char *formats[FIELDS] = {"QL", "il", "il", "bB", "il", "il", "ql"};
 static const Py_ssize_t sizes[FIELDS] = {8, 4, 4, 1, 4, 4, 8};
 
 static int open_source(PyObject *tuple, Source *s)

@@ -144,11 +144,11 @@ PyObject *fast_tokens(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "tokens: a text of 2 GB or more in one call");
         goto done;
     }
-    if (get_exact(o[2], &v[2], "i", 4, -1, 1, "starts") < 0)
+    if (get_exact(o[2], &v[2], "il", 4, -1, 1, "starts") < 0)
         goto done;
     got++;
     m = v[2].len / 4;
-    if (get_exact(o[3], &v[3], "i", 4, m, 1, "ends") < 0)
+    if (get_exact(o[3], &v[3], "il", 4, m, 1, "ends") < 0)
         goto done;
     got++;
     if (get_exact(o[4], &v[4], "QL", 8, m, 1, "h1") < 0)

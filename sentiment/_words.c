@@ -36,7 +36,7 @@ PyObject *fast_join_tokens(PyObject *self, PyObject *args)
     const int64_t *first = v[3].buf, *n = v[4].buf;
     Py_ssize_t size = 0;
     for (Py_ssize_t i = 0; i < m; i++) {
-        if (n[i] < 1 || first[i] < 0 || first[i] + n[i] > t) {
+        if (n[i] < 1 || first[i] < 0 || first[i] > t || n[i] > t - first[i]) {
             PyErr_SetString(PyExc_IndexError, "join_tokens: a run outside the tokens");
             goto done;
         }
@@ -77,6 +77,10 @@ PyObject *fast_interleave_lines(PyObject *self, PyObject *args)
     Py_ssize_t total;
     if (!PyArg_ParseTuple(args, "O!n", &PyTuple_Type, &parts, &total))
         return NULL;
+    if (total < 0) {
+        PyErr_SetString(PyExc_ValueError, "interleave_lines: total must be at least 0");
+        return NULL;
+    }
     Py_ssize_t k = PyTuple_GET_SIZE(parts);
     Py_buffer *v = calloc(2 * (size_t)k + 1, sizeof(Py_buffer));
     int64_t *start = calloc((size_t)total + 1, sizeof(int64_t));

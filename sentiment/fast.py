@@ -130,7 +130,8 @@ def lookup(table: np.ndarray, hashes: np.ndarray, queries: np.ndarray) -> np.nda
     """The position of each of ``queries`` in ``hashes`` (-1 if absent), through
     ``table`` (:func:`lookup_table` of ``hashes``)."""
     out = np.empty(len(queries), np.int64)
-    compiled().lookup(table, hashes, np.ascontiguousarray(queries, dtype=np.uint64), out)
+    compiled().lookup(table, np.ascontiguousarray(hashes, dtype=np.uint64),
+                      np.ascontiguousarray(queries, dtype=np.uint64), out)
     return out
 
 

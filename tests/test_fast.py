@@ -317,3 +317,31 @@ def test_compiled_corpus_equals_numpy(texts, n, negation, chunk_bytes):
 
     for a, b in zip(features(got), features(want)):
         assert np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b
+
+
+def test_malformed_arrays_are_refused_not_read_out_of_bounds():
+    c = fast._compiled
+    i32 = np.zeros(0, np.int32)
+    with pytest.raises(ValueError, match="at least 0"):
+        c.rows_matrix(i32, i32, None, -1, 5, False, False, np.zeros(0, np.int32), i32,
+                      np.zeros(0, np.float32))
+    hashes = np.arange(1, 11, dtype=np.uint64)
+    out = np.empty(3, np.int64)
+    c.lookup(np.zeros(32, np.int32), hashes, np.array([5, 99, 1], np.uint64), out)
+    assert out.tolist() == [-1, -1, 0]  # a table with no empty slot: probed once round
+    c.lookup(np.full(32, 1000, np.int32), hashes, np.array([5], np.uint64), out[:1])
+    assert out[0] == -1  # columns past the hashes are not read
+    starts, ends = np.array([0, 2], np.int32), np.array([1, 3], np.int32)
+    with pytest.raises(IndexError):
+        c.join_tokens(b"a b", starts, ends, np.array([2**62], np.int64),
+                      np.array([2**62], np.int64))
+    with pytest.raises(ValueError, match="at least 0"):
+        c.interleave_lines((), -1)
+    X, y = data(n=20)
+    net = Network(X.shape[1], 4, np.random.default_rng(0))
+    bad = X.indptr.copy()
+    bad[3] = bad[-1] + 10  # row 2 ends past the non-zeros
+    logits = np.zeros(20, np.float32)
+    with pytest.raises(IndexError, match="outside"):
+        c.epoch(bad, X.indices, X.data, np.array([2], np.int64), y[:1], net.W1, net.b1,
+                net.w2, net.b2, np.ones(X.shape[1], np.float32), logits, 0.1, 4, False, True)

@@ -215,7 +215,8 @@ class Columns:
         from ..fast import compiled, lookup_table
 
         if compiled() is not None:  # else the chunks are looked up once the model comes
-            self.hashes, self.table = message[1], lookup_table(message[1])
+            self.hashes = np.ascontiguousarray(message[1], dtype=np.uint64)
+            self.table = lookup_table(self.hashes)
             held[:] = [(self.look_up(kept), labels) for kept, labels in held]
         return None
 
