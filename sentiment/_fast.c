@@ -11,8 +11,9 @@
  *   _tokens.c    count_tokens, tokens, ngrams: sentiment.text._hash_chunk's tokens,
  *                hashes, negation scopes and n-grams, in one pass over the bytes;
  *   _words.c     join_tokens, interleave_lines: features' words read back and ordered;
- *   _counting.c  factorize, rows_matrix, lookup_table, lookup: distinct hashes numbered,
- *                each text's features counted, the vocabulary's lookups;
+ *   _counting.c  factorize, rows_matrix: distinct hashes numbered, each text's features
+ *                counted;
+ *   _lookup.c    lookup_table, lookup: the vocabulary's lookups;
  *   _merge.c     merge_counts: the counting table's merge (FeatureCounter.merge_in).
  *
  * Why it pays: numpy/scipy walk the data once per operation with a temporary array and a

@@ -121,6 +121,7 @@ PyObject *fast_interleave_lines(PyObject *self, PyObject *args);
 /* _counting.c */
 PyObject *fast_factorize(PyObject *self, PyObject *args);
 PyObject *fast_rows_matrix(PyObject *self, PyObject *args);
+/* _lookup.c */
 PyObject *fast_lookup_table(PyObject *self, PyObject *args);
 PyObject *fast_lookup(PyObject *self, PyObject *args);
 /* _merge.c */
