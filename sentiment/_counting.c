@@ -74,12 +74,8 @@ PyObject *fast_factorize(PyObject *self, PyObject *args)
     bounds[0] = 0;
     for (int p = 0; p < 256; p++) {
         Py_ssize_t size = start[p + 1] - start[p];
-        int b = 1;
-        while (((Py_ssize_t)1 << b) < 2 * size)
-            b++;
-        size_t mask = ((size_t)1 << b) - 1;
-        if (size)
-            memset(table, 0xff, sizeof(int32_t) * (mask + 1));
+        int b;
+        const size_t mask = empty_table(table, size, &b);
         for (int64_t q = start[p]; q < start[p + 1]; q++) {
             int32_t i = order[q];
             uint64_t key = ordered[q];

@@ -2,6 +2,20 @@
  * classes, cross-entropy, row-wise Adagrad or SGD), rows visited in place in a given order. */
 #include "_fast.h"
 
+/* The feature indices of non-zeros lo..hi-1 must lie in [0, n_inputs). */
+static int check_range(const Arr *indices, int64_t lo, int64_t hi, Py_ssize_t n_inputs)
+{
+    for (int64_t k = lo; k < hi; k++) {
+        int64_t j = at(indices, k);
+        if (j < 0 || j >= n_inputs) {
+            PyErr_Format(PyExc_IndexError, "feature index %lld outside 0..%lld",
+                         (long long)j, (long long)n_inputs - 1);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* The rows ``order[0:m]`` (all rows when order is NULL) must lie in the matrix, and their
  * indices in [0, n_inputs): checked once per call, before any weight moves. */
 static int check_rows(const Arr *indptr, const Arr *indices, Py_ssize_t n_data,
@@ -23,14 +37,8 @@ static int check_rows(const Arr *indptr, const Arr *indices, Py_ssize_t n_data,
                             "outside indices and data");
             return -1;
         }
-        for (int64_t k = at(indptr, r); k < at(indptr, r + 1); k++) {
-            int64_t j = at(indices, k);
-            if (j < 0 || j >= n_inputs) {
-                PyErr_Format(PyExc_IndexError, "feature index %lld outside 0..%lld",
-                             (long long)j, (long long)n_inputs - 1);
-                return -1;
-            }
-        }
+        if (check_range(indices, at(indptr, r), at(indptr, r + 1), n_inputs) < 0)
+            return -1;
     }
     return 0;
 }
@@ -52,15 +60,7 @@ int fast_check_indices(const Arr *indptr, const Arr *indices, Py_ssize_t n_data,
             PyErr_SetString(PyExc_ValueError, "indptr is not increasing");
             return -1;
         }
-    for (int64_t k = first; k < last; k++) {
-        int64_t j = at(indices, k);
-        if (j < 0 || j >= n_inputs) {
-            PyErr_Format(PyExc_IndexError, "feature index %lld outside 0..%lld",
-                         (long long)j, (long long)n_inputs - 1);
-            return -1;
-        }
-    }
-    return 0;
+    return check_range(indices, first, last, n_inputs);
 }
 
 typedef struct {

@@ -105,6 +105,21 @@ row_forward(const Arr *indptr, const Arr *indices, const float *data, const floa
         z[h] += b1[h];
 }
 
+/* An empty open-addressing table for ``size`` keys: the smallest power of two at least
+ * twice ``size``, filled with -1 (its first mask + 1 slots of ``table``, which must be big
+ * enough); returns the mask, and the number of bits in ``bits``. */
+static inline size_t empty_table(int32_t *table, Py_ssize_t size, int *bits)
+{
+    int b = 1;
+    while (((Py_ssize_t)1 << b) < 2 * size)
+        b++;
+    size_t mask = ((size_t)1 << b) - 1;
+    if (size)
+        memset(table, 0xff, sizeof(int32_t) * (mask + 1));
+    *bits = b;
+    return mask;
+}
+
 /* _epoch.c */
 extern const char *fast_epoch_doc;
 PyObject *fast_epoch(PyObject *self, PyObject *args);

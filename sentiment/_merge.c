@@ -112,12 +112,8 @@ PyObject *fast_merge_counts(PyObject *self, PyObject *args)
             const int64_t *b = src[s].v[6].buf;
             size += b[p + 1] - b[p];
         }
-        int b = 1;
-        while (((Py_ssize_t)1 << b) < 2 * size)
-            b++;
-        size_t mask = ((size_t)1 << b) - 1;
-        if (size)
-            memset(table, 0xff, sizeof(int32_t) * (mask + 1));
+        int b;
+        const size_t mask = empty_table(table, size, &b);
         const Py_ssize_t first = at;
         for (Py_ssize_t s = 0; s < k; s++) {
             const int64_t *bd = src[s].v[6].buf;
