@@ -79,16 +79,16 @@ def hash_part(texts, labels, counted, settings: Settings, counting: bool, c: int
     corpus.hashes = hashes = None
     shape = (corpus.n_texts, len(uniques))
     # counts per text; with negation, said plainly minus said negated
-    # each text's columns in any order (ordered=False): pass 2 maps them to vocabulary
-    # columns, whose order they do not keep anyway
     binary = settings.values != "count"
-    if compiled() is not None:  # the arrays alone: no scipy (the test-reading child)
-        X = rows_arrays(compiled(), corpus.rows, codes, None if sign is None else sign < 0,
-                        shape, binary and sign is not None)
+    if (fast := compiled()) is not None:
+        # the arrays alone (no scipy: the test-reading child), each text's columns in any
+        # order: pass 2 maps them to vocabulary columns, whose order they do not keep
+        X = rows_arrays(fast, corpus.rows, codes, None if sign is None else sign < 0, shape,
+                        binary)
     elif sign is None:
-        X = count_matrix(corpus.rows, codes, shape, ordered=False)
+        X = count_matrix(corpus.rows, codes, shape)
     else:
-        X = signed_matrix(corpus.rows, codes, sign, shape, binary=binary, ordered=False)
+        X = signed_matrix(corpus.rows, codes, sign, shape, binary=binary)
     made = {}
     if counting:
         positive = np.repeat(counted > 0, np.diff(X.indptr))

@@ -126,38 +126,17 @@ class FeatureCounter:
 
     def merge_in(self, sources: list) -> None:
         """The merge of :meth:`take`'s ``sources`` becomes the table."""
-        import pandas as pd
-
         size = sum(len(t["hash"]) for t, _ in sources)
         out = {k: np.empty(size, dtype=v.dtype) for k, v in _empty().items()}
         bounds = np.zeros(PARTS + 1, dtype=np.int64)
-        at, pieces, fast = 0, None, compiled()
+        fast = compiled()
         if fast is not None:  # the same merge in one compiled pass
             at = fast.merge_counts(tuple(tuple(t[k] for k in _FIELDS) + (b,)
                                          for t, b in sources),
                                    tuple(out[k] for k in _FIELDS) + (bounds,))
-        for p in range(PARTS if fast is None else 0):
-            pieces = [(t, b[p], b[p + 1]) for t, b in sources if b[p + 1] > b[p]]
-            if len(pieces) == 1:
-                t, lo, hi = pieces[0]
-                for k in _FIELDS:
-                    out[k][at:at + hi - lo] = t[k][lo:hi]
-                at += hi - lo
-            elif pieces:
-                joined = {k: np.concatenate([t[k][lo:hi] for t, lo, hi in pieces])
-                          for k in _FIELDS}
-                codes, uniques = pd.factorize(joined["hash"])
-                first = first_positions(codes)  # sources in order: the earliest sighting
-                end = at + len(uniques)
-                out["hash"][at:end] = uniques
-                for k in ("pos", "neg"):
-                    out[k][at:end] = np.bincount(codes, weights=joined[k],
-                                                 minlength=len(uniques))
-                for k in ("n", "chunk", "token"):
-                    out[k][at:end] = joined[k][first]
-                at = end
-            bounds[p + 1] = at
-        del sources, pieces
+        else:
+            at = _merge_partitions(sources, out, bounds)
+        del sources
         # sized for the worst case: keep a view, unless most of it went unused
         self.table = {k: v[:at] if at > size // 2 else v[:at].copy() for k, v in out.items()}
         self.bounds = bounds
@@ -198,6 +177,35 @@ class FeatureCounter:
             kept = kept[rank[:max_features]]
         kept = kept[np.lexsort((t["token"][kept], t["chunk"][kept], t["n"][kept]))]
         return {k: v[kept] for k, v in t.items()}
+
+
+def _merge_partitions(sources: list, out: dict, bounds: np.ndarray) -> int:
+    """:meth:`FeatureCounter.merge_in`'s merge with numpy and pandas, partition by
+    partition, into ``out`` (and its ``bounds``); return the entries written."""
+    import pandas as pd
+
+    at = 0
+    for p in range(PARTS):
+        pieces = [(t, b[p], b[p + 1]) for t, b in sources if b[p + 1] > b[p]]
+        if len(pieces) == 1:
+            t, lo, hi = pieces[0]
+            for k in _FIELDS:
+                out[k][at:at + hi - lo] = t[k][lo:hi]
+            at += hi - lo
+        elif pieces:
+            joined = {k: np.concatenate([t[k][lo:hi] for t, lo, hi in pieces])
+                      for k in _FIELDS}
+            codes, uniques = pd.factorize(joined["hash"])
+            first = first_positions(codes)  # sources in order: the earliest sighting
+            end = at + len(uniques)
+            out["hash"][at:end] = uniques
+            for k in ("pos", "neg"):
+                out[k][at:end] = np.bincount(codes, weights=joined[k], minlength=len(uniques))
+            for k in ("n", "chunk", "token"):
+                out[k][at:end] = joined[k][first]
+            at = end
+        bounds[p + 1] = at
+    return at
 
 
 def _empty() -> dict:

@@ -93,7 +93,8 @@ class Rows:
 
 
 def rows_arrays(fast, rows, cols, negated, shape, binary, ordered=False) -> Rows:
-    """:func:`rows_matrix`'s arrays, as :class:`Rows`."""
+    """:func:`rows_matrix`'s arrays, as :class:`Rows`; each row's columns in order of
+    first occurrence unless ``ordered`` (which sorts each row's few columns)."""
     n = len(rows)
     indptr = np.empty(shape[0] + 1, np.int32)
     indices, data = np.empty(n, np.int32), np.empty(n, np.float32)
@@ -105,15 +106,13 @@ def rows_arrays(fast, rows, cols, negated, shape, binary, ordered=False) -> Rows
     return Rows(indptr, indices, data, shape)
 
 
-def rows_matrix(fast, rows, cols, negated, shape, binary, ordered=True):
+def rows_matrix(fast, rows, cols, negated, shape, binary):
     """:func:`sentiment.vocab.count_matrix` (``negated`` None) or
     :func:`~sentiment.vocab.signed_matrix` in the compiled loops: a counting sort by row,
-    then one lookup per entry. Each row's columns sorted, as scipy leaves them; or, not
-    ``ordered``, in order of first occurrence, which saves a sort per row where nothing
-    needs them sorted (pass 1: pass 2 maps them to vocabulary columns in any order)."""
+    one lookup per entry, each row's columns sorted as scipy leaves them."""
     import scipy.sparse as sp
 
-    X = rows_arrays(fast, rows, cols, negated, shape, binary, ordered)
+    X = rows_arrays(fast, rows, cols, negated, shape, binary, ordered=True)
     return sp.csr_matrix((X.data, X.indices, X.indptr), shape=shape)
 
 

@@ -122,13 +122,19 @@ class Network:
         return self.act(z)
 
     def logits_arrays(self, data, indices, indptr) -> np.ndarray:
+        out = self._compiled_logits(data, indices, indptr)
+        return self.output(self.hidden_layer(data, indices, indptr)) if out is None else out
+
+    def _compiled_logits(self, data, indices, indptr) -> np.ndarray | None:
+        """The logits of CSR rows in the compiled loops (two classes, float32 values), or
+        None where they do not apply."""
         fast = compiled()
-        if fast is not None and self.w2.ndim == 1 and data.dtype == np.float32:
-            out = np.empty(len(indptr) - 1, np.float32)
-            fast.logits(indptr, indices, data, self.W1, self.b1, self.w2, self.b2,
-                        self.activation == "relu", out)
-            return out
-        return self.output(self.hidden_layer(data, indices, indptr))
+        if fast is None or self.w2.ndim != 1 or data.dtype != np.float32:
+            return None
+        out = np.empty(len(indptr) - 1, np.float32)
+        fast.logits(indptr, indices, data, self.W1, self.b1, self.w2, self.b2,
+                    self.activation == "relu", out)
+        return out
 
     def output(self, a: np.ndarray) -> np.ndarray:
         """Logits of hidden activations ``a``: one per row (two classes) or K per row."""
@@ -137,13 +143,11 @@ class Network:
     def logits(self, X, batch_size: int = 8192) -> np.ndarray:
         """Logits of each row of the CSR matrix ``X``, in batches to bound memory: one per
         row for two classes, K per row for K classes."""
+        out = self._compiled_logits(X.data, X.indices, X.indptr)
+        if out is not None:
+            return out
         shape = X.shape[0] if self.w2.ndim == 1 else (X.shape[0], self.n_classes)
         out = np.empty(shape, dtype=np.float32)
-        fast = compiled()
-        if fast is not None and self.w2.ndim == 1 and X.dtype == np.float32:
-            fast.logits(X.indptr, X.indices, X.data, self.W1, self.b1, self.w2, self.b2,
-                        self.activation == "relu", out)
-            return out
         for start in range(0, X.shape[0], batch_size):
             z = X[start:start + batch_size] @ self.W1
             z += self.b1

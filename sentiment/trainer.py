@@ -160,7 +160,7 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
                     k = len(order)
                     ye[seen:seen + k] = ys[order]
                     scratch.logits = logits[seen:seen + k]
-                    fast = _compiled_epoch(net, settings, opt, Xs)
+                    fast = _loops_for(net, settings, opt, Xs)
                     if fast is not None:  # reads the rows in place, in that order
                         _epoch_compiled(fast, net, Xs, order, ye[seen:seen + k], opt,
                                         scratch, bar, settings.batch_size)
@@ -281,7 +281,7 @@ def _epoch_batched(net, X, y, settings, opt, rng, state, bar, batch):
     indptr, indices, data = X.indptr, X.indices, X.data
     relu = net.activation == "relu"
     sparse_step = None if settings.l2 else getattr(opt, "step_sparse", None)
-    fast = _compiled_epoch(net, settings, opt, X)
+    fast = _loops_for(net, settings, opt, X)
     if fast is not None:
         _epoch_compiled(fast, net, X, None, y, opt, state, bar, batch)
         return
@@ -336,7 +336,7 @@ def _epoch_compiled(fast, net, X, order, y, opt, state, bar, batch):
                    state.logits, batch, lambda rows: (bar.update(rows), state.check_stop()))
 
 
-def _compiled_epoch(net, settings, opt, X):
+def _loops_for(net, settings, opt, X):
     """The compiled loops (sentiment.fast) when they cover this epoch (two classes, xent,
     SGD or row-wise Adagrad, no dropout or L2, float32 rows; not Adagrad's small-vocabulary
     dense buffer, faster there: stage 5's epoch, 2.1x the floor compiled, 1.7x so)."""

@@ -117,7 +117,7 @@ class Vocabulary:
 
     def lookup(self, hashes: np.ndarray) -> np.ndarray:
         """Return the column id of each hash, -1 for hashes not in the vocabulary."""
-        if len(hashes) > 50_000 and self._index is None and compiled() is not None:
+        if len(hashes) > 50_000 and compiled() is not None:
             return lookup(self._table, self.hashes, hashes)
         if len(hashes) > 50_000:
             index = self._index
@@ -312,19 +312,18 @@ class Vocabulary:
         return vocab
 
 
-def count_matrix(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int],
-                 ordered: bool = True):
+def count_matrix(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]):
     """CSR matrix with a 1 summed at each (row, col): counts, duplicates merged, float32.
 
     scipy groups the entries by row with a counting sort, then sorts each row's columns to
     merge repeats; no global sort. The compiled loops (sentiment.fast) merge repeats by
-    one lookup each; ``ordered=False`` lets them leave each row's columns unsorted.
+    one lookup each, then sort each row's few columns.
     """
     import scipy.sparse as sp
 
     fast = compiled()
     if fast is not None and max(len(rows), *shape) < 2**31 - 1:
-        return rows_matrix(fast, rows, cols, None, shape, False, ordered)
+        return rows_matrix(fast, rows, cols, None, shape, False)
     index = np.int32 if max(shape) < 2**31 else np.int64
     X = sp.coo_matrix((np.ones(len(rows), np.float32),
                        (rows.astype(index, copy=False), cols.astype(index, copy=False))),
@@ -334,21 +333,21 @@ def count_matrix(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int],
 
 
 def signed_matrix(rows: np.ndarray, cols: np.ndarray, sign: np.ndarray,
-                  shape: tuple[int, int], binary: bool = True, ordered: bool = True):
+                  shape: tuple[int, int], binary: bool = True):
     """CSR matrix of features said plainly minus said negated in each text (``sign``
     -1 for a negated occurrence): with ``binary``, presence (1, -1, or nothing when said
     both ways); else counts.
 
     One counting pass, as without negation: a feature's plain and negated occurrences are
     counted as columns 2j and 2j+1, which the sort within each row leaves side by side;
-    then each pair is folded into column j. ``ordered``: as for :func:`count_matrix`.
+    then each pair is folded into column j.
     """
     import scipy.sparse as sp
 
     n, m = shape
     fast = compiled()
     if fast is not None and max(len(rows), n, 2 * m) < 2**31 - 1:
-        return rows_matrix(fast, rows, cols, sign < 0, shape, binary, ordered)
+        return rows_matrix(fast, rows, cols, sign < 0, shape, binary)
     wide = count_matrix(rows, cols.astype(np.int64) * 2 + (sign < 0), (n, 2 * m))
     idx, indptr = wide.indices, wide.indptr
     value = wide.data if not binary else np.ones(len(idx), np.float32)
