@@ -202,37 +202,36 @@ PyObject *fast_rows_matrix(PyObject *self, PyObject *args)
     const uint8_t *neg = signed_ ? v[5].buf : NULL;
     int32_t *indptr = v[2].buf, *indices = v[3].buf;
     float *data = v[4].buf;
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (rows[i] < 0 || rows[i] >= n_rows || codes[i] < 0 || codes[i] >= n_cols) {
-            PyErr_SetString(PyExc_IndexError, "rows_matrix: a row or code out of range");
-            goto done;
-        }
     /* seen[c]: (row + 1) << 32 | the entry's place in that row, for the last row with c */
     int64_t *seen = calloc((size_t)n_cols + 1, sizeof(int64_t));
     int64_t *next = calloc((size_t)n_rows + 1, sizeof(int64_t));
     int32_t *by_row = malloc(sizeof(int32_t) * (size_t)(n ? n : 1));
     uint8_t *flags = malloc((size_t)(n ? n : 1));
-    int64_t longest = 1;  /* the longest row, for the sort's scratch */
-    if (ordered && next) {
-        for (Py_ssize_t i = 0; i < n; i++)
-            next[rows[i] + 1]++;
-        for (Py_ssize_t r = 0; r < n_rows; r++)
-            if (next[r + 1] > longest)
-                longest = next[r + 1];
-        memset(next, 0, sizeof(int64_t) * ((size_t)n_rows + 1));
-    }
-    uint64_t *pairs = ordered ? malloc(sizeof(uint64_t) * (size_t)longest) : NULL;
-    if (!seen || !next || !by_row || !flags || (ordered && !pairs)) {
-        free(seen), free(next), free(by_row), free(flags), free(pairs);
+    uint64_t *pairs = NULL;  /* the sort's scratch, as long as the longest row */
+    if (!seen || !next || !by_row || !flags) {
         PyErr_NoMemory();
-        goto done;
+        goto failed;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {  /* checked, and counted by row */
+        if (rows[i] < 0 || rows[i] >= n_rows || codes[i] < 0 || codes[i] >= n_cols) {
+            PyErr_SetString(PyExc_IndexError, "rows_matrix: a row or code out of range");
+            goto failed;
+        }
+        next[rows[i] + 1]++;
+    }
+    if (ordered) {
+        int64_t longest = 1;
+        for (Py_ssize_t r = 0; r < n_rows; r++)
+            longest = next[r + 1] > longest ? next[r + 1] : longest;
+        if (!(pairs = malloc(sizeof(uint64_t) * (size_t)longest))) {
+            PyErr_NoMemory();
+            goto failed;
+        }
     }
     Py_BEGIN_ALLOW_THREADS
     /* entries grouped by row, in their order (a counting sort; the input comes as blocks
      * of unigrams, bigrams, ... each in row order, so its writes go in a few streams),
      * the negated mark in the lowest bit */
-    for (Py_ssize_t i = 0; i < n; i++)
-        next[rows[i] + 1]++;
     for (Py_ssize_t r = 0; r < n_rows; r++)
         next[r + 1] += next[r];
     for (Py_ssize_t i = 0; i < n; i++)
@@ -287,6 +286,7 @@ PyObject *fast_rows_matrix(PyObject *self, PyObject *args)
     }
     nnz = w;
     Py_END_ALLOW_THREADS
+failed:
     free(seen), free(next), free(by_row), free(flags), free(pairs);
 done:
     for (int q2 = 0; q2 < got; q2++)
