@@ -13,7 +13,8 @@
  *   _words.c     join_tokens, interleave_lines: features' words read back and ordered;
  *   _counting.c  factorize, rows_matrix: distinct hashes numbered, each text's features
  *                counted;
- *   _lookup.c    lookup_table, lookup: the vocabulary's lookups;
+ *   _lookup.c    lookup_table, lookup: the vocabulary's lookups; feature_sums: a
+ *                compact model's logits (sentiment.model.Model.logits) in one pass;
  *   _merge.c     merge_counts: the counting table's merge (FeatureCounter.merge_in).
  *
  * Why it pays: numpy/scipy walk the data once per operation with a temporary array and a
@@ -98,6 +99,9 @@ static PyMethodDef methods[] = {
     {"lookup", fast_lookup, METH_VARARGS,
      "lookup(table, hashes, queries, out): out[i] = the position of queries[i] in hashes, "
      "or -1"},
+    {"feature_sums", fast_feature_sums, METH_VARARGS,
+     "feature_sums(table, hashes, queries, rows, negation, presence, W1, stamps, plain, "
+     "negated): a compact model's sums of weights over each text's known features"},
     {"rows_matrix", fast_rows_matrix, METH_VARARGS,
      "rows_matrix(rows, codes, negated, n_rows, n_cols, binary, indptr, indices, data) "
      "-> non-zeros"},

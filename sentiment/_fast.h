@@ -139,6 +139,7 @@ PyObject *fast_rows_matrix(PyObject *self, PyObject *args);
 /* _lookup.c */
 PyObject *fast_lookup_table(PyObject *self, PyObject *args);
 PyObject *fast_lookup(PyObject *self, PyObject *args);
+PyObject *fast_feature_sums(PyObject *self, PyObject *args);
 /* _merge.c */
 PyObject *fast_merge_counts(PyObject *self, PyObject *args);
 

@@ -114,3 +114,115 @@ done:
         PyBuffer_Release(&v[k]);
     return result;
 }
+
+/* feature_sums(table, hashes, queries, rows, negation, presence, W1, stamps, plain,
+ * negated): the compact model's logits before the bias (sentiment.model.Model.logits).
+ * For each query: its column c (as lookup finds it; unknown ones skipped), then the row
+ * W1[c] (K floats) added to plain[rows[i]] or, when ``negation`` and the query's lowest
+ * bit says it was negated (the bit cleared before the lookup), to negated[rows[i]]; with
+ * ``presence``, each (text, column, sign) once: ``stamps`` (int32, one per column, twice
+ * with negation, set to -1 by the caller) remembers the last text that added it, exact
+ * when each column's queries come in order of text, as every n-gram block of a
+ * HashedCorpus has them. Sums are float64, in the order of the queries. */
+PyObject *fast_feature_sums(PyObject *self, PyObject *args)
+{
+    PyObject *o[8];
+    int negation, presence;
+    if (!PyArg_ParseTuple(args, "OOOOppOOOO", &o[0], &o[1], &o[2], &o[3], &negation,
+                          &presence, &o[4], &o[5], &o[6], &o[7]))
+        return NULL;
+    static const char *fmts[] = {"il", "QL", "QL", "il", "f", "il", "d", "d"};
+    static const Py_ssize_t sizes[] = {4, 8, 8, 4, 4, 4, 8, 8};
+    static const char *names[] = {"table", "hashes", "queries", "rows", "W1", "stamps",
+                                  "plain", "negated"};
+    Py_buffer v[8];
+    int got = 0;
+    PyObject *result = NULL;
+    for (; got < 8; got++)
+        if (get_exact(o[got], &v[got], fmts[got], sizes[got], -1, got >= 5, names[got]) < 0)
+            goto done;
+    Py_ssize_t slots = v[0].len / 4, n = v[1].len / 8, m = v[2].len / 8;
+    Py_ssize_t k_cols = n ? (v[4].len / 4) / n : 0, n_rows = k_cols ? v[6].len / 8 / k_cols : 0;
+    int bits = table_bits(slots);
+    if (((Py_ssize_t)1 << bits) != slots || slots < 2 * n || bits < 1 || v[3].len / 4 != m ||
+        k_cols < 1 || v[4].len != 4 * n * k_cols || v[6].len != 8 * n_rows * k_cols ||
+        v[7].len != v[6].len || v[5].len < 4 * n * (negation ? 2 : 1)) {
+        PyErr_SetString(PyExc_ValueError, "feature_sums: arrays of inconsistent sizes");
+        goto done;
+    }
+    const int32_t *table = v[0].buf, *rows = v[3].buf;
+    const uint64_t *hashes = v[1].buf, *q = v[2].buf;
+    const float *W1 = v[4].buf;
+    int32_t *stamps = v[5].buf;
+    double *sums[2] = {v[6].buf, v[7].buf};
+    const uint64_t clear = negation ? ~(uint64_t)1 : ~(uint64_t)0;
+    int32_t *cols = malloc(sizeof(int32_t) * (size_t)(m ? m : 1));
+    if (!cols) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int bad = 0;
+    Py_BEGIN_ALLOW_THREADS
+    /* two passes, each fetching its scattered reads ahead: the columns (table slot, then
+     * the hash it points to), then each column's stamp and weights */
+    for (Py_ssize_t i = 0; i < m; i++) {
+        if (i + 2 * AHEAD < m)
+            __builtin_prefetch(table + home_slot(q[i + 2 * AHEAD] & clear, bits));
+        if (i + AHEAD < m) {
+            int32_t t = table[home_slot(q[i + AHEAD] & clear, bits)];
+            if (t >= 0 && t < n)
+                __builtin_prefetch(hashes + t);
+        }
+        const uint64_t h = q[i] & clear;
+        size_t s = home_slot(h, bits);
+        int32_t c = -1;
+        for (Py_ssize_t probes = 0; probes < slots; probes++, s = (s + 1) & (size_t)(slots - 1)) {
+            int32_t t = table[s];
+            if (t < 0 || t >= n)
+                break;
+            if (hashes[t] == h) {
+                c = t;
+                break;
+            }
+        }
+        cols[i] = c;
+    }
+    for (Py_ssize_t i = 0; i < m; i++) {
+        if (i + AHEAD < m && cols[i + AHEAD] >= 0) {
+            const int32_t a = cols[i + AHEAD];
+            __builtin_prefetch(W1 + a * k_cols);
+            if (presence)
+                __builtin_prefetch(stamps + (negation && (q[i + AHEAD] & 1) ? n : 0) + a);
+        }
+        const int32_t c = cols[i], r = rows[i];
+        if (c < 0)
+            continue;
+        if (r < 0 || r >= n_rows) {
+            bad = 1;
+            break;
+        }
+        const int neg = negation && (q[i] & 1);
+        if (presence) {
+            int32_t *stamp = stamps + (neg ? n : 0) + c;
+            if (*stamp == r)
+                continue;
+            *stamp = r;
+        }
+        const float *w = W1 + (Py_ssize_t)c * k_cols;
+        double *out = sums[neg] + (Py_ssize_t)r * k_cols;
+        for (Py_ssize_t k = 0; k < k_cols; k++)
+            out[k] += (double)w[k];
+    }
+    Py_END_ALLOW_THREADS
+    free(cols);
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "feature_sums: a row out of range");
+        goto done;
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    for (int k = 0; k < got; k++)
+        PyBuffer_Release(&v[k]);
+    return result;
+}

@@ -134,6 +134,20 @@ def lookup(table: np.ndarray, hashes: np.ndarray, queries: np.ndarray) -> np.nda
     return out
 
 
+def feature_sums(fast, table, vocab_hashes, corpus, negation: bool, presence: bool, W1):
+    """The compact model's sums (:meth:`sentiment.model.Model.logits` before the bias) of
+    the HashedCorpus ``corpus``, in one compiled pass: the weights of each text's known
+    features said plainly, minus those said negated (float64, shape (texts, K))."""
+    n_texts, (n, k) = corpus.n_texts, W1.shape
+    stamps = np.full(n * (2 if negation else 1), -1, np.int32)
+    plain, negated = np.zeros((n_texts, k)), np.zeros((n_texts, k))
+    fast.feature_sums(table, np.ascontiguousarray(vocab_hashes, dtype=np.uint64),
+                      np.ascontiguousarray(corpus.hashes, dtype=np.uint64),
+                      np.ascontiguousarray(corpus.rows, dtype=np.int32), negation, presence,
+                      np.ascontiguousarray(W1, dtype=np.float32), stamps, plain, negated)
+    return plain - negated if negation else plain
+
+
 def epoch(fast, net, X, order, y, acc, lr: float, logits, batch: int, between) -> None:
     """One epoch of ``net`` on the CSR rows ``X[order]`` (``order`` None: all, in turn) with
     labels ``y`` in that order, in the compiled loops (sentiment.trainer._epoch_batched's

@@ -80,12 +80,19 @@ class Model:
         if not self.compact:
             return self.net.logits(self.encode(texts))
 
+        from .fast import compiled, feature_sums
         from .negation import signed
         from .text import HashedCorpus
 
         vocab = self.vocab
         mine = not isinstance(texts, HashedCorpus)
         corpus = vocab.hash(texts) if mine else texts
+        fast = compiled()
+        if fast is not None and len(vocab) and len(corpus.hashes) > 50_000:  # as lookup
+            z = feature_sums(fast, vocab._table, vocab.hashes, corpus, bool(vocab.negation),
+                             self.values != "count", self.net.W1)
+            z = z.astype(np.float32) + self.net.b2
+            return z[:, 0] if self.net.w2.ndim == 1 else z
         hashes, sign = signed(corpus.hashes, vocab.negation, inplace=mine)
         ids = vocab.lookup(hashes)
         known = ids >= 0

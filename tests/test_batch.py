@@ -9,6 +9,9 @@ import sys
 import numpy as np
 import pytest
 from corpus import NEGATIVE, POSITIVE
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from sentiment.cli import main
 from sentiment.plots import plot_history, read_log
@@ -65,6 +68,37 @@ def test_csv_keeps_the_columns_and_adds_label_and_probability(model_file, review
     np.testing.assert_allclose([float(r["probability"]) for r in rows],
                                np.maximum(p, 1 - p), atol=2e-6)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv", "reviews.csv"]
+
+
+FIELD = st.text(st.sampled_from('ab ,"\n\r\x00é\u2019'), max_size=6)
+
+
+@hyp_settings(max_examples=200, derandomize=True, deadline=None)
+@given(st.lists(st.tuples(FIELD, FIELD), min_size=1, max_size=5),
+       st.lists(st.one_of(st.floats(0, 1), st.just(float("nan"))), min_size=5, max_size=5),
+       st.booleans())
+def test_the_csv_writer_writes_what_pandas_writes(rows, probability, header):
+    """write_frame's CSV is DataFrame.to_csv's, byte for byte, except that a field with a
+    carriage return is quoted (the csv module leaves it bare after "\\n" line ends, which
+    splits the row when read back); either way it reads back as it was."""
+    import pandas as pd
+
+    from sentiment.batch import write_frame
+
+    frame = pd.DataFrame(rows, columns=["a,b", "text"], dtype=object)
+    frame["probability"] = probability[:len(rows)]
+    out = io.StringIO()
+    write_frame(frame, out, "csv", header=header)
+    if not any("\r" in f for row in rows for f in row):
+        want = frame.to_csv(index=False, header=header, lineterminator="\n")
+        assert out.getvalue() == want
+    back = pd.read_csv(io.StringIO(out.getvalue()), dtype={"a,b": str, "text": str},
+                       keep_default_na=False, header=0 if header else None,
+                       names=None if header else list(frame.columns),
+                       converters={"probability": lambda v: float(v) if v else np.nan})
+    assert back[["a,b", "text"]].values.tolist() == [list(r) for r in rows]
+    np.testing.assert_array_equal(back["probability"].to_numpy(),
+                                  frame["probability"].to_numpy())
 
 
 def test_accuracy_equals_evaluate(model_file, reviews_csv, capsys):

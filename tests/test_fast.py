@@ -325,6 +325,33 @@ def test_compiled_corpus_equals_numpy(texts, n, negation, chunk_bytes):
         assert np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b
 
 
+@pytest.mark.parametrize("classes", [2, 3])
+@pytest.mark.parametrize("values", ["binary", "count"])
+@pytest.mark.parametrize("negation", [0, 3])
+def test_compiled_compact_logits_equal_numpy(negation, values, classes):
+    """A compact model's logits over many features (feature_sums: lookups, each feature
+    once per text and sign, weights summed in one pass) are numpy's to the last bit."""
+    from sentiment.compact import compact
+    from sentiment.train import train
+
+    rng = np.random.default_rng(negation + classes)
+    words = [f"w{i}" for i in range(400)] + ["not", "never", "good", "bad", ".", "!"]
+    texts = [" ".join(rng.choice(words, rng.integers(0, 80))) for _ in range(1500)]
+    labels = [f"c{i % classes}" for i in range(len(texts))] if classes > 2 \
+        else [i % 2 for i in range(len(texts))]
+    settings = Settings(epochs=2, min_count=1, ngrams=2, negation=negation, values=values,
+                        activation="linear", val_fraction=0, patience=0, lr=0.05)
+    model = compact(train(texts, labels, settings, multiclass=classes > 2, progress=False),
+                    None)
+    assert len(model.vocab.hash(texts).hashes) > 50_000  # past the compiled path's floor
+    with pure(False):
+        got = model.logits(texts)
+    with pure(True):
+        want = model.logits(texts)
+    assert got.shape == ((len(texts), classes) if classes > 2 else (len(texts),))
+    assert np.array_equal(got, want) and np.abs(got).max() > 0
+
+
 def test_malformed_arrays_are_refused_not_read_out_of_bounds():
     c = fast._compiled
     i32 = np.zeros(0, np.int32)
@@ -343,6 +370,14 @@ def test_malformed_arrays_are_refused_not_read_out_of_bounds():
                       np.array([2**62], np.int64))
     with pytest.raises(ValueError, match="at least 0"):
         c.interleave_lines((), -1)
+    table = fast.lookup_table(hashes)
+    sums = np.zeros((2, 1)), np.zeros((2, 1))
+    with pytest.raises(ValueError, match="out of range"):  # a text past the sums
+        c.feature_sums(table, hashes, hashes[:2], np.array([0, 2], np.int32), False, True,
+                       np.ones(10, np.float32), np.full(10, -1, np.int32), *sums)
+    with pytest.raises(ValueError, match="inconsistent"):  # stamps for one sign only
+        c.feature_sums(table, hashes, hashes[:2], np.array([0, 1], np.int32), True, True,
+                       np.ones(10, np.float32), np.full(10, -1, np.int32), *sums)
     X, y = data(n=20)
     net = Network(X.shape[1], 4, np.random.default_rng(0))
     bad = X.indptr.copy()

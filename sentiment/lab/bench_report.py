@@ -125,7 +125,9 @@ A ratio is taken within each pair, so load from other jobs on the machine touche
 sides alike; the table shows the median and [min-max] of the times and of the ratios.
 Targets are judged on the median ratio (memory: on the largest run); the margin says
 how far inside its bound a row is (for "at most 2x", 1.8x is +11%; for "at least 3x", 3.3x
-is +10%).
+is +10%). Commands timed as processes run with Python's default bytecode cache (a
+PYTHONDONTWRITEBYTECODE of the machine's is dropped for them: the peers and pandas read
+the compiled files their installer wrote, and so do we after the warm-up).
 
 - **tokenize + vocabulary + encode**: ours is `pipeline.fit_vocabulary` (the training
   pipeline's two passes, in one chunk) on the training split and `Vocabulary.encode` of
