@@ -81,6 +81,8 @@ class Vocabulary:
             ends = np.flatnonzero(np.frombuffer(self._words, np.uint8) == 10)
             ends = np.append(ends, len(self._words)) if self._words else ends
             starts = np.concatenate(([0], ends[:-1] + 1)) if len(ends) else ends
+            if len(self._words) < 2**31:  # int32, as the compiled join_tokens reads them
+                starts, ends = starts.astype(np.int32), ends.astype(np.int32)
             lines = self._lines = (self._words, starts, ends)
         columns = np.asarray(columns, dtype=np.int64)
         return join_tokens(self._words, lines[1], lines[2], columns,
