@@ -8,9 +8,11 @@
  *   _epoch.c     epoch: the minibatches of sentiment.trainer._epoch_batched (two classes,
  *                cross-entropy, row-wise Adagrad or SGD), rows read in place in any order;
  *   _fast.c      logits: sentiment.network.Network.logits for two classes; the module;
- *   _tokens.c    count_tokens, tokens, ngrams: sentiment.text._hash_chunk's tokens,
- *                hashes, negation scopes and n-grams, in one pass over the bytes;
+ *   _tokens.c    tokens, ngrams: sentiment.text._hash_chunk's tokens, hashes, negation
+ *                scopes and n-grams, in one pass over the bytes;
  *   _words.c     join_tokens, interleave_lines: features' words read back and ordered;
+ *   _normalize.c normalized: sentiment.text.normalized_bytes, a one-byte (ASCII, Latin-1)
+ *                text without a Python string operation;
  *   _counting.c  factorize, rows_matrix: distinct hashes numbered, each text's features
  *                counted;
  *   _lookup.c    lookup_table, lookup: the vocabulary's lookups; feature_sums: a
@@ -79,12 +81,14 @@ static PyObject *logits(PyObject *self, PyObject *args)
 static PyMethodDef methods[] = {
     {"epoch", fast_epoch, METH_VARARGS, NULL},
     {"logits", logits, METH_VARARGS, NULL},
-    {"count_tokens", fast_count_tokens, METH_VARARGS, "count_tokens(text) -> tokens in text"},
     {"tokens", fast_tokens, METH_VARARGS,
      "tokens(text, window, cues, stops, starts, ends, h1, doc, inside) -> tokens: each "
      "token's bytes, hash, text and (inside not None) whether a negation governs it"},
     {"ngrams", fast_ngrams, METH_VARARGS,
      "ngrams(h1, doc, inside, k, out_h, out_doc) -> the k-grams within a text"},
+    {"normalized", fast_normalized, METH_VARARGS,
+     "normalized(texts, other) -> bytes: the texts normalized, joined by NUL bytes (the "
+     "ASCII ones here, any other by other(text))"},
     {"join_tokens", fast_join_tokens, METH_VARARGS,
      "join_tokens(data, starts, ends, first, n) -> bytes: token runs, one per line"},
     {"interleave_lines", fast_interleave_lines, METH_VARARGS,
@@ -116,6 +120,7 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC PyInit__fast(void)
 {
     fast_fill_classes();
+    fast_fill_normalize();
     methods[0].ml_doc = fast_epoch_doc;
     methods[1].ml_doc = logits_doc;
     return PyModule_Create(&module);

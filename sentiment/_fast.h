@@ -127,7 +127,6 @@ int fast_check_indices(const Arr *indptr, const Arr *indices, Py_ssize_t n_data,
                        Py_ssize_t n_rows, Py_ssize_t n_inputs);
 /* _tokens.c */
 void fast_fill_classes(void);
-PyObject *fast_count_tokens(PyObject *self, PyObject *args);
 PyObject *fast_tokens(PyObject *self, PyObject *args);
 PyObject *fast_ngrams(PyObject *self, PyObject *args);
 /* _words.c */
@@ -140,6 +139,9 @@ PyObject *fast_rows_matrix(PyObject *self, PyObject *args);
 PyObject *fast_lookup_table(PyObject *self, PyObject *args);
 PyObject *fast_lookup(PyObject *self, PyObject *args);
 PyObject *fast_feature_sums(PyObject *self, PyObject *args);
+/* _normalize.c */
+void fast_fill_normalize(void);
+PyObject *fast_normalized(PyObject *self, PyObject *args);
 /* _merge.c */
 PyObject *fast_merge_counts(PyObject *self, PyObject *args);
 

@@ -44,15 +44,19 @@ def hash_normalized(fast, data: bytes, n_texts: int, n: int, keep_text: bool,
     features of every n are written into one array (``whole``: hashes and texts, with
     their ``blocks`` as :class:`~sentiment.text.HashedCorpus` has them), the lists being
     views of it."""
-    t = fast.count_tokens(data)
-    starts, ends = np.empty(t, np.int32), np.empty(t, np.int32)  # data is under 2 GB
-    inside = np.empty(t, np.uint8) if negation else None
+    # room for as many tokens as bytes, and as many k-grams of each n (pages never
+    # written take no memory), shrunk in place once counted: no pass to count them first.
+    # The tokens' own hashes and texts are the first block, no array apart.
+    cap = len(data)
+    starts, ends = np.empty(cap, np.int32), np.empty(cap, np.int32)  # data is under 2 GB
+    inside = np.empty(cap, np.uint8) if negation else None
     none = np.zeros(0, np.uint64)
-    # room for every k-gram (at most t of each n), shrunk in place once they are counted:
-    # the tokens' own hashes and texts are the first block, no array apart
-    hashes, rows = np.empty(t * n, np.uint64), np.empty(t * n, np.int32)
-    fast.tokens(data, negation, none if cues is None else cues,
-                none if stops is None else stops, starts, ends, hashes[:t], rows[:t], inside)
+    hashes, rows = np.empty(cap * n, np.uint64), np.empty(cap * n, np.int32)
+    t = fast.tokens(data, negation, none if cues is None else cues,
+                    none if stops is None else stops, starts, ends, hashes[:cap],
+                    rows[:cap], inside)
+    for a in (starts, ends) if inside is None else (starts, ends, inside):
+        a.resize(t, refcheck=False)
     n_tokens = np.bincount(rows[:t], minlength=n_texts)
     sizes = [t] + [int(np.maximum(n_tokens - (k - 1), 0).sum()) for k in range(2, n + 1)]
     at = np.concatenate(([0], np.cumsum(sizes)))

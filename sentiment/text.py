@@ -22,20 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fast import compiled, hash_normalized
+from .folding import normalize, normalized_bytes
 from .negation import NEGATIONS, ONE, SCOPE_WORDS, negated
-
-# Typographic characters folded to ASCII before tokenizing, so that "don’t" is "don't" and
-# an em dash separates words instead of gluing them.
-_FOLD = {
-    "\u2019": "'", "\u2018": "'", "\u00b4": "'", "\u0060": "'",
-    "\u201c": " ", "\u201d": " ", "\u00ab": " ", "\u00bb": " ",
-    "\u2014": " ", "\u2013": " ", "\u2026": " ", "\u00a0": " ",
-}
-_BREAKS = ("<br />", "<br/>", "<br>")
-
-
-_ASCII_REPLACE = tuple((br.encode(), b" ") for br in _BREAKS) + tuple(
-    (c.encode(), r.encode()) for c, r in _FOLD.items() if c.isascii())
 
 TOKEN_PATTERN = r"[a-z0-9\u0080-\U0010ffff]+(?:'[a-z0-9\u0080-\U0010ffff]+)*|[!?]"
 
@@ -47,18 +35,6 @@ _BASE = np.uint64(0x100000001B3)  # odd, so it has an inverse modulo 2**64
 _MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
 _NGRAM_SALT = np.uint64(0x165667B19E3779F9)
 _CHUNK_BYTES = 1 << 22  # 4 MiB of text per vectorized pass: bounded memory, good speed
-
-
-def normalize(text: str) -> str:
-    """Lower-case ``text``, remove HTML line breaks and fold typographic punctuation."""
-    text = text.lower()
-    for br in _BREAKS:
-        if br in text:
-            text = text.replace(br, " ")
-    for char, repl in _FOLD.items():
-        if char in text:
-            text = text.replace(char, repl)
-    return text
 
 
 def tokenize(text: str) -> list[str]:
@@ -230,26 +206,6 @@ def _hashes_of(words: tuple[str, ...]) -> np.ndarray:
     if key not in _word_hashes:
         _word_hashes[key] = np.sort(_hash_chunk(list(words), 1, False)["hashes"][0])
     return _word_hashes[key]
-
-
-def normalized_bytes(texts: list[str]) -> bytes:
-    """The texts normalized (:func:`normalize`) as UTF-8, separated by NUL bytes (a NUL
-    in a text becomes a space). An ASCII text is lower-cased as bytes (as ``str.lower``
-    does, faster); a lone surrogate (stdin's surrogateescape) stays one word character,
-    as in :func:`tokenize` ("replace" would make it "?", a token of its own)."""
-    parts = []
-    for t in texts:
-        if "\x00" in t:
-            t = t.replace("\x00", " ")
-        if t.isascii():
-            b = t.encode("ascii").lower()
-            for old, new in _ASCII_REPLACE:  # what normalize replaces, in its order
-                if old in b:
-                    b = b.replace(old, new)
-        else:
-            b = normalize(t).encode("utf-8", "surrogatepass")
-        parts.append(b)
-    return b"\x00".join(parts)
 
 
 def _hash_chunk(texts: list[str], n: int, keep_text: bool, negation: int = 0) -> dict:

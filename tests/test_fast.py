@@ -182,6 +182,32 @@ def test_normalizing_text_by_text_equals_normalizing_the_joined_texts(texts):
     assert normalized_bytes(texts) == normalize(joined).encode("utf-8", "surrogatepass")
 
 
+LATIN = st.lists(st.lists(st.one_of(
+    st.sampled_from(["<br />", "<BR/>", "<bR>", "<br", "<br<br />/>", "<br\x00/>", "<br\xa0/>",
+                     "<", "a", "Q", "`", "\x00", " "]),
+    st.characters(max_codepoint=255), st.sampled_from(["\u2019", "\u2014", "\u0130"])),
+    max_size=10).map("".join), max_size=6)
+
+
+@hyp_settings(max_examples=300, derandomize=True, deadline=None)
+@given(LATIN)
+def test_compiled_normalizing_equals_pythons(texts):
+    """The compiled loops normalize a one-byte (ASCII, Latin-1) text themselves: as
+    str.lower, the break replacements and the folds do, in that order."""
+    with pure(False):
+        got = normalized_bytes(texts)
+    with pure(True):
+        want = normalized_bytes(texts)
+    assert got == want
+
+
+def test_compiled_normalizing_knows_every_latin1_character():
+    every = [chr(c) for c in range(256)] + ["".join(chr(c) for c in range(256)) * 2]
+    with pure(False):
+        assert normalized_bytes(every) == b"\x00".join(
+            normalize(t.replace("\x00", " ")).encode() for t in every)
+
+
 @pytest.mark.parametrize("n", [0, 1, 5, 20_000])
 def test_compiled_factorize_equals_pandas(n):
     rng = np.random.default_rng(n)
