@@ -79,9 +79,18 @@ class TestAhead:
     def vocabulary(self, vocab) -> None:
         """Send the training vocabulary's hashes, known before the first epoch: the child
         looks its chunks' distinct hashes up in it meanwhile, and only maps those columns
-        to the model's once the model comes (IMDB: 0.2 s less after training)."""
+        to the model's once the model comes (IMDB: 0.2 s less after training). Sent from
+        a thread: the pipe holds 64 KB and the child reads between two chunks, so the
+        send waits for it (IMDB: 0.5 s the epochs waited)."""
         if self._proc.pid is not None:
-            self._send(("vocab", vocab.hashes))
+            import threading
+
+            self._sending = threading.Thread(target=self._send,
+                                             args=(("vocab", vocab.hashes),),
+                                             name="sentiment-test-vocabulary", daemon=True)
+            self._sending.start()
+
+    _sending = None  # the thread sending the vocabulary, if any
 
     def score(self, model) -> tuple[dict, object, str]:
         """Send ``model``; return (its scores, a DataReport of the file's texts, the
@@ -106,6 +115,11 @@ class TestAhead:
         return metrics, DataReport(hashes), name
 
     def _send(self, message) -> None:
+        """Send ``message`` after the vocabulary (one message at a time in the pipe)."""
+        import threading
+
+        if self._sending is not None and self._sending is not threading.current_thread():
+            self._sending.join()
         try:
             self._conn.send(message)
         except OSError:  # it ended: score() says how
@@ -117,7 +131,10 @@ class TestAhead:
             self._child.close()
             self._conn.close()
             return
-        self._send(("stop",))
+        if self._sending is not None:
+            self._sending.join(timeout=5)
+        if self._sending is None or not self._sending.is_alive():
+            self._send(("stop",))
         self._conn.close()
         self._proc.join(timeout=5)
         if self._proc.is_alive():
