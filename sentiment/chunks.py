@@ -16,10 +16,10 @@ import numpy as np
 from .counting import factorize
 from .fast import compiled, rows_arrays
 from .negation import signed
-from .rows import Spool
+from .rows import Spool, csr
 from .settings import Settings
 from .text import hash_corpus
-from .vocab import count_matrix, signed_matrix
+from .vocab import Vocabulary, count_matrix, signed_matrix
 
 
 def count_rows(texts, labels, counted, is_val, settings: Settings, counter, spool: Spool,
@@ -119,6 +119,42 @@ def hash_part(texts, labels, counted, settings: Settings, counting: bool, c: int
 def hash_texts(texts, settings: Settings) -> dict:
     """``texts`` as pass 1 keeps them, counting nothing: each text's distinct features as
     codes into the chunk's own distinct hashes (``settings``: a model's n-grams, negation
-    and input values); :func:`~sentiment.pipeline.chunk_logits` scores them."""
+    and input values); :func:`chunk_logits` scores them."""
     none = np.zeros(len(texts), np.int8)
     return hash_part(texts, none, none, settings, False, 0, threads=1)["chunk"]
+
+
+def chunk_matrix(vocab: Vocabulary, values: str, chunk: dict):
+    """A chunk as pass 1 keeps it (local codes, :func:`hash_part`) as the CSR matrix of
+    ``vocab``'s columns with input ``values``; unknown features dropped."""
+    return csr(*chunk_arrays(vocab, values, chunk), len(vocab))
+
+
+def chunk_arrays(vocab: Vocabulary, values: str, chunk: dict, ids=None):
+    """:func:`chunk_matrix`'s CSR arrays (indptr, indices, data), without scipy (``ids``:
+    the columns of the chunk's distinct hashes, if known)."""
+    ids = vocab.lookup(chunk["uniques"]) if ids is None else ids
+    indptr, indices, data = chunk_columns(chunk, ids)
+    return indptr, indices, vocab.input_values(values, data, indices).astype(np.float32,
+                                                                      copy=False)
+
+
+def chunk_columns(chunk: dict, ids: np.ndarray):
+    """A chunk's CSR arrays over the columns ``ids`` gives its distinct hashes (-1: the
+    feature is dropped), its values as kept: presence (signed) or counts, float32."""
+    new = ids[chunk["indices"]]
+    present = np.flatnonzero(new >= 0)
+    indptr = np.searchsorted(present, chunk["indptr"]).astype(np.int64)
+    indices = new[present].astype(np.int32)
+    data = chunk["data"][present] if "data" in chunk else np.ones(len(present), np.float32)
+    if "sign" in chunk:
+        data = data * chunk["sign"][present]
+    return indptr, indices, data.astype(np.float32, copy=False)
+
+
+def chunk_logits(model, chunk: dict, ids=None) -> np.ndarray:
+    """``model``'s logits of texts kept as :func:`hash_texts` keeps them with its
+    settings: equal to ``model.logits(texts)``, by one lookup of the chunk's distinct
+    hashes."""
+    indptr, indices, data = chunk_arrays(model.vocab, model.values, chunk, ids)
+    return model.net.logits_arrays(data, indices, indptr)

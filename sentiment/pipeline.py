@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .batch import prefetch
-from .chunks import hash_rows, keep_rows
+from .chunks import chunk_matrix, hash_rows, keep_rows
 from .counting import ENTRY_BYTES, FeatureCounter
 from .errors import DataError
 from .fast import compiled
 from .memory import give_back_freed_memory, release_freed_memory
-from .rows import ShardedRows, Spool, csr
+from .rows import ShardedRows, Spool
 from .settings import Settings
 from .text import join_tokens
 from .vocab import Vocabulary
@@ -340,34 +340,6 @@ def class_counts(vocab: Vocabulary, spool: Spool, keys, remap: np.ndarray) -> np
             present = ids >= 0
             counts += np.bincount(ids[present] * k + y[present], minlength=len(counts))
     return counts.reshape(len(vocab), k)
-
-
-def chunk_matrix(vocab: Vocabulary, values: str, chunk: dict):
-    """A chunk as pass 1 keeps it (local codes, :func:`~sentiment.chunks.hash_part`) as
-    the CSR matrix of ``vocab``'s columns with input ``values``; unknown features dropped."""
-    return csr(*chunk_arrays(vocab, values, chunk), len(vocab))
-
-
-def chunk_arrays(vocab: Vocabulary, values: str, chunk: dict, ids=None):
-    """:func:`chunk_matrix`'s CSR arrays (indptr, indices, data), without scipy (``ids``:
-    the columns of the chunk's distinct hashes, if known)."""
-    ids = vocab.lookup(chunk["uniques"]) if ids is None else ids
-    new = ids[chunk["indices"]]
-    present = np.flatnonzero(new >= 0)
-    indptr = np.searchsorted(present, chunk["indptr"]).astype(np.int64)
-    indices = new[present].astype(np.int32)
-    data = chunk["data"][present] if "data" in chunk else np.ones(len(present), np.float32)
-    if "sign" in chunk:
-        data = data * chunk["sign"][present]
-    return indptr, indices, vocab.input_values(values, data, indices).astype(np.float32)
-
-
-def chunk_logits(model, chunk: dict, ids=None) -> np.ndarray:
-    """``model``'s logits of texts kept as :func:`~sentiment.chunks.hash_texts` keeps them
-    with its settings: equal to ``model.logits(texts)``, by one lookup of the chunk's
-    distinct hashes."""
-    indptr, indices, data = chunk_arrays(model.vocab, model.values, chunk, ids)
-    return model.net.logits_arrays(data, indices, indptr)
 
 
 def encode_rows(vocab: Vocabulary, settings: Settings, spool: Spool, keys, nnz: int,

@@ -65,9 +65,8 @@ def test_a_bad_label_late_in_the_test_file_is_said_and_the_model_kept(files, cap
 @pytest.mark.parametrize("negation", [0, 3])
 @pytest.mark.parametrize("small", [False, True])
 def test_texts_hashed_ahead_score_as_the_model_scores_them(values, negation, small):
-    from sentiment.chunks import hash_texts
+    from sentiment.chunks import chunk_logits, hash_texts
     from sentiment.compact import compact
-    from sentiment.pipeline import chunk_logits
     from sentiment.settings import Settings
     from sentiment.train import train
 
@@ -83,19 +82,20 @@ def test_texts_hashed_ahead_score_as_the_model_scores_them(values, negation, sma
     want = model.logits(texts[:150])
     np.testing.assert_allclose(chunk_logits(model, hash_texts(texts[:150], settings)),
                                want, rtol=1e-5, atol=1e-5)
-    # looked up in the training vocabulary first (as the child does while the model
-    # trains), then mapped to the model's columns
+    # turned into training columns first (as the child does while the model trains),
+    # then scored by the model's weight row of each training column: the chunk path's
+    # logits to the last bit
     from sentiment import fast
     from sentiment.cli.ahead import Columns
 
     if fast.compiled() is not None:
-        held = [(hash_texts(texts[:150], settings), None)]
+        chunk = hash_texts(texts[:150], settings)
+        held = [(chunk, None)]
         columns = Columns()
         assert columns.take(("vocab", full.vocab.hashes), held) is None
-        assert "ids" in held[0][0] and "uniques" not in held[0][0]
-        ids = columns.mapping(model.vocab)[held[0][0]["ids"]]
-        np.testing.assert_allclose(chunk_logits(model, held[0][0], ids), want, rtol=1e-5,
-                                   atol=1e-5)
+        assert set(held[0][0]) == {"indptr", "cols", "data"}
+        got = Columns.logits(model, columns.weights(model), held[0][0])
+        np.testing.assert_array_equal(got, chunk_logits(model, chunk))
 
 
 def test_the_test_file_is_read_ahead_only_beside_a_small_training_file(tmp_path):

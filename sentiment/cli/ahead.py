@@ -167,11 +167,11 @@ def _score(conn, spec: dict) -> None:
 
 
 def _read_and_score(conn, spec: dict):
-    from ..chunks import hash_texts
+    from ..chunks import chunk_logits, hash_texts
     from ..data import ReviewFile
     from ..labels import LabelScheme
     from ..metrics import evaluate_chunks
-    from ..pipeline import DEFAULT_MAX_MEMORY, chunk_logits, chunk_rows
+    from ..pipeline import DEFAULT_MAX_MEMORY, chunk_rows
     from ..settings import Settings
     from .common import SCORING_SHARE
     from .report import DataReport
@@ -198,7 +198,7 @@ def _read_and_score(conn, spec: dict):
     if message[0] != "model":
         return None
     model = message[1]
-    to_model = vocab.mapping(model.vocab)
+    weights = vocab.weights(model)
 
     def rest():
         while held:
@@ -206,9 +206,10 @@ def _read_and_score(conn, spec: dict):
         yield from chunks  # the rest of the file, read as it is scored
 
     def logits(item):
-        if isinstance(item, dict):  # hashed ahead: its columns, or a lookup of its hashes
-            ids = to_model[item["ids"]] if "ids" in item else None
-            return chunk_logits(model, item, ids)
+        if isinstance(item, dict) and "cols" in item:  # in training columns already
+            return vocab.logits(model, weights, item)
+        if isinstance(item, dict):  # hashed ahead, before the vocabulary came
+            return chunk_logits(model, item)
         return model.logits(item)
 
     metrics = evaluate_chunks(model, rest(), logits=logits)
@@ -218,8 +219,9 @@ def _read_and_score(conn, spec: dict):
 
 class Columns:
     """The child's view of the training vocabulary, once the parent sends it: each held
-    chunk's distinct hashes looked up in it (``ids`` in place of ``uniques``) while the
-    model trains; the model's own columns are then a gather away (:meth:`mapping`)."""
+    chunk turned into rows of training columns while the model trains (the lookups and
+    gathers of scoring, done ahead); the model then comes as a weight row per training
+    column (:meth:`weights`), and scoring is one pass of the compiled loops."""
 
     def __init__(self):
         self.hashes = self.table = None
@@ -238,21 +240,39 @@ class Columns:
         return None
 
     def look_up(self, kept: dict) -> dict:
+        """A chunk kept as :func:`~sentiment.chunks.hash_texts` keeps it, as CSR arrays of
+        training columns (``indptr``, ``cols``, ``data``: presence, signed, or counts)."""
         if self.table is None or "uniques" not in kept:
             return kept
+        from ..chunks import chunk_columns
         from ..fast import lookup
 
-        ids = lookup(self.table, self.hashes, kept.pop("uniques")).astype(np.int32)
-        return {**kept, "ids": ids}
+        indptr, cols, data = chunk_columns(kept, lookup(self.table, self.hashes,
+                                                        kept["uniques"]))
+        return {"indptr": indptr, "cols": cols, "data": data}
 
-    def mapping(self, model_vocab) -> np.ndarray:
-        """Training vocabulary column -> the model's column (-1: not in the model), with
-        one more entry, -1, for hashes the vocabulary lacks (their ids are -1)."""
+    def weights(self, model) -> np.ndarray | None:
+        """``model``'s layer-1 row of each training column (zeros where the model lacks
+        the feature), its naive-Bayes ratio folded in: exact, the values being +-1."""
         if self.table is None:
-            return np.full(1, -1, np.int64)
+            return None
         from ..fast import lookup
 
-        at = lookup(self.table, self.hashes, model_vocab.hashes)
-        out = np.full(len(self.hashes) + 1, -1, np.int64)
-        out[at[at >= 0]] = np.flatnonzero(at >= 0)
+        at = lookup(self.table, self.hashes, model.vocab.hashes)
+        mine = np.flatnonzero(at >= 0)  # the model's columns the training one has
+        W = np.zeros((len(self.hashes), model.net.hidden), np.float32)
+        W[at[mine]] = model.net.W1[mine]
+        if model.values == "nb":
+            W[at[mine]] *= model.vocab.nb_scale()[mine][:, None]
+        return W
+
+    @staticmethod
+    def logits(model, weights: np.ndarray, rows: dict) -> np.ndarray:
+        """The logits of ``rows`` (from :meth:`look_up`) by ``weights``' rows: the sums of
+        model.logits, in the same order (a feature the model lacks adds zero)."""
+        from ..fast import compiled
+
+        net, out = model.net, np.empty(len(rows["indptr"]) - 1, np.float32)
+        compiled().logits(rows["indptr"], rows["cols"], rows["data"], weights, net.b1,
+                          net.w2, net.b2, net.activation == "relu", out)
         return out
