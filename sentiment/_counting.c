@@ -152,19 +152,28 @@ static void sort_u64(uint64_t *keys, int64_t n)
 }
 
 /* rows_matrix(rows, codes, negated or None, n_rows, n_cols, binary, ordered, indptr,
- * indices, data) -> non-zeros: the CSR matrix with a 1 summed at each (row, code); with
- * ``negated``, plain minus negated occurrences (binary: presence each way), zeros dropped:
- * sentiment.vocab.count_matrix and signed_matrix. Each row's columns in order of first
- * occurrence (one lookup per entry), or with ``ordered`` sorted as scipy leaves them. */
+ * indices, data[, positive, counts]) -> non-zeros: the CSR matrix with a 1 summed at each
+ * (row, code); with ``negated``, plain minus negated occurrences (binary: presence each
+ * way), zeros dropped: sentiment.vocab.count_matrix and signed_matrix. Each row's columns
+ * in order of first occurrence (one lookup per entry), or with ``ordered`` sorted as scipy
+ * leaves them. With ``positive`` (a flag per row) and ``counts`` (int32, 2 n_cols, zeros):
+ * the rows each column is kept in, counted as evidence for the positive class (counts[c])
+ * or the negative one (counts[n_cols + c]): the row's class, the other one where its value
+ * is negative (said negated), as sentiment.chunks.hash_part counts them. */
 PyObject *fast_rows_matrix(PyObject *self, PyObject *args)
 {
-    PyObject *o[6];
+    PyObject *o[8] = {NULL};
     Py_ssize_t n_rows, n_cols;
     int binary, ordered;
-    if (!PyArg_ParseTuple(args, "OOOnnppOOO", &o[0], &o[1], &o[2], &n_rows, &n_cols, &binary,
-                          &ordered, &o[3], &o[4], &o[5]))
+    if (!PyArg_ParseTuple(args, "OOOnnppOOO|OO", &o[0], &o[1], &o[2], &n_rows, &n_cols,
+                          &binary, &ordered, &o[3], &o[4], &o[5], &o[6], &o[7]))
         return NULL;
-    Py_buffer v[6];
+    const int counting = o[6] != NULL && o[6] != Py_None;
+    if (counting && (o[7] == NULL || o[7] == Py_None)) {
+        PyErr_SetString(PyExc_TypeError, "rows_matrix: positive needs counts");
+        return NULL;
+    }
+    Py_buffer v[8];
     int got = 0;
     Py_ssize_t nnz = -1;
     const int signed_ = o[2] != Py_None;
@@ -194,6 +203,15 @@ PyObject *fast_rows_matrix(PyObject *self, PyObject *args)
             goto done;
         got++;
     }
+    const int at_pos = got;  /* where positive and counts are, when counting */
+    if (counting) {
+        if (get_exact(o[6], &v[got], "B?", 1, n_rows, 0, "positive") < 0)
+            goto done;
+        got++;
+        if (get_exact(o[7], &v[got], "il", 4, 2 * n_cols, 1, "counts") < 0)
+            goto done;
+        got++;
+    }
     if (n >= INT32_MAX) {
         PyErr_SetString(PyExc_ValueError, "rows_matrix: 2**31 entries or more in one call");
         goto done;
@@ -202,6 +220,8 @@ PyObject *fast_rows_matrix(PyObject *self, PyObject *args)
     const uint8_t *neg = signed_ ? v[5].buf : NULL;
     int32_t *indptr = v[2].buf, *indices = v[3].buf;
     float *data = v[4].buf;
+    const uint8_t *positive = counting ? v[at_pos].buf : NULL;
+    int32_t *counts = counting ? v[at_pos + 1].buf : NULL;
     /* seen[c]: (row + 1) << 32 | the entry's place in that row, for the last row with c */
     int64_t *seen = calloc((size_t)n_cols + 1, sizeof(int64_t));
     int64_t *next = calloc((size_t)n_rows + 1, sizeof(int64_t));
@@ -264,6 +284,8 @@ PyObject *fast_rows_matrix(PyObject *self, PyObject *args)
             if (signed_ && binary)
                 value = (float)((flags[k] & 1) - ((flags[k] >> 1) & 1));
             if (value != 0.0f) {
+                if (counts)  /* for the row's class, or the other where said negated */
+                    counts[((positive[r] != 0) == (value < 0.0f)) * n_cols + indices[k]]++;
                 indices[kept] = indices[k];
                 data[kept++] = value;
             }

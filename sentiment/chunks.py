@@ -80,26 +80,30 @@ def hash_part(texts, labels, counted, settings: Settings, counting: bool, c: int
     shape = (corpus.n_texts, len(uniques))
     # counts per text; with negation, said plainly minus said negated
     binary = settings.values != "count"
+    counts = np.zeros(2 * len(uniques), np.int32) if counting else None
     if (fast := compiled()) is not None:
         # the arrays alone (no scipy: the test-reading child), each text's columns in any
-        # order: pass 2 maps them to vocabulary columns, whose order they do not keep
+        # order: pass 2 maps them to vocabulary columns, whose order they do not keep;
+        # the texts of each feature counted by class on the way
         X = rows_arrays(fast, corpus.rows, codes, None if sign is None else sign < 0, shape,
-                        binary)
+                        binary, positive=(counted > 0).view(np.uint8) if counting else None,
+                        counts=counts)
     elif sign is None:
         X = count_matrix(corpus.rows, codes, shape)
     else:
         X = signed_matrix(corpus.rows, codes, sign, shape, binary=binary)
     made = {}
     if counting:
-        positive = np.repeat(counted > 0, np.diff(X.indptr))
-        if sign is not None:  # a negated feature is evidence for the other class
-            positive ^= X.data < 0
-        pos = np.bincount(X.indices[positive], minlength=len(uniques))
-        neg = np.bincount(X.indices[~positive], minlength=len(uniques))
+        if fast is None:
+            positive = np.repeat(counted > 0, np.diff(X.indptr))
+            if sign is not None:  # a negated feature is evidence for the other class
+                positive ^= X.data < 0
+            counts[:len(uniques)] = np.bincount(X.indices[positive], minlength=len(uniques))
+            counts[len(uniques):] = np.bincount(X.indices[~positive], minlength=len(uniques))
+        pos, neg = counts[:len(uniques)], counts[len(uniques):]
         # the first token of each feature, and what to read its words back from
         tokens, n = corpus.feature_tokens(first)
-        made["entries"] = {"hash": uniques, "pos": pos.astype(np.int32),
-                           "neg": neg.astype(np.int32), "n": n.astype(np.int8),
+        made["entries"] = {"hash": uniques, "pos": pos, "neg": neg, "n": n.astype(np.int8),
                            "chunk": np.full(len(uniques), c, np.int32),
                            "token": tokens.astype(np.int32)}
         made.update(bounds=bounds, texts=(int((counted > 0).sum()), int((counted <= 0).sum())),

@@ -96,15 +96,19 @@ class Rows:
         self.indptr, self.indices, self.data, self.shape = indptr, indices, data, shape
 
 
-def rows_arrays(fast, rows, cols, negated, shape, binary, ordered=False) -> Rows:
+def rows_arrays(fast, rows, cols, negated, shape, binary, ordered=False, positive=None,
+                counts=None) -> Rows:
     """:func:`rows_matrix`'s arrays, as :class:`Rows`; each row's columns in order of
-    first occurrence unless ``ordered`` (which sorts each row's few columns)."""
+    first occurrence unless ``ordered`` (which sorts each row's few columns). With
+    ``positive`` (a flag per row), ``counts`` (int32 zeros, twice the columns) gets in how
+    many rows each column counts for the positive class, then the negative one (a row's
+    own class, the other where its value is negative)."""
     n = len(rows)
     indptr = np.empty(shape[0] + 1, np.int32)
     indices, data = np.empty(n, np.int32), np.empty(n, np.float32)
     nnz = fast.rows_matrix(np.ascontiguousarray(rows, dtype=np.int32),
                            np.ascontiguousarray(cols, dtype=np.int32), negated, shape[0],
-                           shape[1], binary, ordered, indptr, indices, data)
+                           shape[1], binary, ordered, indptr, indices, data, positive, counts)
     for a in (indices, data):  # sized for the worst case: shrunk in place (realloc)
         a.resize(nnz, refcheck=False)
     return Rows(indptr, indices, data, shape)

@@ -351,6 +351,29 @@ def test_compiled_corpus_equals_numpy(texts, n, negation, chunk_bytes):
         assert np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b
 
 
+@pytest.mark.parametrize("values", ["binary", "count"])
+@pytest.mark.parametrize("negation", [0, 3])
+def test_compiled_pass1_counts_equal_numpy(negation, values):
+    """Pass 1's counts of each feature's texts by class (the compiled rows_matrix counts
+    them as it keeps each row's features) are numpy's bincounts."""
+    from sentiment.chunks import hash_part
+
+    rng = np.random.default_rng(negation)
+    words = [f"w{i}" for i in range(60)] + ["not", "never", "good", "bad", ".", "!"]
+    texts = [" ".join(rng.choice(words, rng.integers(0, 40))) for _ in range(300)]
+    counted = rng.integers(0, 2, len(texts)).astype(np.int8)
+    settings = Settings(ngrams=2, negation=negation, values=values)
+    made = {}
+    for on in (False, True):
+        with pure(on):
+            made[on] = hash_part(texts, counted, counted, settings, True, 0, threads=1)
+    got, want = made[False]["entries"], made[True]["entries"]
+    assert set(got) == set(want)
+    for key in want:
+        assert np.array_equal(got[key], want[key]) and got[key].dtype == want[key].dtype, key
+    assert (want["neg"] > 0).any() and (want["pos"] > 0).any()
+
+
 @pytest.mark.parametrize("classes", [2, 3])
 @pytest.mark.parametrize("values", ["binary", "count"])
 @pytest.mark.parametrize("negation", [0, 3])
