@@ -17,6 +17,7 @@
  *                counted;
  *   _lookup.c    lookup_table, lookup: the vocabulary's lookups; feature_sums: a
  *                compact model's logits (sentiment.model.Model.logits) in one pass;
+ *                chunk_columns: a chunk's codes as columns (pass 2, test read ahead);
  *   _merge.c     merge_counts: the counting table's merge (FeatureCounter.merge_in).
  *
  * Why it pays: numpy/scipy walk the data once per operation with a temporary array and a
@@ -106,6 +107,9 @@ static PyMethodDef methods[] = {
     {"feature_sums", fast_feature_sums, METH_VARARGS,
      "feature_sums(table, hashes, queries, rows, negation, presence, W1, stamps, plain, "
      "negated): a compact model's sums of weights over each text's known features"},
+    {"chunk_columns", fast_chunk_columns, METH_VARARGS,
+     "chunk_columns(indptr, indices, ids, data, sign, scale, out_indptr, out_indices, "
+     "out_data) -> non-zeros: a chunk's local codes as columns, values signed and scaled"},
     {"rows_matrix", fast_rows_matrix, METH_VARARGS,
      "rows_matrix(rows, codes, negated, n_rows, n_cols, binary, indptr, indices, data) "
      "-> non-zeros"},

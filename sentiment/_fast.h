@@ -139,6 +139,7 @@ PyObject *fast_rows_matrix(PyObject *self, PyObject *args);
 PyObject *fast_lookup_table(PyObject *self, PyObject *args);
 PyObject *fast_lookup(PyObject *self, PyObject *args);
 PyObject *fast_feature_sums(PyObject *self, PyObject *args);
+PyObject *fast_chunk_columns(PyObject *self, PyObject *args);
 /* _normalize.c */
 void fast_fill_normalize(void);
 PyObject *fast_normalized(PyObject *self, PyObject *args);

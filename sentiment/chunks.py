@@ -138,14 +138,28 @@ def chunk_arrays(vocab: Vocabulary, values: str, chunk: dict, ids=None):
     """:func:`chunk_matrix`'s CSR arrays (indptr, indices, data), without scipy (``ids``:
     the columns of the chunk's distinct hashes, if known)."""
     ids = vocab.lookup(chunk["uniques"]) if ids is None else ids
+    if compiled() is not None:  # the input values in the same pass
+        return chunk_columns(chunk, ids, vocab.nb_scale() if values == "nb" else None)
     indptr, indices, data = chunk_columns(chunk, ids)
     return indptr, indices, vocab.input_values(values, data, indices).astype(np.float32,
                                                                       copy=False)
 
 
-def chunk_columns(chunk: dict, ids: np.ndarray):
+def chunk_columns(chunk: dict, ids: np.ndarray, scale: np.ndarray | None = None):
     """A chunk's CSR arrays over the columns ``ids`` gives its distinct hashes (-1: the
-    feature is dropped), its values as kept: presence (signed) or counts, float32."""
+    feature is dropped), its values as kept: presence (signed) or counts, float32; times
+    ``scale`` of their column if given. One pass in the compiled loops."""
+    fast = compiled()
+    if fast is not None and chunk["indptr"].dtype == chunk["indices"].dtype == np.int32:
+        n = len(chunk["indices"])
+        indptr = np.empty(len(chunk["indptr"]), np.int64)
+        indices, data = np.empty(n, np.int32), np.empty(n, np.float32)
+        nnz = fast.chunk_columns(chunk["indptr"], chunk["indices"],
+                                 np.ascontiguousarray(ids, dtype=np.int64), chunk.get("data"),
+                                 chunk.get("sign"), scale, indptr, indices, data)
+        for a in (indices, data):  # sized for every entry: shrunk in place
+            a.resize(nnz, refcheck=False)
+        return indptr, indices, data
     new = ids[chunk["indices"]]
     present = np.flatnonzero(new >= 0)
     indptr = np.searchsorted(present, chunk["indptr"]).astype(np.int64)
@@ -153,6 +167,8 @@ def chunk_columns(chunk: dict, ids: np.ndarray):
     data = chunk["data"][present] if "data" in chunk else np.ones(len(present), np.float32)
     if "sign" in chunk:
         data = data * chunk["sign"][present]
+    if scale is not None:
+        data = data * scale[indices]
     return indptr, indices, data.astype(np.float32, copy=False)
 
 

@@ -374,6 +374,30 @@ def test_compiled_pass1_counts_equal_numpy(negation, values):
     assert (want["neg"] > 0).any() and (want["pos"] > 0).any()
 
 
+@pytest.mark.parametrize("values", ["nb", "binary", "count"])
+@pytest.mark.parametrize("negation", [0, 3])
+def test_compiled_chunk_columns_equal_numpy(negation, values):
+    """Pass 2 on one chunk (its codes as vocabulary columns, signed, scaled by the
+    naive-Bayes ratios) in one compiled pass: numpy's arrays to the last bit."""
+    from sentiment.chunks import chunk_arrays, hash_texts
+    from sentiment.train import train
+
+    rng = np.random.default_rng(negation)
+    words = [f"w{i}" for i in range(80)] + ["not", "never", "good", "bad", ".", "!"]
+    texts = [" ".join(rng.choice(words, rng.integers(0, 40))) for _ in range(300)]
+    settings = Settings(ngrams=2, negation=negation, values=values, min_count=3, epochs=1,
+                        val_fraction=0, patience=0)
+    model = train(texts[:200], [i % 2 for i in range(200)], settings, progress=False)
+    chunk = hash_texts(texts, settings)
+    with pure(False):
+        got = chunk_arrays(model.vocab, values, chunk)
+    with pure(True):
+        want = chunk_arrays(model.vocab, values, chunk)
+    for a, b in zip(got, want):
+        assert np.array_equal(a, b) and a.dtype == b.dtype
+    assert len(got[1]) < len(chunk["indices"])  # some features unknown, dropped
+
+
 @pytest.mark.parametrize("classes", [2, 3])
 @pytest.mark.parametrize("values", ["binary", "count"])
 @pytest.mark.parametrize("negation", [0, 3])
@@ -427,6 +451,13 @@ def test_malformed_arrays_are_refused_not_read_out_of_bounds():
     with pytest.raises(ValueError, match="inconsistent"):  # stamps for one sign only
         c.feature_sums(table, hashes, hashes[:2], np.array([0, 1], np.int32), True, True,
                        np.ones(10, np.float32), np.full(10, -1, np.int32), *sums)
+    i32, ids = np.array([0, 2], np.int32), np.array([1, -1], np.int64)
+    outs = np.empty(2, np.int64), np.empty(2, np.int32), np.empty(2, np.float32)
+    with pytest.raises(IndexError, match="out of range"):  # a code past the ids
+        c.chunk_columns(np.array([0, 2], np.int32), np.array([0, 5], np.int32), ids, None,
+                        None, None, *outs)
+    with pytest.raises(ValueError, match="inconsistent"):  # rows past the codes
+        c.chunk_columns(np.array([0, 9], np.int32), i32, ids, None, None, None, *outs)
     X, y = data(n=20)
     net = Network(X.shape[1], 4, np.random.default_rng(0))
     bad = X.indptr.copy()
