@@ -57,6 +57,23 @@ PyObject *fast_lookup_table(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* The column of hash h in ``table`` (of lookup_table's, over hashes[0:n]), or -1. A
+ * table of lookup_table's has an empty slot and only columns below n; any other array is
+ * probed at most once round and read within bounds. */
+static inline int64_t probe(const int32_t *table, Py_ssize_t slots, int bits,
+                            const uint64_t *hashes, Py_ssize_t n, uint64_t h)
+{
+    size_t s = home_slot(h, bits);
+    for (Py_ssize_t probes = 0; probes < slots; probes++, s = (s + 1) & (size_t)(slots - 1)) {
+        int32_t c = table[s];
+        if (c < 0 || c >= n)
+            return -1;
+        if (hashes[c] == h)
+            return c;
+    }
+    return -1;
+}
+
 /* lookup(table, hashes, queries, out): out[i] = the column of queries[i], or -1. */
 PyObject *fast_lookup(PyObject *self, PyObject *args)
 {
@@ -91,20 +108,7 @@ PyObject *fast_lookup(PyObject *self, PyObject *args)
     for (Py_ssize_t i = 0; i < m; i++) {
         if (i + 8 < m)
             __builtin_prefetch(table + home_slot(q[i + 8], bits));
-        size_t s = home_slot(q[i], bits);
-        int64_t found = -1;
-        /* a table of lookup_table's has an empty slot and only columns below n; any other
-         * array is probed at most once round and read within bounds */
-        for (Py_ssize_t probes = 0; probes < slots; probes++, s = (s + 1) & (size_t)(slots - 1)) {
-            int32_t c = table[s];
-            if (c < 0 || c >= n)
-                break;
-            if (hashes[c] == q[i]) {
-                found = c;
-                break;
-            }
-        }
-        out[i] = found;
+        out[i] = probe(table, slots, bits, hashes, n, q[i]);
     }
     Py_END_ALLOW_THREADS
     result = Py_None;
@@ -173,19 +177,7 @@ PyObject *fast_feature_sums(PyObject *self, PyObject *args)
             if (t >= 0 && t < n)
                 __builtin_prefetch(hashes + t);
         }
-        const uint64_t h = q[i] & clear;
-        size_t s = home_slot(h, bits);
-        int32_t c = -1;
-        for (Py_ssize_t probes = 0; probes < slots; probes++, s = (s + 1) & (size_t)(slots - 1)) {
-            int32_t t = table[s];
-            if (t < 0 || t >= n)
-                break;
-            if (hashes[t] == h) {
-                c = t;
-                break;
-            }
-        }
-        cols[i] = c;
+        cols[i] = (int32_t)probe(table, slots, bits, hashes, n, q[i] & clear);
     }
     for (Py_ssize_t i = 0; i < m; i++) {
         if (i + AHEAD < m && cols[i + AHEAD] >= 0) {
