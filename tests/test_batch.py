@@ -80,7 +80,8 @@ FIELD = st.text(st.sampled_from('ab ,"\n\r\x00é\u2019'), max_size=6)
 def test_the_csv_writer_writes_what_pandas_writes(rows, probability, header):
     """write_frame's CSV is DataFrame.to_csv's, byte for byte, except that a field with a
     carriage return is quoted (the csv module leaves it bare after "\\n" line ends, which
-    splits the row when read back); either way it reads back as it was."""
+    splits the row when read back); either way it reads back as it was (a NUL aside, which
+    the lowest pandas supported reads as the end of its field)."""
     import pandas as pd
 
     from sentiment.batch import write_frame
@@ -96,7 +97,8 @@ def test_the_csv_writer_writes_what_pandas_writes(rows, probability, header):
                        keep_default_na=False, header=0 if header else None,
                        names=None if header else list(frame.columns),
                        converters={"probability": lambda v: float(v) if v else np.nan})
-    assert back[["a,b", "text"]].values.tolist() == [list(r) for r in rows]
+    if not any("\x00" in f for row in rows for f in row):
+        assert back[["a,b", "text"]].values.tolist() == [list(r) for r in rows]
     np.testing.assert_array_equal(back["probability"].to_numpy(),
                                   frame["probability"].to_numpy())
 
