@@ -111,8 +111,8 @@ static PyMethodDef methods[] = {
      "chunk_columns(indptr, indices, ids, data, sign, scale, out_indptr, out_indices, "
      "out_data) -> non-zeros: a chunk's local codes as columns, values signed and scaled"},
     {"rows_matrix", fast_rows_matrix, METH_VARARGS,
-     "rows_matrix(rows, codes, negated, n_rows, n_cols, binary, indptr, indices, data) "
-     "-> non-zeros"},
+     "rows_matrix(rows, codes, negated, n_rows, n_cols, binary, ordered, indptr, indices, "
+     "data[, positive, counts]) -> non-zeros"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -79,7 +79,7 @@ PyObject *fast_normalized(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "O!O", &PyList_Type, &texts, &other))
         return NULL;
     Py_ssize_t n = PyList_GET_SIZE(texts), total = n ? n - 1 : 0;
-    PyObject *done = PyList_New(n);  /* the bytes of the texts that are not ASCII */
+    PyObject *done = PyList_New(n);  /* each text's bytes from other(), or the text */
     if (!done)
         return NULL;
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -88,8 +88,10 @@ PyObject *fast_normalized(PyObject *self, PyObject *args)
             PyErr_Format(PyExc_TypeError, "normalized: item %zd is not a str", i);
             goto failed;
         }
-        if (PyUnicode_KIND(t) == PyUnicode_1BYTE_KIND) {  /* ASCII or Latin-1 */
+        if (PyUnicode_KIND(t) == PyUnicode_1BYTE_KIND) {  /* ASCII or Latin-1: kept */
             total += PyUnicode_GET_LENGTH(t) * (PyUnicode_IS_ASCII(t) ? 1 : 2);
+            Py_INCREF(t);
+            PyList_SET_ITEM(done, i, t);
             continue;
         }
         PyObject *b = PyObject_CallOneArg(other, t);
@@ -111,12 +113,12 @@ PyObject *fast_normalized(PyObject *self, PyObject *args)
     for (Py_ssize_t i = 0; i < n; i++) {
         if (i)
             o[w++] = 0;
-        PyObject *b = PyList_GET_ITEM(done, i);
-        if (b) {
+        PyObject *b = PyList_GET_ITEM(done, i);  /* held here: other() cannot free it */
+        if (PyBytes_Check(b)) {
             memcpy(o + w, PyBytes_AS_STRING(b), (size_t)PyBytes_GET_SIZE(b));
             w += PyBytes_GET_SIZE(b);
         } else {
-            PyObject *t = PyList_GET_ITEM(texts, i);
+            PyObject *t = b;
             w += normalize_1byte(PyUnicode_1BYTE_DATA(t), PyUnicode_GET_LENGTH(t), o + w,
                                  PyUnicode_IS_ASCII(t));
         }

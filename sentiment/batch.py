@@ -120,9 +120,10 @@ def csv_fields(values) -> list[str]:
     """Each of ``values`` as a CSV field, as ``csv.QUOTE_MINIMAL`` writes it: in quotes
     (its own doubled) when it holds a comma, a quote or a line break (a carriage return
     too, which the csv module leaves bare after a "\\n" line terminator, so a reader
-    splits the row there); a missing value (None, NaN) empty; a number as ``str`` does.
-    Four times faster than ``DataFrame.to_csv``, which spends as long again converting
-    each column."""
+    splits the row there); a missing value (None, NaN) empty; a number as ``str`` does
+    (float64: a float32 column would need ``astype(str)`` to print as pandas does). Four
+    times faster than ``DataFrame.to_csv``, which spends as long again converting each
+    column. For rows of two fields or more (pandas quotes a row's only field when empty)."""
     fields = []
     for v in values:
         if not isinstance(v, str):

@@ -45,8 +45,9 @@ def hash_normalized(fast, data: bytes, n_texts: int, n: int, keep_text: bool,
     their ``blocks`` as :class:`~sentiment.text.HashedCorpus` has them), the lists being
     views of it."""
     # room for as many tokens as bytes, and as many k-grams of each n (pages never
-    # written take no memory), shrunk in place once counted: no pass to count them first.
-    # The tokens' own hashes and texts are the first block, no array apart.
+    # written take no memory: only address space, 12 n + 9 bytes a byte of text, which a
+    # strict overcommit or ulimit -v would count), shrunk in place once counted: no pass
+    # to count them first. The tokens' own hashes and texts are the first block.
     cap = len(data)
     starts, ends = np.empty(cap, np.int32), np.empty(cap, np.int32)  # data is under 2 GB
     inside = np.empty(cap, np.uint8) if negation else None

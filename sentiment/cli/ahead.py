@@ -133,7 +133,10 @@ class TestAhead:
             return
         if self._sending is not None:
             self._sending.join(timeout=5)
-        if self._sending is None or not self._sending.is_alive():
+        if self._sending is not None and self._sending.is_alive():
+            self._proc.terminate()  # stalled: its end of the pipe goes, and the send fails
+            self._sending.join()
+        else:
             self._send(("stop",))
         self._conn.close()
         self._proc.join(timeout=5)
@@ -169,8 +172,12 @@ def _score(conn, spec: dict) -> None:
     import os
     import sys
 
-    sys.stderr.flush()
-    os._exit(0)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    os._exit(1 if answer is not None and answer[0] == "internal" else 0)
 
 
 def _read_and_score(conn, spec: dict):
