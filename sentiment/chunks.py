@@ -134,10 +134,9 @@ def chunk_matrix(vocab: Vocabulary, values: str, chunk: dict):
     return csr(*chunk_arrays(vocab, values, chunk), len(vocab))
 
 
-def chunk_arrays(vocab: Vocabulary, values: str, chunk: dict, ids=None):
-    """:func:`chunk_matrix`'s CSR arrays (indptr, indices, data), without scipy (``ids``:
-    the columns of the chunk's distinct hashes, if known)."""
-    ids = vocab.lookup(chunk["uniques"]) if ids is None else ids
+def chunk_arrays(vocab: Vocabulary, values: str, chunk: dict):
+    """:func:`chunk_matrix`'s CSR arrays (indptr, indices, data), without scipy."""
+    ids = vocab.lookup(chunk["uniques"])
     if compiled() is not None:  # the input values in the same pass
         return chunk_columns(chunk, ids, vocab.nb_scale() if values == "nb" else None)
     indptr, indices, data = chunk_columns(chunk, ids)
@@ -172,9 +171,9 @@ def chunk_columns(chunk: dict, ids: np.ndarray, scale: np.ndarray | None = None)
     return indptr, indices, data.astype(np.float32, copy=False)
 
 
-def chunk_logits(model, chunk: dict, ids=None) -> np.ndarray:
+def chunk_logits(model, chunk: dict) -> np.ndarray:
     """``model``'s logits of texts kept as :func:`hash_texts` keeps them with its
     settings: equal to ``model.logits(texts)``, by one lookup of the chunk's distinct
     hashes."""
-    indptr, indices, data = chunk_arrays(model.vocab, model.values, chunk, ids)
+    indptr, indices, data = chunk_arrays(model.vocab, model.values, chunk)
     return model.net.logits_arrays(data, indices, indptr)

@@ -14,7 +14,7 @@ import numpy as np
 from . import modelfile
 from .labels import BINARY, LabelScheme
 from .network import Network, sigmoid, softmax
-from .vocab import Vocabulary
+from .vocab import MANY_LOOKUPS, Vocabulary
 
 LABELS = BINARY
 
@@ -81,31 +81,17 @@ class Model:
             return self.net.logits(self.encode(texts))
 
         from .fast import compiled, feature_sums
-        from .negation import signed
         from .text import HashedCorpus
 
-        vocab = self.vocab
+        vocab, presence = self.vocab, self.values != "count"
         mine = not isinstance(texts, HashedCorpus)
         corpus = vocab.hash(texts) if mine else texts
         fast = compiled()
-        if fast is not None and len(vocab) and len(corpus.hashes) > 50_000:  # as lookup
+        if fast is not None and len(vocab) and len(corpus.hashes) > MANY_LOOKUPS:
             z = feature_sums(fast, vocab._table, vocab.hashes, corpus, bool(vocab.negation),
-                             self.values != "count", self.net.W1)
-            z = z.astype(np.float32) + self.net.b2
-            return z[:, 0] if self.net.w2.ndim == 1 else z
-        hashes, sign = signed(corpus.hashes, vocab.negation, inplace=mine)
-        ids = vocab.lookup(hashes)
-        known = ids >= 0
-        rows, ids = corpus.rows[known], ids[known]
-        if sign is not None:  # said plainly (+), said negated (-), as in training
-            parts = _signed_parts(rows, ids, sign[known], len(vocab), self.values != "count")
-        elif self.values != "count":  # presence: each feature once per text
-            parts = [_distinct(rows, ids, len(vocab)) + (1,)]
+                             presence, self.net.W1)
         else:
-            parts = [(rows, ids, 1)]
-        W1, n = self.net.W1, corpus.n_texts
-        z = sum(s * np.stack([np.bincount(r, weights=W1[i, k], minlength=n)
-                              for k in range(W1.shape[1])], axis=1) for r, i, s in parts)
+            z = _sums(vocab, corpus, presence, self.net.W1, inplace=mine)
         z = z.astype(np.float32) + self.net.b2
         return z[:, 0] if self.net.w2.ndim == 1 else z
 
@@ -178,6 +164,27 @@ class Model:
         model.checkpoint = checkpoint
         model.compact = meta.get("compact") is True
         return model
+
+
+def _sums(vocab, corpus, presence: bool, W1: np.ndarray, inplace: bool) -> np.ndarray:
+    """A compact model's sums of weights (:meth:`Model.logits` before the bias) of the
+    HashedCorpus ``corpus``, with numpy: float64, (texts, K). ``inplace``: the corpus's
+    hashes may be changed (their negation bit cleared)."""
+    from .negation import signed
+
+    hashes, sign = signed(corpus.hashes, vocab.negation, inplace=inplace)
+    ids = vocab.lookup(hashes)
+    known = ids >= 0
+    rows, ids = corpus.rows[known], ids[known]
+    if sign is not None:  # said plainly (+), said negated (-), as in training
+        parts = _signed_parts(rows, ids, sign[known], len(vocab), presence)
+    elif presence:  # each feature once per text
+        parts = [_distinct(rows, ids, len(vocab)) + (1,)]
+    else:
+        parts = [(rows, ids, 1)]
+    n = corpus.n_texts
+    return sum(s * np.stack([np.bincount(r, weights=W1[i, k], minlength=n)
+                             for k in range(W1.shape[1])], axis=1) for r, i, s in parts)
 
 
 def _distinct(rows: np.ndarray, ids: np.ndarray, n_features: int):

@@ -125,15 +125,16 @@ class Network:
         out = self._compiled_logits(data, indices, indptr)
         return self.output(self.hidden_layer(data, indices, indptr)) if out is None else out
 
-    def _compiled_logits(self, data, indices, indptr) -> np.ndarray | None:
+    def _compiled_logits(self, data, indices, indptr, W1=None) -> np.ndarray | None:
         """The logits of CSR rows in the compiled loops (two classes, float32 values), or
-        None where they do not apply."""
+        None where they do not apply; ``W1``: layer-1 rows to read instead of the
+        network's own (the indices are then rows of it)."""
         fast = compiled()
         if fast is None or self.w2.ndim != 1 or data.dtype != np.float32:
             return None
         out = np.empty(len(indptr) - 1, np.float32)
-        fast.logits(indptr, indices, data, self.W1, self.b1, self.w2, self.b2,
-                    self.activation == "relu", out)
+        fast.logits(indptr, indices, data, self.W1 if W1 is None else W1, self.b1, self.w2,
+                    self.b2, self.activation == "relu", out)
         return out
 
     def output(self, a: np.ndarray) -> np.ndarray:

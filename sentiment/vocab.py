@@ -19,6 +19,10 @@ from .fast import compiled, lookup, lookup_table, rows_matrix
 from .negation import signed
 from .text import HASH_VERSION, HashedCorpus, hash_corpus, join_tokens
 
+#: lookups at once past which a hash table over the hashes (made once) pays, over a
+#: binary search of the sorted hashes
+MANY_LOOKUPS = 50_000
+
 #: held while one thread builds a vocabulary's lookup index (pandas fills an Index's hash
 #: table on first use; two threads doing it at once can see it half full)
 _INDEX_LOCK = threading.Lock()
@@ -119,9 +123,9 @@ class Vocabulary:
 
     def lookup(self, hashes: np.ndarray) -> np.ndarray:
         """Return the column id of each hash, -1 for hashes not in the vocabulary."""
-        if len(hashes) > 50_000 and compiled() is not None:
+        if len(hashes) > MANY_LOOKUPS and compiled() is not None:
             return lookup(self._table, self.hashes, hashes)
-        if len(hashes) > 50_000:
+        if len(hashes) > MANY_LOOKUPS:
             index = self._index
             if index is None:
                 with _INDEX_LOCK:  # threads may look up at once: one builds the index

@@ -230,7 +230,6 @@ def _read_and_score(conn, spec: dict):
     return ("done", metrics, seen.hashes(), source.notes, source.name)
 
 
-
 class Columns:
     """The child's view of the training vocabulary, once the parent sends it: each held
     chunk turned into rows of training columns while the model trains (the lookups and
@@ -284,9 +283,5 @@ class Columns:
     def logits(model, weights: np.ndarray, rows: dict) -> np.ndarray:
         """The logits of ``rows`` (from :meth:`look_up`) by ``weights``' rows: the sums of
         model.logits, in the same order (a feature the model lacks adds zero)."""
-        from ..fast import compiled
-
-        net, out = model.net, np.empty(len(rows["indptr"]) - 1, np.float32)
-        compiled().logits(rows["indptr"], rows["cols"], rows["data"], weights, net.b1,
-                          net.w2, net.b2, net.activation == "relu", out)
-        return out
+        return model.net._compiled_logits(rows["data"], rows["cols"], rows["indptr"],
+                                          weights)
