@@ -109,8 +109,7 @@ PyObject *fast_factorize(PyObject *self, PyObject *args)
     free(order), free(ordered);
     u = bounds[256];
 done:
-    for (int q = 0; q < got; q++)
-        PyBuffer_Release(&v[q]);
+    release_buffers(v, got);
     return u < 0 ? NULL : PyLong_FromSsize_t(u);
 }
 
@@ -311,7 +310,6 @@ PyObject *fast_rows_matrix(PyObject *self, PyObject *args)
 failed:
     free(seen), free(next), free(by_row), free(flags), free(pairs);
 done:
-    for (int q2 = 0; q2 < got; q2++)
-        PyBuffer_Release(&v[q2]);
+    release_buffers(v, got);
     return nnz < 0 ? NULL : PyLong_FromSsize_t(nnz);
 }

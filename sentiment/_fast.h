@@ -34,6 +34,14 @@ static inline int get_exact(PyObject *obj, Py_buffer *v, const char *fmt, Py_ssi
     return 0;
 }
 
+/* Release the first ``n`` buffers of ``v`` (those a function got before it failed, or
+ * all of them once done). */
+static inline void release_buffers(Py_buffer *v, int n)
+{
+    for (int i = 0; i < n; i++)
+        PyBuffer_Release(&v[i]);
+}
+
 /* non-zeros ahead whose weight row is fetched early: the rows are scattered in memory */
 #define AHEAD 8
 

@@ -17,6 +17,14 @@ static int table_bits(Py_ssize_t slots)
     return bits;
 }
 
+/* The bits of a table of ``slots`` over n hashes, as lookup_table makes it (a power of two,
+ * at least twice n), or -1 */
+static int table_fits(Py_ssize_t slots, Py_ssize_t n)
+{
+    int bits = table_bits(slots);
+    return (((Py_ssize_t)1 << bits) != slots || slots < 2 * n || bits < 1) ? -1 : bits;
+}
+
 /* lookup_table(hashes, table): fill ``table`` (int32, a power of two at least twice the
  * hashes) for :func:`lookup`; the first column of a repeated hash wins. */
 PyObject *fast_lookup_table(PyObject *self, PyObject *args)
@@ -28,16 +36,15 @@ PyObject *fast_lookup_table(PyObject *self, PyObject *args)
     if (get_exact(o[0], &v[0], "QL", 8, -1, 0, "hashes") < 0)
         return NULL;
     if (get_exact(o[1], &v[1], "il", 4, -1, 1, "table") < 0) {
-        PyBuffer_Release(&v[0]);
+        release_buffers(v, 1);
         return NULL;
     }
     const uint64_t *hashes = v[0].buf;
     int32_t *table = v[1].buf;
     Py_ssize_t n = v[0].len / 8, slots = v[1].len / 4;
-    int bits = table_bits(slots);
-    if (((Py_ssize_t)1 << bits) != slots || slots < 2 * n || n >= INT32_MAX || bits < 1) {
-        PyBuffer_Release(&v[0]);
-        PyBuffer_Release(&v[1]);
+    int bits = table_fits(slots, n);
+    if (bits < 0 || n >= INT32_MAX) {
+        release_buffers(v, 2);
         PyErr_SetString(PyExc_ValueError, "lookup_table: the table must be a power of two "
                         "at least twice the hashes");
         return NULL;
@@ -52,8 +59,7 @@ PyObject *fast_lookup_table(PyObject *self, PyObject *args)
             table[s] = (int32_t)i;
     }
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&v[0]);
-    PyBuffer_Release(&v[1]);
+    release_buffers(v, 2);
     Py_RETURN_NONE;
 }
 
@@ -96,8 +102,8 @@ PyObject *fast_lookup(PyObject *self, PyObject *args)
     if (get_exact(o[3], &v[3], "ql", 8, m, 1, "out") < 0)
         goto done;
     got++;
-    int bits = table_bits(slots);
-    if (((Py_ssize_t)1 << bits) != slots || slots < 2 * n || bits < 1) {
+    int bits = table_fits(slots, n);
+    if (bits < 0) {
         PyErr_SetString(PyExc_ValueError, "lookup: a table made by lookup_table is needed");
         goto done;
     }
@@ -114,8 +120,7 @@ PyObject *fast_lookup(PyObject *self, PyObject *args)
     result = Py_None;
     Py_INCREF(result);
 done:
-    for (int k = 0; k < got; k++)
-        PyBuffer_Release(&v[k]);
+    release_buffers(v, got);
     return result;
 }
 
@@ -147,8 +152,8 @@ PyObject *fast_feature_sums(PyObject *self, PyObject *args)
             goto done;
     Py_ssize_t slots = v[0].len / 4, n = v[1].len / 8, m = v[2].len / 8;
     Py_ssize_t k_cols = n ? (v[4].len / 4) / n : 0, n_rows = k_cols ? v[6].len / 8 / k_cols : 0;
-    int bits = table_bits(slots);
-    if (((Py_ssize_t)1 << bits) != slots || slots < 2 * n || bits < 1 || v[3].len / 4 != m ||
+    int bits = table_fits(slots, n);
+    if (bits < 0 || v[3].len / 4 != m ||
         k_cols < 1 || v[4].len != 4 * n * k_cols || v[6].len != 8 * n_rows * k_cols ||
         v[7].len != v[6].len || v[5].len < 4 * n * (negation ? 2 : 1)) {
         PyErr_SetString(PyExc_ValueError, "feature_sums: arrays of inconsistent sizes");
@@ -214,8 +219,7 @@ PyObject *fast_feature_sums(PyObject *self, PyObject *args)
     result = Py_None;
     Py_INCREF(result);
 done:
-    for (int k = 0; k < got; k++)
-        PyBuffer_Release(&v[k]);
+    release_buffers(v, got);
     return result;
 }
 

@@ -167,8 +167,7 @@ PyObject *fast_tokens(PyObject *self, PyObject *args)
         t = -1;
     }
 done:
-    for (int k = 0; k < got; k++)
-        PyBuffer_Release(&v[k]);
+    release_buffers(v, got);
     PyBuffer_Release(&b);
     return t < 0 ? NULL : PyLong_FromSsize_t(t);
 }
@@ -238,7 +237,6 @@ PyObject *fast_ngrams(PyObject *self, PyObject *args)
     else
         m = made;
 done:
-    for (int q = 0; q < got; q++)
-        PyBuffer_Release(&v[q]);
+    release_buffers(v, got);
     return m < 0 ? NULL : PyLong_FromSsize_t(m);
 }

@@ -63,8 +63,7 @@ PyObject *fast_join_tokens(PyObject *self, PyObject *args)
         }
     Py_END_ALLOW_THREADS
 done:
-    for (int q = 0; q < got; q++)
-        PyBuffer_Release(&v[q]);
+    release_buffers(v, got);
     return result;
 }
 
@@ -150,8 +149,7 @@ PyObject *fast_interleave_lines(PyObject *self, PyObject *args)
             }
     }
 done:
-    for (Py_ssize_t q = 0; q < got; q++)
-        PyBuffer_Release(&v[q]);
+    release_buffers(v, got);
     free(v);
     free(start);
     return result;
