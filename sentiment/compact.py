@@ -41,7 +41,10 @@ def folded_weights(model) -> tuple[np.ndarray, np.ndarray]:
                              "per feature; compact models need --activation linear (the "
                              "default)")
     w2 = net.w2.astype(np.float64).reshape(net.hidden, -1)
-    weights = net.W1.astype(np.float64) @ w2
+    weights = np.empty((net.W1.shape[0], w2.shape[1]))
+    step = 1 << 16  # rows at a time: no float64 copy of all of W1 (50 MB at 780k features)
+    for lo in range(0, len(weights), step):
+        weights[lo:lo + step] = net.W1[lo:lo + step].astype(np.float64) @ w2
     bias = net.b1.astype(np.float64) @ w2 + net.b2.astype(np.float64)
     if model.values == "nb":
         weights *= model.vocab.nb_scale().astype(np.float64)[:, None]

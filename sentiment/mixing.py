@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 from . import partitions as parts
+from .checkpoints import checkpoint_parts
 from .cluster import Engine, _result, _Stop, gather_or_stop, prepare
 from .labels import LabelScheme
 from .model import Model
@@ -22,15 +23,7 @@ from .network import Network, log_loss_logits
 from .optim import Adagrad
 from .pipeline import DEFAULT_MAX_MEMORY
 from .settings import Settings
-from .trainer import (
-    EpochStats,
-    TrainerState,
-    TrainingStopped,
-    _rewind,
-    _set_params,
-    accuracy,
-    checkpoint_parts,
-)
+from .trainer import EpochStats, TrainerState, TrainingStopped, _rewind, _set_params, accuracy
 
 MIXES = ("rows", "average")
 

@@ -51,11 +51,29 @@ def write(path: Path, arrays: dict, meta: dict, checkpoint: tuple[dict, dict] | 
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     try:
         with atomic_write(path) as f:
-            np.savez(f, **arrays)
+            savez(f, arrays)
     except OSError as exc:  # disk full, folder gone: the old model stays as it was
         raise SentimentError(f"{path}: cannot write the model ({exc.strerror or exc}); "
                              "free some space or choose another --model") from None
     return path
+
+
+def savez(f, arrays: dict) -> None:
+    """Write ``arrays`` to the open file ``f`` as ``np.savez`` does (a zip of .npy files,
+    stored), a megabyte at a time from each array: ``np.savez`` copies 16 MB at a time, 16
+    MB more memory while training writes a checkpoint beside its epochs."""
+    import zipfile
+
+    from numpy.lib import format as npy
+
+    with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for name, a in arrays.items():
+            a = np.ascontiguousarray(a)
+            with zf.open(f"{name}.npy", "w", force_zip64=True) as out:
+                npy.write_array_header_1_0(out, npy.header_data_from_array_1_0(a))
+                view = memoryview(a.reshape(-1)).cast("B")
+                for lo in range(0, len(view), 1 << 20):
+                    out.write(view[lo:lo + (1 << 20)])
 
 
 def read(path: Path) -> tuple[dict, dict, np.ndarray, tuple | None]:

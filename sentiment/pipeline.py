@@ -184,6 +184,7 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
         vocab.set_class_scale(class_counts(vocab, spool, keys, remap))
     train, val = encode_rows(vocab, settings, spool, keys, nnz, should_stop, progress, remap,
                              ahead)
+    vocab.forget_lookups()
     times["encode"] = time.perf_counter() - t
     cache = {"memory_bytes": spool.in_memory, "disk_bytes": spool.peak_on_disk,
              "folder": str(spool.dir) if spool.dir else None,
@@ -361,10 +362,12 @@ def encode_rows(vocab: Vocabulary, settings: Settings, spool: Spool, keys, nnz: 
     for (key, chunk), X in prefetch(lambda item: chunk_matrix(vocab, settings.values, item[1]),
                                     popped(), ahead=threads):
         y = (chunk["labels"] if remap is None else remap[chunk["labels"]]).astype(np.float32)
-        if key.startswith("train"):
-            train.scatter(rng, X.indptr, X.indices, X.data, y)
+        if key.startswith("train"):  # written the spool's budget at a time
+            if train.deal(rng, X.indptr, X.indices, X.data, y) > spool.budget:
+                train.flush()
         else:
             val.add(0, X.indptr, X.indices, X.data, y)
         if progress is not None:
             progress("encode", len(y))
+    train.flush()
     return train, val

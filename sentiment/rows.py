@@ -2,7 +2,8 @@
 
 A :class:`Spool` keeps named groups of arrays, each group growing by appends. While they fit
 its budget they stay in memory; past it, every group goes to raw files in a temporary
-folder (one file per array of a group, appended to, read back memory-mapped), removed when
+folder (a group put once, a chunk's, in one file; each array of a growing group, a shard,
+in a file appended to and kept open; read back in pieces or memory-mapped), removed when
 the spool closes, on success, failure or Ctrl-C alike. :class:`ShardedRows` is the
 training set the trainer reads: CSR rows with their labels, scattered into shards that an
 epoch visits in a new order, shuffling the rows inside each. A small file is one shard in
@@ -33,6 +34,9 @@ class Spool:
         self.peak_on_disk = 0
         self.dir: Path | None = None
         self._items: dict[str, dict] = {}  # key -> name -> list of arrays, or (path, dtype)
+        self._files: dict[Path, object] = {}  # the cache files kept open to append to
+        self._growing: set[str] = set()  # keys put with grows=True
+        self._max_open = _open_files_allowed()
 
     def __repr__(self) -> str:
         where = f"disk {self.dir}" if self.dir else "memory"
@@ -48,19 +52,28 @@ class Spool:
     def keys(self) -> list[str]:
         return list(self._items)
 
-    def put(self, key: str, arrays: dict) -> None:
-        """Keep ``arrays`` (name -> ndarray) under ``key``, after what it holds already."""
+    def put(self, key: str, arrays: dict, grows: bool = False) -> None:
+        """Keep ``arrays`` (name -> ndarray) under ``key``, after what it holds already.
+        ``grows``: more puts to ``key`` follow (a shard): on disk each of its arrays then
+        has a file to append to; a key put once is one file (making a file costs ~0.5 ms
+        on an ext4 disk: a file per array of each chunk was seconds of a small budget)."""
         size = sum(a.nbytes for a in arrays.values())
         if self.dir is None and self.in_memory + size > self.budget:
             self._spill()
         group = self._items.setdefault(key, {})
+        if grows:
+            self._growing.add(key)
         if self.dir is None:
             for name, a in arrays.items():
                 group.setdefault(name, []).append(a)
             self.in_memory += size
-        else:
+        elif key in self._growing:
             for name, a in arrays.items():
                 self._append(key, group, name, a)
+        elif group:
+            raise ValueError(f"{key} is on disk in one file: put it once, or with grows=True")
+        else:
+            self._write_group(key, group, {name: [a] for name, a in arrays.items()})
 
     def get(self, key: str) -> dict:
         """The arrays under ``key`` (memory-mapped, read-only, if they are on disk)."""
@@ -68,10 +81,12 @@ class Spool:
         for name, held in self._items[key].items():
             if isinstance(held, list):
                 out[name] = held[0] if len(held) == 1 else np.concatenate(held)
-            elif held[0].stat().st_size == 0:
-                out[name] = np.zeros(0, dtype=held[1])
-            else:
-                out[name] = np.memmap(held[0], dtype=held[1], mode="r")
+                continue
+            path, dtype, offset, count = held
+            if count is None:
+                count = path.stat().st_size // dtype.itemsize
+            out[name] = np.memmap(path, dtype=dtype, mode="r", offset=offset,
+                                  shape=(count,)) if count else np.zeros(0, dtype=dtype)
         return out
 
     def read(self, key: str, name: str, start: int, stop: int) -> np.ndarray:
@@ -81,28 +96,39 @@ class Spool:
         if isinstance(held, list):
             whole = held[0] if len(held) == 1 else np.concatenate(held)
             return whole[start:stop]
-        path, dtype = held
+        path, dtype, offset, count = held
+        if count is not None:  # no further than its own end in the group's file
+            stop = min(stop, count)
         with open(path, "rb") as f:
-            f.seek(start * dtype.itemsize)
-            return np.fromfile(f, dtype=dtype, count=stop - start)
+            f.seek(offset + start * dtype.itemsize)
+            return np.fromfile(f, dtype=dtype, count=max(stop - start, 0))
 
     def pop(self, key: str) -> dict:
         """The arrays under ``key``, read into memory; the spool forgets them."""
         group = self._items.pop(key)
-        out = {}
+        self._growing.discard(key)
+        out, paths = {}, []
         for name, held in group.items():
             if isinstance(held, list):
                 out[name] = held[0] if len(held) == 1 else np.concatenate(held)
                 self.in_memory -= sum(a.nbytes for a in held)
-            else:
-                out[name] = np.fromfile(held[0], dtype=held[1])
-                self.on_disk -= held[0].stat().st_size
-                held[0].unlink()
+                continue
+            path, dtype, offset, count = held
+            self._close_files([path])
+            out[name] = np.fromfile(path, dtype=dtype, offset=offset,
+                                    count=-1 if count is None else count)
+            if path not in paths:
+                paths.append(path)
+        for path in paths:
+            self.on_disk -= path.stat().st_size
+            path.unlink()
         return out
 
     def close(self) -> None:
         """Forget everything and remove the cache folder, if one was made."""
+        self._close_files()
         self._items.clear()
+        self._growing.clear()
         self.in_memory = self.on_disk = 0
         if self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
@@ -116,25 +142,79 @@ class Spool:
                                  f"cache folder ({exc.strerror or exc}); choose another "
                                  "--cache-dir") from None
         for key, group in self._items.items():
+            if key not in self._growing:
+                self._write_group(key, group, dict(group))
+                continue
             for name, held in list(group.items()):
                 group[name] = None
                 for a in held:
                     self._append(key, group, name, a)
         self.in_memory = 0
 
+    def _write_group(self, key: str, group: dict, arrays: dict) -> None:
+        """Write a group's arrays (name -> list of pieces) into one file of its own, each
+        array at an offset of a multiple of 64 bytes."""
+        path, offset = self.dir / f"{key}.bin", 0
+        try:
+            with open(path, "wb", buffering=0) as f:
+                for name, pieces in arrays.items():
+                    group[name] = (path, pieces[0].dtype, offset, sum(map(len, pieces)))
+                    for a in pieces:
+                        _write_all(f, a)
+                        offset += a.nbytes
+                    pad = -offset % 64
+                    f.write(bytes(pad))
+                    offset += pad
+        except OSError as exc:
+            raise _cannot_write(self.dir, exc) from None
+        self.on_disk += offset
+        self.peak_on_disk = max(self.peak_on_disk, self.on_disk)
+
     def _append(self, key: str, group: dict, name: str, a: np.ndarray) -> None:
         if group.get(name) is None:
-            group[name] = (self.dir / f"{key}.{name}.bin", a.dtype)
+            group[name] = (self.dir / f"{key}.{name}.bin", a.dtype, 0, None)
         path = group[name][0]
         try:
-            with open(path, "ab") as f:
-                np.ascontiguousarray(a).tofile(f)
+            f = self._files.get(path)
+            if f is None:  # kept open while the process may: pass 2 appends to every
+                f = open(path, "ab", buffering=0)  # shard after each chunk
+                if len(self._files) < self._max_open:
+                    self._files[path] = f
+            _write_all(f, a)
+            if self._files.get(path) is not f:
+                f.close()
         except OSError as exc:
-            raise SentimentError(f"{self.dir}: cannot write the cache "
-                                 f"({exc.strerror or exc}); free some space or choose "
-                                 "another --cache-dir") from None
+            raise _cannot_write(self.dir, exc) from None
         self.on_disk += a.nbytes
         self.peak_on_disk = max(self.peak_on_disk, self.on_disk)
+
+    def _close_files(self, paths=None) -> None:
+        for path in list(self._files) if paths is None else paths:
+            f = self._files.pop(path, None)
+            if f is not None:
+                f.close()
+
+
+def _cannot_write(folder, exc: OSError) -> SentimentError:
+    return SentimentError(f"{folder}: cannot write the cache ({exc.strerror or exc}); free "
+                          "some space or choose another --cache-dir")
+
+
+def _write_all(f, a: np.ndarray) -> None:
+    """Write ``a``'s bytes to the unbuffered file ``f`` (one system call, as a rule)."""
+    view = memoryview(np.ascontiguousarray(a)).cast("B")
+    while len(view):
+        view = view[f.write(view):]
+
+
+def _open_files_allowed() -> int:
+    """How many cache files a spool keeps open: half the process's limit, at most 4,096."""
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        return 256
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return 4096 if soft == resource.RLIM_INFINITY else max(0, min(4096, soft // 2 - 32))
 
 
 class ShardedRows:
@@ -146,6 +226,8 @@ class ShardedRows:
         self.n_rows = self.nnz = 0
         self.binary = True  # every value is 1 (optimizers then skip multiplications)
         self._loaded: tuple | None = None  # the one shard of a small set, kept loaded
+        self._dealt: list = []  # rows drawn to shards, not yet written (see deal)
+        self._dealt_bytes = 0
 
     def __repr__(self) -> str:
         return (f"ShardedRows({self.n_rows:,} rows, {self.n_shards} shards, "
@@ -165,31 +247,57 @@ class ShardedRows:
 
     def add(self, shard: int, indptr, indices, data, y) -> None:
         """Append CSR rows (``indptr`` starting at 0) with labels ``y`` to ``shard``."""
+        if self.binary and len(data):
+            self.binary = bool(data[0] == 1 and data.min() == 1 == data.max())
+        self._put(shard, np.diff(indptr).astype(np.int32), indices, data, y)
+
+    def _put(self, shard: int, lengths, indices, data, y) -> None:
         self.spool.put(f"{self.name}{shard}", {
-            "lengths": np.diff(indptr).astype(np.int32), "indices": indices,
-            "data": data, "y": y})
+            "lengths": lengths, "indices": indices, "data": data, "y": y}, grows=True)
         self.sizes[shard] += len(y)
         self.n_rows += len(y)
         self.nnz += len(indices)
-        if self.binary and len(data):
-            self.binary = bool(data[0] == 1 and data.min() == 1 == data.max())
         self._loaded = None
 
     def scatter(self, rng: np.random.Generator, indptr, indices, data, y) -> None:
         """Add rows to shards drawn at random (seeded): a file sorted by label still gives
         every shard a fair sample of both."""
+        self.deal(rng, indptr, indices, data, y)
+        self.flush()
+
+    def deal(self, rng: np.random.Generator, indptr, indices, data, y) -> int:
+        """:meth:`scatter`'s draw and reordering, the rows kept until :meth:`flush` writes
+        them (the same shards, rows in the same order, as one scatter per call); return the
+        bytes kept. With hundreds of shards under a small --max-memory, one write per shard
+        and array for several chunks instead of one for each: pass 2 was mostly writes."""
         if self.n_shards == 1:
             self.add(0, indptr, indices, data, y)
-            return
+            return 0
+        if self.binary and len(data):
+            self.binary = bool(data[0] == 1 and data.min() == 1 == data.max())
         shard = rng.integers(self.n_shards, size=len(y))
         order = np.argsort(shard, kind="stable")
         bounds = np.searchsorted(shard[order], np.arange(self.n_shards + 1))
         X = csr(indptr, indices, data, self.n_inputs)[order]
-        for s in range(self.n_shards):
-            lo, hi = bounds[s], bounds[s + 1]
-            if hi > lo:
-                part = X[lo:hi]
-                self.add(s, part.indptr, part.indices, part.data, y[order[lo:hi]])
+        self._dealt.append((bounds, X.indptr, X.indices, X.data, y[order]))
+        self._dealt_bytes += X.indices.nbytes + X.data.nbytes + 12 * len(y)
+        return self._dealt_bytes
+
+    def flush(self) -> None:
+        """Write the rows :meth:`deal` kept to their shards."""
+        dealt, self._dealt, self._dealt_bytes = self._dealt, [], 0
+        for s in range(self.n_shards if dealt else 0):
+            # each shard's rows as views of the reordered arrays (scipy's slicing of a
+            # matrix for each of hundreds of shards was most of pass 2 under a small budget)
+            pieces = [(starts[lo:hi + 1], ind, dat, y[lo:hi])
+                      for bounds, starts, ind, dat, y in dealt
+                      for lo, hi in [(bounds[s], bounds[s + 1])] if hi > lo]
+            if not pieces:
+                continue
+            lengths = np.concatenate([np.diff(st) for st, *_ in pieces]).astype(np.int32)
+            indices = np.concatenate([ind[st[0]:st[-1]] for st, ind, _, _ in pieces])
+            data = np.concatenate([dat[st[0]:st[-1]] for st, _, dat, _ in pieces])
+            self._put(s, lengths, indices, data, np.concatenate([p[3] for p in pieces]))
 
     def load(self, shard: int):
         """(CSR matrix, labels) of one shard."""
@@ -209,8 +317,12 @@ class ShardedRows:
                                for s in range(self.n_shards) if self.sizes[s]]
                               or [np.zeros(0, np.float32)])
 
-    def parts(self, rows: int = 20_000):
-        """Every row in order, ``rows`` at a time: (CSR matrix, labels). Memory: one part."""
+    def parts(self, rows: int | None = None):
+        """Every row in order, ``rows`` at a time (default: about a shard's worth of bytes
+        of the spool's budget): (CSR matrix, labels). Memory: one part."""
+        if rows is None:
+            per_row = 8 * self.nnz / max(self.n_rows, 1) + 8  # index, value; length, label
+            rows = max(100, int(self.spool.budget / 4 / per_row))
         if self._loaded is not None:
             X, y = self._loaded
             for lo in range(0, X.shape[0], rows):

@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 
+from .checkpoints import checkpoint_parts, state_from_checkpoint
 from .errors import DataError, SentimentError
 from .labels import ClassTable, LabelScheme, encode_labels
 from .model import Model
@@ -20,15 +21,7 @@ from .network import Network
 from .pipeline import DEFAULT_MAX_MEMORY, Stopped, chunks_of, prepare, validation_rows
 from .rows import Spool
 from .settings import Settings
-from .trainer import (
-    EpochStats,
-    TrainerState,
-    TrainingStopped,
-    accuracy,
-    checkpoint_parts,
-    fit,
-    state_from_checkpoint,
-)
+from .trainer import EpochStats, TrainerState, TrainingStopped, accuracy, fit
 
 __all__ = ["Settings", "EpochStats", "TrainerState", "TrainingStopped", "accuracy",
            "checkpoint_parts", "fit", "state_from_checkpoint", "train", "train_chunks",

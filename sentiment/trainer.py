@@ -183,16 +183,20 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
                           "the learning rate (--lr)", "diverged")
         train_acc = accuracy(logits, ye)
         stats = EpochStats(epoch, loss, train_acc, None, None, n / seconds, seconds, opt.lr)
-        params = _copy_params(net)  # the epoch's weights, kept read-only from here on
         if y_val is not None:
             val_logits = np.concatenate([net.logits(Xv) for Xv, _ in val.parts()])
             stats.val_loss = log_loss_logits(val_logits, y_val)
             stats.val_accuracy = accuracy(val_logits, y_val)
-            if stats.val_loss < best_loss:
-                best_loss, waited, stats.best = stats.val_loss, 0, True
-                best_params = params  # the same copy serves as the checkpoint's weights
-            else:
-                waited += 1
+            stats.best = bool(stats.val_loss < best_loss)
+        # the last epoch's copies go before this one's is made: at most two copies of
+        # the weights beside the network's (three when this epoch is not the best)
+        done, params = TrainerState(done.epoch, done.history, done.best_loss, done.waited), None
+        best_params = None if stats.best else best_params
+        params = _copy_params(net)  # the epoch's weights, kept read-only from here on
+        if stats.best:  # the same copy serves as the checkpoint's weights
+            best_loss, waited, best_params = stats.val_loss, 0, params
+        elif y_val is not None:
+            waited += 1
         history.append(stats)
         done = TrainerState(epoch, list(history), best_loss, waited, params, best_params,
                             opt.state_arrays(), rng.bit_generator.state)
@@ -206,31 +210,6 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
     if best_params is not None:
         _set_params(net, best_params)
     return history
-
-
-def checkpoint_parts(state: TrainerState) -> tuple[dict, dict]:
-    """A trainer state as (arrays, JSON-able metadata), to store in a model file."""
-    arrays = {f"params_{k}": v for k, v in state.params.items()}
-    arrays.update({f"opt_{k}": v for k, v in state.optimizer.items()})
-    if state.best_params is not None:
-        arrays.update({f"best_{k}": v for k, v in state.best_params.items()})
-    meta = {"epoch": state.epoch, "history": [h.to_dict() for h in state.history],
-            "best_loss": state.best_loss if np.isfinite(state.best_loss) else None,
-            "waited": state.waited, "rng": state.rng}
-    return arrays, meta
-
-
-def state_from_checkpoint(arrays: dict, meta: dict) -> TrainerState:
-    """The inverse of :func:`checkpoint_parts`."""
-    def pick(prefix):
-        return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-
-    best = pick("best_")
-    return TrainerState(
-        epoch=int(meta["epoch"]), history=[EpochStats(**h) for h in meta["history"]],
-        best_loss=float("inf") if meta["best_loss"] is None else float(meta["best_loss"]),
-        waited=int(meta["waited"]), params=pick("params_"), best_params=best or None,
-        optimizer=pick("opt_"), rng=meta["rng"])
 
 
 def _copy_params(net: Network) -> dict:

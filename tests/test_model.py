@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sentiment import modelfile
 from sentiment.errors import SentimentError
 from sentiment.model import Model
 from sentiment.modelfile import FORMAT_VERSION
@@ -62,11 +63,11 @@ def test_failed_save_keeps_the_old_model(trained, tmp_path, monkeypatch):
     path = tmp_path / "m.npz"
     path.write_bytes(b"old model")
 
-    def disk_full(f, **arrays):
+    def disk_full(f, arrays):
         f.write(b"half a model")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(np, "savez", disk_full)
+    monkeypatch.setattr(modelfile, "savez", disk_full)
     with pytest.raises(SentimentError, match=r"m\.npz: cannot write the model \(No space "
                                              r"left on device\); free some space or "
                                              r"choose another --model$"):

@@ -127,3 +127,20 @@ class GracefulStop:
 
     def requested(self) -> bool:
         return self.signal is not None
+
+
+def same_settings(args, saved: dict, ckpt) -> None:
+    """--resume continues with the checkpoint's settings: a flag that says otherwise is a
+    mistake, not something to ignore."""
+    from dataclasses import fields
+
+    from ..settings import Settings
+
+    for f in fields(Settings):
+        given = getattr(args, f.name, None)
+        if given is not None and f.name in saved and given != saved[f.name]:
+            flag = "--" + f.name.replace("_", "-")
+            raise SentimentError(f"{flag} {given} differs from the checkpoint's "
+                                 f"{saved[f.name]} ({ckpt}); --resume continues with the "
+                                 f"checkpoint's settings: drop {flag}, or train afresh "
+                                 "without --resume")

@@ -23,7 +23,7 @@ from .common import (
     reader_args,
     stream,
 )
-from .guards import CheckpointWriter, GracefulStop, _Saving
+from .guards import CheckpointWriter, GracefulStop, _Saving, same_settings
 from .report import DataReport
 
 #: fewer training rows than this get a warning: the model will be close to a guess
@@ -215,8 +215,11 @@ def cmd_train(args) -> int:
             if log is not None:
                 log.close()
                 log = None
-            return _finish(args, source, model, model_path, test, test_path, report,
-                           results, start, cluster, ahead)
+            # rebinding frees the full model as the compact one is made (the 500k file's
+            # training weights and vocabulary are ~60 MB)
+            model, features = _for_saving(args, source, model)
+            return _finish(args, source, model, features, model_path, test, test_path,
+                           report, results, start, cluster, ahead)
         finally:
             if log is not None:
                 log.close()
@@ -233,11 +236,8 @@ def _one_process(args):
     return nullcontext(None)
 
 
-def _finish(args, source, model, model_path, test, test_path, report, results, start,
-            engine, ahead=None) -> int:
-    """Save the model (compact unless --full) while the test file is scored; report."""
-    import time
-
+def _for_saving(args, source, model):
+    """(the model to save: compact unless --full, the words that say its features)."""
     model.info["source"] = source.name
     features = f"{len(model.vocab):,} feature{'s' * (len(model.vocab) != 1)}"
     if not args.full and model.net.activation == "linear":
@@ -245,6 +245,14 @@ def _finish(args, source, model, model_path, test, test_path, report, results, s
 
         model = compact(model)  # what is saved is what is tested
         features = f"{len(model.vocab):,} of {features} (compact; --full keeps all)"
+    return model, features
+
+
+def _finish(args, source, model, features, model_path, test, test_path, report, results,
+            start, engine, ahead=None) -> int:
+    """Save the model while the test file is scored; report."""
+    import time
+
     trained = time.perf_counter() - start
     with _Saving(model, model_path, model_path.with_name(model_path.name + ".ckpt")):
         metrics = None
@@ -296,23 +304,6 @@ def _then(chunks, action):
         action()
 
 
-def _same_settings(args, saved: dict, ckpt: Path) -> None:
-    """--resume continues with the checkpoint's settings: a flag that says otherwise is a
-    mistake, not something to ignore."""
-    from dataclasses import fields
-
-    from ..settings import Settings
-
-    for f in fields(Settings):
-        given = getattr(args, f.name, None)
-        if given is not None and f.name in saved and given != saved[f.name]:
-            flag = "--" + f.name.replace("_", "-")
-            raise SentimentError(f"{flag} {given} differs from the checkpoint's "
-                                 f"{saved[f.name]} ({ckpt}); --resume continues with the "
-                                 f"checkpoint's settings: drop {flag}, or train afresh "
-                                 "without --resume")
-
-
 def label_scheme(args):
     """What the label column means, from --multiclass and --stars."""
     from ..labels import BINARY, LabelScheme, parse_cuts
@@ -357,7 +348,7 @@ def _train_or_checkpoint(source, settings, model_path: Path, args, on_epoch, on_
         start_from = Model.load(ckpt)
         if start_from.checkpoint is None:
             raise SentimentError(f"{ckpt}: holds no trainer state; train without --resume")
-        _same_settings(args, start_from.settings, ckpt)
+        same_settings(args, start_from.settings, ckpt)
         note(f"resuming from {ckpt} after epoch {start_from.checkpoint[1]['epoch']}")
     stop = GracefulStop()
     writer = CheckpointWriter(ckpt, source.name)

@@ -1,0 +1,82 @@
+"""The spool that holds encoded rows between passes, in memory and on disk."""
+import numpy as np
+import pytest
+
+from sentiment.rows import ShardedRows, Spool
+
+
+def _chunk(rng, n):
+    return {"a": rng.integers(0, 1000, n).astype(np.int32), "b": rng.random(n),
+            "c": rng.integers(0, 2, n + 3).astype(np.uint8)}
+
+
+@pytest.mark.parametrize("budget", [0, 10**9])
+def test_groups_read_back_the_same_in_memory_and_on_disk(tmp_path, budget):
+    rng = np.random.default_rng(0)
+    chunks = {f"chunk{i}": _chunk(rng, n) for i, n in enumerate([5, 0, 17, 1])}
+    with Spool(budget, tmp_path) as spool:
+        for key, arrays in chunks.items():
+            spool.put(key, arrays)
+        assert (spool.dir is not None) == (budget == 0)
+        if spool.dir is not None:  # a group put once is one file
+            assert sorted(p.name for p in spool.dir.iterdir()) == \
+                sorted(f"{k}.bin" for k in chunks)
+        for key, arrays in chunks.items():
+            got = spool.get(key)
+            for name, a in arrays.items():
+                np.testing.assert_array_equal(got[name], a)
+                assert got[name].dtype == a.dtype
+                np.testing.assert_array_equal(spool.read(key, name, 1, 4), a[1:4])
+        popped = spool.pop("chunk2")
+        for name, a in chunks["chunk2"].items():
+            np.testing.assert_array_equal(popped[name], a)
+        if spool.dir is not None:
+            assert not (spool.dir / "chunk2.bin").exists()
+            assert spool.on_disk == sum((spool.dir / f"{k}.bin").stat().st_size
+                                        for k in chunks if k != "chunk2")
+        folder = spool.dir
+    assert folder is None or not folder.exists()
+
+
+def test_a_group_spilled_after_several_puts_and_a_growing_group(tmp_path):
+    rng = np.random.default_rng(1)
+    first, second, third = _chunk(rng, 4), _chunk(rng, 6), _chunk(rng, 3)
+    big = {"a": np.zeros(1000, np.int32)}
+    with Spool(200, tmp_path) as spool:
+        spool.put("once", first)
+        spool.put("once", second)  # in memory: a second put appends
+        spool.put("shard", first, grows=True)
+        spool.put("big", big)  # past the budget: everything goes to disk
+        assert spool.dir is not None
+        spool.put("shard", third, grows=True)  # appended to its files on disk
+        with pytest.raises(ValueError, match="once"):
+            spool.put("once", third)
+        got, shard = spool.get("once"), spool.pop("shard")
+        for name in first:
+            np.testing.assert_array_equal(got[name], np.concatenate([first[name],
+                                                                     second[name]]))
+            np.testing.assert_array_equal(shard[name], np.concatenate([first[name],
+                                                                       third[name]]))
+        assert not any(p.name.startswith("shard") for p in spool.dir.iterdir())
+
+
+def test_shards_without_open_files_left(tmp_path):
+    """Past the process's limit of open files, a shard's file is opened for each append."""
+    rng = np.random.default_rng(2)
+    X = rng.integers(0, 2, (300, 40)).astype(np.float32)
+    import scipy.sparse as sp
+
+    m = sp.csr_matrix(X)
+    y = rng.integers(0, 2, 300).astype(np.float32)
+    for max_open in (0, 1000):
+        with Spool(0, tmp_path) as spool:
+            spool._max_open = max_open
+            rows = ShardedRows(spool, 7, 40)
+            for lo in range(0, 300, 50):
+                part = m[lo:lo + 50]
+                rows.scatter(np.random.default_rng(lo), part.indptr, part.indices, part.data,
+                             y[lo:lo + 50])
+            assert len(spool._files) == min(max_open, 7 * 4)
+            got = sorted(tuple(r) + (lab,) for Xs, ys in rows.parts(rows=9)
+                         for r, lab in zip(Xs.toarray(), ys))
+        assert got == sorted(tuple(r) + (lab,) for r, lab in zip(X, y))
