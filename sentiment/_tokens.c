@@ -55,8 +55,8 @@ typedef struct {
     int32_t *doc;
     uint8_t *inside;  /* NULL: no negation */
     Py_ssize_t window;
-    const uint64_t *cues, *stops;
-    Py_ssize_t n_cues, n_stops;
+    const uint64_t *cues, *stops, *modals, *undo;
+    Py_ssize_t n_cues, n_stops, n_modals, n_undo;
 } Tokens;
 
 static Py_ssize_t scan_tokens(const unsigned char *b, Py_ssize_t n, const Tokens *out,
@@ -64,7 +64,7 @@ static Py_ssize_t scan_tokens(const unsigned char *b, Py_ssize_t n, const Tokens
 {
     Py_ssize_t t = 0, last = -1;
     int32_t doc = 0;
-    int scope_end = 0, last_cue = 0;
+    int scope_end = 0, last_cue = 0, modal = 0, undone = 0;
     Py_ssize_t i = 0;
     while (i < n) {
         int c = token_class(b, n, i);
@@ -95,8 +95,17 @@ static Py_ssize_t scan_tokens(const unsigned char *b, Py_ssize_t n, const Tokens
                 if (t == 0 || scope_end || stop || cue) {
                     last = t;
                     last_cue = cue;
+                    modal = cue && member(h, out->modals, out->n_modals);
+                    undone = 0;
                 }
-                out->inside[t] = last_cue && t > last && t - last <= out->window;
+                int in = last_cue && !undone && t > last && t - last <= out->window;
+                if (in && modal && member(h, out->undo, out->n_undo)) {  /* can't ... enough */
+                    for (Py_ssize_t k = last + 1; k < t; k++)
+                        out->inside[k] = 0;
+                    undone = 1;
+                    in = 0;
+                }
+                out->inside[t] = (uint8_t)in;
                 h &= ~(uint64_t)1;
             }
             out->h1[t] = h;
@@ -110,55 +119,59 @@ static Py_ssize_t scan_tokens(const unsigned char *b, Py_ssize_t n, const Tokens
 
 PyObject *fast_tokens(PyObject *self, PyObject *args)
 {
-    Py_buffer b, v[7];
-    PyObject *o[7];
+    Py_buffer b, v[9];
+    PyObject *o[9];  /* cues, stops, modals, undo, starts, ends, h1, doc, inside */
     Py_ssize_t window;
-    if (!PyArg_ParseTuple(args, "y*nOOOOOOO", &b, &window, &o[0], &o[1], &o[2], &o[3], &o[4],
-                          &o[5], &o[6]))
+    if (!PyArg_ParseTuple(args, "y*nOOOOOOOOO", &b, &window, &o[0], &o[1], &o[2], &o[3], &o[4],
+                          &o[5], &o[6], &o[7], &o[8]))
         return NULL;
     Py_ssize_t t = -1;
     int got = 0;
     Tokens out = {0};
-    const int negation = o[6] != Py_None;
-    if (get_exact(o[0], &v[0], "QL", 8, -1, 0, "cues") < 0)
-        goto done;
-    got++;
-    if (get_exact(o[1], &v[1], "QL", 8, -1, 0, "stops") < 0)
-        goto done;
-    got++;
+    const int negation = o[8] != Py_None;
+    static const char *const words[4] = {"cues", "stops", "modals", "undo"};
+    for (int w = 0; w < 4; w++) {
+        if (get_exact(o[w], &v[w], "QL", 8, -1, 0, words[w]) < 0)
+            goto done;
+        got++;
+    }
     Py_ssize_t m;
     if (b.len >= INT32_MAX) {
         PyErr_SetString(PyExc_ValueError, "tokens: a text of 2 GB or more in one call");
         goto done;
     }
-    if (get_exact(o[2], &v[2], "il", 4, -1, 1, "starts") < 0)
+    if (get_exact(o[4], &v[4], "il", 4, -1, 1, "starts") < 0)
         goto done;
     got++;
-    m = v[2].len / 4;
-    if (get_exact(o[3], &v[3], "il", 4, m, 1, "ends") < 0)
+    m = v[4].len / 4;
+    if (get_exact(o[5], &v[5], "il", 4, m, 1, "ends") < 0)
         goto done;
     got++;
-    if (get_exact(o[4], &v[4], "QL", 8, m, 1, "h1") < 0)
+    if (get_exact(o[6], &v[6], "QL", 8, m, 1, "h1") < 0)
         goto done;
     got++;
-    if (get_exact(o[5], &v[5], "il", 4, m, 1, "doc") < 0)
+    if (get_exact(o[7], &v[7], "il", 4, m, 1, "doc") < 0)
         goto done;
     got++;
     if (negation) {
-        if (get_exact(o[6], &v[6], "B?", 1, m, 1, "inside") < 0)
+        if (get_exact(o[8], &v[8], "B?", 1, m, 1, "inside") < 0)
             goto done;
         got++;
     }
-    out.starts = v[2].buf;
-    out.ends = v[3].buf;
-    out.h1 = v[4].buf;
-    out.doc = v[5].buf;
-    out.inside = negation ? v[6].buf : NULL;
+    out.starts = v[4].buf;
+    out.ends = v[5].buf;
+    out.h1 = v[6].buf;
+    out.doc = v[7].buf;
+    out.inside = negation ? v[8].buf : NULL;
     out.window = window;
     out.cues = v[0].buf;
     out.n_cues = v[0].len / 8;
     out.stops = v[1].buf;
     out.n_stops = v[1].len / 8;
+    out.modals = v[2].buf;
+    out.n_modals = v[2].len / 8;
+    out.undo = v[3].buf;
+    out.n_undo = v[3].len / 8;
     Py_BEGIN_ALLOW_THREADS
     t = scan_tokens(b.buf, b.len, &out, m);  /* writes only the first m */
     Py_END_ALLOW_THREADS

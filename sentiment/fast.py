@@ -37,10 +37,11 @@ def describe() -> str:
 
 
 def hash_normalized(fast, data: bytes, n_texts: int, n: int, keep_text: bool,
-                    negation: int, cues, stops) -> dict:
+                    negation: int, cues, stops, modals, undo) -> dict:
     """:func:`sentiment.text._hash_chunk` on the normalized ``data`` (``n_texts`` texts
     separated by NUL bytes) in the compiled loops: the same tokens, hashes, negation scopes
-    (``cues``/``stops``: the hashes of the negations and scope ends) and n-grams. The
+    (``cues``/``stops``/``modals``/``undo``: the hashes of sentiment.negation's word lists)
+    and n-grams. The
     features of every n are written into one array (``whole``: hashes and texts, with
     their ``blocks`` as :class:`~sentiment.text.HashedCorpus` has them), the lists being
     views of it."""
@@ -53,9 +54,9 @@ def hash_normalized(fast, data: bytes, n_texts: int, n: int, keep_text: bool,
     inside = np.empty(cap, np.uint8) if negation else None
     none = np.zeros(0, np.uint64)
     hashes, rows = np.empty(cap * n, np.uint64), np.empty(cap * n, np.int32)
-    t = fast.tokens(data, negation, none if cues is None else cues,
-                    none if stops is None else stops, starts, ends, hashes[:cap],
-                    rows[:cap], inside)
+    t = fast.tokens(data, negation, *(none if w is None else w for w in (cues, stops, modals,
+                                                                         undo)),
+                    starts, ends, hashes[:cap], rows[:cap], inside)
     for a in (starts, ends) if inside is None else (starts, ends, inside):
         a.resize(t, refcheck=False)
     n_tokens = np.bincount(rows[:t], minlength=n_texts)

@@ -21,17 +21,25 @@ NEGATIONS = ("not", "no", "never", "nothing", "nobody", "none", "neither", "nor"
 _SCOPE_BYTE = np.zeros(256, dtype=bool)
 _SCOPE_BYTE[list(b'.,;:()"\x00')] = True
 SCOPE_WORDS = ("but", "!", "?")
+#: a scope opened by "can't", "cannot" or "couldn't" (:data:`MODALS`) that holds one of
+#: :data:`UNDO_WORDS` negates nothing: "I can't recommend it enough" says the opposite of
+#: "I can't recommend it" (where "it isn't good enough" stays negated)
+MODALS = ("can't", "cannot", "couldn't")
+UNDO_WORDS = ("enough",)
 ONE = np.uint64(1)  # the bit that marks a negated feature
 _LITTLE = sys.byteorder == "little"
 
 
 def negated(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, h1: np.ndarray,
-            window: int, cues: np.ndarray, stops: np.ndarray) -> np.ndarray:
+            window: int, cues: np.ndarray, stops: np.ndarray, modals: np.ndarray | None = None,
+            undo: np.ndarray | None = None) -> np.ndarray:
     """Which tokens are in a negation's scope: the ``window`` tokens after a negation
     (:data:`NEGATIONS`, or a word ending in n't), unless a scope end comes first (``. , ;
     : ( ) "``, the end of the text, "but", "!" or "?"); another negation opens a new one.
-    ``buf``: the normalized bytes; ``starts``/``ends``: each token's; ``h1``: each token's
-    hash; ``cues``/``stops``: the hashes of :data:`NEGATIONS` and :data:`SCOPE_WORDS`.
+    A scope opened by one of :data:`MODALS` that holds one of :data:`UNDO_WORDS` ("can't
+    recommend it enough") has none. ``buf``: the normalized bytes; ``starts``/``ends``:
+    each token's; ``h1``: each token's hash; ``cues``/``stops``/``modals``/``undo``: the
+    hashes of :data:`NEGATIONS`, :data:`SCOPE_WORDS`, :data:`MODALS`, :data:`UNDO_WORDS`.
     """
     t = len(starts)
     if t == 0:
@@ -52,7 +60,13 @@ def negated(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, h1: np.ndarra
     index = np.arange(t)
     last = np.maximum.accumulate(np.where(gap | stop | cue, index, -1))
     opened = cue[np.maximum(last, 0)] & (last >= 0)
-    return opened & (index > last) & (index - last <= window)
+    inside = opened & (index > last) & (index - last <= window)
+    if undo is not None and len(undo):
+        undone = np.zeros(t, dtype=bool)  # by the negation that opened each scope
+        undone[last[inside & np.isin(h1, undo)]] = True
+        undone &= np.isin(h1, modals)
+        inside &= ~undone[np.maximum(last, 0)]
+    return inside
 
 
 def signed(hashes: np.ndarray, negation: int, inplace: bool = False

@@ -23,7 +23,7 @@ import numpy as np
 
 from .fast import compiled, hash_normalized
 from .folding import normalize, normalized_bytes
-from .negation import NEGATIONS, ONE, SCOPE_WORDS, negated
+from .negation import MODALS, NEGATIONS, ONE, SCOPE_WORDS, UNDO_WORDS, negated
 
 TOKEN_PATTERN = r"[a-z0-9\u0080-\U0010ffff]+(?:'[a-z0-9\u0080-\U0010ffff]+)*|[!?]"
 
@@ -213,7 +213,8 @@ def _hash_chunk(texts: list[str], n: int, keep_text: bool, negation: int = 0) ->
     data = normalized_bytes(texts)
     fast = compiled()
     if fast is not None:
-        words = (_hashes_of(NEGATIONS), _hashes_of(SCOPE_WORDS)) if negation else (None,) * 2
+        words = tuple(map(_hashes_of, (NEGATIONS, SCOPE_WORDS, MODALS, UNDO_WORDS))) \
+            if negation else (None,) * 4
         return hash_normalized(fast, data, len(texts), n, keep_text, negation, *words)
     buf = np.frombuffer(data, dtype=np.uint8)
     starts, ends = _token_spans(buf)
@@ -230,8 +231,8 @@ def _hash_chunk(texts: list[str], n: int, keep_text: bool, negation: int = 0) ->
     if negation:
         # a feature's lowest bit says whether all its words are in a negation's scope:
         # the same feature either way, counted with a minus sign (see vocab.signed)
-        inside = negated(buf, starts, ends, h1, negation, _hashes_of(NEGATIONS),
-                         _hashes_of(SCOPE_WORDS))
+        inside = negated(buf, starts, ends, h1, negation, *map(_hashes_of, (
+            NEGATIONS, SCOPE_WORDS, MODALS, UNDO_WORDS)))
         np.bitwise_and(h1, ~ONE, out=h1)
         feats = [h1 | inside]
     else:

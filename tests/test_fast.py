@@ -149,7 +149,8 @@ def test_pure_switch(monkeypatch):
 
 PIECES = st.one_of(
     st.sampled_from(list("aZ09'!? \x00<br/>.,;:()\"nt\u2019\u201c\u00c9\u0130")),
-    st.sampled_from(["not ", "n't ", "never ", "but ", "<br />", "<BR>", "don't "]),
+    st.sampled_from(["not ", "n't ", "never ", "but ", "<br />", "<BR>", "don't ", "can't ",
+                     "enough ", "couldn't "]),
     st.characters())
 TEXTS = st.lists(st.lists(PIECES, max_size=12).map("".join), max_size=8)
 

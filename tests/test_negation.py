@@ -30,6 +30,12 @@ def scope(text: str, window: int = 3) -> list[str]:
     ("good movie", []),
     ("not", []),
     ("nothing special (really) good", ["special"]),
+    # "can't ... enough" intensifies; "not good enough" stays negated
+    ("I can't recommend it enough", []),
+    ("couldn't praise it enough. not good", ["good"]),
+    ("cannot get enough of it", []),
+    ("it isn't good enough", ["good", "enough"]),
+    ("can't stand it, enough", ["stand", "it"]),
 ])
 def test_a_negation_covers_the_next_words_up_to_punctuation(text, inside):
     assert scope(text) == inside
