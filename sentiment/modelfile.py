@@ -68,10 +68,13 @@ def savez(f, arrays: dict) -> None:
 
     with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         for name, a in arrays.items():
-            a = np.ascontiguousarray(a)
+            a = np.asarray(a)  # 0-d stays 0-d; Fortran order stays (np.save's bytes)
+            if not (a.flags.c_contiguous or a.flags.f_contiguous):
+                a = np.ascontiguousarray(a)
             with zf.open(f"{name}.npy", "w", force_zip64=True) as out:
                 npy.write_array_header_1_0(out, npy.header_data_from_array_1_0(a))
-                view = memoryview(a.reshape(-1)).cast("B")
+                data = a if a.flags.c_contiguous else a.T  # .T of Fortran order: C order
+                view = memoryview(data.reshape(-1)).cast("B")
                 for lo in range(0, len(view), 1 << 20):
                     out.write(view[lo:lo + (1 << 20)])
 

@@ -56,24 +56,34 @@ class Spool:
         """Keep ``arrays`` (name -> ndarray) under ``key``, after what it holds already.
         ``grows``: more puts to ``key`` follow (a shard): on disk each of its arrays then
         has a file to append to; a key put once is one file (making a file costs ~0.5 ms
-        on an ext4 disk: a file per array of each chunk was seconds of a small budget)."""
+        on an ext4 disk: a file per array of each chunk was seconds of a small budget),
+        rewritten as a growing one if it is put again."""
         size = sum(a.nbytes for a in arrays.values())
         if self.dir is None and self.in_memory + size > self.budget:
             self._spill()
         group = self._items.setdefault(key, {})
-        if grows:
+        if grows or group:  # a key put again grows, wherever it is
             self._growing.add(key)
         if self.dir is None:
             for name, a in arrays.items():
                 group.setdefault(name, []).append(a)
             self.in_memory += size
         elif key in self._growing:
+            if group and next(iter(group.values()))[3] is not None:
+                self._unpack(key, group)  # put once so far, in one file
             for name, a in arrays.items():
                 self._append(key, group, name, a)
-        elif group:
-            raise ValueError(f"{key} is on disk in one file: put it once, or with grows=True")
         else:
             self._write_group(key, group, {name: [a] for name, a in arrays.items()})
+
+    def _unpack(self, key: str, group: dict) -> None:
+        """A group written in one file, rewritten as a file per array to append to."""
+        held = self.pop(key)
+        self._items[key] = group
+        self._growing.add(key)
+        group.clear()
+        for name, a in held.items():
+            self._append(key, group, name, a)
 
     def get(self, key: str) -> dict:
         """The arrays under ``key`` (memory-mapped, read-only, if they are on disk)."""
@@ -158,13 +168,11 @@ class Spool:
         try:
             with open(path, "wb", buffering=0) as f:
                 for name, pieces in arrays.items():
-                    group[name] = (path, pieces[0].dtype, offset, sum(map(len, pieces)))
-                    for a in pieces:
+                    group[name] = (path, pieces[0].dtype, offset, sum(a.size for a in pieces))
+                    for a in pieces + [np.zeros(-(offset + sum(a.nbytes for a in pieces))
+                                                % 64, np.uint8)]:  # the next at 64 bytes
                         _write_all(f, a)
                         offset += a.nbytes
-                    pad = -offset % 64
-                    f.write(bytes(pad))
-                    offset += pad
         except OSError as exc:
             raise _cannot_write(self.dir, exc) from None
         self.on_disk += offset
@@ -180,9 +188,11 @@ class Spool:
                 f = open(path, "ab", buffering=0)  # shard after each chunk
                 if len(self._files) < self._max_open:
                     self._files[path] = f
-            _write_all(f, a)
-            if self._files.get(path) is not f:
-                f.close()
+            try:
+                _write_all(f, a)
+            finally:
+                if self._files.get(path) is not f:
+                    f.close()
         except OSError as exc:
             raise _cannot_write(self.dir, exc) from None
         self.on_disk += a.nbytes

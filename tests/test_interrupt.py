@@ -41,10 +41,12 @@ def stop_after(batches):
     return should_stop
 
 
-def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, loops, monkeypatch):
+@pytest.mark.parametrize("optimizer", [{}, {"optimizer": "adam", "lr": 0.01}])
+def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, loops, monkeypatch,
+                                                       optimizer):
     monkeypatch.setattr("sentiment.fast.SLICE_ROWS", 50)  # compiled: a poll per batch
-    texts, labels = corpus(400)
-    settings = Settings(epochs=4, batch_size=50, min_count=1, patience=0)
+    texts, labels = corpus(400)  # adam's checkpoint holds a 0-d array (its step count)
+    settings = Settings(epochs=4, batch_size=50, min_count=1, patience=0, **optimizer)
     whole = train(texts, labels, settings, progress=False)
     with pytest.raises(TrainingStopped) as info:  # 360 train rows = 8 batches an epoch
         train(texts, labels, settings, progress=False, should_stop=stop_after(8 + 3))

@@ -59,6 +59,27 @@ def test_save_is_atomic_and_leaves_no_temporary_file(trained, tmp_path):
     assert Model.load(path).vocab.words == trained.vocab.words
 
 
+def test_model_files_are_written_as_np_savez_writes_them():
+    import io
+    import zipfile
+
+    arrays = {"zero_d": np.array(7), "fortran": np.asfortranarray(np.arange(6.).reshape(2, 3)),
+              "strided": np.arange(10, dtype=np.int32)[::3], "empty": np.zeros(0, np.int64),
+              "flags": np.array([True, False]), "big": np.arange(300_000, dtype=np.float32)}
+    ours, theirs = io.BytesIO(), io.BytesIO()
+    modelfile.savez(ours, arrays)
+    np.savez(theirs, **arrays)
+    with zipfile.ZipFile(ours) as a, zipfile.ZipFile(theirs) as b:
+        assert a.namelist() == b.namelist()
+        for name in a.namelist():
+            assert a.read(name) == b.read(name), name
+    ours.seek(0)
+    with np.load(ours) as loaded:
+        for name, value in arrays.items():
+            assert loaded[name].shape == value.shape and loaded[name].dtype == value.dtype
+            np.testing.assert_array_equal(loaded[name], value)
+
+
 def test_failed_save_keeps_the_old_model(trained, tmp_path, monkeypatch):
     path = tmp_path / "m.npz"
     path.write_bytes(b"old model")

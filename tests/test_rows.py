@@ -49,12 +49,12 @@ def test_a_group_spilled_after_several_puts_and_a_growing_group(tmp_path):
         spool.put("big", big)  # past the budget: everything goes to disk
         assert spool.dir is not None
         spool.put("shard", third, grows=True)  # appended to its files on disk
-        with pytest.raises(ValueError, match="once"):
-            spool.put("once", third)
+        spool.put("once", third)  # put twice already: it grows
         got, shard = spool.get("once"), spool.pop("shard")
         for name in first:
             np.testing.assert_array_equal(got[name], np.concatenate([first[name],
-                                                                     second[name]]))
+                                                                     second[name],
+                                                                     third[name]]))
             np.testing.assert_array_equal(shard[name], np.concatenate([first[name],
                                                                        third[name]]))
         assert not any(p.name.startswith("shard") for p in spool.dir.iterdir())
@@ -80,3 +80,20 @@ def test_shards_without_open_files_left(tmp_path):
             got = sorted(tuple(r) + (lab,) for Xs, ys in rows.parts(rows=9)
                          for r, lab in zip(Xs.toarray(), ys))
         assert got == sorted(tuple(r) + (lab,) for r, lab in zip(X, y))
+
+
+def test_a_key_put_again_grows_wherever_it_is(tmp_path):
+    """A second put of a key (not marked growing) appends, whether it is in memory, crosses
+    the budget, or is already in one file on disk."""
+    a = {"x": np.arange(10, dtype=np.int64)}
+    b = {"x": np.arange(10, 25, dtype=np.int64)}
+    c = {"x": np.arange(25, 27, dtype=np.int64)}
+    with Spool(100, tmp_path) as spool:
+        spool.put("k", a)  # 80 bytes: in memory
+        spool.put("k", b)  # crosses the budget: the spill and this put both kept
+        assert spool.dir is not None
+        spool.put("once", {"y": np.arange(6).reshape(2, 3)})  # one file; 6 elements
+        spool.put("once", c)  # rewritten as a file per array, then appended to
+        np.testing.assert_array_equal(spool.get("k")["x"], np.arange(25))
+        np.testing.assert_array_equal(spool.read("once", "y", 0, 10), np.arange(6))
+        np.testing.assert_array_equal(spool.pop("once")["x"], np.arange(25, 27))
