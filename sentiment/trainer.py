@@ -188,8 +188,8 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
             stats.val_loss = log_loss_logits(val_logits, y_val)
             stats.val_accuracy = accuracy(val_logits, y_val)
             stats.best = bool(stats.val_loss < best_loss)
-        # the last epoch's copies go before this one's is made: at most two copies of
-        # the weights beside the network's (three when this epoch is not the best)
+        # the last epoch's copies go before this one's is made: one copy of the weights
+        # beside the network's when this epoch is the best, else two (were two and three)
         done, params = TrainerState(done.epoch, done.history, done.best_loss, done.waited), None
         best_params = None if stats.best else best_params
         params = _copy_params(net)  # the epoch's weights, kept read-only from here on
