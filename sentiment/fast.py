@@ -41,10 +41,9 @@ def hash_normalized(fast, data: bytes, n_texts: int, n: int, keep_text: bool,
     """:func:`sentiment.text._hash_chunk` on the normalized ``data`` (``n_texts`` texts
     separated by NUL bytes) in the compiled loops: the same tokens, hashes, negation scopes
     (``cues``/``stops``/``modals``/``undo``: the hashes of sentiment.negation's word lists)
-    and n-grams. The
-    features of every n are written into one array (``whole``: hashes and texts, with
-    their ``blocks`` as :class:`~sentiment.text.HashedCorpus` has them), the lists being
-    views of it."""
+    and n-grams. The features of every n are written into one array (``whole``: hashes and
+    texts, with their ``blocks`` as :class:`~sentiment.text.HashedCorpus` has them), the
+    lists being views of it."""
     # room for as many tokens as bytes, and as many k-grams of each n (pages never
     # written take no memory: only address space, 12 n + 9 bytes a byte of text, which a
     # strict overcommit or ulimit -v would count), shrunk in place once counted: no pass

@@ -69,7 +69,7 @@ class Spool:
                 group.setdefault(name, []).append(a)
             self.in_memory += size
         elif key in self._growing:
-            if group and next(iter(group.values()))[3] is not None:
+            if any(held[3] is not None for held in group.values()):
                 self._unpack(key, group)  # put once so far, in one file
             for name, a in arrays.items():
                 self._append(key, group, name, a)
@@ -90,7 +90,7 @@ class Spool:
         out = {}
         for name, held in self._items[key].items():
             if isinstance(held, list):
-                out[name] = held[0] if len(held) == 1 else np.concatenate(held)
+                out[name] = _joined(held)
                 continue
             path, dtype, offset, count = held
             if count is None:
@@ -104,8 +104,7 @@ class Spool:
         no mapping of the whole file that would stay resident)."""
         held = self._items[key][name]
         if isinstance(held, list):
-            whole = held[0] if len(held) == 1 else np.concatenate(held)
-            return whole[start:stop]
+            return _joined(held)[start:stop]
         path, dtype, offset, count = held
         if count is not None:  # no further than its own end in the group's file
             stop = min(stop, count)
@@ -120,7 +119,7 @@ class Spool:
         out, paths = {}, []
         for name, held in group.items():
             if isinstance(held, list):
-                out[name] = held[0] if len(held) == 1 else np.concatenate(held)
+                out[name] = _joined(held)
                 self.in_memory -= sum(a.nbytes for a in held)
                 continue
             path, dtype, offset, count = held
@@ -169,10 +168,12 @@ class Spool:
             with open(path, "wb", buffering=0) as f:
                 for name, pieces in arrays.items():
                     group[name] = (path, pieces[0].dtype, offset, sum(a.size for a in pieces))
-                    for a in pieces + [np.zeros(-(offset + sum(a.nbytes for a in pieces))
-                                                % 64, np.uint8)]:  # the next at 64 bytes
+                    for a in pieces:
                         _write_all(f, a)
                         offset += a.nbytes
+                    pad = np.zeros(-offset % 64, np.uint8)  # the next array at 64 bytes
+                    _write_all(f, pad)
+                    offset += pad.nbytes
         except OSError as exc:
             raise _cannot_write(self.dir, exc) from None
         self.on_disk += offset
@@ -203,6 +204,11 @@ class Spool:
             f = self._files.pop(path, None)
             if f is not None:
                 f.close()
+
+
+def _joined(pieces: list) -> np.ndarray:
+    """An in-memory array from its appended pieces (the one piece itself, not a copy)."""
+    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
 
 def _cannot_write(folder, exc: OSError) -> SentimentError:
@@ -257,9 +263,12 @@ class ShardedRows:
 
     def add(self, shard: int, indptr, indices, data, y) -> None:
         """Append CSR rows (``indptr`` starting at 0) with labels ``y`` to ``shard``."""
-        if self.binary and len(data):
-            self.binary = bool(data[0] == 1 and data.min() == 1 == data.max())
+        self._note_values(data)
         self._put(shard, np.diff(indptr).astype(np.int32), indices, data, y)
+
+    def _note_values(self, data) -> None:
+        if self.binary and len(data):  # every value 1 so far: still?
+            self.binary = bool(data[0] == 1 and data.min() == 1 == data.max())
 
     def _put(self, shard: int, lengths, indices, data, y) -> None:
         self.spool.put(f"{self.name}{shard}", {
@@ -283,8 +292,7 @@ class ShardedRows:
         if self.n_shards == 1:
             self.add(0, indptr, indices, data, y)
             return 0
-        if self.binary and len(data):
-            self.binary = bool(data[0] == 1 and data.min() == 1 == data.max())
+        self._note_values(data)
         shard = rng.integers(self.n_shards, size=len(y))
         order = np.argsort(shard, kind="stable")
         bounds = np.searchsorted(shard[order], np.arange(self.n_shards + 1))
