@@ -83,7 +83,8 @@ static PyMethodDef methods[] = {
     {"epoch", fast_epoch, METH_VARARGS, NULL},
     {"logits", logits, METH_VARARGS, NULL},
     {"tokens", fast_tokens, METH_VARARGS,
-     "tokens(text, window, cues, stops, modals, undo, starts, ends, h1, doc, inside) -> tokens: "
+     "tokens(text, window, cues, stops, modals, undo, free, starts, ends, h1, doc, inside) -> "
+     "tokens: "
      "each token's bytes, hash, text and (inside not None) whether a negation governs it"},
     {"ngrams", fast_ngrams, METH_VARARGS,
      "ngrams(h1, doc, inside, k, out_h, out_doc) -> the k-grams within a text"},

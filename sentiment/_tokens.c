@@ -55,14 +55,14 @@ typedef struct {
     int32_t *doc;
     uint8_t *inside;  /* NULL: no negation */
     Py_ssize_t window;
-    const uint64_t *cues, *stops, *modals, *undo;
-    Py_ssize_t n_cues, n_stops, n_modals, n_undo;
+    const uint64_t *cues, *stops, *modals, *undo, *free;  /* free: not counted */
+    Py_ssize_t n_cues, n_stops, n_modals, n_undo, n_free;
 } Tokens;
 
 static Py_ssize_t scan_tokens(const unsigned char *b, Py_ssize_t n, const Tokens *out,
                               Py_ssize_t cap)
 {
-    Py_ssize_t t = 0, last = -1;
+    Py_ssize_t t = 0, last = -1, counted = 0;  /* tokens not free since the scope opened */
     int32_t doc = 0;
     int scope_end = 0, last_cue = 0, modal = 0, undone = 0;
     Py_ssize_t i = 0;
@@ -97,8 +97,11 @@ static Py_ssize_t scan_tokens(const unsigned char *b, Py_ssize_t n, const Tokens
                     last_cue = cue;
                     modal = cue && member(h, out->modals, out->n_modals);
                     undone = 0;
+                    counted = 0;
                 }
-                int in = last_cue && !undone && t > last && t - last <= out->window;
+                if (last_cue && !undone && t > last && !member(h, out->free, out->n_free))
+                    counted++;
+                int in = last_cue && !undone && t > last && counted <= out->window;
                 if (in && modal && member(h, out->undo, out->n_undo)) {  /* can't ... enough */
                     for (Py_ssize_t k = last + 1; k < t; k++)
                         out->inside[k] = 0;
@@ -119,18 +122,18 @@ static Py_ssize_t scan_tokens(const unsigned char *b, Py_ssize_t n, const Tokens
 
 PyObject *fast_tokens(PyObject *self, PyObject *args)
 {
-    Py_buffer b, v[9];
-    PyObject *o[9];  /* cues, stops, modals, undo, starts, ends, h1, doc, inside */
+    Py_buffer b, v[10];
+    PyObject *o[10];  /* cues, stops, modals, undo, free, starts, ends, h1, doc, inside */
     Py_ssize_t window;
-    if (!PyArg_ParseTuple(args, "y*nOOOOOOOOO", &b, &window, &o[0], &o[1], &o[2], &o[3], &o[4],
-                          &o[5], &o[6], &o[7], &o[8]))
+    if (!PyArg_ParseTuple(args, "y*nOOOOOOOOOO", &b, &window, &o[0], &o[1], &o[2], &o[3],
+                          &o[4], &o[5], &o[6], &o[7], &o[8], &o[9]))
         return NULL;
     Py_ssize_t t = -1;
     int got = 0;
     Tokens out = {0};
-    const int negation = o[8] != Py_None;
-    static const char *const words[4] = {"cues", "stops", "modals", "undo"};
-    for (int w = 0; w < 4; w++) {
+    const int negation = o[9] != Py_None;
+    static const char *const words[5] = {"cues", "stops", "modals", "undo", "free"};
+    for (int w = 0; w < 5; w++) {
         if (get_exact(o[w], &v[w], "QL", 8, -1, 0, words[w]) < 0)
             goto done;
         got++;
@@ -140,29 +143,29 @@ PyObject *fast_tokens(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "tokens: a text of 2 GB or more in one call");
         goto done;
     }
-    if (get_exact(o[4], &v[4], "il", 4, -1, 1, "starts") < 0)
+    if (get_exact(o[5], &v[5], "il", 4, -1, 1, "starts") < 0)
         goto done;
     got++;
-    m = v[4].len / 4;
-    if (get_exact(o[5], &v[5], "il", 4, m, 1, "ends") < 0)
+    m = v[5].len / 4;
+    if (get_exact(o[6], &v[6], "il", 4, m, 1, "ends") < 0)
         goto done;
     got++;
-    if (get_exact(o[6], &v[6], "QL", 8, m, 1, "h1") < 0)
+    if (get_exact(o[7], &v[7], "QL", 8, m, 1, "h1") < 0)
         goto done;
     got++;
-    if (get_exact(o[7], &v[7], "il", 4, m, 1, "doc") < 0)
+    if (get_exact(o[8], &v[8], "il", 4, m, 1, "doc") < 0)
         goto done;
     got++;
     if (negation) {
-        if (get_exact(o[8], &v[8], "B?", 1, m, 1, "inside") < 0)
+        if (get_exact(o[9], &v[9], "B?", 1, m, 1, "inside") < 0)
             goto done;
         got++;
     }
-    out.starts = v[4].buf;
-    out.ends = v[5].buf;
-    out.h1 = v[6].buf;
-    out.doc = v[7].buf;
-    out.inside = negation ? v[8].buf : NULL;
+    out.starts = v[5].buf;
+    out.ends = v[6].buf;
+    out.h1 = v[7].buf;
+    out.doc = v[8].buf;
+    out.inside = negation ? v[9].buf : NULL;
     out.window = window;
     out.cues = v[0].buf;
     out.n_cues = v[0].len / 8;
@@ -172,6 +175,8 @@ PyObject *fast_tokens(PyObject *self, PyObject *args)
     out.n_modals = v[2].len / 8;
     out.undo = v[3].buf;
     out.n_undo = v[3].len / 8;
+    out.free = v[4].buf;
+    out.n_free = v[4].len / 8;
     Py_BEGIN_ALLOW_THREADS
     t = scan_tokens(b.buf, b.len, &out, m);  /* writes only the first m */
     Py_END_ALLOW_THREADS

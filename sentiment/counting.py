@@ -161,8 +161,6 @@ class FeatureCounter:
         """The kept features: at least ``min_count`` texts, ``|polarity|`` at least the
         cutoff, the ``max_features`` most frequent (0: all); unigrams first, then bigrams,
         ..., each in order of first appearance."""
-        from .vocab import polarity
-
         self.merge()
         t = self.table
         total = t["pos"] + t["neg"]
@@ -212,3 +210,9 @@ def _empty() -> dict:
     return {"hash": np.zeros(0, np.uint64), "pos": np.zeros(0, np.int32),
             "neg": np.zeros(0, np.int32), "n": np.zeros(0, np.int8),
             "chunk": np.zeros(0, np.int32), "token": np.zeros(0, np.int32)}
+
+
+def polarity(pos, neg, n_pos, n_neg) -> np.ndarray:
+    """Smoothed log of (positive share) / (negative share) of each feature's texts."""
+    return (np.log((np.asarray(pos) + 1.0) / (n_pos + 1.0))
+            - np.log((np.asarray(neg) + 1.0) / (n_neg + 1.0)))

@@ -220,7 +220,8 @@ def find_feature(model, word: str) -> int:
     if n > model.vocab.ngrams:
         raise SentimentError(f"{word!r} is a {n}-gram; this model knows features of up to "
                              f"{model.vocab.ngrams} words")
-    corpus = hash_corpus([" ".join(tokens)], n, negation=model.vocab.negation)
+    corpus = hash_corpus([" ".join(tokens)], n, negation=model.vocab.negation,
+                         content=model.vocab.content)
     last = signed(corpus.hashes[-1:], model.vocab.negation)[0]  # the whole n-gram
     j = int(model.vocab.lookup(last)[0])
     if j < 0:

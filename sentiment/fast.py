@@ -37,13 +37,13 @@ def describe() -> str:
 
 
 def hash_normalized(fast, data: bytes, n_texts: int, n: int, keep_text: bool,
-                    negation: int, cues, stops, modals, undo) -> dict:
+                    negation: int, cues, stops, modals, undo, free) -> dict:
     """:func:`sentiment.text._hash_chunk` on the normalized ``data`` (``n_texts`` texts
     separated by NUL bytes) in the compiled loops: the same tokens, hashes, negation scopes
-    (``cues``/``stops``/``modals``/``undo``: the hashes of sentiment.negation's word lists)
-    and n-grams. The features of every n are written into one array (``whole``: hashes and
-    texts, with their ``blocks`` as :class:`~sentiment.text.HashedCorpus` has them), the
-    lists being views of it."""
+    (``cues``/``stops``/``modals``/``undo``/``free``: the hashes of sentiment.negation's
+    word lists) and n-grams. The features of every n are written into one array
+    (``whole``: hashes and texts, with their ``blocks`` as
+    :class:`~sentiment.text.HashedCorpus` has them), the lists being views of it."""
     # room for as many tokens as bytes, and as many k-grams of each n (pages never
     # written take no memory: only address space, 12 n + 9 bytes a byte of text, which a
     # strict overcommit or ulimit -v would count), shrunk in place once counted: no pass
@@ -53,8 +53,8 @@ def hash_normalized(fast, data: bytes, n_texts: int, n: int, keep_text: bool,
     inside = np.empty(cap, np.uint8) if negation else None
     none = np.zeros(0, np.uint64)
     hashes, rows = np.empty(cap * n, np.uint64), np.empty(cap * n, np.int32)
-    t = fast.tokens(data, negation, *(none if w is None else w for w in (cues, stops, modals,
-                                                                         undo)),
+    t = fast.tokens(data, negation, *(none if w is None else w
+                                      for w in (cues, stops, modals, undo, free)),
                     starts, ends, hashes[:cap], rows[:cap], inside)
     for a in (starts, ends) if inside is None else (starts, ends, inside):
         a.resize(t, refcheck=False)

@@ -26,20 +26,30 @@ SCOPE_WORDS = ("but", "!", "?")
 #: "I can't recommend it" (where "it isn't good enough" stays negated)
 MODALS = ("can't", "cannot", "couldn't")
 UNDO_WORDS = ("enough",)
+#: words a scope's window does not count (it counts the words that carry meaning):
+#: articles, demonstratives, personal pronouns, forms of "be" and degree words, so that
+#: "not as good as the book", "isn't that funny" and "I can't say I enjoyed it" reach as
+#: far as "not good" does. Models made before this counted every word (``content=False``).
+FUNCTION_WORDS = ("a", "an", "the", "this", "that", "these", "those", "it", "its", "i",
+                  "you", "he", "she", "they", "we", "me", "him", "them", "is", "was", "be",
+                  "been", "are", "were", "as", "so", "too", "very", "really", "quite", "all",
+                  "at")
 ONE = np.uint64(1)  # the bit that marks a negated feature
 _LITTLE = sys.byteorder == "little"
 
 
 def negated(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, h1: np.ndarray,
             window: int, cues: np.ndarray, stops: np.ndarray, modals: np.ndarray | None = None,
-            undo: np.ndarray | None = None) -> np.ndarray:
-    """Which tokens are in a negation's scope: the ``window`` tokens after a negation
-    (:data:`NEGATIONS`, or a word ending in n't), unless a scope end comes first (``. , ;
-    : ( ) "``, the end of the text, "but", "!" or "?"); another negation opens a new one.
-    A scope opened by one of :data:`MODALS` that holds one of :data:`UNDO_WORDS` ("can't
-    recommend it enough") has none. ``buf``: the normalized bytes; ``starts``/``ends``:
-    each token's; ``h1``: each token's hash; ``cues``/``stops``/``modals``/``undo``: the
-    hashes of :data:`NEGATIONS`, :data:`SCOPE_WORDS`, :data:`MODALS`, :data:`UNDO_WORDS`.
+            undo: np.ndarray | None = None, free: np.ndarray | None = None) -> np.ndarray:
+    """Which tokens are in a negation's scope: the tokens after a negation (:data:`NEGATIONS`,
+    or a word ending in n't) up to the ``window``-th that is not in ``free`` (and those of
+    ``free`` right after it), unless a scope end comes first (``. , ; : ( ) "``, the end of
+    the text, "but", "!" or "?"); another negation opens a new one. A scope opened by one of
+    :data:`MODALS` that holds one of :data:`UNDO_WORDS` ("can't recommend it enough") has
+    none. ``buf``: the normalized bytes; ``starts``/``ends``: each token's; ``h1``: each
+    token's hash; ``cues``/``stops``/``modals``/``undo``/``free``: the hashes of
+    :data:`NEGATIONS`, :data:`SCOPE_WORDS`, :data:`MODALS`, :data:`UNDO_WORDS` and
+    :data:`FUNCTION_WORDS` (None or empty: every token counts, as models made before it).
     """
     t = len(starts)
     if t == 0:
@@ -60,7 +70,12 @@ def negated(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, h1: np.ndarra
     index = np.arange(t)
     last = np.maximum.accumulate(np.where(gap | stop | cue, index, -1))
     opened = cue[np.maximum(last, 0)] & (last >= 0)
-    inside = opened & (index > last) & (index - last <= window)
+    if free is not None and len(free):  # the window counts the tokens not in free
+        counted = np.cumsum(~np.isin(h1, free))
+        reach = counted - counted[np.maximum(last, 0)]
+    else:
+        reach = index - last
+    inside = opened & (index > last) & (reach <= window)
     if undo is not None and len(undo):
         undone = np.zeros(t, dtype=bool)  # by the negation that opened each scope
         undone[last[inside & np.isin(h1, undo)]] = True

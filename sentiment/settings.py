@@ -42,8 +42,9 @@ class Settings:
     """Everything that decides how a model is trained. Defaults are ``train``'s defaults."""
 
     ngrams: int = _opt(3, "features: unigrams up to n-grams")
-    negation: int = _opt(3, "count the features of the N words after a negation (not, no, "
-                         "never, n't, ...) up to punctuation with a minus sign; 0: off")
+    negation: int = _opt(2, "count the features of the words after a negation (not, no, "
+                         "never, n't, ...) with a minus sign, up to punctuation or the N-th "
+                         "word that is not a, the, it, is, very, ...; 0: off")
     min_count: int = _opt(2, "keep features seen in at least this many texts")
     polarity_cutoff: float = _opt(0.0, "keep features with |log pos/neg ratio| >= this")
     max_features: int = _opt(1_000_000, "keep at most this many features, the most "

@@ -23,7 +23,7 @@ import numpy as np
 
 from .fast import compiled, hash_normalized
 from .folding import normalize, normalized_bytes
-from .negation import MODALS, NEGATIONS, ONE, SCOPE_WORDS, UNDO_WORDS, negated
+from .negation import FUNCTION_WORDS, MODALS, NEGATIONS, ONE, SCOPE_WORDS, UNDO_WORDS, negated
 
 TOKEN_PATTERN = r"[a-z0-9\u0080-\U0010ffff]+(?:'[a-z0-9\u0080-\U0010ffff]+)*|[!?]"
 
@@ -208,13 +208,19 @@ def _hashes_of(words: tuple[str, ...]) -> np.ndarray:
     return _word_hashes[key]
 
 
-def _hash_chunk(texts: list[str], n: int, keep_text: bool, negation: int = 0) -> dict:
+def _negation_words(content: bool) -> tuple[np.ndarray, ...]:
+    """The hashes of the negation's word lists (:func:`negated`'s cues ... free)."""
+    return tuple(map(_hashes_of, (NEGATIONS, SCOPE_WORDS, MODALS, UNDO_WORDS,
+                                  FUNCTION_WORDS if content else ())))
+
+
+def _hash_chunk(texts: list[str], n: int, keep_text: bool, negation: int = 0,
+                content: bool = True) -> dict:
     """Hash one chunk of texts; see :func:`hash_corpus`. Offsets are chunk-local."""
     data = normalized_bytes(texts)
     fast = compiled()
     if fast is not None:
-        words = tuple(map(_hashes_of, (NEGATIONS, SCOPE_WORDS, MODALS, UNDO_WORDS))) \
-            if negation else (None,) * 4
+        words = _negation_words(content) if negation else (None,) * 5
         return hash_normalized(fast, data, len(texts), n, keep_text, negation, *words)
     buf = np.frombuffer(data, dtype=np.uint8)
     starts, ends = _token_spans(buf)
@@ -231,8 +237,7 @@ def _hash_chunk(texts: list[str], n: int, keep_text: bool, negation: int = 0) ->
     if negation:
         # a feature's lowest bit says whether all its words are in a negation's scope:
         # the same feature either way, counted with a minus sign (see vocab.signed)
-        inside = negated(buf, starts, ends, h1, negation, *map(_hashes_of, (
-            NEGATIONS, SCOPE_WORDS, MODALS, UNDO_WORDS)))
+        inside = negated(buf, starts, ends, h1, negation, *_negation_words(content))
         np.bitwise_and(h1, ~ONE, out=h1)
         feats = [h1 | inside]
     else:
@@ -297,15 +302,17 @@ def _chunks(texts: list[str], limit: int):
 
 
 def hash_corpus(texts: list[str], n: int = 1, keep_text: bool = False,
-                workers: int | None = None, negation: int = 0) -> HashedCorpus:
+                workers: int | None = None, negation: int = 0,
+                content: bool = True) -> HashedCorpus:
     """Tokenize ``texts`` and return the hashes of their unigrams up to ``n``-grams.
 
     Cost: a few vectorized passes over the bytes, in chunks of 4 MiB (64 in the compiled
     loops, which need no temporaries); no Python object per token. ``keep_text=True``
     also keeps what turns hashes back into words. ``workers`` threads hash chunks side by
     side (default: one per core, at most 2); the result is the same whatever their
-    number. ``negation``: the window of :func:`negated` (0: none); each hash's lowest bit
-    then says whether the feature is negated (:func:`signed` splits them).
+    number. ``negation``: the window of :func:`negated` (0: none), in words that carry
+    meaning (``content``; False: in tokens, as models made before it); each hash's lowest
+    bit then says whether the feature is negated (:func:`signed` splits them).
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
@@ -317,9 +324,10 @@ def hash_corpus(texts: list[str], n: int = 1, keep_text: bool = False,
 
         _powers(_CHUNK_BYTES + 1)  # fill the shared cache once, before the threads start
         with ThreadPoolExecutor(min(workers, len(chunks))) as pool:
-            parts = list(pool.map(lambda c: _hash_chunk(c, n, keep_text, negation), chunks))
+            parts = list(pool.map(lambda c: _hash_chunk(c, n, keep_text, negation, content),
+                                  chunks))
     else:
-        parts = [_hash_chunk(chunk, n, keep_text, negation) for chunk in chunks]
+        parts = [_hash_chunk(chunk, n, keep_text, negation, content) for chunk in chunks]
     del chunks
     if len(parts) == 1 and "whole" in parts[0]:  # compiled, one part: no copies
         return HashedCorpus(*parts[0]["whole"], *map(parts[0].get, _CORPUS_REST))

@@ -71,6 +71,9 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
     resume from there.
     """
     if resume is not None:
+        if resume.vocab.negation and not resume.vocab.content:
+            raise SentimentError("the checkpoint was made with the older negation rule (its "
+                                 "window counts every word); train afresh")
         # a setting the checkpoint predates is what its vocabulary was made with
         settings = Settings.from_dict({"negation": resume.vocab.negation,
                                        **resume.settings})

@@ -15,6 +15,7 @@ import threading
 
 import numpy as np
 
+from .counting import polarity
 from .fast import compiled, lookup, lookup_table, rows_matrix
 from .negation import signed
 from .text import HASH_VERSION, HashedCorpus, hash_corpus, join_tokens
@@ -41,10 +42,12 @@ class Vocabulary:
     ngrams, min_count, polarity_cutoff, negation : the settings the vocabulary was fit with
         (``negation``: texts are hashed with that window, and a negated feature counts
         with a minus sign).
+    content : the negation's window counts words that carry meaning (False: every token,
+        as models made before it; see :data:`sentiment.negation.FUNCTION_WORDS`).
     """
 
     def __init__(self, hashes, words, pos_counts, neg_counts, n_pos, n_neg,
-                 ngrams=1, min_count=1, polarity_cutoff=0.0, negation=0):
+                 ngrams=1, min_count=1, polarity_cutoff=0.0, negation=0, content=True):
         self.hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
         # list of str, or the UTF-8 bytes of them joined by newlines, or those bytes
         # zlib-compressed as a 1-tuple (a compact model's)
@@ -55,6 +58,7 @@ class Vocabulary:
         self.ngrams, self.min_count = int(ngrams), int(min_count)
         self.polarity_cutoff = float(polarity_cutoff)
         self.negation = int(negation)
+        self.content = bool(content)
         self._order = None  # argsort of hashes, for lookups without pandas
         self._sorted_hashes = None  # hashes[_order]
         self._index = None  # pandas Index over hashes, for large lookups
@@ -220,7 +224,7 @@ class Vocabulary:
 
     def hash(self, texts) -> HashedCorpus:
         """``texts`` hashed as this vocabulary's features were."""
-        return hash_corpus(texts, self.ngrams, negation=self.negation)
+        return hash_corpus(texts, self.ngrams, negation=self.negation, content=self.content)
 
     def input_values(self, values: str, data: np.ndarray, indices: np.ndarray) -> np.ndarray:
         """Turn binary/count CSR ``data`` into input values: ``values='nb'`` multiplies
@@ -298,7 +302,8 @@ class Vocabulary:
         return {"size": len(self), "ngrams": self.ngrams, "min_count": self.min_count,
                 "polarity_cutoff": self.polarity_cutoff, "n_pos": self.n_pos,
                 "n_neg": self.n_neg, "hash": HASH_VERSION,
-                **({"negation": self.negation} if self.negation else {})}
+                **({"negation": self.negation, "negation_content": self.content}
+                   if self.negation else {})}
 
     @classmethod
     def from_arrays(cls, arrays, meta: dict, sorted_hashes: np.ndarray | None = None
@@ -309,7 +314,8 @@ class Vocabulary:
             else bytes(arrays["vocab_words"])
         vocab = cls(arrays["vocab_hashes"], words, arrays.get("vocab_pos"),
                     arrays.get("vocab_neg"), meta["n_pos"], meta["n_neg"], meta["ngrams"],
-                    meta["min_count"], meta["polarity_cutoff"], meta.get("negation", 0))
+                    meta["min_count"], meta["polarity_cutoff"], meta.get("negation", 0),
+                    meta.get("negation_content", "negation" not in meta))
         if "vocab_order" in arrays:
             vocab._order = np.asarray(arrays["vocab_order"])
         else:  # compact: sorted by hash (checked on reading)
@@ -392,9 +398,3 @@ def class_log_ratio(counts: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     rest_total = counts.sum() - counts.sum(axis=0) + alpha * len(counts)
     r = np.log(smoothed / per_class) - np.log(rest / rest_total)
     return np.abs(r).max(axis=1).astype(np.float32) if r.size else np.zeros(0, np.float32)
-
-
-def polarity(pos, neg, n_pos, n_neg) -> np.ndarray:
-    """Smoothed log of (positive share) / (negative share) of each feature's texts."""
-    return (np.log((np.asarray(pos) + 1.0) / (n_pos + 1.0))
-            - np.log((np.asarray(neg) + 1.0) / (n_neg + 1.0)))

@@ -150,18 +150,18 @@ def test_pure_switch(monkeypatch):
 PIECES = st.one_of(
     st.sampled_from(list("aZ09'!? \x00<br/>.,;:()\"nt\u2019\u201c\u00c9\u0130")),
     st.sampled_from(["not ", "n't ", "never ", "but ", "<br />", "<BR>", "don't ", "can't ",
-                     "enough ", "couldn't "]),
+                     "enough ", "couldn't ", "the ", "it ", "a very "]),
     st.characters())
 TEXTS = st.lists(st.lists(PIECES, max_size=12).map("".join), max_size=8)
 
 
 @hyp_settings(max_examples=200, derandomize=True, deadline=None)
-@given(TEXTS, st.integers(1, 3), st.sampled_from([0, 1, 3]), st.booleans())
-def test_compiled_hashing_equals_numpy(texts, n, negation, keep_text):
+@given(TEXTS, st.integers(1, 3), st.sampled_from([0, 1, 3]), st.booleans(), st.booleans())
+def test_compiled_hashing_equals_numpy(texts, n, negation, keep_text, content):
     with pure(False):
-        got = _hash_chunk(texts, n, keep_text, negation)
+        got = _hash_chunk(texts, n, keep_text, negation, content)
     with pure(True):
-        want = _hash_chunk(texts, n, keep_text, negation)
+        want = _hash_chunk(texts, n, keep_text, negation, content)
     assert set(got) == set(want) | {"whole", "blocks"}
     assert np.array_equal(got["whole"][0], np.concatenate(want["hashes"]))
     assert np.array_equal(got["whole"][1], np.concatenate(want["rows"]))

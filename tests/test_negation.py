@@ -11,16 +11,16 @@ from sentiment.text import hash_corpus, tokenize
 from sentiment.train import train
 
 
-def scope(text: str, window: int = 3) -> list[str]:
+def scope(text: str, window: int = 2, content: bool = True) -> list[str]:
     """The tokens of ``text`` marked negated, as ``hash_corpus`` marks them."""
-    corpus = hash_corpus([text], 1, negation=window)
+    corpus = hash_corpus([text], 1, negation=window, content=content)
     _, sign = signed(corpus.hashes, window)
     return [t for t, s in zip(tokenize(text), sign) if s < 0]
 
 
 @pytest.mark.parametrize("text, inside", [
     ("not bad", ["bad"]),
-    ("I did not love this movie at all", ["love", "this", "movie"]),
+    ("I did not love this movie at all", ["love", "this", "movie", "at", "all"]),
     ("I didn't like it, but the music was great", ["like", "it"]),
     ("not good. great acting", ["good"]),
     ("no complaints but boring", ["complaints"]),
@@ -30,6 +30,12 @@ def scope(text: str, window: int = 3) -> list[str]:
     ("good movie", []),
     ("not", []),
     ("nothing special (really) good", ["special"]),
+    # the window counts words that carry meaning: articles, pronouns, "be", ... ride along
+    ("not as good as the book", ["as", "good", "as", "the", "book"]),
+    ("I can't say I enjoyed it much", ["say", "i", "enjoyed", "it"]),
+    ("it is not a very good film, really", ["a", "very", "good", "film"]),
+    ("it was not that this is the worst", ["that", "this", "is", "the", "worst"]),
+    ("don't waste your time on it", ["waste", "your"]),
     # "can't ... enough" intensifies; "not good enough" stays negated
     ("I can't recommend it enough", []),
     ("couldn't praise it enough. not good", ["good"]),
@@ -41,9 +47,21 @@ def test_a_negation_covers_the_next_words_up_to_punctuation(text, inside):
     assert scope(text) == inside
 
 
+@pytest.mark.parametrize("text, inside", [
+    ("I did not love this movie at all", ["love", "this", "movie"]),
+    ("not as good as the book", ["as", "good", "as"]),
+    ("I can't recommend it enough", []),
+    ("nothing special (really) good", ["special"]),
+])
+def test_models_made_before_count_every_word_in_the_window(text, inside):
+    assert scope(text, window=3, content=False) == inside
+
+
 def test_the_window_and_a_second_negation():
-    assert scope("not a very good film", window=2) == ["a", "very"]
+    assert scope("not a very good film", window=1) == ["a", "very", "good"]
+    assert scope("not a very good film", window=2, content=False) == ["a", "very"]
     assert scope("not bad, not good", window=3) == ["bad", "good"]
+    assert scope("not bad not good at all", window=3) == ["bad", "good", "at", "all"]
 
 
 def test_without_negation_the_hashes_are_as_before():
@@ -61,7 +79,7 @@ def test_every_way_of_scoring_agrees_with_negation():
     texts = (POSITIVE + NEGATIVE) * 10
     labels = ([1] * len(POSITIVE) + [0] * len(NEGATIVE)) * 10
     model = train(texts, labels, Settings(epochs=3, min_count=1, val_fraction=0.0))
-    assert model.vocab.negation == 3
+    assert model.vocab.negation == 2 and model.vocab.content
     probe = ["not a wonderful film", "i did not hate it, great", "not boring at all",
              "great, not great. great", "not great, great, not great", "boring film"]
     full = model.logits(probe)
@@ -96,17 +114,28 @@ def test_texts_without_a_known_feature_encode_to_empty_rows():
         assert np.array_equal(X.indptr, indptr) and np.array_equal(X.data, data)
 
 
-def test_a_model_file_keeps_its_negation(tmp_path):
+def test_a_model_file_keeps_its_negation(tmp_path, monkeypatch):
     texts = (POSITIVE + NEGATIVE) * 5
     labels = ([1] * len(POSITIVE) + [0] * len(NEGATIVE)) * 5
     from sentiment.model import Model
 
+    probe = ["not great", "not a very great film", "it was not the great film I hoped"]
     for window in (0, 2):
         model = train(texts, labels, Settings(epochs=1, min_count=1, negation=window))
         back = Model.load(model.save(tmp_path / f"m{window}.npz"))
-        assert back.vocab.negation == window
-        np.testing.assert_allclose(back.logits(["not great"]), model.logits(["not great"]),
-                                   atol=1e-5)
+        assert back.vocab.negation == window and back.vocab.content
+        np.testing.assert_allclose(back.logits(probe), model.logits(probe), atol=1e-5)
+    # a model made before the window counted words that carry meaning: its file says
+    # nothing of it, and it reads texts as it was trained, every word counted
+    now = model.logits(probe)
+    model.vocab.content = False
+    before = model.vocab.meta()
+    assert before.pop("negation_content") is False
+    monkeypatch.setattr(model.vocab, "meta", lambda: before)
+    back = Model.load(model.save(tmp_path / "old.npz"))
+    assert back.vocab.negation == 2 and not back.vocab.content
+    np.testing.assert_allclose(back.logits(probe), model.logits(probe), atol=1e-5)
+    assert back.logits(probe)[0] == now[0] and back.logits(probe)[1] != now[1]
 
 
 def test_the_negation_set_with_the_built_in_model():
