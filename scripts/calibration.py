@@ -48,9 +48,15 @@ def measure(name, texts, labels, test_texts, test_labels, settings: Settings) ->
     confidence = np.maximum(p, 1 - p)
     correct = predicted == (np.asarray(test_labels) > 0)
     error, rows = ece(confidence, correct)
+    # the raw model's: the logits before they were divided by the fitted temperature
+    t = model.info.get("temperature") or 1.0  # a positive divisor: labels unchanged
+    q = np.clip(p, 1e-12, 1 - 1e-12)
+    raw = 1 / (1 + np.exp(-(np.log(q) - np.log1p(-q)) * t))
+    raw_error = ece(np.maximum(raw, 1 - raw), correct)[0]  # the same labels
     words = np.array([len(t.split()) for t in test_texts])
     short = words <= np.median(words)
-    return {"name": name, "ece": error, "accuracy": float(correct.mean()),
+    return {"name": name, "ece": error, "raw_ece": raw_error,
+            "accuracy": float(correct.mean()),
             "confidence": float(confidence.mean()),
             "conf_short": float(confidence[short].mean()),
             "conf_long": float(confidence[~short].mean()),
@@ -81,12 +87,13 @@ def main() -> None:
              f"over {BINS} bins of confidence (the probability of the predicted label); "
              "'short' and 'long' are the halves of the test texts by length.", "",
              "| data | test rows | accuracy | ECE | mean confidence | short half | long half "
-             "| temperature |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| temperature | ECE without it |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in results:
         t = "-" if r["temperature"] is None else f"{r['temperature']:.2f}"
         lines.append(f"| {r['name']} | {r['n']:,} | {r['accuracy']:.2%} | {r['ece']:.4f} | "
                      f"{r['confidence']:.3f} | {r['conf_short']:.3f} | {r['conf_long']:.3f} "
-                     f"| {t} |")
+                     f"| {t} | {r['raw_ece']:.4f} |")
     if args.plot:
         lines += ["", f"![reliability plot]({Path(args.plot).name})"]
     write_report(lines, args.out)

@@ -138,17 +138,20 @@ def test_a_model_file_keeps_its_negation(tmp_path, monkeypatch):
     assert back.logits(probe)[0] == now[0] and back.logits(probe)[1] != now[1]
 
 
-def test_the_negation_set_with_the_built_in_model():
-    """The regression set docs/negation.tsv (48 phrases written for it) with the model
-    shipped in the package (IMDB, defaults): 81% when it was built; 46% without negation."""
+@pytest.mark.parametrize("name, least", [("negation.tsv", 0.85),
+                                         ("negation_heldout.tsv", 0.85)])
+def test_the_negation_sets_with_the_built_in_model(name, least):
+    """The regression sets docs/negation.tsv (48 phrases written for it) and
+    docs/negation_heldout.tsv (36 more, written after the window's rule was chosen on the
+    first) with the model shipped in the package (IMDB, defaults): 85% and 89% when it
+    was built; 46% and 44% without negation."""
     from pathlib import Path
 
     import pandas as pd
 
     import sentiment
 
-    phrases = pd.read_csv(Path(__file__).resolve().parent.parent / "docs" / "negation.tsv",
-                          sep="\t")
+    phrases = pd.read_csv(Path(__file__).resolve().parent.parent / "docs" / name, sep="\t")
     predicted = sentiment.load().predict(phrases["text"].tolist())
     right = np.mean([p == y for p, y in zip(predicted, phrases["label"])])
-    assert right >= 0.8
+    assert right >= least
