@@ -82,6 +82,7 @@ def train_cluster(engine: Engine, chunks, settings: Settings, *, scheme: LabelSc
     read; the other callbacks as in one process."""
     from .train import _snapshot, calibrate_logits, check_multiclass, keep_stopped
 
+    settings = settings.for_labels(multiclass=classes is not None)
     if classes is not None:
         check_multiclass(settings)
     if settings.kernel != "csr":

@@ -14,6 +14,7 @@ from .network import ACTIVATIONS, KERNELS
 from .optim import OPTIMIZERS
 
 VALUES = ("binary", "count", "nb")
+NEGATION = 2  # the negation window two classes train with by default
 #: numeric setting -> (lowest, highest or None, whether the lowest itself is allowed)
 RANGES = {"ngrams": (1, 10, True), "negation": (0, 20, True), "min_count": (1, None, True),
           "polarity_cutoff": (0, None, True), "max_features": (0, None, True),
@@ -32,9 +33,10 @@ class SettingError(ValueError):
 LOSSES = ("xent", "mse")
 
 
-def _opt(default, help_text):
-    """A settings field whose help text the CLI shows."""
-    return field(default=default, metadata={"help": help_text})
+def _opt(default, help_text, shown=None):
+    """A settings field whose help text the CLI shows (``shown``: its default, in words)."""
+    return field(default=default, metadata={"help": help_text,
+                                            "shown": default if shown is None else shown})
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,10 @@ class Settings:
     """Everything that decides how a model is trained. Defaults are ``train``'s defaults."""
 
     ngrams: int = _opt(3, "features: unigrams up to n-grams")
-    negation: int = _opt(2, "count the features of the words after a negation (not, no, "
-                         "never, n't, ...) with a minus sign, up to punctuation or the N-th "
-                         "word that is not a, the, it, is, very, ...; 0: off")
+    negation: int | None = _opt(None, "count the features of the words after a negation "
+                                "(not, no, never, n't, ...) with a minus sign, up to "
+                                "punctuation or the N-th word that is not a, the, it, is, "
+                                "very, ...; 0: off", f"{NEGATION} with two classes, 0 with K")
     min_count: int = _opt(2, "keep features seen in at least this many texts")
     polarity_cutoff: float = _opt(0.0, "keep features with |log pos/neg ratio| >= this")
     max_features: int = _opt(1_000_000, "keep at most this many features, the most "
@@ -78,6 +81,8 @@ class Settings:
                                    f"got {getattr(self, name)!r}")
         for name, (low, high, closed) in RANGES.items():
             value = getattr(self, name)
+            if value is None and name == "negation":  # chosen by for_labels
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not math.isfinite(value):
                 raise SettingError(name, f"must be a finite number; got {value!r}")
@@ -104,3 +109,12 @@ class Settings:
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
+
+    def for_labels(self, multiclass: bool) -> "Settings":
+        """These settings with ``negation`` chosen if left to the default (None): a window
+        of :data:`NEGATION` for two classes, none for K. A negated word counts with its
+        weights flipped, which for two classes says the opposite; on a scale of K it points
+        to the other end ("not great" to a 1 of 10): docs/multiclass.md measures it."""
+        if self.negation is not None:
+            return self
+        return replace(self, negation=0 if multiclass else NEGATION)

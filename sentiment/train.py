@@ -82,6 +82,7 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
                                  " resume with the same label flags")
         scheme = resume.scheme
     scheme = scheme or LabelScheme()
+    settings = settings.for_labels(multiclass=classes is not None)
     if classes is not None:
         check_multiclass(settings)
     with Spool(max_memory // 4, cache_dir) as spool, _Bars(progress, total) as bars:

@@ -265,3 +265,22 @@ def test_stars_refuse_a_rating_beyond_the_scale_read_first(tmp_path, capsys):
                         "--max-memory", "64M"], capsys)
     assert code == 2
     assert "rating '9' is outside the scale 1-5 read from the first rows" in err
+
+
+def test_k_classes_train_without_negation_unless_asked(three, tmp_path, capsys):
+    """A negated word counts with its weights flipped: the opposite for two classes, the
+    other end of a scale of K (docs/multiclass.md), so K classes leave negation off by
+    default; a window asked for is kept, on the command line and in Python."""
+    assert QUICK.negation is None and three.vocab.negation == 0
+    assert three.settings["negation"] == 0
+    two = train(TEXTS[:48], [1] * 24 + [0] * 24, QUICK, progress=False)
+    assert two.vocab.negation == Settings().for_labels(multiclass=False).negation == 2
+    asked = train(TEXTS, RATINGS, QUICK.with_(negation=3), multiclass=True, progress=False)
+    assert asked.vocab.negation == 3
+    path = write_csv(tmp_path / "r.csv", zip(TEXTS, RATINGS))
+    for flags, window in (([], 0), (["--negation", "1"], 1)):
+        model = tmp_path / f"m{window}.npz"
+        code, _, err = run(["train", path, "--model", model, "--multiclass", *TRAIN_FLAGS,
+                            *flags], capsys)
+        assert code == 0, err
+        assert Model.load(model).vocab.negation == window

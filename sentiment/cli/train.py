@@ -77,11 +77,12 @@ def settings_args(p):
         flag = "--" + f.name.replace("_", "-")
         if f.type in ("bool", bool):
             g.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
-                           default=None, help=f"{f.metadata['help']} (default: {f.default})")
+                           default=None, help=f"{f.metadata['help']} (default: "
+                           f"{f.metadata['shown']})")
             continue
-        kind = {"int": int, "float": float, "str": str}[str(f.type)]
+        kind = {"int": int, "float": float, "str": str}[str(f.type).split(" |")[0]]
         g.add_argument(flag, dest=f.name, type=kind, default=None, metavar=f.name.upper(),
-                       help=f"{f.metadata['help']} (default: {f.default})")
+                       help=f"{f.metadata['help']} (default: {f.metadata['shown']})")
 
 
 def settings_from(args):
@@ -122,8 +123,8 @@ def cmd_train(args) -> int:
     model_path = Path(args.model) if args.model else default_model()
     if args.model is None:
         model_path.parent.mkdir(parents=True, exist_ok=True)
-    settings = settings_from(args)
     scheme = label_scheme(args)  # before any download: `--stars FILE` took the file
+    settings = settings_from(args).for_labels(multiclass=scheme.kind == "multiclass")
     max_memory = parse_size(args.max_memory)
     if args.threads is not None and args.threads < 1:
         raise SentimentError(f"--threads must be at least 1; got {args.threads}")

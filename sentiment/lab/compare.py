@@ -133,8 +133,11 @@ def compare(train_texts, train_labels, test_texts, test_labels, stages=None, *,
 def _stage_row(stage, train_texts, train_labels, test_texts, test_labels, test_corpora, *,
                limit, seed, profile, progress, multiclass=False) -> dict:
     """Run one stage (and profile it if asked), hashing the test set once per n-gram size."""
+    from dataclasses import replace
+
     from ..text import hash_corpus
 
+    stage = replace(stage, settings=stage.settings.for_labels(multiclass))
     n = (stage.settings.ngrams, stage.settings.negation)
     if n not in test_corpora:
         test_corpora[n] = hash_corpus(list(test_texts), n[0], negation=n[1])

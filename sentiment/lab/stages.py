@@ -100,8 +100,9 @@ def _describe(s: Settings) -> str:
     """What training with ``s`` does, in a sentence, from the settings themselves."""
     values = {"nb": "present or not, scaled by the naive-Bayes log-count ratio",
               "binary": "present or not", "count": "counted"}[s.values]
-    negated = (f", negative after a negation up to its {s.negation} words that carry "
-               "meaning" if s.negation else "")
+    window = s.for_labels(multiclass=False).negation
+    negated = (f", negative after a negation up to its {window} words that carry meaning "
+               "(two classes)" if window else "")
     words = (f"1-{s.ngrams} grams seen in at least {s.min_count} reviews, {values}{negated}; "
              f"{s.hidden} hidden units, {s.optimizer} at lr {s.lr:g}, {s.batch_size:,} "
              f"reviews per batch, at most {s.epochs} epochs")
