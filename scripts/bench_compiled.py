@@ -44,7 +44,7 @@ def main() -> None:
     frame = pd.read_csv(imdb_paths()[0])
     texts = frame["review"].tolist()
     labels = (frame["sentiment"] == "positive").to_numpy().astype(np.int8)
-    settings = Settings()
+    settings = Settings().for_labels(multiclass=False)
 
     def pass_one():
         for lo in range(0, len(texts), 6400):
@@ -52,9 +52,10 @@ def main() -> None:
             hash_part(texts[part], labels[part], labels[part], settings, True, 0, threads=1)
 
     def vocabulary():
-        fit_vocabulary(texts, labels, ngrams=3, min_count=2, negation=3)
+        fit_vocabulary(texts, labels, ngrams=3, min_count=2, negation=settings.negation)
 
-    vocab, X = fit_vocabulary(texts, labels, ngrams=3, min_count=2, negation=3)
+    vocab, X = fit_vocabulary(texts, labels, ngrams=3, min_count=2,
+                              negation=settings.negation)
     X.data = X.data.astype(np.float32)
 
     def epoch():

@@ -99,7 +99,8 @@ static Py_ssize_t scan_tokens(const unsigned char *b, Py_ssize_t n, const Tokens
                     undone = 0;
                     counted = 0;
                 }
-                if (last_cue && !undone && t > last && !member(h, out->free, out->n_free))
+                if (last_cue && !undone && t > last && counted <= out->window &&
+                    !member(h, out->free, out->n_free))
                     counted++;
                 int in = last_cue && !undone && t > last && counted <= out->window;
                 if (in && modal && member(h, out->undo, out->n_undo)) {  /* can't ... enough */

@@ -20,7 +20,7 @@ from .errors import SentimentError
 from .files import atomic_write
 from .labels import BINARY, KINDS, MAX_CLASSES, LabelScheme
 from .network import ACTIVATIONS
-from .text import HASH_VERSION
+from .text import HASH_VERSION, WORDS_VERSION
 
 FORMAT = "sentiment-model"
 FORMAT_VERSION = 1
@@ -208,7 +208,7 @@ def _read_meta(path: Path, arrays: dict, hint: str) -> dict:
         if not isinstance(meta.get(key, kind() if key in OPTIONAL else None), kind):
             raise SentimentError(f"{path}: model metadata lacks a valid {key!r}; {hint}")
     vocab = meta["vocab"]
-    if vocab.get("hash") != HASH_VERSION:
+    if vocab.get("hash") not in (HASH_VERSION, WORDS_VERSION):
         raise SentimentError(f"{path}: model was built with tokenizer {vocab.get('hash')!r}, "
                              f"this version uses {HASH_VERSION!r}; retrain it")
     for key, kind in VOCAB_TYPES.items():

@@ -27,7 +27,8 @@ SCOPE_WORDS = ("but", "!", "?")
 MODALS = ("can't", "cannot", "couldn't")
 UNDO_WORDS = ("enough",)
 #: words a scope's window does not count (it counts the words that carry meaning):
-#: articles, demonstratives, personal pronouns, forms of "be" and degree words, so that
+#: articles, demonstratives, personal pronouns, forms of "be", degree words and "as", "at",
+#: "all" ("not as good as", "not at all"), so that
 #: "not as good as the book", "isn't that funny" and "I can't say I enjoyed it" reach as
 #: far as "not good" does. Models made before this counted every word (``content=False``).
 FUNCTION_WORDS = ("a", "an", "the", "this", "that", "these", "those", "it", "its", "i",

@@ -45,9 +45,11 @@ class Settings:
 
     ngrams: int = _opt(3, "features: unigrams up to n-grams")
     negation: int | None = _opt(None, "count the features of the words after a negation "
-                                "(not, no, never, n't, ...) with a minus sign, up to "
-                                "punctuation or the N-th word that is not a, the, it, is, "
-                                "very, ...; 0: off", f"{NEGATION} with two classes, 0 with K")
+                                "(not, no, never, n't, ...) with a minus sign, up to the N-th "
+                                "word that is not a, the, it, is, very, ... (and such words "
+                                "right after it), or sooner at punctuation, 'but', '!', '?' "
+                                "or another negation; 0: off",
+                                f"{NEGATION}, or 0 with --multiclass")
     min_count: int = _opt(2, "keep features seen in at least this many texts")
     polarity_cutoff: float = _opt(0.0, "keep features with |log pos/neg ratio| >= this")
     max_features: int = _opt(1_000_000, "keep at most this many features, the most "

@@ -28,8 +28,11 @@ from .negation import FUNCTION_WORDS, MODALS, NEGATIONS, ONE, SCOPE_WORDS, UNDO_
 TOKEN_PATTERN = r"[a-z0-9\u0080-\U0010ffff]+(?:'[a-z0-9\u0080-\U0010ffff]+)*|[!?]"
 
 #: Version of the hashing rule; stored in model files so a model is never read with
-#: token ids from a different rule.
+#: token ids from a different rule. A model whose negation window counts words that carry
+#: meaning stores :data:`WORDS_VERSION`, which readers made before that rule refuse rather
+#: than read its texts with the window counting every word.
 HASH_VERSION = "poly64-1"
+WORDS_VERSION = HASH_VERSION + "+negation-words"
 
 _BASE = np.uint64(0x100000001B3)  # odd, so it has an inverse modulo 2**64
 _MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
@@ -316,6 +319,8 @@ def hash_corpus(texts: list[str], n: int = 1, keep_text: bool = False,
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
+    if negation is None:
+        raise ValueError("negation is None: Settings.for_labels chooses the window")
     chunks = list(_chunks(texts, _CHUNK_BYTES * (1 if compiled() is None else 16)))
     if workers is None:
         workers = min(2, os.cpu_count() or 1)

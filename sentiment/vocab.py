@@ -18,7 +18,7 @@ import numpy as np
 from .counting import polarity
 from .fast import compiled, lookup, lookup_table, rows_matrix
 from .negation import signed
-from .text import HASH_VERSION, HashedCorpus, hash_corpus, join_tokens
+from .text import HASH_VERSION, WORDS_VERSION, HashedCorpus, hash_corpus, join_tokens
 
 #: lookups at once past which a hash table over the hashes (made once) pays, over a
 #: binary search of the sorted hashes
@@ -301,9 +301,8 @@ class Vocabulary:
     def meta(self) -> dict:
         return {"size": len(self), "ngrams": self.ngrams, "min_count": self.min_count,
                 "polarity_cutoff": self.polarity_cutoff, "n_pos": self.n_pos,
-                "n_neg": self.n_neg, "hash": HASH_VERSION,
-                **({"negation": self.negation, "negation_content": self.content}
-                   if self.negation else {})}
+                "n_neg": self.n_neg, "hash": WORDS_VERSION if self.negation and self.content
+                else HASH_VERSION, **({"negation": self.negation} if self.negation else {})}
 
     @classmethod
     def from_arrays(cls, arrays, meta: dict, sorted_hashes: np.ndarray | None = None
@@ -315,7 +314,7 @@ class Vocabulary:
         vocab = cls(arrays["vocab_hashes"], words, arrays.get("vocab_pos"),
                     arrays.get("vocab_neg"), meta["n_pos"], meta["n_neg"], meta["ngrams"],
                     meta["min_count"], meta["polarity_cutoff"], meta.get("negation", 0),
-                    meta.get("negation_content", "negation" not in meta))
+                    meta["hash"] == WORDS_VERSION or "negation" not in meta)
         if "vocab_order" in arrays:
             vocab._order = np.asarray(arrays["vocab_order"])
         else:  # compact: sorted by hash (checked on reading)

@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 from corpus import NEGATIVE, POSITIVE
 
+from sentiment.errors import SentimentError
 from sentiment.explain import explain
 from sentiment.negation import signed
 from sentiment.settings import Settings
-from sentiment.text import hash_corpus, tokenize
+from sentiment.text import HASH_VERSION, WORDS_VERSION, hash_corpus, tokenize
 from sentiment.train import train
 
 
@@ -114,7 +115,7 @@ def test_texts_without_a_known_feature_encode_to_empty_rows():
         assert np.array_equal(X.indptr, indptr) and np.array_equal(X.data, data)
 
 
-def test_a_model_file_keeps_its_negation(tmp_path, monkeypatch):
+def test_a_model_file_keeps_its_negation(tmp_path):
     texts = (POSITIVE + NEGATIVE) * 5
     labels = ([1] * len(POSITIVE) + [0] * len(NEGATIVE)) * 5
     from sentiment.model import Model
@@ -128,10 +129,9 @@ def test_a_model_file_keeps_its_negation(tmp_path, monkeypatch):
     # a model made before the window counted words that carry meaning: its file says
     # nothing of it, and it reads texts as it was trained, every word counted
     now = model.logits(probe)
+    assert model.vocab.meta()["hash"] == WORDS_VERSION  # which older readers refuse
     model.vocab.content = False
-    before = model.vocab.meta()
-    assert before.pop("negation_content") is False
-    monkeypatch.setattr(model.vocab, "meta", lambda: before)
+    assert model.vocab.meta()["hash"] == HASH_VERSION  # as older writers wrote it
     back = Model.load(model.save(tmp_path / "old.npz"))
     assert back.vocab.negation == 2 and not back.vocab.content
     np.testing.assert_allclose(back.logits(probe), model.logits(probe), atol=1e-5)
@@ -155,3 +155,12 @@ def test_the_negation_sets_with_the_built_in_model(name, least):
     predicted = sentiment.load().predict(phrases["text"].tolist())
     right = np.mean([p == y for p, y in zip(predicted, phrases["label"])])
     assert right >= least
+
+
+def test_a_checkpoint_of_the_earlier_rule_is_not_resumed():
+    texts = (POSITIVE + NEGATIVE) * 5
+    labels = ([1] * len(POSITIVE) + [0] * len(NEGATIVE)) * 5
+    model = train(texts, labels, Settings(epochs=1, min_count=1))
+    model.vocab.content = False  # as a checkpoint written before the window counted words
+    with pytest.raises(SentimentError, match="older negation rule"):
+        train(texts, labels, resume=model)

@@ -162,7 +162,7 @@ def run(train_path, test_path, *, repeat: int = 3, warmup: int = 1, only=None,
                          f"{', '.join(MEASUREMENTS)}")
     start = time.perf_counter()
     note = note or (lambda line: None)
-    settings = Settings()
+    settings = Settings().for_labels(multiclass=False)
     report = {"date": datetime.now().astimezone().isoformat(timespec="seconds"),
               "machine": machine(), "version": __version__,
               "code": code_version(), "repeat": repeat, "warmup": warmup,

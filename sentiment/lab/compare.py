@@ -146,7 +146,7 @@ def _stage_row(stage, train_texts, train_labels, test_texts, test_labels, test_c
                     limit=limit, seed=seed, progress=progress, multiclass=multiclass)
     if profile:
         row["profile"] = profile_stage(stage, train_texts, train_labels, limit=limit,
-                                       seed=seed)
+                                       seed=seed, multiclass=multiclass)
     return row
 
 
@@ -214,7 +214,7 @@ def _profiling_fit(profiler):
 
 
 def profile_stage(stage: Stage, train_texts, train_labels, *, limit=None, seed=0,
-                  top: int = 5) -> list[dict]:
+                  top: int = 5, multiclass: bool = False) -> list[dict]:
     """Train ``stage`` again under cProfile; return its ``top`` functions by own time."""
     import cProfile
     import pstats
@@ -224,7 +224,7 @@ def profile_stage(stage: Stage, train_texts, train_labels, *, limit=None, seed=0
     profiler = cProfile.Profile()
     with _profiling_fit(profiler):
         train(train_texts, train_labels, stage.settings.with_(seed=seed), progress=False,
-              limit=limit or None)
+              limit=limit or None, multiclass=multiclass)
     return top_functions(pstats.Stats(profiler), top)
 
 
