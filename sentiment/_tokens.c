@@ -99,10 +99,10 @@ static Py_ssize_t scan_tokens(const unsigned char *b, Py_ssize_t n, const Tokens
                     undone = 0;
                     counted = 0;
                 }
-                if (last_cue && !undone && t > last && counted <= out->window &&
-                    !member(h, out->free, out->n_free))
+                const int open = last_cue && !undone && t > last;  /* in a scope's reach */
+                if (open && counted <= out->window && !member(h, out->free, out->n_free))
                     counted++;
-                int in = last_cue && !undone && t > last && counted <= out->window;
+                int in = open && counted <= out->window;
                 if (in && modal && member(h, out->undo, out->n_undo)) {  /* can't ... enough */
                     for (Py_ssize_t k = last + 1; k < t; k++)
                         out->inside[k] = 0;

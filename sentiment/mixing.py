@@ -80,11 +80,9 @@ def train_cluster(engine: Engine, chunks, settings: Settings, *, scheme: LabelSc
     """:func:`sentiment.train.train_chunks` on a cluster: the same model, trained by
     parameter mixing every ``1/rounds`` of an epoch. ``progress(step, rows)`` as rows are
     read; the other callbacks as in one process."""
-    from .train import _snapshot, calibrate_logits, check_multiclass, keep_stopped
+    from .train import _snapshot, calibrate_logits, keep_stopped, settings_for
 
-    settings = settings.for_labels(multiclass=classes is not None)
-    if classes is not None:
-        check_multiclass(settings)
+    settings = settings_for(settings, classes)
     if settings.kernel != "csr":
         from .errors import SentimentError
         raise SentimentError(f"--kernel {settings.kernel} trains one review at a time; a "

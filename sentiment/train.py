@@ -82,9 +82,7 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
                                  " resume with the same label flags")
         scheme = resume.scheme
     scheme = scheme or LabelScheme()
-    settings = settings.for_labels(multiclass=classes is not None)
-    if classes is not None:
-        check_multiclass(settings)
+    settings = settings_for(settings, classes)
     with Spool(max_memory // 4, cache_dir) as spool, _Bars(progress, total) as bars:
         try:
             ready = prepare(chunks, settings, spool, vocab=resume.vocab if resume else None,
@@ -193,6 +191,15 @@ def _snapshot(model: Model, done: TrainerState) -> Model:
     snap = Model(model.vocab, net, model.settings, [h.to_dict() for h in done.history],
                  model.info, model.scheme)
     return snap
+
+
+def settings_for(settings: Settings, classes: ClassTable | None) -> Settings:
+    """``settings`` as two classes (``classes`` None) or K train with them: the negation
+    window chosen (:meth:`Settings.for_labels`), and K classes' limits checked."""
+    settings = settings.for_labels(multiclass=classes is not None)
+    if classes is not None:
+        check_multiclass(settings)
+    return settings
 
 
 def check_multiclass(settings: Settings) -> None:
