@@ -83,14 +83,14 @@ static PyMethodDef methods[] = {
     {"epoch", fast_epoch, METH_VARARGS, NULL},
     {"logits", logits, METH_VARARGS, NULL},
     {"tokens", fast_tokens, METH_VARARGS,
-     "tokens(text, window, cues, stops, modals, undo, free, starts, ends, h1, doc, inside) -> "
-     "tokens: "
-     "each token's bytes, hash, text and (inside not None) whether a negation governs it"},
+     "tokens(text, window, mix, cues, stops, modals, undo, free, starts, ends, h1, doc, "
+     "inside) -> tokens: each token's bytes, hash (mixed if mix), text and (inside not "
+     "None) whether a negation governs it"},
     {"ngrams", fast_ngrams, METH_VARARGS,
-     "ngrams(h1, doc, inside, k, out_h, out_doc) -> the k-grams within a text"},
+     "ngrams(h1, doc, inside, k, mix, out_h, out_doc) -> the k-grams within a text"},
     {"normalized", fast_normalized, METH_VARARGS,
-     "normalized(texts, other) -> bytes: the texts normalized, joined by NUL bytes (the "
-     "ASCII ones here, any other by other(text))"},
+     "normalized(texts, other, unescape) -> bytes: the texts normalized, joined by NUL "
+     "bytes (the one-byte ones here, any other by other(text))"},
     {"join_tokens", fast_join_tokens, METH_VARARGS,
      "join_tokens(data, starts, ends, first, n) -> bytes: token runs, one per line"},
     {"interleave_lines", fast_interleave_lines, METH_VARARGS,

@@ -11,6 +11,15 @@
 /* the multiplier that mixes n-gram hashes, also used to spread keys over hash slots */
 #define MIX0 0x9E3779B97F4A7C15ULL
 
+/* splitmix64's finalizer: a bijection of 64-bit words in which every output bit depends on
+ * every input bit (sentiment.text.mix64 is its numpy twin) */
+static inline uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
 /* Every function checks its arrays with the GIL held, then reads them without it: an
  * array must not change while a call runs (none of the package's does).
  *

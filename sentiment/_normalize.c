@@ -12,6 +12,10 @@ static const char *BREAKS[] = {"<br />", "<br/>", "<br>"};
  * as sentiment.text._FOLD's Latin-1 entries say: ` and the acute accent an apostrophe,
  * the guillemets and the no-break space a space. Filled once, as the module is imported. */
 static unsigned char LOW[256], OUT[256];
+/* NFKC[c]: the Latin-1 character c is one NFKC changes (once folded: the no-break space
+ * and the acute accent are folded before NFKC, as normalize does; tests/test_fast.py
+ * checks all 256) */
+static unsigned char NFKC[256];
 
 void fast_fill_normalize(void)
 {
@@ -22,16 +26,43 @@ void fast_fill_normalize(void)
         OUT[c] = (unsigned char)((low == '`' || low == 0xB4) ? '\'' :
                                  (low == 0xAB || low == 0xBB || low == 0xA0) ? ' ' : low);
     }
+    static const unsigned char changed[] = {0xA8, 0xAA, 0xAF, 0xB2, 0xB3, 0xB5, 0xB8, 0xB9,
+                                            0xBA, 0xBC, 0xBD, 0xBE};
+    for (size_t k = 0; k < sizeof changed; k++)
+        NFKC[changed[k]] = 1;
 }
 
-/* the length of the break that starts at s[i] ('<'), or 0 */
-static Py_ssize_t break_at(const unsigned char *s, Py_ssize_t n, Py_ssize_t i)
+
+/* whether the one-byte text s[0:n] needs what only Python's normalize does under a rule
+ * that decodes entities: a Latin-1 character NFKC changes, or what may be an HTML entity
+ * ("&", 1 to 33 letters, digits or "#", ";": a superset of the entities it decodes) */
+static int needs_python(const unsigned char *s, Py_ssize_t n, int ascii)
 {
-    if (i + 3 >= n || LOW[s[i + 1]] != 'b' || LOW[s[i + 2]] != 'r')
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!ascii && NFKC[s[i]])
+            return 1;
+        if (s[i] != '&')
+            continue;
+        Py_ssize_t j = i + 1;
+        while (j < n && j - i <= 33 && (s[j] == '#' || (s[j] >= '0' && s[j] <= '9') ||
+                                        ((s[j] | 0x20) >= 'a' && (s[j] | 0x20) <= 'z')))
+            j++;
+        if (j < n && j > i + 1 && s[j] == ';')
+            return 1;
+    }
+    return 0;
+}
+
+/* the length of the break that starts at s[i] ('<'), or 0, the characters read through
+ * ``map`` (LOW, or OUT where folding comes first: "<br\xa0/>" is a break then) */
+static Py_ssize_t break_at(const unsigned char *s, Py_ssize_t n, Py_ssize_t i,
+                           const unsigned char *map)
+{
+    if (i + 3 >= n || map[s[i + 1]] != 'b' || map[s[i + 2]] != 'r')
         return 0;
     for (int k = 0; k < 3; k++) {
         Py_ssize_t m = (Py_ssize_t)strlen(BREAKS[k]), j = 3;
-        while (j < m && i + j < n && LOW[s[i + j]] == (unsigned char)BREAKS[k][j])
+        while (j < m && i + j < n && map[s[i + j]] == (unsigned char)BREAKS[k][j])
             j++;
         if (j == m)
             return m;
@@ -45,15 +76,17 @@ static Py_ssize_t break_at(const unsigned char *s, Py_ssize_t n, Py_ssize_t i)
  * lower-cased text never overlap, and a space put for one cannot complete a break replaced
  * before it ("<br />", the only one with a space, goes first); a fold comes after them
  * all: one pass from the left that replaces a break where it starts, on the characters
- * before folding, is the same. */
+ * before folding, is the same. Under a rule that decodes entities (``fold_first``) normalize
+ * folds before it lower-cases, so the breaks are found on the folded characters. */
 static Py_ssize_t normalize_1byte(const unsigned char *s, Py_ssize_t n, unsigned char *out,
-                                  int ascii)
+                                  int ascii, int fold_first)
 {
+    const unsigned char *map = fold_first ? OUT : LOW;
     Py_ssize_t w = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         const unsigned char c = OUT[s[i]];
         if (c == '<') {
-            Py_ssize_t len = break_at(s, n, i);
+            Py_ssize_t len = break_at(s, n, i, map);
             if (len) {
                 out[w++] = ' ';
                 i += len - 1;
@@ -70,13 +103,14 @@ static Py_ssize_t normalize_1byte(const unsigned char *s, Py_ssize_t n, unsigned
     return w;
 }
 
-/* normalized(texts, other) -> bytes: the texts of the list ``texts`` normalized as UTF-8,
- * separated by NUL bytes; a one-byte (Latin-1) one here, any other by
- * ``other(text) -> bytes``. */
+/* normalized(texts, other, unescape) -> bytes: the texts of the list ``texts`` normalized
+ * as UTF-8, separated by NUL bytes; a one-byte (Latin-1) one here, any other by
+ * ``other(text) -> bytes`` (with ``unescape``, also a one-byte text needs_python says). */
 PyObject *fast_normalized(PyObject *self, PyObject *args)
 {
     PyObject *texts, *other;
-    if (!PyArg_ParseTuple(args, "O!O", &PyList_Type, &texts, &other))
+    int unescape;
+    if (!PyArg_ParseTuple(args, "O!Op", &PyList_Type, &texts, &other, &unescape))
         return NULL;
     Py_ssize_t n = PyList_GET_SIZE(texts), total = n ? n - 1 : 0;
     PyObject *done = PyList_New(n);  /* each text's bytes from other(), or the text */
@@ -88,7 +122,9 @@ PyObject *fast_normalized(PyObject *self, PyObject *args)
             PyErr_Format(PyExc_TypeError, "normalized: item %zd is not a str", i);
             goto failed;
         }
-        if (PyUnicode_KIND(t) == PyUnicode_1BYTE_KIND) {  /* ASCII or Latin-1: kept */
+        if (PyUnicode_KIND(t) == PyUnicode_1BYTE_KIND &&  /* ASCII or Latin-1: kept */
+            !(unescape && needs_python(PyUnicode_1BYTE_DATA(t), PyUnicode_GET_LENGTH(t),
+                                       PyUnicode_IS_ASCII(t)))) {
             total += PyUnicode_GET_LENGTH(t) * (PyUnicode_IS_ASCII(t) ? 1 : 2);
             Py_INCREF(t);
             PyList_SET_ITEM(done, i, t);
@@ -120,7 +156,7 @@ PyObject *fast_normalized(PyObject *self, PyObject *args)
         } else {
             PyObject *t = b;
             w += normalize_1byte(PyUnicode_1BYTE_DATA(t), PyUnicode_GET_LENGTH(t), o + w,
-                                 PyUnicode_IS_ASCII(t));
+                                 PyUnicode_IS_ASCII(t), unescape);
         }
     }
     Py_DECREF(done);

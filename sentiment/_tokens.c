@@ -55,6 +55,7 @@ typedef struct {
     int32_t *doc;
     uint8_t *inside;  /* NULL: no negation */
     Py_ssize_t window;
+    int mix;  /* each token's hash mixed (mix64) before anything reads it */
     const uint64_t *cues, *stops, *modals, *undo, *free;  /* free: not counted */
     Py_ssize_t n_cues, n_stops, n_modals, n_undo, n_free;
 } Tokens;
@@ -85,6 +86,8 @@ static Py_ssize_t scan_tokens(const unsigned char *b, Py_ssize_t n, const Tokens
                 h += (uint64_t)b[k] * pw;
                 pw *= BASE;
             }
+            if (out->mix)
+                h = mix64(h);
             out->starts[t] = (int32_t)i;
             out->ends[t] = (int32_t)e;
             out->doc[t] = doc;
@@ -126,7 +129,8 @@ PyObject *fast_tokens(PyObject *self, PyObject *args)
     Py_buffer b, v[10];
     PyObject *o[10];  /* cues, stops, modals, undo, free, starts, ends, h1, doc, inside */
     Py_ssize_t window;
-    if (!PyArg_ParseTuple(args, "y*nOOOOOOOOOO", &b, &window, &o[0], &o[1], &o[2], &o[3],
+    int mix;
+    if (!PyArg_ParseTuple(args, "y*npOOOOOOOOOO", &b, &window, &mix, &o[0], &o[1], &o[2], &o[3],
                           &o[4], &o[5], &o[6], &o[7], &o[8], &o[9]))
         return NULL;
     Py_ssize_t t = -1;
@@ -168,6 +172,7 @@ PyObject *fast_tokens(PyObject *self, PyObject *args)
     out.doc = v[8].buf;
     out.inside = negation ? v[9].buf : NULL;
     out.window = window;
+    out.mix = mix;
     out.cues = v[0].buf;
     out.n_cues = v[0].len / 8;
     out.stops = v[1].buf;
@@ -191,12 +196,14 @@ done:
     return t < 0 ? NULL : PyLong_FromSsize_t(t);
 }
 
-/* ngrams(h1, doc, inside or None, k, out_h, out_doc) -> count: the k-grams within a text */
+/* ngrams(h1, doc, inside or None, k, mix, out_h, out_doc) -> count: the k-grams within a
+ * text (``mix``: each k-gram's hash mixed by mix64 before the negation bit is set) */
 PyObject *fast_ngrams(PyObject *self, PyObject *args)
 {
     PyObject *o[5];
     Py_ssize_t k;
-    if (!PyArg_ParseTuple(args, "OOOnOO", &o[0], &o[1], &o[2], &k, &o[3], &o[4]))
+    int mix;
+    if (!PyArg_ParseTuple(args, "OOOnpOO", &o[0], &o[1], &o[2], &k, &mix, &o[3], &o[4]))
         return NULL;
     Py_buffer v[5];
     int got = 0;
@@ -243,6 +250,8 @@ PyObject *fast_ngrams(PyObject *self, PyObject *args)
                 if (inside)
                     all &= inside[i + j];
             }
+            if (mix)
+                h = mix64(h);
             if (inside)
                 h = (h & ~(uint64_t)1) | (uint64_t)(all != 0);
             oh[made] = h;

@@ -66,7 +66,7 @@ def compact(model, max_features: int | None = DEFAULT_FEATURES) -> Model:
     kept = kept[np.argsort(vocab.hashes[kept], kind="stable")]  # lookups need no order
     small = Vocabulary(vocab.hashes[kept], vocab.words_bytes(kept), None, None,
                        vocab.n_pos, vocab.n_neg, vocab.ngrams, vocab.min_count,
-                       vocab.polarity_cutoff, vocab.negation, vocab.content)
+                       vocab.polarity_cutoff, vocab.negation, vocab.rule)
     small._order = np.arange(len(kept), dtype=np.int32)
     k = weights.shape[1]
     W1 = weights[kept].astype(np.float16).astype(np.float32)  # what the file holds

@@ -213,7 +213,7 @@ def find_feature(model, word: str) -> int:
     from .negation import signed
     from .text import hash_corpus, tokenize
 
-    tokens = tokenize(word)
+    tokens = tokenize(word, model.vocab.rule)
     if not tokens:
         raise SentimentError(f"{word!r} has no word in it; pass a word such as 'excellent'")
     n = len(tokens)
@@ -221,7 +221,7 @@ def find_feature(model, word: str) -> int:
         raise SentimentError(f"{word!r} is a {n}-gram; this model knows features of up to "
                              f"{model.vocab.ngrams} words")
     corpus = hash_corpus([" ".join(tokens)], n, negation=model.vocab.negation,
-                         content=model.vocab.content)
+                         rule=model.vocab.rule)
     last = signed(corpus.hashes[-1:], model.vocab.negation)[0]  # the whole n-gram
     j = int(model.vocab.lookup(last)[0])
     if j < 0:

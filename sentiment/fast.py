@@ -37,13 +37,14 @@ def describe() -> str:
 
 
 def hash_normalized(fast, data: bytes, n_texts: int, n: int, keep_text: bool,
-                    negation: int, cues, stops, modals, undo, free) -> dict:
+                    negation: int, mix: bool, cues, stops, modals, undo, free) -> dict:
     """:func:`sentiment.text._hash_chunk` on the normalized ``data`` (``n_texts`` texts
     separated by NUL bytes) in the compiled loops: the same tokens, hashes, negation scopes
     (``cues``/``stops``/``modals``/``undo``/``free``: the hashes of sentiment.negation's
-    word lists) and n-grams. The features of every n are written into one array
-    (``whole``: hashes and texts, with their ``blocks`` as
-    :class:`~sentiment.text.HashedCorpus` has them), the lists being views of it."""
+    word lists) and n-grams (``mix``: every hash mixed, as the rule says). The features
+    of every n are written into one array (``whole``: hashes and texts, with their
+    ``blocks`` as :class:`~sentiment.text.HashedCorpus` has them), the lists being views
+    of it."""
     # room for as many tokens as bytes, and as many k-grams of each n (pages never
     # written take no memory: only address space, 12 n + 9 bytes a byte of text, which a
     # strict overcommit or ulimit -v would count), shrunk in place once counted: no pass
@@ -53,7 +54,7 @@ def hash_normalized(fast, data: bytes, n_texts: int, n: int, keep_text: bool,
     inside = np.empty(cap, np.uint8) if negation else None
     none = np.zeros(0, np.uint64)
     hashes, rows = np.empty(cap * n, np.uint64), np.empty(cap * n, np.int32)
-    t = fast.tokens(data, negation, *(none if w is None else w
+    t = fast.tokens(data, negation, mix, *(none if w is None else w
                                       for w in (cues, stops, modals, undo, free)),
                     starts, ends, hashes[:cap], rows[:cap], inside)
     for a in (starts, ends) if inside is None else (starts, ends, inside):
@@ -62,7 +63,7 @@ def hash_normalized(fast, data: bytes, n_texts: int, n: int, keep_text: bool,
     sizes = [t] + [int(np.maximum(n_tokens - (k - 1), 0).sum()) for k in range(2, n + 1)]
     at = np.concatenate(([0], np.cumsum(sizes)))
     for k in range(2, n + 1):  # from the unigrams' hashes, negation bit still clear
-        fast.ngrams(hashes[:t], rows[:t], inside, k, hashes[at[k - 1]:at[k]],
+        fast.ngrams(hashes[:t], rows[:t], inside, k, mix, hashes[at[k - 1]:at[k]],
                     rows[at[k - 1]:at[k]])
     if negation:
         np.bitwise_or(hashes[:t], inside, out=hashes[:t])

@@ -20,7 +20,7 @@ from .errors import SentimentError
 from .files import atomic_write
 from .labels import BINARY, KINDS, MAX_CLASSES, LabelScheme
 from .network import ACTIVATIONS
-from .text import HASH_VERSION, WORDS_VERSION
+from .textrules import CURRENT, rule_named
 
 FORMAT = "sentiment-model"
 FORMAT_VERSION = 1
@@ -208,9 +208,10 @@ def _read_meta(path: Path, arrays: dict, hint: str) -> dict:
         if not isinstance(meta.get(key, kind() if key in OPTIONAL else None), kind):
             raise SentimentError(f"{path}: model metadata lacks a valid {key!r}; {hint}")
     vocab = meta["vocab"]
-    if vocab.get("hash") not in (HASH_VERSION, WORDS_VERSION):
+    if rule_named(vocab.get("hash")) is None:
         raise SentimentError(f"{path}: model was built with tokenizer {vocab.get('hash')!r}, "
-                             f"this version uses {HASH_VERSION!r}; retrain it")
+                             f"this version uses {CURRENT.name!r}; retrain it (or score it "
+                             "with the version of sentiment that made it)")
     for key, kind in VOCAB_TYPES.items():
         value = vocab.get(key)
         if not isinstance(value, kind) or key != "polarity_cutoff" and value < (key == "ngrams"):

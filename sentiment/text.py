@@ -10,9 +10,11 @@ Two implementations of one rule:
   with prefix sums. It is what training, evaluation and prediction use; the compiled
   loops (:mod:`sentiment.fast`) do the same in one pass over the bytes, when built.
 
-The rule: after lower-casing and replacing ``<br />`` with a space, a token is a run of
-word characters (ASCII letters and digits, any non-ASCII character but common punctuation)
-with an apostrophe allowed between two (``don't``), or a single ``!`` or ``?``."""
+The rule: after normalizing (:func:`~sentiment.folding.normalize`: entities, NFKC, lower
+case, ``<br />`` a space), a token is a run of word characters (ASCII letters and digits,
+any non-ASCII character but common punctuation) with an apostrophe allowed between two
+(``don't``), or a single ``!`` or ``?``. Each feature's hash is then mixed (:func:`mix64`)
+under the rules that say so (:mod:`sentiment.textrules`)."""
 from __future__ import annotations
 
 import os
@@ -24,23 +26,29 @@ import numpy as np
 from .fast import compiled, hash_normalized
 from .folding import normalize, normalized_bytes
 from .negation import FUNCTION_WORDS, MODALS, NEGATIONS, ONE, SCOPE_WORDS, UNDO_WORDS, negated
+from .textrules import CURRENT, TextRule
 
 TOKEN_PATTERN = r"[a-z0-9\u0080-\U0010ffff]+(?:'[a-z0-9\u0080-\U0010ffff]+)*|[!?]"
-
-#: Version of the hashing rule; stored in model files so a model is never read with
-#: token ids from a different rule. A model whose negation window counts words that carry
-#: meaning stores :data:`WORDS_VERSION`, which readers made before that rule refuse rather
-#: than read its texts with the window counting every word.
-HASH_VERSION = "poly64-1"
-WORDS_VERSION = HASH_VERSION + "+negation-words"
 
 _BASE = np.uint64(0x100000001B3)  # odd, so it has an inverse modulo 2**64
 _MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
 _NGRAM_SALT = np.uint64(0x165667B19E3779F9)
 _CHUNK_BYTES = 1 << 22  # 4 MiB of text per vectorized pass: bounded memory, good speed
+_SPLITMIX = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
 
 
-def tokenize(text: str) -> list[str]:
+def mix64(h: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer of each hash, in place (a bijection whose every output bit
+    depends on every input bit): the compiled loops' ``mix64``."""
+    h ^= h >> np.uint64(30)
+    h *= _SPLITMIX[0]
+    h ^= h >> np.uint64(27)
+    h *= _SPLITMIX[1]
+    h ^= h >> np.uint64(31)
+    return h
+
+
+def tokenize(text: str, rule: TextRule = CURRENT) -> list[str]:
     """Return the tokens of one text, as strings (the readable reference implementation).
 
     >>> tokenize("Great movie!<br />Didn't like the END...")
@@ -48,7 +56,7 @@ def tokenize(text: str) -> list[str]:
     """
     # re compiles the pattern on first use and caches it: not at import, where compiling
     # it would cost ~8 ms of every start-up (predict never tokenizes this way)
-    return re.findall(TOKEN_PATTERN, normalize(text))
+    return re.findall(TOKEN_PATTERN, normalize(text, rule))
 
 
 def ngrams(tokens: list[str], n: int) -> list[str]:
@@ -203,28 +211,29 @@ _word_hashes: dict[str, np.ndarray] = {}  # _hashes_of's, by the words joined
 _CORPUS_REST = ("n_tokens", "blocks", "data", "starts", "ends")  # HashedCorpus's, in order
 
 
-def _hashes_of(words: tuple[str, ...]) -> np.ndarray:
+def _hashes_of(words: tuple[str, ...], rule: TextRule) -> np.ndarray:
     """The unigram hashes of ``words`` (sorted), as :func:`hash_corpus` names them."""
-    key = " ".join(words)
+    key = rule.name + "\n" + " ".join(words)
     if key not in _word_hashes:
-        _word_hashes[key] = np.sort(_hash_chunk(list(words), 1, False)["hashes"][0])
+        _word_hashes[key] = np.sort(_hash_chunk(list(words), 1, False, 0, rule)["hashes"][0])
     return _word_hashes[key]
 
 
-def _negation_words(content: bool) -> tuple[np.ndarray, ...]:
+def _negation_words(rule: TextRule) -> tuple[np.ndarray, ...]:
     """The hashes of the negation's word lists (:func:`negated`'s cues ... free)."""
-    return tuple(map(_hashes_of, (NEGATIONS, SCOPE_WORDS, MODALS, UNDO_WORDS,
-                                  FUNCTION_WORDS if content else ())))
+    return tuple(_hashes_of(w, rule) for w in (
+        NEGATIONS, SCOPE_WORDS, MODALS, UNDO_WORDS, FUNCTION_WORDS if rule.content else ()))
 
 
 def _hash_chunk(texts: list[str], n: int, keep_text: bool, negation: int = 0,
-                content: bool = True) -> dict:
+                rule: TextRule = CURRENT) -> dict:
     """Hash one chunk of texts; see :func:`hash_corpus`. Offsets are chunk-local."""
-    data = normalized_bytes(texts)
+    data = normalized_bytes(texts, rule)
     fast = compiled()
     if fast is not None:
-        words = _negation_words(content) if negation else (None,) * 5
-        return hash_normalized(fast, data, len(texts), n, keep_text, negation, *words)
+        words = _negation_words(rule) if negation else (None,) * 5
+        return hash_normalized(fast, data, len(texts), n, keep_text, negation, rule.mixed,
+                               *words)
     buf = np.frombuffer(data, dtype=np.uint8)
     starts, ends = _token_spans(buf)
     # polynomial hash of each token from prefix sums: sum c_i B^i over the token, shifted
@@ -235,12 +244,14 @@ def _hash_chunk(texts: list[str], n: int, keep_text: bool, negation: int = 0,
     np.cumsum(prefix[1:], out=prefix[1:])  # a byte
     h1 = (prefix[ends] - prefix[starts]) * inv[starts]
     del prefix
+    if rule.mixed:
+        mix64(h1)
     # which text each token belongs to: texts are separated by NUL bytes
     doc = np.searchsorted(np.flatnonzero(buf == 0), starts).astype(np.int32)
     if negation:
         # a feature's lowest bit says whether all its words are in a negation's scope:
         # the same feature either way, counted with a minus sign (see vocab.signed)
-        inside = negated(buf, starts, ends, h1, negation, *_negation_words(content))
+        inside = negated(buf, starts, ends, h1, negation, *_negation_words(rule))
         np.bitwise_and(h1, ~ONE, out=h1)
         feats = [h1 | inside]
     else:
@@ -251,14 +262,14 @@ def _hash_chunk(texts: list[str], n: int, keep_text: bool, negation: int = 0,
         # h[i] names the k-gram starting at token i (garbage where it crosses texts)
         h = (h[:-1] * _MIX[0] + h1[k - 1:] * _MIX[1]) ^ _NGRAM_SALT
         idx = np.flatnonzero(doc[k - 1:] == doc[:len(doc) - k + 1])
+        hk = h[idx]
+        if rule.mixed:
+            mix64(hk)
         if negation:
             all_inside = all_inside[:-1] & inside[k - 1:]
-            hk = h[idx]
             np.bitwise_and(hk, ~ONE, out=hk)
             np.bitwise_or(hk, all_inside[idx], out=hk, casting="unsafe")
-            feats.append(hk)
-        else:
-            feats.append(h[idx])
+        feats.append(hk)
         docs.append(doc[idx])
     out = {"hashes": feats, "rows": docs, "n_tokens": np.bincount(doc, minlength=len(texts))}
     if keep_text:
@@ -306,7 +317,7 @@ def _chunks(texts: list[str], limit: int):
 
 def hash_corpus(texts: list[str], n: int = 1, keep_text: bool = False,
                 workers: int | None = None, negation: int = 0,
-                content: bool = True) -> HashedCorpus:
+                rule: TextRule = CURRENT) -> HashedCorpus:
     """Tokenize ``texts`` and return the hashes of their unigrams up to ``n``-grams.
 
     Cost: a few vectorized passes over the bytes, in chunks of 4 MiB (64 in the compiled
@@ -314,8 +325,10 @@ def hash_corpus(texts: list[str], n: int = 1, keep_text: bool = False,
     also keeps what turns hashes back into words. ``workers`` threads hash chunks side by
     side (default: one per core, at most 2); the result is the same whatever their
     number. ``negation``: the window of :func:`negated` (0: none), in words that carry
-    meaning (``content``; False: in tokens, as models made before it); each hash's lowest
-    bit then says whether the feature is negated (:func:`signed` splits them).
+    meaning where ``rule.content`` says so (else in tokens, as models made before it); each
+    hash's lowest bit then says whether the feature is negated (:func:`signed` splits
+    them). ``rule``: the tokenizer version (:mod:`sentiment.textrules`), the current one
+    unless scoring with a model made by an older one.
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
@@ -329,10 +342,10 @@ def hash_corpus(texts: list[str], n: int = 1, keep_text: bool = False,
 
         _powers(_CHUNK_BYTES + 1)  # fill the shared cache once, before the threads start
         with ThreadPoolExecutor(min(workers, len(chunks))) as pool:
-            parts = list(pool.map(lambda c: _hash_chunk(c, n, keep_text, negation, content),
+            parts = list(pool.map(lambda c: _hash_chunk(c, n, keep_text, negation, rule),
                                   chunks))
     else:
-        parts = [_hash_chunk(chunk, n, keep_text, negation, content) for chunk in chunks]
+        parts = [_hash_chunk(chunk, n, keep_text, negation, rule) for chunk in chunks]
     del chunks
     if len(parts) == 1 and "whole" in parts[0]:  # compiled, one part: no copies
         return HashedCorpus(*parts[0]["whole"], *map(parts[0].get, _CORPUS_REST))

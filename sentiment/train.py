@@ -21,6 +21,7 @@ from .network import Network
 from .pipeline import DEFAULT_MAX_MEMORY, Stopped, chunks_of, prepare, validation_rows
 from .rows import Spool
 from .settings import Settings
+from .textrules import CURRENT
 from .trainer import EpochStats, TrainerState, TrainingStopped, accuracy, fit
 
 __all__ = ["Settings", "EpochStats", "TrainerState", "TrainingStopped", "accuracy",
@@ -71,9 +72,10 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
     resume from there.
     """
     if resume is not None:
-        if resume.vocab.negation and not resume.vocab.content:
-            raise SentimentError("the checkpoint was made with the older negation rule (its "
-                                 "window counts every word); train afresh")
+        if resume.vocab.rule != CURRENT:
+            raise SentimentError(f"the checkpoint was made with an older tokenizer "
+                                 f"({resume.vocab.rule.name!r}, this version makes "
+                                 f"{CURRENT.name!r}); train afresh")
         # a setting the checkpoint predates is what its vocabulary was made with
         settings = Settings.from_dict({"negation": resume.vocab.negation,
                                        **resume.settings})

@@ -18,7 +18,8 @@ import numpy as np
 from .counting import polarity
 from .fast import compiled, lookup, lookup_table, rows_matrix
 from .negation import signed
-from .text import HASH_VERSION, WORDS_VERSION, HashedCorpus, hash_corpus, join_tokens
+from .text import HashedCorpus, hash_corpus, join_tokens
+from .textrules import CURRENT, RULES, TextRule
 
 #: lookups at once past which a hash table over the hashes (made once) pays, over a
 #: binary search of the sorted hashes
@@ -42,12 +43,12 @@ class Vocabulary:
     ngrams, min_count, polarity_cutoff, negation : the settings the vocabulary was fit with
         (``negation``: texts are hashed with that window, and a negated feature counts
         with a minus sign).
-    content : the negation's window counts words that carry meaning (False: every token,
-        as models made before it; see :data:`sentiment.negation.FUNCTION_WORDS`).
+    rule : the tokenizer version of its hashes (:mod:`sentiment.textrules`), or an old file's.
     """
 
     def __init__(self, hashes, words, pos_counts, neg_counts, n_pos, n_neg,
-                 ngrams=1, min_count=1, polarity_cutoff=0.0, negation=0, content=True):
+                 ngrams=1, min_count=1, polarity_cutoff=0.0, negation=0,
+                 rule: TextRule = CURRENT):
         self.hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
         # list of str, or the UTF-8 bytes of them joined by newlines, or those bytes
         # zlib-compressed as a 1-tuple (a compact model's)
@@ -58,7 +59,7 @@ class Vocabulary:
         self.ngrams, self.min_count = int(ngrams), int(min_count)
         self.polarity_cutoff = float(polarity_cutoff)
         self.negation = int(negation)
-        self.content = bool(content)
+        self.rule = rule
         self._order = None  # argsort of hashes, for lookups without pandas
         self._sorted_hashes = None  # hashes[_order]
         self._index = None  # pandas Index over hashes, for large lookups
@@ -224,7 +225,7 @@ class Vocabulary:
 
     def hash(self, texts) -> HashedCorpus:
         """``texts`` hashed as this vocabulary's features were."""
-        return hash_corpus(texts, self.ngrams, negation=self.negation, content=self.content)
+        return hash_corpus(texts, self.ngrams, negation=self.negation, rule=self.rule)
 
     def input_values(self, values: str, data: np.ndarray, indices: np.ndarray) -> np.ndarray:
         """Turn binary/count CSR ``data`` into input values: ``values='nb'`` multiplies
@@ -301,8 +302,8 @@ class Vocabulary:
     def meta(self) -> dict:
         return {"size": len(self), "ngrams": self.ngrams, "min_count": self.min_count,
                 "polarity_cutoff": self.polarity_cutoff, "n_pos": self.n_pos,
-                "n_neg": self.n_neg, "hash": WORDS_VERSION if self.negation and self.content
-                else HASH_VERSION, **({"negation": self.negation} if self.negation else {})}
+                "n_neg": self.n_neg, "hash": self.rule.name,
+                **({"negation": self.negation} if self.negation else {})}
 
     @classmethod
     def from_arrays(cls, arrays, meta: dict, sorted_hashes: np.ndarray | None = None
@@ -314,7 +315,7 @@ class Vocabulary:
         vocab = cls(arrays["vocab_hashes"], words, arrays.get("vocab_pos"),
                     arrays.get("vocab_neg"), meta["n_pos"], meta["n_neg"], meta["ngrams"],
                     meta["min_count"], meta["polarity_cutoff"], meta.get("negation", 0),
-                    meta["hash"] == WORDS_VERSION or "negation" not in meta)
+                    RULES[meta["hash"]])
         if "vocab_order" in arrays:
             vocab._order = np.asarray(arrays["vocab_order"])
         else:  # compact: sorted by hash (checked on reading)

@@ -15,6 +15,7 @@ from sentiment import fast
 from sentiment.counting import factorize
 from sentiment.network import Network
 from sentiment.text import _hash_chunk, normalize, normalized_bytes
+from sentiment.textrules import RULES
 from sentiment.train import Settings, fit
 from sentiment.vocab import count_matrix, signed_matrix
 
@@ -148,20 +149,24 @@ def test_pure_switch(monkeypatch):
 # -- pass 1: tokens, n-grams, negation, factorize, counts ---------------------------------
 
 PIECES = st.one_of(
-    st.sampled_from(list("aZ09'!? \x00<br/>.,;:()\"nt\u2019\u201c\u00c9\u0130")),
+    st.sampled_from(list("aZ09'!? \x00<br/>.,;:()\"nt\u2019\u201c\u00c9\u0130&#;\u00bd\u00b5"
+                         "\u00b4\u00a0\uff47\uff2f")),
     st.sampled_from(["not ", "n't ", "never ", "but ", "<br />", "<BR>", "don't ", "can't ",
-                     "enough ", "couldn't ", "the ", "it ", "a very "]),
+                     "enough ", "couldn't ", "the ", "it ", "a very ", "&#39;", "&amp;",
+                     "&lt;br /&gt;", "&#x27;", "&notice", "&AMP;", "&#0;"]),
     st.characters())
 TEXTS = st.lists(st.lists(PIECES, max_size=12).map("".join), max_size=8)
 
 
 @hyp_settings(max_examples=200, derandomize=True, deadline=None)
-@given(TEXTS, st.integers(1, 3), st.sampled_from([0, 1, 3]), st.booleans(), st.booleans())
-def test_compiled_hashing_equals_numpy(texts, n, negation, keep_text, content):
+@given(TEXTS, st.integers(1, 3), st.sampled_from([0, 1, 3]), st.booleans(),
+       st.sampled_from(sorted(RULES)))
+def test_compiled_hashing_equals_numpy(texts, n, negation, keep_text, rule):
+    rule = RULES[rule]
     with pure(False):
-        got = _hash_chunk(texts, n, keep_text, negation, content)
+        got = _hash_chunk(texts, n, keep_text, negation, rule)
     with pure(True):
-        want = _hash_chunk(texts, n, keep_text, negation, content)
+        want = _hash_chunk(texts, n, keep_text, negation, rule)
     assert set(got) == set(want) | {"whole", "blocks"}
     assert np.array_equal(got["whole"][0], np.concatenate(want["hashes"]))
     assert np.array_equal(got["whole"][1], np.concatenate(want["rows"]))

@@ -13,7 +13,7 @@ from sentiment import modelfile
 from sentiment.errors import SentimentError
 from sentiment.model import Model
 from sentiment.modelfile import FORMAT_VERSION
-from sentiment.text import HASH_VERSION
+from sentiment.textrules import CURRENT
 from sentiment.train import Settings, train
 
 POSITIVE = ["a wonderful film, great acting", "i loved it, the best this year",
@@ -259,8 +259,8 @@ BAD_FILES = [
     ("settings not a dict", meta(settings=[1]),
      f"model metadata lacks a valid 'settings'; {HINT}"),
     ("other tokenizer", vocab_meta(hash="md5"),
-     f"model was built with tokenizer 'md5', this version uses {HASH_VERSION!r}; "
-     "retrain it"),
+     f"model was built with tokenizer 'md5', this version uses {CURRENT.name!r}; "
+     "retrain it (or score it with the version of sentiment that made it)"),
     ("ngrams 0", vocab_meta(ngrams=0),
      f"model metadata has no valid vocabulary 'ngrams'; {HINT}"),
     ("ngrams a string", vocab_meta(ngrams="2"),

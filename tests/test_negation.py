@@ -8,13 +8,16 @@ from sentiment.errors import SentimentError
 from sentiment.explain import explain
 from sentiment.negation import signed
 from sentiment.settings import Settings
-from sentiment.text import HASH_VERSION, WORDS_VERSION, hash_corpus, tokenize
+from sentiment.text import hash_corpus, tokenize
+from sentiment.textrules import CURRENT, RULES
 from sentiment.train import train
 
 
 def scope(text: str, window: int = 2, content: bool = True) -> list[str]:
-    """The tokens of ``text`` marked negated, as ``hash_corpus`` marks them."""
-    corpus = hash_corpus([text], 1, negation=window, content=content)
+    """The tokens of ``text`` marked negated, as ``hash_corpus`` marks them (``content``
+    False: as the rule before the window counted words that carry meaning)."""
+    rule = CURRENT if content else RULES["poly64-1"]
+    corpus = hash_corpus([text], 1, negation=window, rule=rule)
     _, sign = signed(corpus.hashes, window)
     return [t for t, s in zip(tokenize(text), sign) if s < 0]
 
@@ -80,7 +83,7 @@ def test_every_way_of_scoring_agrees_with_negation():
     texts = (POSITIVE + NEGATIVE) * 10
     labels = ([1] * len(POSITIVE) + [0] * len(NEGATIVE)) * 10
     model = train(texts, labels, Settings(epochs=3, min_count=1, val_fraction=0.0))
-    assert model.vocab.negation == 2 and model.vocab.content
+    assert model.vocab.negation == 2 and model.vocab.rule.content
     probe = ["not a wonderful film", "i did not hate it, great", "not boring at all",
              "great, not great. great", "not great, great, not great", "boring film"]
     full = model.logits(probe)
@@ -124,18 +127,17 @@ def test_a_model_file_keeps_its_negation(tmp_path):
     for window in (0, 2):
         model = train(texts, labels, Settings(epochs=1, min_count=1, negation=window))
         back = Model.load(model.save(tmp_path / f"m{window}.npz"))
-        assert back.vocab.negation == window and back.vocab.content
+        assert back.vocab.negation == window and back.vocab.rule == CURRENT
         np.testing.assert_allclose(back.logits(probe), model.logits(probe), atol=1e-5)
-    # a model made before the window counted words that carry meaning: its file says
-    # nothing of it, and it reads texts as it was trained, every word counted
+    # a model made by an older tokenizer names it in its file, and reads texts with it
     now = model.logits(probe)
-    assert model.vocab.meta()["hash"] == WORDS_VERSION  # which older readers refuse
-    model.vocab.content = False
-    assert model.vocab.meta()["hash"] == HASH_VERSION  # as older writers wrote it
+    assert model.vocab.meta()["hash"] == CURRENT.name  # which older readers refuse
+    model.vocab.rule = RULES["poly64-1"]
+    assert model.vocab.meta()["hash"] == "poly64-1"  # as older writers wrote it
     back = Model.load(model.save(tmp_path / "old.npz"))
-    assert back.vocab.negation == 2 and not back.vocab.content
+    assert back.vocab.negation == 2 and not back.vocab.rule.content
     np.testing.assert_allclose(back.logits(probe), model.logits(probe), atol=1e-5)
-    assert back.logits(probe)[0] == now[0] and back.logits(probe)[1] != now[1]
+    assert not np.allclose(back.logits(probe), now)  # other hashes, other features
 
 
 @pytest.mark.parametrize("name, least", [("negation.tsv", 0.85),
@@ -161,6 +163,6 @@ def test_a_checkpoint_of_the_earlier_rule_is_not_resumed():
     texts = (POSITIVE + NEGATIVE) * 5
     labels = ([1] * len(POSITIVE) + [0] * len(NEGATIVE)) * 5
     model = train(texts, labels, Settings(epochs=1, min_count=1))
-    model.vocab.content = False  # as a checkpoint written before the window counted words
-    with pytest.raises(SentimentError, match="older negation rule"):
+    model.vocab.rule = RULES["poly64-1"]  # as a checkpoint written before the window counted
+    with pytest.raises(SentimentError, match="older tokenizer"):
         train(texts, labels, resume=model)
