@@ -10,7 +10,8 @@ binary presence). The steps, each measured for accuracy in ``docs/compact.md``:
 
 1. fold ``W1 @ w2`` and the naive-Bayes values: the same logits, to float rounding;
 2. keep the ``max_features`` features of largest weight (the rest barely move a logit);
-3. store the weights as float16 (a relative error of 1/2048);
+3. store the weights as float16 (a relative error of 1/2048; float32 if one is past
+   float16's 65,504, which only a diverging learning rate makes);
 4. drop what only training needs (document counts, the lookup order: the features are
    sorted by hash instead) and zlib-compress the feature names.
 
@@ -69,7 +70,12 @@ def compact(model, max_features: int | None = DEFAULT_FEATURES) -> Model:
                        vocab.polarity_cutoff, vocab.negation, vocab.rule)
     small._order = np.arange(len(kept), dtype=np.int32)
     k = weights.shape[1]
-    W1 = weights[kept].astype(np.float16).astype(np.float32)  # what the file holds
+    with np.errstate(over="ignore"):
+        half = weights[kept].astype(np.float16)
+    # past float16's 65,504 (a --lr far too high) the weights stay float32: what was
+    # trained and validated is what is saved, at twice the size, instead of infinities
+    fits = bool(np.isfinite(half).all())
+    W1 = (half if fits else weights[kept]).astype(np.float32)  # what the file holds
     params = {"W1": W1, "b1": np.zeros(k, np.float32),
               "w2": np.ones(1, np.float32) if k == 1 else np.eye(k, dtype=np.float32),
               "b2": bias.astype(np.float32)}
@@ -77,7 +83,8 @@ def compact(model, max_features: int | None = DEFAULT_FEATURES) -> Model:
     values = "binary" if model.values == "nb" else model.values
     settings = {**model.settings, "values": values}
     info = {**model.info, "compact": {"features_before": len(vocab),
-                                      "features": len(kept), "weights": "float16"}}
+                                      "features": len(kept),
+                                      "weights": "float16" if fits else "float32"}}
     small_model = Model(small, net, settings, model.history, info, model.scheme)
     small_model.compact = True
     return small_model

@@ -24,6 +24,7 @@ from .optim import Adagrad
 from .pipeline import DEFAULT_MAX_MEMORY
 from .settings import Settings
 from .trainer import EpochStats, TrainerState, TrainingStopped, _rewind, _set_params, accuracy
+from .usable import answer_counts
 
 MIXES = ("rows", "average")
 
@@ -165,6 +166,7 @@ def train_cluster(engine: Engine, chunks, settings: Settings, *, scheme: LabelSc
     if len(y_val):
         z = _val_logits(engine, rows, net.params(), settings.activation)
         model.info["temperature"] = calibrate_logits(net, z, y_val)
+        model.info["val_answers"] = answer_counts(z, scheme.n_classes)
     times["train"] = time.perf_counter() - t
     model.history = [h.to_dict() for h in history]
     return model

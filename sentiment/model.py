@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from . import modelfile
+from .errors import SentimentError
 from .labels import BINARY, LabelScheme
 from .network import Network, sigmoid, softmax
 from .vocab import MANY_LOOKUPS, Vocabulary
@@ -143,9 +144,16 @@ class Model:
         if self.scheme.kind != "binary":  # binary models stay as they were
             meta["scheme"] = self.scheme.to_dict()
         params = self.net.params()
+        bad = [k for k, v in params.items() if not np.isfinite(v).all()]
+        if bad:  # a file that loading would refuse
+            raise SentimentError(f"{path}: the model's {', '.join(bad)} hold infinity or "
+                                 "NaN; nothing written: train again with a lower --lr")
         if self.compact:
             meta["compact"] = True
-            params = {**params, "W1": params["W1"].astype(np.float16)}
+            with np.errstate(over="ignore"):
+                half = params["W1"].astype(np.float16)
+            if np.isfinite(half).all():  # else float32 (sentiment.compact)
+                params = {**params, "W1": half}
         arrays = self.vocab.to_arrays(self.compact, level=9 if smallest else 1)
         return modelfile.write(Path(path), {**arrays, **params}, meta, checkpoint)
 

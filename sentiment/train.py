@@ -23,6 +23,7 @@ from .rows import Spool
 from .settings import Settings
 from .textrules import CURRENT
 from .trainer import EpochStats, TrainerState, TrainingStopped, accuracy, fit
+from .usable import answer_counts
 
 __all__ = ["Settings", "EpochStats", "TrainerState", "TrainingStopped", "accuracy",
            "checkpoint_parts", "fit", "state_from_checkpoint", "train", "train_chunks",
@@ -128,7 +129,9 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
             times["train"] = time.perf_counter() - t
             raise keep_stopped(stop, model) from None
         if n_val:  # probabilities that mean what they say (docs/calibration.md)
-            model.info["temperature"] = calibrate(net, ready.val)
+            z = np.concatenate([net.logits(X) for X, _ in ready.val.parts()])
+            model.info["temperature"] = calibrate_logits(net, z, ready.val.labels())
+            model.info["val_answers"] = answer_counts(z, scheme.n_classes)
         times["train"] = time.perf_counter() - t
     model.history = [h.to_dict() for h in history]
     return model

@@ -41,12 +41,17 @@ class DataReport:
             self._unique, self._hashes = np.unique(joined), [joined]
         return self._unique
 
+    def per_class(self, n_classes: int, remap=None) -> np.ndarray:
+        """Rows of each class (``remap``: class table code -> class position)."""
+        per_class = np.zeros(n_classes, dtype=np.int64)
+        codes = np.arange(len(self.codes)) if remap is None else remap[:len(self.codes)]
+        np.add.at(per_class, codes, self.codes)
+        return per_class
+
     def summary(self, name: str, classes: list[str], remap=None) -> str:
         """``name: N rows; class n (share), ...; D duplicate texts (share)``."""
         rows = int(self.codes.sum())
-        per_class = np.zeros(len(classes), dtype=np.int64)
-        codes = np.arange(len(self.codes)) if remap is None else remap[:len(self.codes)]
-        np.add.at(per_class, codes, self.codes)
+        per_class = self.per_class(len(classes), remap)
         shown = ", ".join(f"{c} {k:,} ({k / max(rows, 1):.1%})"
                           for c, k in list(zip(classes, per_class.tolist()))[:12])
         more = ", ..." if len(classes) > 12 else ""
@@ -57,3 +62,37 @@ class DataReport:
     def overlap(self, other: "DataReport") -> int:
         """Rows of ``other`` whose text is also in this file."""
         return int(np.isin(other.hashes(), self.unique()).sum())
+
+
+def judge_inputs(name: str, model) -> None:
+    """Before the first epoch: raise SentimentError when no feature tells the classes
+    apart (:func:`~sentiment.usable.check_informative`)."""
+    from ..errors import DataError, SentimentError
+    from ..usable import check_informative
+
+    if model.values == "nb":
+        try:
+            check_informative(model.vocab)
+        except DataError as exc:
+            raise SentimentError(f"{name}: {exc}") from None
+
+
+def judge(name: str, model, per_class) -> list[str]:
+    """Before saving: raise SentimentError for a model that cannot work
+    (:func:`~sentiment.usable.check_saveable`); else the warnings to show, if any (weights
+    kept as float32, one class answered for almost everything, imbalanced classes)."""
+    from ..errors import DataError, SentimentError
+    from ..usable import balance_warning, check_saveable
+
+    try:
+        check_saveable(model)
+    except DataError as exc:
+        raise SentimentError(f"{name}: {exc}") from None
+    notes = []
+    if model.info.get("compact", {}).get("weights") == "float32":
+        largest = float(np.abs(model.net.W1).max())
+        notes.append(f"{name}: warning: weights up to {largest:.3g}, past the 65,504 a "
+                     "compact model's float16 holds: kept as float32 (a file twice the "
+                     "size); weights this large mean the learning rate (--lr) is too high")
+    warning = balance_warning(model.classes, per_class, model.info.get("val_answers"))
+    return notes + ([f"{name}: {warning}"] if warning else [])

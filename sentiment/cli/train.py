@@ -24,7 +24,7 @@ from .common import (
     stream,
 )
 from .guards import CheckpointWriter, GracefulStop, _Saving, same_settings
-from .report import DataReport
+from .report import DataReport, judge, judge_inputs
 
 #: fewer training rows than this get a warning: the model will be close to a guess
 FEW_ROWS = 100
@@ -168,6 +168,7 @@ def cmd_train(args) -> int:
     report = DataReport()
 
     def on_prepared(model):
+        judge_inputs(source.name, model)  # no feature that tells the classes apart
         if ahead is not None:  # the child looks its chunks up while the model trains
             ahead.vocabulary(model.vocab)
         table = source.labels.table if model.scheme.kind == "multiclass" else None
@@ -218,7 +219,7 @@ def cmd_train(args) -> int:
                 log = None
             # rebinding frees the full model as the compact one is made (the 500k file's
             # training weights and vocabulary are ~60 MB)
-            model, features = _for_saving(args, source, model)
+            model, features = _for_saving(args, source, model, report)
             return _finish(args, source, model, features, model_path, test, test_path,
                            report, results, start, cluster, ahead)
         finally:
@@ -237,8 +238,9 @@ def _one_process(args):
     return nullcontext(None)
 
 
-def _for_saving(args, source, model):
-    """(the model to save: compact unless --full, the words that say its features)."""
+def _for_saving(args, source, model, report):
+    """(the model to save: compact unless --full, the words that say its features);
+    refused if it cannot work, warned about if it answers one class (:func:`judge`)."""
     model.info["source"] = source.name
     features = f"{len(model.vocab):,} feature{'s' * (len(model.vocab) != 1)}"
     if not args.full and model.net.activation == "linear":
@@ -246,6 +248,9 @@ def _for_saving(args, source, model):
 
         model = compact(model)  # what is saved is what is tested
         features = f"{len(model.vocab):,} of {features} (compact; --full keeps all)"
+    table = source.labels.table if model.scheme.kind == "multiclass" else None
+    note(*judge(source.name, model, report.per_class(
+        len(model.classes), table.remap() if table is not None else None)))
     return model, features
 
 
