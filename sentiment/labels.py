@@ -82,6 +82,9 @@ class LabelScheme:
         return cls(**d) if d else cls()
 
     def describe(self) -> str:
+        if self.kind == "binary" and self.negative_max is not None:
+            return (f"negative/positive ({_fmt(self.negative_max)} negative, "
+                    f"{_fmt(self.positive_min)} positive)")
         if self.kind == "stars":
             return (f"ratings <= {_fmt(self.negative_max)} negative, >= "
                     f"{_fmt(self.positive_min)} positive, the middle dropped")
@@ -203,6 +206,9 @@ class LabelReader:
         self.middle = 0  # stars: rows in the dropped middle of the scale
         self.scale_note: str | None = None
         self.scale: tuple[float, float] | None = None  # stars: as read from the data
+        #: binary: a column of two numbers (Sentiment140's 0/4), the lower negative
+        self.pair = (scheme.negative_max, scheme.positive_min) \
+            if scheme.kind == "binary" and scheme.negative_max is not None else None
 
     def __call__(self, values) -> tuple[np.ndarray, np.ndarray]:
         """(codes, rows kept) of one chunk's stripped label strings."""
@@ -211,16 +217,24 @@ class LabelReader:
             return self._classes(values)
         if kind == "stars":
             return self._stars(values)
-        return self._binary(values), np.ones(len(values), dtype=bool)
+        if self.pair is None:
+            codes = self._binary(values)
+            if codes is not None:
+                return codes, np.ones(len(values), dtype=bool)
+        return self._two_numbers(values)
 
     def _where(self, values, i: int) -> str:
         return f"{self.name}: {_row(values, i)}, column {self.column!r}"
 
-    def _binary(self, values) -> np.ndarray:
+    def _binary(self, values) -> np.ndarray | None:
+        """The codes of the usual spellings; None once the column turns out to hold two
+        numbers other than those (:attr:`pair` is then set)."""
         keys = values.str.lower()
         known = {**{k: 1 for k in POSITIVE}, **{k: 0 for k in NEGATIVE}}
         mapped = keys.map(known)
         bad = mapped.isna().to_numpy()
+        if bad.any() and self._find_pair(values, int(np.flatnonzero(bad)[0])):
+            return None
         if bad.any():
             # labels it would make: each known class once, each unknown spelling once
             if mapped.nunique() + keys[bad].nunique() > 2:
@@ -236,7 +250,7 @@ class LabelReader:
             raise SentimentError(
                 f"{self._where(values, first)}: label {values.iloc[first]!r} is not one of "
                 "positive/negative, pos/neg, 1/0, true/false; fix it or pick another column "
-                "with --label-column")
+                "with --label-column" + self._stars_hint(values.iloc[first]))
         for v in values.drop_duplicates().head(11):
             self.spellings.setdefault(v, BINARY[known[v.lower()]])
         seen = {k.lower() for k in self.spellings}
@@ -246,6 +260,60 @@ class LabelReader:
                 "column has three classes: negative, neutral, positive); train with "
                 "--multiclass, or make it two classes")
         return mapped.to_numpy(dtype=np.int8)
+
+    def _find_pair(self, values, first: int) -> bool:
+        """Whether the labels so far are two numbers (Sentiment140's 0/4): then
+        :attr:`pair` is set (and, in training, the scheme's cut points), the lower one
+        negative. Raises if earlier rows read one of them the other way."""
+        numbers = {_number(v) for v in values.drop_duplicates()}
+        numbers |= {_number(v) for v in self.spellings}
+        if None in numbers or len(numbers) != 2:
+            return False
+        low, high = sorted(numbers)
+        for spelling, label in self.spellings.items():
+            if (label == "positive") != (_number(spelling) == high):
+                raise SentimentError(
+                    f"{self._where(values, first)}: label {values.iloc[first]!r}: the column "
+                    f"holds two numbers, {_fmt(low)} and {_fmt(high)}, which read as two "
+                    f"classes the lower negative, but earlier rows were read with "
+                    f"{spelling!r} as {label}, its usual meaning"
+                    + ("" if self.fixed else f"; say which is which with --stars "
+                       f"{_fmt(low)}:{_fmt(high)} ({_fmt(low)} negative)"))
+        self.pair = (low, high)
+        if not self.fixed:
+            self.scheme.negative_max, self.scheme.positive_min = low, high
+        return True
+
+    def _two_numbers(self, values) -> tuple[np.ndarray, np.ndarray]:
+        """(codes, rows kept) of a column of two numbers (:attr:`pair`); scoring a file
+        with a model's pair drops (and counts) the numbers between them."""
+        import pandas as pd
+
+        low, high = self.pair
+        numbers = values.map({v: _number(v) for v in pd.unique(values)})
+        numbers = numbers.to_numpy(dtype=float, na_value=np.nan)
+        keep = (numbers == low) | (numbers == high)
+        middle = (numbers > low) & (numbers < high) if self.fixed else np.zeros_like(keep)
+        if not (keep | middle).all():
+            bad = int(np.flatnonzero(~(keep | middle))[0])
+            raise SentimentError(
+                f"{self._where(values, bad)}: label {values.iloc[bad]!r} is not "
+                f"{_fmt(low)} or {_fmt(high)}, the two numbers the column holds (read as "
+                "negative and positive); "
+                + ("fix it or pick another column with --label-column" if self.fixed else
+                   "train with --multiclass to keep every value as a class, or --stars "
+                   "LOW:HIGH for a rating"))
+        self.middle += int(middle.sum())
+        for v in values[keep].drop_duplicates().head(11):
+            self.spellings.setdefault(v, BINARY[int(_number(v) == high)])
+        return (numbers == high).astype(np.int8), keep
+
+    def _stars_hint(self, value: str) -> str:
+        """For a numeric label the usual spellings do not know: where --stars comes in."""
+        if self.fixed or _number(value) is None:
+            return ""
+        return ("; for a column of numbers, say which are negative and positive with "
+                "--stars LOW:HIGH (such as --stars 0:4 for Sentiment140's 0/4)")
 
     def _classes(self, values) -> tuple[np.ndarray, np.ndarray]:
         try:
@@ -307,10 +375,15 @@ class LabelReader:
         shown = list(self.spellings.items())
         mapping = ", ".join(f"{v!r} -> {label}" for v, label in shown[:10])
         mapping += ", ..." if len(shown) > 10 else ""
+        if self.pair is not None:
+            mapping += ": two numbers, the lower negative"
         return f"label column {column!r} ({mapping})"
 
     def notes(self) -> list[str]:
         """Notes beyond :meth:`describe`: the scale read, the middle rows dropped."""
+        if self.pair is not None and self.middle:
+            return [f"{self.name}: dropped {self.middle:,} rows labelled between "
+                    f"{_fmt(self.pair[0])} and {_fmt(self.pair[1])} (neither class)"]
         if self.scheme.kind != "stars":
             return []
         dropped = (f"{self.name}: dropped {self.middle:,} rows rated in the middle of the "

@@ -141,7 +141,8 @@ class Model:
         meta = {"labels": self.classes, "activation": self.net.activation,
                 "vocab": self.vocab.meta(), "settings": self.settings,
                 "history": self.history, "info": self.info}
-        if self.scheme.kind != "binary":  # binary models stay as they were
+        # binary models stay as they were, unless read from two numbers (0/4)
+        if self.scheme.kind != "binary" or self.scheme.negative_max is not None:
             meta["scheme"] = self.scheme.to_dict()
         params = self.net.params()
         bad = [k for k, v in params.items() if not np.isfinite(v).all()]

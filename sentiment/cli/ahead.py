@@ -50,12 +50,15 @@ class TestAhead:
     def __init__(self, path, options: dict, scheme, settings, budget: int):
         import multiprocessing
 
+        from ..labels import LabelScheme
+
         ctx = multiprocessing.get_context("spawn")  # no fork of a threaded process
         self._conn, child = ctx.Pipe()
         spec = {"path": str(path), **options, "scheme": scheme.to_dict(),
                 "ngrams": settings.ngrams, "negation": settings.negation,
                 "values": settings.values, "budget": budget}
         self._child = child
+        self._scheme = LabelScheme.from_dict(scheme.to_dict())  # as the child reads
         self._proc = ctx.Process(target=_score, args=(child, spec), daemon=True,
                                  name="sentiment-test")
 
@@ -106,6 +109,10 @@ class TestAhead:
             raise RuntimeError(f"the process scoring the test file ended (exit code "
                                f"{self._proc.exitcode})") from None
         if answer[0] == "error":
+            if model.scheme.to_dict() != self._scheme.to_dict():  # read before the labels
+                raise RuntimeError(f"read ahead as {self._scheme.describe()}, but the "
+                                   "training file's labels turned out to be "
+                                   f"{model.scheme.describe()}")
             raise SentimentError(answer[1])
         if answer[0] == "internal":
             raise RuntimeError("the process scoring the test file failed ("
