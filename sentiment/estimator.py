@@ -32,6 +32,7 @@ from sklearn.utils.validation import (
 )
 
 from .errors import SentimentError
+from .missing import is_missing, labels_out, rows_out, split
 from .network import Network, sigmoid, softmax
 from .train import Settings, check_multiclass, fit, train
 
@@ -178,9 +179,20 @@ def _texts(X, name: str) -> list[str]:
     texts = list(X)
     for i, t in enumerate(texts):
         if not isinstance(t, str):
+            gone = ("; a text is missing there: drop the rows without one before fit"
+                    if is_missing(t) else "")
             raise ValueError(f"{name} expects texts (str); item {i} is "
-                             f"{type(t).__name__}: {t!r:.60}")
+                             f"{type(t).__name__}: {t!r:.60}{gone}")
     return texts
+
+
+def _split_texts(X, name: str):
+    """:func:`sentiment.missing.split`, a ValueError for what is not a text (as
+    scikit-learn's checks expect)."""
+    try:
+        return split(X, name)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class SentimentClassifier(_NetworkClassifier):
@@ -279,7 +291,19 @@ class SentimentClassifier(_NetworkClassifier):
 
     def _logits(self, X) -> np.ndarray:
         check_is_fitted(self, "model_")
-        return _decision(self.model_.net, self.model_.encode(_texts(X, type(self).__name__)))
+        texts, missing, _ = _split_texts(X, type(self).__name__)
+        return rows_out(_decision(self.model_.net, self.model_.encode(texts)), missing)
+
+    def predict(self, X):
+        """The predicted class of each text, from ``classes_``; None for a missing text
+        (None, NaN). A pandas Series gives a Series on its index. ``predict_proba`` and
+        ``decision_function`` give NaN rows for missing texts, and arrays for a Series
+        too: scikit-learn's scorers index them as arrays (``[:, 1]``)."""
+        labels = super().predict(X)
+        _, missing, index = _split_texts(X, type(self).__name__)
+        if missing is not None:
+            labels = labels[~missing]
+        return labels_out(labels, missing, index)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

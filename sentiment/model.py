@@ -14,6 +14,7 @@ import numpy as np
 from . import modelfile
 from .errors import SentimentError
 from .labels import BINARY, LabelScheme
+from .missing import labels_out, rows_out, split
 from .network import Network, sigmoid, softmax
 from .vocab import MANY_LOOKUPS, Vocabulary
 
@@ -104,9 +105,13 @@ class Model:
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Probability of each class for each text, shape (n_texts, n_classes), columns
-        in the order of :attr:`classes_` (numpy only: fast to start)."""
+        in the order of :attr:`classes_` (numpy only: fast to start). A pandas Series
+        gives a DataFrame on its index, one column per class; a missing text (None, NaN)
+        a row of NaN."""
+        texts, missing, index = split(texts)
         p = self.predict_details(texts)[0]
-        return np.column_stack([1 - p, p]) if p.ndim == 1 else p
+        p = np.column_stack([1 - p, p]) if p.ndim == 1 else p
+        return rows_out(p, missing, index, self.classes)
 
     def predict_details(self, texts: Sequence[str]
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -125,9 +130,13 @@ class Model:
         return sigmoid(logits), known, (logits > 0).astype(np.int8)
 
     def predict(self, texts: Sequence[str]) -> list[str]:
-        """The most likely class of each text (a list of texts in, a list of labels out)."""
+        """The most likely class of each text (a list of texts in, a list of labels out;
+        a pandas Series in, a Series on its index out). A missing text (None, NaN) gets
+        the label None."""
+        texts, missing, index = split(texts)
         classes = self.classes
-        return [classes[i] for i in self.predict_details(texts)[2].tolist()]
+        labels = [classes[i] for i in self.predict_details(texts)[2].tolist()]
+        return labels_out(labels, missing, index)
 
     # -- persistence ------------------------------------------------------------------------
     def save(self, path: str | os.PathLike, checkpoint: tuple[dict, dict] | None = None,
