@@ -26,11 +26,15 @@ def declared(extras: list[str]) -> list[str]:
 
 
 def pin(spec: str) -> str:
+    """``name>=version`` as the pin of that floor; an environment marker (``; sys_platform
+    != 'win32'``) is kept."""
+    spec, _, marker = spec.partition(";")
     match = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)\s*>=\s*([0-9][0-9.]*)\s*", spec)
     if not match:
         raise SystemExit(f"{spec!r}: not of the form name>=version")
     name, version = match.groups()
-    return f"{name}=={version}.*" if version.count(".") < 2 else f"{name}=={version}"
+    pinned = f"{name}=={version}.*" if version.count(".") < 2 else f"{name}=={version}"
+    return f"{pinned}; {marker.strip()}" if marker.strip() else pinned
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from ..errors import SentimentError
 #: command -> the module of this package that defines ``add_COMMAND``, in ``--help`` order
 COMMANDS = {"train": "train", "predict": "predict", "explain": "predict",
             "similar": "predict", "evaluate": "evaluate", "compress": "compress",
-            "fetch": "lab", "compare": "lab", "bench": "lab"}
+            "serve": "serve", "fetch": "lab", "compare": "lab", "bench": "lab"}
 
 
 def main(argv: list[str] | None = None) -> int:
