@@ -208,7 +208,7 @@ class SentimentClassifier(_NetworkClassifier):
     Parameters
     ----------
     ngrams, negation, min_count, polarity_cutoff, max_features, values, kernel, hidden,
-    activation, loss,
+    activation, loss, class_weight,
     optimizer, lr, lr_decay, batch_size, epochs, patience, dropout, mask, l2, init_scale,
     val_fraction :
         the training settings of the same names (see ``python -m sentiment train --help``);
@@ -232,7 +232,8 @@ class SentimentClassifier(_NetworkClassifier):
                  max_features=_DEFAULT.max_features, values=_DEFAULT.values,
                  kernel=_DEFAULT.kernel, hidden=_DEFAULT.hidden,
                  activation=_DEFAULT.activation, loss=_DEFAULT.loss,
-                 optimizer=_DEFAULT.optimizer, lr=_DEFAULT.lr, lr_decay=_DEFAULT.lr_decay,
+                 class_weight=_DEFAULT.class_weight, optimizer=_DEFAULT.optimizer,
+                 lr=_DEFAULT.lr, lr_decay=_DEFAULT.lr_decay,
                  batch_size=_DEFAULT.batch_size, epochs=_DEFAULT.epochs,
                  patience=_DEFAULT.patience, dropout=_DEFAULT.dropout, mask=_DEFAULT.mask,
                  l2=_DEFAULT.l2, init_scale=_DEFAULT.init_scale,
@@ -247,6 +248,7 @@ class SentimentClassifier(_NetworkClassifier):
         self.hidden = hidden
         self.activation = activation
         self.loss = loss
+        self.class_weight = class_weight
         self.optimizer = optimizer
         self.lr = lr
         self.lr_decay = lr_decay
@@ -266,6 +268,7 @@ class SentimentClassifier(_NetworkClassifier):
         params = self.get_params()
         seed = _seed(params.pop("random_state"))
         params.pop("verbose")
+        params["class_weight"] = params["class_weight"] or "none"  # None, as scikit-learn's
         # Settings wants an int seed; None means "fresh entropy", as in scikit-learn
         seed = int(np.random.SeedSequence().generate_state(1)[0]) if seed is None else seed
         return Settings(**params, seed=seed)

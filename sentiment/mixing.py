@@ -88,6 +88,10 @@ def train_cluster(engine: Engine, chunks, settings: Settings, *, scheme: LabelSc
         from .errors import SentimentError
         raise SentimentError(f"--kernel {settings.kernel} trains one review at a time; a "
                              "cluster trains minibatches (--kernel csr)")
+    if settings.class_weight != "none":
+        from .errors import SentimentError
+        raise SentimentError(f"--class-weight {settings.class_weight} trains in one process; "
+                             "drop --workers and --cluster")
     try:
         ready = prepare(engine, chunks, settings, classes=classes, max_memory=max_memory,
                         should_stop=should_stop, progress=progress)

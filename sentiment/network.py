@@ -43,15 +43,21 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e
 
 
-def log_loss_logits(z: np.ndarray, y: np.ndarray) -> float:
+def log_loss_logits(z: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None
+                    ) -> float:
     """Mean cross-entropy from logits, exact for any z: ``log(1 + e^z) - y z`` for one
-    logit per row (y 0/1), ``logsumexp(z) - z[y]`` for K (y the class positions)."""
+    logit per row (y 0/1), ``logsumexp(z) - z[y]`` for K (y the class positions).
+    ``weights``: one per class, the mean weighed by each row's class's."""
     if z.ndim == 2:
         top = z.max(axis=1)
         lse = top + np.log(np.exp(z - top[:, None]).sum(axis=1, dtype=np.float64))
         picked = z[np.arange(len(z)), np.asarray(y, dtype=np.int64)]
-        return float(np.mean(lse - picked, dtype=np.float64))
-    return float(np.mean(np.logaddexp(0, z) - y * z, dtype=np.float64))
+        per_row = lse - picked
+    else:
+        per_row = np.logaddexp(0, z) - y * z
+    if weights is not None:
+        return float(np.average(per_row, weights=weights[np.asarray(y, dtype=np.int64)]))
+    return float(np.mean(per_row, dtype=np.float64))
 
 
 class Network:

@@ -14,6 +14,7 @@ from .network import ACTIVATIONS, KERNELS
 from .optim import OPTIMIZERS
 
 VALUES = ("binary", "count", "nb")
+CLASS_WEIGHTS = ("none", "balanced")
 NEGATION = 2  # the negation window two classes train with by default
 #: numeric setting -> (lowest, highest or None, whether the lowest itself is allowed)
 RANGES = {"ngrams": (1, 10, True), "negation": (0, 20, True), "min_count": (1, None, True),
@@ -59,6 +60,9 @@ class Settings:
     hidden: int = _opt(8, "hidden units")
     activation: str = _opt("linear", "hidden activation")
     loss: str = _opt("xent", "cross-entropy, or the lesson's squared error")
+    class_weight: str = _opt("none", "none, or balanced: weigh each row's loss by n / (K x "
+                             "its class's rows), for imbalanced classes (trains with numpy, "
+                             "not the compiled epoch; one process)")
     optimizer: str = _opt("adagrad", "sgd, adagrad (row-wise) or adam (lazy rows)")
     lr: float = _opt(0.02, "learning rate")
     lr_decay: bool = _opt(True, "decay the learning rate linearly to 0 over the epochs")
@@ -76,6 +80,7 @@ class Settings:
 
     def __post_init__(self):
         for name, options in (("values", VALUES), ("kernel", KERNELS), ("loss", LOSSES),
+                              ("class_weight", CLASS_WEIGHTS),
                               ("optimizer", OPTIMIZERS), ("mask", MASKS),
                               ("activation", ACTIVATIONS)):
             if getattr(self, name) not in options:

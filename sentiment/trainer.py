@@ -61,6 +61,7 @@ class _BatchState:
     logits: np.ndarray | None = None  # each review's logit as it was seen this epoch
     should_stop: object = None  # callable polled between batches
     binary: bool = False  # every input value is 1 (lets optimizers skip multiplications)
+    weights: np.ndarray | None = None  # --class-weight: each class's weight on the loss
 
     _compactor: RowCompactor | None = None
 
@@ -132,7 +133,8 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
         else ShardedRows.from_matrix(X_val, y_val)
     y_val = val.labels() if val is not None and val.n_rows else None
     opt = make_optimizer(settings.optimizer, settings.lr)
-    scratch = _BatchState(rows.n_inputs, should_stop=should_stop, binary=rows.binary)
+    scratch = _BatchState(rows.n_inputs, should_stop=should_stop, binary=rows.binary,
+                          weights=class_weights(settings, rows, net.n_classes))
     if settings.mask == "binomial":
         scratch.legacy = np.random.RandomState(int(rng.integers(2**31)))
     done = state or TrainerState()
@@ -177,7 +179,7 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
         seconds = time.perf_counter() - start
         # loss and accuracy of each review as the weights were when it was seen
         with np.errstate(over="ignore", invalid="ignore"):  # a diverged epoch: NaN, below
-            loss = _loss(logits, ye, settings.loss) if n else float("nan")
+            loss = _loss(logits, ye, settings.loss, scratch.weights) if n else float("nan")
         if not np.isfinite(loss) or not np.isfinite(net.W1).all():
             raise _rewind(net, done, f"the loss became {loss} in epoch {epoch}; lower "
                           "the learning rate (--lr)", "diverged")
@@ -185,7 +187,7 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
         stats = EpochStats(epoch, loss, train_acc, None, None, n / seconds, seconds, opt.lr)
         if y_val is not None:
             val_logits = np.concatenate([net.logits(Xv) for Xv, _ in val.parts()])
-            stats.val_loss = log_loss_logits(val_logits, y_val)
+            stats.val_loss = log_loss_logits(val_logits, y_val, scratch.weights)
             stats.val_accuracy = accuracy(val_logits, y_val)
             stats.best = bool(stats.val_loss < best_loss)
         # the last epoch's copies go before this one's is made: one copy of the weights
@@ -210,6 +212,14 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
     if best_params is not None:
         _set_params(net, best_params)
     return history
+
+
+def class_weights(settings: Settings, rows: ShardedRows, k: int) -> np.ndarray | None:
+    """``--class-weight balanced``: n / (K x rows of the class), per class (float32)."""
+    if settings.class_weight == "none":
+        return None
+    counts = np.bincount(rows.labels().astype(np.int64), minlength=k)
+    return (counts.sum() / (k * np.maximum(counts, 1))).astype(np.float32)
 
 
 def _copy_params(net: Network) -> dict:
@@ -281,6 +291,9 @@ def _epoch_batched(net, X, y, settings, opt, rng, state, bar, batch):
         z2 = net.output(a1)
         state.logits[lo:hi] = z2
         d2 = _output_delta(z2, yb, settings.loss)
+        if state.weights is not None:  # each row's gradient weighed by its class's
+            w = state.weights[yb.astype(np.int64)]
+            d2 *= w[:, None] if d2.ndim == 2 else w
         d2 /= hi - lo
         d1 = d2 @ net.w2.T if d2.ndim == 2 else np.outer(d2, net.w2)
         if relu:
@@ -322,6 +335,7 @@ def _loops_for(net, settings, opt, X):
     fast = compiled()
     if fast is None or settings.kernel != "csr" or settings.l2 or settings.dropout \
             or settings.loss != "xent" or net.n_classes != 2 or X.dtype != np.float32 \
+            or settings.class_weight != "none" \
             or type(opt) not in (SGD, Adagrad):
         return None
     batch_nnz = X.nnz / max(X.shape[0], 1) * settings.batch_size
@@ -337,10 +351,12 @@ def _run_epoch(net, X, y, settings, opt, rng, state, bar):
         _epoch_batched(net, X, y, settings, opt, rng, state, bar, settings.batch_size)
 
 
-def _loss(z, y, loss):
-    """Mean loss over reviews from their logits ``z``."""
+def _loss(z, y, loss, weights=None):
+    """Mean loss over reviews from their logits ``z`` (``weights``: per class)."""
     if loss == "xent":
-        return log_loss_logits(z, y)
+        return log_loss_logits(z, y, weights)
+    if weights is not None:
+        return float(0.5 * np.average((sigmoid(z) - y) ** 2, weights=weights[y.astype(int)]))
     return float(0.5 * np.mean((sigmoid(z) - y) ** 2, dtype=np.float64))
 
 
@@ -363,7 +379,7 @@ def _epoch_per_review(net, X, y, settings, opt, rng, state, bar):
         z2 = float(a1 @ net.w2 + net.b2[0])
         logits[i] = z2
         d2 = _output_delta(np.array([z2], np.float32), y[i:i + 1], settings.loss)
-        d2 = float(d2[0])
+        d2 = float(d2[0]) * (1.0 if state.weights is None else state.weights[int(y[i])])
         d1 = d2 * net.w2
         if relu:
             d1 = d1 * (z1 > 0)

@@ -53,16 +53,18 @@ def answer_counts(z: np.ndarray, n_classes: int) -> list[int]:
     return np.bincount(picked, minlength=n_classes).tolist()
 
 
-def balance_warning(classes: list[str], counts, answers: list[int] | None) -> str | None:
+def balance_warning(classes: list[str], counts, answers: list[int] | None,
+                    weighted: bool = False) -> str | None:
     """One line (without the file's name) when the model answers one class for (almost)
     every held-out row (``answers``: per class, None without held-out rows) or the
-    classes' ``counts`` are badly imbalanced, saying what to do; else None."""
+    classes' ``counts`` are badly imbalanced (unless ``weighted``: trained with
+    ``--class-weight balanced``), saying what to do; else None."""
     counts = np.asarray(counts, dtype=np.int64)
     total = max(int(counts.sum()), 1)
     small = [c for c, n in zip(classes, counts.tolist()) if n * IMBALANCE < counts.max()]
     shares = ", ".join(f"{c} {n / total:.1%}" for c, n in list(zip(classes, counts))[:12])
-    add = (f"add texts of {_names(small)} (or keep fewer of "
-           f"{_names([classes[int(counts.argmax())]])})")
+    add = f"add texts of {_names(small)}" + ("" if weighted else
+                                              ", or train with --class-weight balanced")
     answered = sum(answers) if answers is not None else 0
     if answered >= MIN_HELD_OUT and max(answers) >= ALMOST_ALL * answered:
         top = int(np.argmax(answers))
@@ -74,7 +76,7 @@ def balance_warning(classes: list[str], counts, answers: list[int] | None) -> st
         return (f"{said}, though {counts[top] / total:.1%} of the texts are {classes[top]!r}: "
                 "it learned little that tells the classes apart; check the labels, or train "
                 "on more texts")
-    if small:
+    if small and not weighted:
         return (f"warning: the classes are imbalanced ({shares}): the model will miss many "
                 f"texts of {_names(small)}; {add}")
     return None

@@ -110,6 +110,17 @@ def test_text_estimator_refuses_bad_input(X, y, match):
         SentimentClassifier(**QUICK).fit(X, y)
 
 
+def test_class_weight_takes_none_as_scikit_learn_does():
+    skewed = TEXTS + POSITIVE * 10
+    y = np.concatenate([LABELS, ["pos"] * 40])
+    none = SentimentClassifier(**QUICK, class_weight=None).fit(skewed, y)
+    assert none.settings().class_weight == "none"
+    balanced = SentimentClassifier(**QUICK, class_weight="balanced").fit(skewed, y)
+    assert balanced.model_.settings["class_weight"] == "balanced"
+    # the negative texts weigh 3 times more: their probability of "pos" is lower
+    assert (balanced.predict_proba(NEGATIVE)[:, 1] < none.predict_proba(NEGATIVE)[:, 1]).all()
+
+
 def test_bad_setting_is_reported_at_fit():
     clf = SentimentClassifier(hidden=0)  # scikit-learn: no validation in __init__
     with pytest.raises(ValueError, match="hidden must be between 1 and 4096; got 0"):

@@ -123,7 +123,7 @@ def test_one_class_for_every_held_out_row_is_warned_about(tmp_path):
     assert line.startswith(f"{data}: warning: the model answers 'positive' for ")
     assert line.endswith("(100.0%): the classes are imbalanced (negative 4.0%, positive "
                          "96.0%) and it learned little of 'negative'; add texts of "
-                         "'negative' (or keep fewer of 'positive')")
+                         "'negative', or train with --class-weight balanced")
     assert model.exists()  # the model still works: a warning, not a refusal
 
 
@@ -137,10 +137,59 @@ def test_balance_warnings():
         "apart; check the labels, or train on more texts")
     assert balance_warning(classes, [40, 960], [10, 90]) == (
         "warning: the classes are imbalanced (negative 4.0%, positive 96.0%): the model will "
-        "miss many texts of 'negative'; add texts of 'negative' (or keep fewer of "
-        "'positive')")
+        "miss many texts of 'negative'; add texts of 'negative', or train with "
+        "--class-weight balanced")
+    assert balance_warning(classes, [40, 960], [10, 90], weighted=True) is None
     assert balance_warning(classes, [40, 960], [0, 10]) is not None  # too few to judge
     assert "answers" not in balance_warning(classes, [40, 960], [0, 10])
     assert balance_warning(["1", "2", "3"], [300, 20, 400], [100, 0, 100]) == (
         "warning: the classes are imbalanced (1 41.7%, 2 2.8%, 3 55.6%): the model will "
-        "miss many texts of '2'; add texts of '2' (or keep fewer of '3')")
+        "miss many texts of '2'; add texts of '2', or train with --class-weight balanced")
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_balanced_class_weights_step_as_repeated_rows(k):
+    """One full-batch SGD step with --class-weight balanced is the step on the rows with
+    each class repeated in inverse proportion to its count (the gradient is a weighted
+    mean): classes of 30, 10 (and 15) rows weigh 1, 3 (and 2) relative to the first."""
+    import scipy.sparse as sp
+
+    from sentiment.network import Network
+    from sentiment.rows import ShardedRows
+    from sentiment.train import fit
+    from sentiment.trainer import class_weights
+
+    rng = np.random.default_rng(0)
+    sizes = [30, 10, 15][:k]
+    y = np.repeat(np.arange(k), sizes).astype(np.float32)
+    X = sp.random(len(y), 9, density=0.5, format="csr", random_state=1, dtype=np.float32)
+    repeat = np.repeat(np.arange(len(y)), [{30: 1, 10: 3, 15: 2}[sizes[int(c)]] for c in y])
+    settings = Settings(batch_size=1000, epochs=1, optimizer="sgd", lr=0.1, lr_decay=False,
+                        val_fraction=0, patience=0, hidden=3, init_scale=0.5)
+    weighted, repeated = (Network(9, 3, np.random.default_rng(2), init_scale=0.5,
+                                  n_classes=k) for _ in range(2))
+    fit(weighted, X, y, settings.with_(class_weight="balanced"), rng, progress=False)
+    fit(repeated, X[repeat], y[repeat], settings, rng, progress=False)
+    for name, value in repeated.params().items():
+        np.testing.assert_allclose(weighted.params()[name], value, rtol=1e-5, atol=1e-7,
+                                   err_msg=name)
+    rows = ShardedRows.from_matrix(X, y)
+    expected = [len(y) / (k * n) for n in sizes]
+    np.testing.assert_allclose(class_weights(settings.with_(class_weight="balanced"), rows, k),
+                               expected, rtol=1e-6)
+    assert class_weights(settings, rows, k) is None
+
+
+def test_class_weight_balanced_on_the_command_line(tmp_path):
+    rows = [[POSITIVE[i % 4], "positive"] for i in range(96)]
+    rows += [[NEGATIVE[i % 4], "negative"] for i in range(4)]
+    data = write(tmp_path / "skewed.csv", ["review", "sentiment"], rows * 2)
+    model = tmp_path / "m.npz"
+    r = run("train", data, "--model", model, "--class-weight", "balanced", "--min-count", "1")
+    assert r.returncode == 0, r.stderr
+    assert "warning: the classes are imbalanced" not in r.stderr  # weighed already
+    assert Model.load(model).settings["class_weight"] == "balanced"
+    r = run("train", data, "--model", model, "--class-weight", "equal")
+    assert r.returncode == 2
+    assert errors(r.stderr) == ["error: --class-weight must be one of none, balanced; got "
+                                "'equal'"]

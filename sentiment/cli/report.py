@@ -94,5 +94,6 @@ def judge(name: str, model, per_class) -> list[str]:
         notes.append(f"{name}: warning: weights up to {largest:.3g}, past the 65,504 a "
                      "compact model's float16 holds: kept as float32 (a file twice the "
                      "size); weights this large mean the learning rate (--lr) is too high")
-    warning = balance_warning(model.classes, per_class, model.info.get("val_answers"))
+    warning = balance_warning(model.classes, per_class, model.info.get("val_answers"),
+                              model.settings.get("class_weight", "none") != "none")
     return notes + ([f"{name}: {warning}"] if warning else [])
