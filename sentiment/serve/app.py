@@ -190,7 +190,9 @@ class App:
             try:
                 new = await asyncio.get_running_loop().run_in_executor(
                     None, load_served, old.path, old.name)
-            except (SentimentError, OSError, ValueError, KeyError) as exc:
+            except Exception as exc:  # whatever it is, the file is not served
+                if not isinstance(exc, SentimentError):
+                    exc = f"{type(exc).__name__}: {exc}"
                 self.metrics.reload(False)
                 self.log(f"reload ({why}) refused: {exc}; still answering with version "
                          f"{old.version}")

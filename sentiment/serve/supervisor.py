@@ -109,10 +109,11 @@ class Supervisor:
 
     def _tick(self) -> None:
         """Wait up to 0.1 s for a worker to say it is ready; pass on a SIGHUP."""
-        if self.hup:
+        if self.hup:  # to the workers that listen: one still starting reads the new file
             self.hup = False
-            for proc in self.procs:
-                if proc is not None and proc.poll() is None:
+            starting = set(self.waiting.values())
+            for slot, proc in enumerate(self.procs):
+                if slot not in starting and proc is not None and proc.poll() is None:
                     proc.send_signal(signal.SIGHUP)
         ready, _, _ = select.select(list(self.waiting), [], [], 0.1)
         for fd in ready:

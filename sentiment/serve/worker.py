@@ -99,6 +99,7 @@ async def _watch(parent: int, server, stop, ready_fd: int) -> None:
 
 
 def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the app can reload: not fatal
     config = json.loads(argv[0])
     try:
         import uvloop  # noqa: F401
