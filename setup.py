@@ -6,7 +6,8 @@ package runs the same steps with numpy and scipy (sentiment/fast.py says which i
 from setuptools import Extension, setup
 
 SOURCES = [f"sentiment/{name}.c" for name in
-           ("_fast", "_epoch", "_tokens", "_words", "_counting", "_lookup", "_merge", "_normalize")]
+           ("_fast", "_epoch", "_tokens", "_scripts", "_words", "_counting", "_lookup", "_merge",
+            "_normalize")]
 
 setup(ext_modules=[Extension("sentiment._fast", SOURCES, depends=["sentiment/_fast.h"],
                              optional=True, extra_compile_args=["-O3"])])

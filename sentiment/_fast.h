@@ -142,6 +142,17 @@ extern const char *fast_epoch_doc;
 PyObject *fast_epoch(PyObject *self, PyObject *args);
 int fast_check_indices(const Arr *indptr, const Arr *indices, Py_ssize_t n_data,
                        Py_ssize_t n_rows, Py_ssize_t n_inputs);
+/* where a walk over tokens is: the next byte, the text (NULs passed), whether a scope byte
+ * was passed since the last token, and where the last emoticon ended (-1: none) */
+typedef struct {
+    Py_ssize_t i;
+    int32_t doc;
+    int scope_end;
+    Py_ssize_t emoticon_end;
+} TokenCursor;
+
+/* _scripts.c: the next token of the rule with scripts and emoticons (sentiment.scripts) */
+int fast_next_token3(const unsigned char *b, Py_ssize_t n, TokenCursor *c, Py_ssize_t *start);
 /* _tokens.c */
 void fast_fill_classes(void);
 PyObject *fast_tokens(PyObject *self, PyObject *args);

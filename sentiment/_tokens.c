@@ -56,30 +56,54 @@ typedef struct {
     uint8_t *inside;  /* NULL: no negation */
     Py_ssize_t window;
     int mix;  /* each token's hash mixed (mix64) before anything reads it */
+    int scripts;  /* tokens by Unicode script, and emoticons (_scripts.c) */
     const uint64_t *cues, *stops, *modals, *undo, *free;  /* free: not counted */
     Py_ssize_t n_cues, n_stops, n_modals, n_undo, n_free;
 } Tokens;
+
+/* the next token of the rule before scripts: its start, its end in c->i */
+static int next_token(const unsigned char *b, Py_ssize_t n, TokenCursor *c, Py_ssize_t *start)
+{
+    while (c->i < n) {
+        const Py_ssize_t i = c->i;
+        const int k = token_class(b, n, i);
+        if (k == 0) {
+            if (b[i] == 0)
+                c->doc++;
+            c->scope_end |= is_scope_end(b[i]);
+            c->i++;
+            continue;
+        }
+        Py_ssize_t e = i + 1;
+        if (k == 1)
+            while (e < n && token_class(b, n, e) == 1)
+                e++;
+        *start = i;
+        c->i = e;
+        return 1;
+    }
+    return 0;
+}
 
 static Py_ssize_t scan_tokens(const unsigned char *b, Py_ssize_t n, const Tokens *out,
                               Py_ssize_t cap)
 {
     Py_ssize_t t = 0, last = -1, counted = 0;  /* tokens not free since the scope opened */
-    int32_t doc = 0;
-    int scope_end = 0, last_cue = 0, modal = 0, undone = 0;
-    Py_ssize_t i = 0;
-    while (i < n) {
-        int c = token_class(b, n, i);
-        if (c == 0) {
-            if (b[i] == 0)
-                doc++;
+    int last_cue = 0, modal = 0, undone = 0;
+    TokenCursor cur = {0};
+    Py_ssize_t i;
+    while (out->scripts ? fast_next_token3(b, n, &cur, &i) : next_token(b, n, &cur, &i)) {
+        const Py_ssize_t e = cur.i;
+        const int32_t doc = cur.doc;
+        int scope_end = cur.scope_end;
+        if (out->scripts) {  /* a scope byte in a token (an emoticon) ends it there */
             scope_end |= is_scope_end(b[i]);
-            i++;
-            continue;
+            cur.scope_end = 0;
+            for (Py_ssize_t k = i + 1; k < e; k++)
+                cur.scope_end |= is_scope_end(b[k]);
+        } else {
+            cur.scope_end = 0;
         }
-        Py_ssize_t e = i + 1;
-        if (c == 1)
-            while (e < n && token_class(b, n, e) == 1)
-                e++;
         if (t < cap) {
             uint64_t h = 0, pw = 1;
             for (Py_ssize_t k = i; k < e; k++) {
@@ -117,9 +141,7 @@ static Py_ssize_t scan_tokens(const unsigned char *b, Py_ssize_t n, const Tokens
             }
             out->h1[t] = h;
         }
-        scope_end = 0;
         t++;
-        i = e;
     }
     return t;
 }
@@ -129,9 +151,9 @@ PyObject *fast_tokens(PyObject *self, PyObject *args)
     Py_buffer b, v[10];
     PyObject *o[10];  /* cues, stops, modals, undo, free, starts, ends, h1, doc, inside */
     Py_ssize_t window;
-    int mix;
-    if (!PyArg_ParseTuple(args, "y*npOOOOOOOOOO", &b, &window, &mix, &o[0], &o[1], &o[2], &o[3],
-                          &o[4], &o[5], &o[6], &o[7], &o[8], &o[9]))
+    int mix, scripts;
+    if (!PyArg_ParseTuple(args, "y*nppOOOOOOOOOO", &b, &window, &mix, &scripts, &o[0], &o[1],
+                          &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &o[8], &o[9]))
         return NULL;
     Py_ssize_t t = -1;
     int got = 0;
@@ -173,6 +195,7 @@ PyObject *fast_tokens(PyObject *self, PyObject *args)
     out.inside = negation ? v[9].buf : NULL;
     out.window = window;
     out.mix = mix;
+    out.scripts = scripts;
     out.cues = v[0].buf;
     out.n_cues = v[0].len / 8;
     out.stops = v[1].buf;

@@ -37,11 +37,13 @@ def describe() -> str:
 
 
 def hash_normalized(fast, data: bytes, n_texts: int, n: int, keep_text: bool,
-                    negation: int, mix: bool, cues, stops, modals, undo, free) -> dict:
+                    negation: int, mix: bool, scripts: bool, cues, stops, modals, undo,
+                    free) -> dict:
     """:func:`sentiment.text._hash_chunk` on the normalized ``data`` (``n_texts`` texts
     separated by NUL bytes) in the compiled loops: the same tokens, hashes, negation scopes
     (``cues``/``stops``/``modals``/``undo``/``free``: the hashes of sentiment.negation's
-    word lists) and n-grams (``mix``: every hash mixed, as the rule says). The features
+    word lists) and n-grams (``mix``: every hash mixed; ``scripts``: tokens by Unicode
+    script and emoticons, as the rule says). The features
     of every n are written into one array (``whole``: hashes and texts, with their
     ``blocks`` as :class:`~sentiment.text.HashedCorpus` has them), the lists being views
     of it."""
@@ -54,7 +56,7 @@ def hash_normalized(fast, data: bytes, n_texts: int, n: int, keep_text: bool,
     inside = np.empty(cap, np.uint8) if negation else None
     none = np.zeros(0, np.uint64)
     hashes, rows = np.empty(cap * n, np.uint64), np.empty(cap * n, np.int32)
-    t = fast.tokens(data, negation, mix, *(none if w is None else w
+    t = fast.tokens(data, negation, mix, scripts, *(none if w is None else w
                                       for w in (cues, stops, modals, undo, free)),
                     starts, ends, hashes[:cap], rows[:cap], inside)
     for a in (starts, ends) if inside is None else (starts, ends, inside):

@@ -26,6 +26,8 @@ import numpy as np
 from .fast import compiled, hash_normalized
 from .folding import normalize, normalized_bytes
 from .negation import FUNCTION_WORDS, MODALS, NEGATIONS, ONE, SCOPE_WORDS, UNDO_WORDS, negated
+from .scripts import TOKEN_PATTERN as SCRIPTS_PATTERN
+from .scripts import token_spans
 from .textrules import CURRENT, TextRule
 
 TOKEN_PATTERN = r"[a-z0-9\u0080-\U0010ffff]+(?:'[a-z0-9\u0080-\U0010ffff]+)*|[!?]"
@@ -56,7 +58,8 @@ def tokenize(text: str, rule: TextRule = CURRENT) -> list[str]:
     """
     # re compiles the pattern on first use and caches it: not at import, where compiling
     # it would cost ~8 ms of every start-up (predict never tokenizes this way)
-    return re.findall(TOKEN_PATTERN, normalize(text, rule))
+    return re.findall(SCRIPTS_PATTERN if rule.scripts else TOKEN_PATTERN,
+                      normalize(text, rule))
 
 
 def ngrams(tokens: list[str], n: int) -> list[str]:
@@ -233,9 +236,9 @@ def _hash_chunk(texts: list[str], n: int, keep_text: bool, negation: int = 0,
     if fast is not None:
         words = _negation_words(rule) if negation else (None,) * 5
         return hash_normalized(fast, data, len(texts), n, keep_text, negation, rule.mixed,
-                               *words)
+                               rule.scripts, *words)
     buf = np.frombuffer(data, dtype=np.uint8)
-    starts, ends = _token_spans(buf)
+    starts, ends = (token_spans if rule.scripts else _token_spans)(buf)
     # polynomial hash of each token from prefix sums: sum c_i B^i over the token, shifted
     # back to position 0 by B^-start. uint64 arithmetic wraps, which is the modulus.
     pow_, inv = _powers(len(buf) + 1)

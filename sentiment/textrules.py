@@ -22,12 +22,16 @@ class TextRule:
         Unicode NFKC form (full-width ``ｇｏｏｄ`` is ``good``) before lower-casing.
     content : a negation's window counts only the words that carry meaning
         (:data:`sentiment.negation.FUNCTION_WORDS` ride along); False: every token counts.
+    scripts : tokens by Unicode script (a character of Han, Kana, Thai, ... or an emoji is
+        a token: n-grams are character n-grams there), punctuation beyond ASCII separates,
+        emoticons are tokens (:mod:`sentiment.scripts`).
     """
 
     name: str
     mixed: bool
     unescape: bool
     content: bool
+    scripts: bool = False
 
 
 #: every rule this code reads, oldest first
@@ -35,9 +39,10 @@ RULES = {r.name: r for r in (
     TextRule("poly64-1", mixed=False, unescape=False, content=False),
     TextRule("poly64-1+negation-words", mixed=False, unescape=False, content=True),
     TextRule("mix64-2", mixed=True, unescape=True, content=True),
+    TextRule("mix64-3", mixed=True, unescape=True, content=True, scripts=True),
 )}
 #: the rule new models are made with
-CURRENT = RULES["mix64-2"]
+CURRENT = RULES["mix64-3"]
 
 
 def rule_named(name) -> TextRule | None:

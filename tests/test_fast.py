@@ -153,7 +153,10 @@ PIECES = st.one_of(
                          "\u00b4\u00a0\uff47\uff2f")),
     st.sampled_from(["not ", "n't ", "never ", "but ", "<br />", "<BR>", "don't ", "can't ",
                      "enough ", "couldn't ", "the ", "it ", "a very ", "&#39;", "&amp;",
-                     "&lt;br /&gt;", "&#x27;", "&notice", "&AMP;", "&#0;"]),
+                     "&lt;br /&gt;", "&#x27;", "&notice", "&AMP;", "&#0;", ":)", ":-(",
+                     ":'(", ";D", ":p", ":d's", "<3", "</3", ")))", "((", "^_^", "-__-", ">_<",
+                     "质量", "，", "。", "ホテル", "สวัสดี", "😀", "👍🏽", "\u200d", "\ufe0f", "«",
+                     "\u00d7", "ｇ"]),
     st.characters())
 TEXTS = st.lists(st.lists(PIECES, max_size=12).map("".join), max_size=8)
 

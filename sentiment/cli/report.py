@@ -17,14 +17,19 @@ class DataReport:
     """Watches ``(texts, labels)`` chunks go by (:meth:`watch`), keeping 8 bytes per row
     and a count per label code."""
 
+    SAMPLE = 2000  # texts kept to say which scripts the file is written in
+
     def __init__(self, hashes: np.ndarray | None = None):
         self._hashes: list[np.ndarray] = [] if hashes is None else [hashes]
+        self.sample: list[str] = []
         self.codes = np.zeros(0, dtype=np.int64)
         self._unique: np.ndarray | None = None
 
     def watch(self, chunks):
         for texts, labels in chunks:
             self._hashes.append(text_hashes(texts))
+            if len(self.sample) < self.SAMPLE:
+                self.sample.extend(texts[:self.SAMPLE - len(self.sample)])
             counts = np.bincount(np.asarray(labels, dtype=np.int64))
             if len(counts) > len(self.codes):
                 self.codes = np.pad(self.codes, (0, len(counts) - len(self.codes)))
@@ -58,6 +63,23 @@ class DataReport:
         duplicates = rows - len(self.unique())
         return (f"{name}: {rows:,} rows; {shown}{more}; {duplicates:,} duplicate texts "
                 f"({duplicates / max(rows, 1):.1%})")
+
+    def scripts(self, name: str, rule) -> list[str]:
+        """``name: scripts: Han 91% (a token per character), ...``, and a warning when the
+        texts are mostly one token each (a script the tokenizer does not split)."""
+        from ..scripts import describe_scripts, script_shares
+        from ..text import hash_corpus
+
+        shares = describe_scripts(script_shares(self.sample))
+        lines = [f"{name}: scripts: {shares}"] if shares else []
+        tokens = hash_corpus(self.sample, 1, rule=rule).n_tokens
+        chars = np.array([len(t) for t in self.sample])
+        if len(tokens) and np.median(tokens) <= 1 and np.median(chars) >= 10:
+            lines.append(f"{name}: warning: most texts are one token each (median "
+                         f"{int(np.median(chars))} characters): the tokenizer finds no word "
+                         "boundaries in them, so the model can learn little; split the texts "
+                         "into words (with spaces) before training")
+        return lines
 
     def overlap(self, other: "DataReport") -> int:
         """Rows of ``other`` whose text is also in this file."""

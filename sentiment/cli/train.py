@@ -174,6 +174,8 @@ def cmd_train(args) -> int:
         table = source.labels.table if model.scheme.kind == "multiclass" else None
         note(report.summary(source.name, model.classes,
                             table.remap() if table is not None else None))
+        for line in report.scripts(source.name, model.vocab.rule):
+            note(line)
         if model.info["n_train"] < FEW_ROWS:
             note(f"{source.name}: warning: only {model.info['n_train']:,} rows to train on "
                  f"(and {model.info['n_val']:,} held out); a useful model needs hundreds of "

@@ -1,0 +1,169 @@
+/* sentiment._fast: tokens by Unicode script, and emoticons, as sentiment.scripts finds them
+ * (the ranges and emoticons are that module's; tests/test_fast.py compares the two). */
+#include "_fast.h"
+
+enum { SEP = 0, WORD = 1, SINGLE = 2, APOSTROPHE = 3, ALONE = 5 };
+
+/* sentiment.scripts.ALONE and SEPARATORS as one sorted list of (first code point, class
+ * from there on) */
+static const struct { uint32_t from; unsigned char cls; } BOUNDS[] = {
+    {0x80, WORD}, {0xA0, SEP}, {0xC0, WORD}, {0xD7, SEP}, {0xD8, WORD}, {0xF7, SEP},
+    {0xF8, WORD}, {0x0E00, ALONE}, {0x0F00, WORD}, {0x1000, ALONE}, {0x10A0, WORD},
+    {0x1780, ALONE}, {0x1800, WORD}, {0x2000, SEP}, {0x2070, WORD}, {0x2190, SEP},
+    {0x2200, WORD}, {0x2500, SEP}, {0x2600, ALONE}, {0x27C0, WORD}, {0x2B00, ALONE},
+    {0x2C00, WORD}, {0x3000, SEP}, {0x3040, ALONE}, {0x3100, WORD}, {0x31F0, ALONE},
+    {0x3200, WORD}, {0x3400, ALONE}, {0x4DC0, WORD}, {0x4E00, ALONE}, {0xA000, WORD},
+    {0xF900, ALONE}, {0xFB00, WORD}, {0xFE00, SEP}, {0xFE10, WORD}, {0xFE30, SEP},
+    {0xFE70, WORD}, {0xFF00, SEP}, {0xFF66, ALONE}, {0xFFA0, WORD}, {0x1F000, ALONE},
+    {0x1F3FB, SEP}, {0x1F400, ALONE}, {0x1FB00, WORD}, {0x20000, ALONE}, {0x31350, WORD},
+};
+#define N_BOUNDS ((int)(sizeof BOUNDS / sizeof BOUNDS[0]))
+
+static inline int range_class(uint32_t cp)
+{
+    if (cp >= 0x4E00 && cp < 0xA000)  /* the common case of Chinese and Japanese */
+        return ALONE;
+    int lo = 0, hi = N_BOUNDS - 1;  /* the last bound at or below cp */
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (BOUNDS[mid].from <= cp)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return BOUNDS[lo].cls;
+}
+
+static inline int ascii_class(unsigned char c)
+{
+    return ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) ? WORD
+           : (c == '!' || c == '?') ? SINGLE : c == '\'' ? APOSTROPHE : SEP;
+}
+
+/* the class of the code point at b[i] (before the apostrophe's rule), its bytes in *w */
+static inline int base_class(const unsigned char *b, Py_ssize_t n, Py_ssize_t i, int *w)
+{
+    const unsigned char c = b[i];
+    if (c < 0x80) {
+        *w = 1;
+        return ascii_class(c);
+    }
+    int width = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    uint32_t cp = c & (width == 4 ? 0x07 : width == 3 ? 0x0F : 0x1F);
+    for (int k = 1; k < width; k++)
+        cp = (cp << 6) | (i + k < n ? (b[i + k] & 0x3F) : 0);
+    if (i + width > n)
+        width = (int)(n - i);
+    *w = width;
+    return range_class(cp);
+}
+
+/* the class of the code point that ends at b[i - 1] */
+static inline int class_before(const unsigned char *b, Py_ssize_t n, Py_ssize_t i)
+{
+    Py_ssize_t j = i - 1;
+    while (j > 0 && (b[j] & 0xC0) == 0x80)
+        j--;
+    int w;
+    return base_class(b, n, j, &w);
+}
+
+/* the class at b[i]: an apostrophe is a word character only between two (the left one not
+ * the end of an emoticon) */
+static inline int class_at(const unsigned char *b, Py_ssize_t n, Py_ssize_t i,
+                           Py_ssize_t emoticon_end, int *w)
+{
+    int c = base_class(b, n, i, w);
+    if (c == APOSTROPHE) {
+        int w2;
+        c = (i > 0 && i != emoticon_end && class_before(b, n, i) == WORD && i + 1 < n &&
+             base_class(b, n, i + 1, &w2) == WORD) ? WORD : SEP;
+    }
+    return c;
+}
+
+/* the length of the emoticon at b[i] (sentiment.scripts.EMOTICON_PATTERN), or 0 */
+static Py_ssize_t emoticon(const unsigned char *b, Py_ssize_t n, Py_ssize_t i)
+{
+#define AT(k) (i + (k) < n ? b[i + (k)] : 0)
+    const unsigned char c = b[i];
+    Py_ssize_t j;
+    if (c == ':' || c == ';' || c == '=') {
+        j = i + 1 + (AT(1) == '-' || AT(1) == '\'' || AT(1) == '^');
+        if (j >= n)
+            return 0;
+        const unsigned char m = b[j];
+        if (m == ')' || m == '(' || m == ']' || m == '[' || m == '|' || m == '*' || m == '3') {
+            Py_ssize_t e = j + 1;
+            while (e < n && b[e] == m)
+                e++;
+            return e - i;
+        }
+        if (m == 'd' || m == 'p' || m == 'o') {
+            const unsigned char next = j + 1 < n ? b[j + 1] : 0;
+            return (next >= 0x80 || ascii_class(next) == WORD) ? 0 : j + 1 - i;
+        }
+        return 0;
+    }
+    if (c == '<') {
+        if (AT(1) == '3') {
+            for (j = i + 2; j < n && b[j] == '3'; j++)
+                ;
+            return j - i;
+        }
+        return (AT(1) == '/' && AT(2) == '3') ? 3 : 0;
+    }
+    if (c == ')' || c == '(') {
+        for (j = i + 1; j < n && b[j] == c; j++)
+            ;
+        return j - i >= 2 ? j - i : 0;
+    }
+    if (c == '^')
+        return AT(1) == '^' ? 2 : (AT(1) == '_' && AT(2) == '^') ? 3 : 0;
+    if (c == '-' && AT(1) == '_') {
+        for (j = i + 1; j < n && b[j] == '_'; j++)
+            ;
+        return (j < n && b[j] == '-') ? j + 1 - i : 0;
+    }
+    if (c == '>')
+        return (AT(1) == '_' && AT(2) == '<') ? 3 : 0;
+    return 0;
+#undef AT
+}
+
+static inline int is_scope_byte(unsigned char c)
+{
+    return c == 0 || (c && strchr(".,;:()\"", c) != NULL);
+}
+
+int fast_next_token3(const unsigned char *b, Py_ssize_t n, TokenCursor *c, Py_ssize_t *start)
+{
+    while (c->i < n) {
+        const Py_ssize_t i = c->i;
+        int w;
+        const int k = class_at(b, n, i, c->emoticon_end, &w);
+        if (k == SEP) {
+            const Py_ssize_t m = w == 1 ? emoticon(b, n, i) : 0;
+            if (m) {
+                *start = i;
+                c->i = c->emoticon_end = i + m;
+                return 1;
+            }
+            if (b[i] == 0)
+                c->doc++;
+            c->scope_end |= is_scope_byte(b[i]);
+            c->i += w;
+            continue;
+        }
+        Py_ssize_t e = i + w;
+        if (k == WORD) {
+            int w2;
+            while (e < n && class_at(b, n, e, c->emoticon_end, &w2) == WORD)
+                e += w2;
+        }
+        *start = i;
+        c->i = e;
+        return 1;
+    }
+    return 0;
+}
