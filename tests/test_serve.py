@@ -308,8 +308,22 @@ def test_k_classes_are_served_alike(tmp_path):
             assert answer["label"] == ratings[b] and answer["score"] == round(p[b], 6)
             assert list(answer["probabilities"]) == ratings
         assert call(s.port, "GET", "/model")[2]["classes"] == ratings
+        _worker_dies_and_another_answers(s)
     finally:
         assert s.stop() == 0
+
+
+def _worker_dies_and_another_answers(s):
+    """The only worker killed: a request sent meanwhile waits in the listening socket,
+    which the supervisor holds, and the worker started in its place answers it."""
+    children = f"/proc/{s.proc.pid}/task/{s.proc.pid}/children"
+    if not os.path.exists(children):
+        return  # not Linux: the rest of the test stands
+    (worker,) = map(int, open(children).read().split())
+    os.kill(worker, signal.SIGKILL)
+    status, _, got = call(s.port, "POST", "/predict", {"text": "loved it"})
+    assert status == 200 and got["label"] in ("1", "5", "10")
+    assert any("worker 0 exited (code -9); starting another" in line for line in s.lines)
 
 
 def test_command_line_mistakes_are_one_line(tmp_path, capsys, monkeypatch):

@@ -43,7 +43,12 @@ def add_serve(sub) -> None:
 
 def cmd_serve(args) -> int:
     import importlib.util
+    import sys
 
+    if sys.platform == "win32":
+        raise SentimentError("serve runs on Linux and macOS: its workers inherit the "
+                             "listening socket and reload on SIGHUP; on Windows, run it "
+                             "in WSL or a container")
     if importlib.util.find_spec("uvicorn") is None:
         raise SentimentError(f"serve needs the serve extra: {INSTALL}")
     from ..serve.app import Limits
