@@ -3,7 +3,6 @@ summarised for ``GET /model``, and replaced only by a new file that loads."""
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ class Served:
     path: Path
     version: str  # the first 12 hex digits of the file's SHA-256
     name: str
+    size: int = 0  # bytes of the file
     loaded_at: float = field(default_factory=time.time)
 
     def __repr__(self) -> str:
@@ -45,7 +45,7 @@ def load_served(path: Path, name: str | None = None) -> Served:
             before = file_version(path)
             model = Model.load(path)
             if file_version(path) == before:
-                return Served(model, path, before, name or path.name)
+                return Served(model, path, before, name or path.name, path.stat().st_size)
         except OSError as exc:
             raise SentimentError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     raise SentimentError(f"{path}: changed three times while it was read; try again")
@@ -75,4 +75,4 @@ def summary(served: Served, workers: int | None = None) -> dict:
 def describe(served: Served) -> str:
     """One line for the log: which model, its classes and version."""
     return (f"{served.name} ({', '.join(served.model.classes)}; version {served.version}, "
-            f"{os.path.getsize(served.path) / 1e6:.1f} MB)")
+            f"{served.size / 1e6:.1f} MB)")
