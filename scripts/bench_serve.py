@@ -207,6 +207,13 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=20_000)
     ap.add_argument("--memory", type=int, default=200_000, help="0: no memory run")
     args = ap.parse_args()
+    import importlib.util
+    import shutil
+
+    if shutil.which("hey") is None:
+        raise SystemExit("needs hey, the load generator (Debian: apt-get install hey)")
+    if importlib.util.find_spec("fastapi") is None:
+        raise SystemExit("needs fastapi for the wrapper it measures: pip install fastapi")
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
