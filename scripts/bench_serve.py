@@ -215,12 +215,14 @@ def main() -> None:
     if importlib.util.find_spec("fastapi") is None:
         raise SystemExit("needs fastapi for the wrapper it measures: pip install fastapi")
     runs = []
+    loads = [os.getloadavg()[0]]  # how busy the machine was (shared: say so)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for i in range(args.runs):
             # first in turn: neither always gets the quieter minutes of a shared machine
             order = ("wrapper", "serve") if i % 2 == 0 else ("serve", "wrapper")
             runs.append(one_run(folder, args.requests, order))
+            loads.append(os.getloadavg()[0])
             print(f"run {i + 1}: " + json.dumps({f"{k[0]} {k[1]}": v for k, v in
                                                   runs[-1].items()}), file=sys.stderr)
         print(table(runs))
@@ -228,6 +230,8 @@ def main() -> None:
             f"{r['serve', 'single']['rate'] / r['wrapper', 'single']['rate']:.2f}x requests/s, "
             f"{r['serve', 'batch']['texts'] / r['wrapper', 'batch']['texts']:.2f}x texts/s"
             for r in runs))
+        print(f"load average (1 min) at the start and after each run: "
+              f"{', '.join(f'{x:.1f}' for x in loads)} on {os.cpu_count()} cores")
         if args.memory:
             m = memory_run(folder, args.memory)
             print(f"\nmemory over {args.memory:,} single-text requests: peak after the first "

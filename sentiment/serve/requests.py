@@ -58,7 +58,8 @@ def parse_object(body: bytes) -> dict:
 def check_fields(data: dict, allowed: tuple[str, ...]) -> None:
     unknown = [k for k in data if k not in allowed]
     if unknown:
-        names = ", ".join(repr(k) for k in unknown)
+        names = ", ".join(repr(k) if len(k) <= 40 else repr(k[:40]) + "..."
+                          for k in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
         raise HTTPError(422, f"unknown field{'s' * (len(unknown) > 1)} {names}; the fields "
                         f"are {', '.join(repr(k) for k in allowed)}")
 
