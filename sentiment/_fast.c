@@ -126,6 +126,7 @@ PyMODINIT_FUNC PyInit__fast(void)
 {
     fast_fill_classes();
     fast_fill_normalize();
+    fast_fill_scripts();
     methods[0].ml_doc = fast_epoch_doc;
     methods[1].ml_doc = logits_doc;
     return PyModule_Create(&module);

@@ -152,6 +152,7 @@ typedef struct {
 } TokenCursor;
 
 /* _scripts.c: the next token of the rule with scripts and emoticons (sentiment.scripts) */
+void fast_fill_scripts(void);
 int fast_next_token3(const unsigned char *b, Py_ssize_t n, TokenCursor *c, Py_ssize_t *start);
 /* _tokens.c */
 void fast_fill_classes(void);

@@ -38,17 +38,21 @@ void fast_fill_normalize(void)
  * ("&", 1 to 33 letters, digits or "#", ";": a superset of the entities it decodes) */
 static int needs_python(const unsigned char *s, Py_ssize_t n, int ascii)
 {
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (!ascii && NFKC[s[i]])
-            return 1;
-        if (s[i] != '&')
-            continue;
+    if (!ascii)
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (NFKC[s[i]])
+                return 1;
+    const unsigned char *amp = memchr(s, '&', (size_t)n);
+    for (; amp; amp = memchr(amp + 1, '&', (size_t)(n - (amp + 1 - s)))) {
+        const Py_ssize_t i = amp - s;
         Py_ssize_t j = i + 1;
         while (j < n && j - i <= 33 && (s[j] == '#' || (s[j] >= '0' && s[j] <= '9') ||
                                         ((s[j] | 0x20) >= 'a' && (s[j] | 0x20) <= 'z')))
             j++;
         if (j < n && j > i + 1 && s[j] == ';')
             return 1;
+        if (i + 1 >= n)
+            break;
     }
     return 0;
 }

@@ -40,13 +40,26 @@ static inline int ascii_class(unsigned char c)
            : (c == '!' || c == '?') ? SINGLE : c == '\'' ? APOSTROPHE : SEP;
 }
 
+/* per ASCII byte: its class (ASCII_CLASS), whether it may start an emoticon (2) or ends a
+ * negation's scope (1) (SEPARATOR_KIND); filled once, as the module is imported */
+static unsigned char ASCII_CLASS[128], SEPARATOR_KIND[128];
+
+void fast_fill_scripts(void)
+{
+    for (int c = 0; c < 128; c++) {
+        ASCII_CLASS[c] = (unsigned char)ascii_class((unsigned char)c);
+        SEPARATOR_KIND[c] = (unsigned char)((strchr(":;=<)(^->", c) && c ? 2 : 0) |
+                                            (c == 0 || (strchr(".,;:()\"", c) && c) ? 1 : 0));
+    }
+}
+
 /* the class of the code point at b[i] (before the apostrophe's rule), its bytes in *w */
 static inline int base_class(const unsigned char *b, Py_ssize_t n, Py_ssize_t i, int *w)
 {
     const unsigned char c = b[i];
     if (c < 0x80) {
         *w = 1;
-        return ascii_class(c);
+        return ASCII_CLASS[c];
     }
     int width = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
     uint32_t cp = c & (width == 4 ? 0x07 : width == 3 ? 0x0F : 0x1F);
@@ -131,15 +144,17 @@ static Py_ssize_t emoticon(const unsigned char *b, Py_ssize_t n, Py_ssize_t i)
 #undef AT
 }
 
-static inline int is_scope_byte(unsigned char c)
-{
-    return c == 0 || (c && strchr(".,;:()\"", c) != NULL);
-}
-
 int fast_next_token3(const unsigned char *b, Py_ssize_t n, TokenCursor *c, Py_ssize_t *start)
 {
     while (c->i < n) {
         const Py_ssize_t i = c->i;
+        const unsigned char c0 = b[i];
+        if (c0 < 0x80 && ASCII_CLASS[c0] == SEP && !(SEPARATOR_KIND[c0] & 2)) {  /* most */
+            c->doc += c0 == 0;
+            c->scope_end |= SEPARATOR_KIND[c0] & 1;
+            c->i++;
+            continue;
+        }
         int w;
         const int k = class_at(b, n, i, c->emoticon_end, &w);
         if (k == SEP) {
@@ -151,15 +166,20 @@ int fast_next_token3(const unsigned char *b, Py_ssize_t n, TokenCursor *c, Py_ss
             }
             if (b[i] == 0)
                 c->doc++;
-            c->scope_end |= is_scope_byte(b[i]);
+            c->scope_end |= b[i] < 0x80 && (SEPARATOR_KIND[b[i]] & 1);
             c->i += w;
             continue;
         }
         Py_ssize_t e = i + w;
         if (k == WORD) {
             int w2;
-            while (e < n && class_at(b, n, e, c->emoticon_end, &w2) == WORD)
+            for (;;) {  /* ASCII letters and digits without a call, the rest by class_at */
+                while (e < n && ((b[e] >= 'a' && b[e] <= 'z') || (b[e] >= '0' && b[e] <= '9')))
+                    e++;
+                if (e >= n || class_at(b, n, e, c->emoticon_end, &w2) != WORD)
+                    break;
                 e += w2;
+            }
         }
         *start = i;
         c->i = e;

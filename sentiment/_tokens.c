@@ -96,13 +96,13 @@ static Py_ssize_t scan_tokens(const unsigned char *b, Py_ssize_t n, const Tokens
         const Py_ssize_t e = cur.i;
         const int32_t doc = cur.doc;
         int scope_end = cur.scope_end;
-        if (out->scripts) {  /* a scope byte in a token (an emoticon) ends it there */
+        cur.scope_end = 0;
+        if (out->scripts && (CLASS[b[i]] == 0 || CLASS[b[i]] == 4)) {
+            /* an emoticon (the one token that starts with a separator): a scope byte in it
+             * ends the scope before it (its first byte) or after it (the others) */
             scope_end |= is_scope_end(b[i]);
-            cur.scope_end = 0;
             for (Py_ssize_t k = i + 1; k < e; k++)
                 cur.scope_end |= is_scope_end(b[k]);
-        } else {
-            cur.scope_end = 0;
         }
         if (t < cap) {
             uint64_t h = 0, pw = 1;
