@@ -141,21 +141,25 @@ def script_shares(texts: list[str]) -> dict[str, float]:
     cps = cps[cps >= 0x30]
     at = np.searchsorted(_NAMED_STARTS, cps, side="right") - 1
     named = (at >= 0) & (cps <= _NAMED_ENDS[np.maximum(at, 0)])
-    names = np.array([n for _, _, n in NAMED] + ["other"])
-    which = names[np.where(named, at, len(NAMED))]
-    # "other": letters only (what is not punctuation or a symbol), as far as a cheap test goes
-    other = which == "other"
-    if other.any():
+    counts = np.bincount(at[named], minlength=len(NAMED)).astype(np.int64)
+    # what no range names counts if it is a letter or a mark (not punctuation, a symbol)
+    rest, times = np.unique(cps[~named], return_counts=True)
+    if len(rest):
         import unicodedata
 
-        keep = np.array([unicodedata.category(chr(c))[0] in "LM" for c in cps[other]])
-        which = np.concatenate([which[~other], which[other][keep]])
-    which = which[which != "digits"]
-    if len(which) == 0:
+        letter = np.array([unicodedata.category(chr(c))[0] in "LM" for c in rest.tolist()])
+        other = int(times[letter].sum())
+    else:
+        other = 0
+    by_name: dict[str, int] = {}
+    for (_, _, name), k in zip(NAMED, counts.tolist()):
+        if name != "digits":
+            by_name[name] = by_name.get(name, 0) + k
+    by_name["other"] = other
+    total = sum(by_name.values())
+    if total == 0:
         return {}
-    found, counts = np.unique(which, return_counts=True)
-    order = np.argsort(-counts, kind="stable")
-    return {str(found[i]): float(counts[i] / len(which)) for i in order}
+    return {name: k / total for name, k in sorted(by_name.items(), key=lambda x: -x[1]) if k}
 
 
 #: how each kind of script becomes tokens, for the report
