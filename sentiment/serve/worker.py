@@ -106,9 +106,13 @@ def main(argv: list[str]) -> int:
         runner = uvloop.run if hasattr(uvloop, "run") else None
     except ImportError:
         runner = None
-    if runner is not None and sys.platform != "win32":
-        return runner(run(config))
-    return asyncio.run(run(config))
+    from ..errors import SentimentError
+
+    try:
+        return (runner or asyncio.run)(run(config))
+    except SentimentError as exc:  # the model file went bad since the command checked it
+        print(f"worker {config['slot']}: error: {exc}", file=sys.stderr, flush=True)
+        return 2
 
 
 if __name__ == "__main__":
