@@ -82,9 +82,9 @@ class Supervisor:
         try:
             for slot in range(self.workers):
                 self.spawn(slot)
-            if not self._started():
-                self._stop_workers()
-                return 1
+            if not self._started():  # stopped while starting, or a worker failed
+                code = self._stop_workers()
+                return code if self.signal is not None else 1
             on_ready()
             while self.signal is None:
                 self._tick()

@@ -75,7 +75,6 @@ async def run(config: dict) -> int:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop)
     loop.add_signal_handler(signal.SIGHUP, reload)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     watch = asyncio.ensure_future(_watch(parent, server, stop, config["ready_fd"]))
     try:
         await server.serve(sockets=[sock])
@@ -99,7 +98,10 @@ async def _watch(parent: int, server, stop, ready_fd: int) -> None:
 
 
 def main(argv: list[str]) -> int:
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the app can reload: not fatal
+    # until the app runs: a SIGHUP is not fatal, a SIGTERM has nothing to wait for
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor got it too: it says when
     config = json.loads(argv[0])
     try:
         import uvloop  # noqa: F401
