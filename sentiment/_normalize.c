@@ -107,6 +107,118 @@ static Py_ssize_t normalize_1byte(const unsigned char *s, Py_ssize_t n, unsigned
     return w;
 }
 
+/* The combining class NFKC orders marks by, for the Thai marks that have one (0: none);
+ * the wide fast path takes a run of marks only in the order NFKC leaves it. */
+static inline int thai_ccc(Py_UCS4 cp)
+{
+    return (cp == 0x0E38 || cp == 0x0E39) ? 103 : cp == 0x0E3A ? 9
+           : (cp >= 0x0E48 && cp <= 0x0E4B) ? 107 : 0;
+}
+
+/* A character of a wide text as the rule that decodes entities leaves it, when that is
+ * plain: one NFKC and lower-casing leave alone (Han, Kana, Hangul syllables, Thai, CJK
+ * brackets and stops, emoji), an ASCII or Latin-1 one as the one-byte path folds it, the
+ * typographic ones folded (sentiment.folding._FOLD); 0 for any other (Python's normalize
+ * then does the text). */
+static inline Py_UCS4 plain(Py_UCS4 cp)
+{
+    if (cp < 0x100)
+        return (cp == '&' || NFKC[cp]) ? 0 : OUT[cp];
+    if (cp >= 0xFF01 && cp <= 0xFF5E)  /* full-width ASCII: NFKC makes it ASCII */
+        return OUT[cp - 0xFEE0];
+    if (cp == 0x3000)  /* the ideographic space */
+        return ' ';
+    if ((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+        (cp >= 0x3041 && cp <= 0x3096) || cp == 0x309D || cp == 0x309E ||
+        (cp >= 0x30A1 && cp <= 0x30FE) || (cp >= 0xAC00 && cp <= 0xD7A3) ||
+        (cp >= 0x0E01 && cp <= 0x0E5B && cp != 0x0E33) || (cp >= 0x3001 && cp <= 0x3007) ||
+        cp == 0x200B || cp == 0x200D || cp == 0x2022 || (cp >= 0xFE00 && cp <= 0xFE0F) ||
+        (cp >= 0x2600 && cp <= 0x27BF) ||
+        (cp >= 0x3008 && cp <= 0x3011) || (cp >= 0x1F300 && cp <= 0x1F64F) ||
+        (cp >= 0x1F680 && cp <= 0x1F6FF) || (cp >= 0x1F900 && cp <= 0x1F9FF))
+        return cp;
+    if (cp == 0x2019 || cp == 0x2018)
+        return '\'';
+    if (cp == 0x201C || cp == 0x201D || cp == 0x2014 || cp == 0x2013 || cp == 0x2026)
+        return ' ';
+    return 0;
+}
+
+/* A text of two or four bytes a character normalized as UTF-8 (new bytes) when every
+ * character is plain, else Py_None (new reference): the text goes to Python. */
+static PyObject *normalize_wide(PyObject *t)
+{
+    const int kind = PyUnicode_KIND(t);
+    const void *data = PyUnicode_DATA(t);
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(t);
+    Py_UCS4 *m = PyMem_Malloc(sizeof(Py_UCS4) * (size_t)(2 * n + 1));
+    if (!m)
+        return PyErr_NoMemory();
+    int last_ccc = 0;
+    Py_ssize_t len = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        const Py_UCS4 cp = PyUnicode_READ(kind, data, k);
+        const int ccc = thai_ccc(cp);
+        if (cp == 0x0E33) {  /* SARA AM: NFKC writes it NIKHAHIT, SARA AA */
+            m[len++] = 0x0E4D;
+            m[len++] = 0x0E32;
+        } else {
+            m[len++] = plain(cp);
+        }
+        if (!m[len - 1] || (ccc && last_ccc > ccc)) {
+            PyMem_Free(m);
+            Py_RETURN_NONE;
+        }
+        last_ccc = ccc;
+    }
+    const Py_ssize_t total = len;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, 4 * total);
+    if (!out) {
+        PyMem_Free(m);
+        return NULL;
+    }
+    unsigned char *o = (unsigned char *)PyBytes_AS_STRING(out);
+    Py_ssize_t w = 0;
+    for (Py_ssize_t k = 0; k < total; k++) {
+        const Py_UCS4 c = m[k];
+        if (c == '<') {  /* the breaks, on the folded, lower-cased characters */
+            Py_ssize_t br = 0;
+            for (int b = 0; b < 3 && !br; b++) {
+                Py_ssize_t L = (Py_ssize_t)strlen(BREAKS[b]), j = 1;
+                while (j < L && k + j < total &&
+                       m[k + j] == (Py_UCS4)(unsigned char)BREAKS[b][j])
+                    j++;
+                if (j == L)
+                    br = L;
+            }
+            if (br) {
+                o[w++] = ' ';
+                k += br - 1;
+                continue;
+            }
+        }
+        if (c < 0x80) {
+            o[w++] = (unsigned char)c;
+        } else if (c < 0x800) {
+            o[w++] = (unsigned char)(0xC0 | (c >> 6));
+            o[w++] = (unsigned char)(0x80 | (c & 0x3F));
+        } else if (c < 0x10000) {
+            o[w++] = (unsigned char)(0xE0 | (c >> 12));
+            o[w++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            o[w++] = (unsigned char)(0x80 | (c & 0x3F));
+        } else {
+            o[w++] = (unsigned char)(0xF0 | (c >> 18));
+            o[w++] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+            o[w++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            o[w++] = (unsigned char)(0x80 | (c & 0x3F));
+        }
+    }
+    PyMem_Free(m);
+    if (_PyBytes_Resize(&out, w) < 0)
+        return NULL;
+    return out;
+}
+
 /* normalized(texts, other, unescape) -> bytes: the texts of the list ``texts`` normalized
  * as UTF-8, separated by NUL bytes; a one-byte (Latin-1) one here, any other by
  * ``other(text) -> bytes`` (with ``unescape``, also a one-byte text needs_python says). */
@@ -134,7 +246,18 @@ PyObject *fast_normalized(PyObject *self, PyObject *args)
             PyList_SET_ITEM(done, i, t);
             continue;
         }
-        PyObject *b = PyObject_CallOneArg(other, t);
+        PyObject *b = NULL;
+        if (unescape && PyUnicode_KIND(t) != PyUnicode_1BYTE_KIND) {
+            b = normalize_wide(t);  /* Chinese, Japanese, Thai ... without Python */
+            if (!b)
+                goto failed;
+            if (b == Py_None) {
+                Py_DECREF(b);
+                b = NULL;
+            }
+        }
+        if (!b)
+            b = PyObject_CallOneArg(other, t);
         if (!b)
             goto failed;
         if (!PyBytes_Check(b)) {

@@ -217,6 +217,41 @@ def test_compiled_normalizing_knows_every_latin1_character():
             normalize(t.replace("\x00", " ")).encode() for t in every)
 
 
+WIDE = st.lists(st.lists(st.one_of(
+    st.sampled_from(["<br />", "<BR/>", "<br\u2014/>", "&amp;", "&", "A", "\u2019", "\u2026",
+                     "\u00e9", "\u00bd", "\u00b4", "\u0301", "\u3000", "\uff21", "\u30fc",
+                     "\u304b\u3099", "\u0e33", "\u0e38\u0e48", "\u0e48\u0e38", "\u0e4d\u0e32",
+                     "\uac00\u11a8", "\u1100\u1161", "\uf900", "\U0001f44d\U0001f3fd", "\x00"]),
+    st.characters(min_codepoint=0x0E00, max_codepoint=0x0E5F),
+    st.characters(min_codepoint=0x3000, max_codepoint=0x30FF),
+    st.characters()), max_size=10).map(lambda p: "".join(p) + "\u4e2d"), max_size=6)
+
+
+@hyp_settings(max_examples=300, derandomize=True, deadline=None)
+@given(WIDE)
+def test_compiled_normalizing_of_wide_texts_equals_pythons(texts):
+    """Texts past Latin-1 whose characters NFKC and lower-casing leave alone (Chinese,
+    Japanese, Thai, Korean, emoji) are normalized by the compiled loops themselves."""
+    for rule in RULES.values():
+        with pure(False):
+            got = normalized_bytes(texts, rule)
+        with pure(True):
+            want = normalized_bytes(texts, rule)
+        assert got == want
+
+
+def test_compiled_normalizing_knows_every_character():
+    """Every code point of the first two planes, alone and after a Thai mark and a Han
+    character (a text of two bytes a character, or four)."""
+    every = [chr(c) for c in range(0x20000) if not 0xD800 <= c < 0xE000]
+    texts = [c + "\u4e2d" for c in every] + ["\u0e38" + c for c in every]
+    with pure(False):
+        got = normalized_bytes(texts)
+    with pure(True):
+        want = normalized_bytes(texts)
+    assert got == want
+
+
 @pytest.mark.parametrize("n", [0, 1, 5, 20_000])
 def test_compiled_factorize_equals_pandas(n):
     rng = np.random.default_rng(n)
