@@ -84,6 +84,7 @@ def train_cluster(engine: Engine, chunks, settings: Settings, *, scheme: LabelSc
     from .train import _snapshot, calibrate_logits, keep_stopped, settings_for
 
     settings = settings_for(settings, classes)
+    settings = settings.for_rows(None)  # the epochs as chosen before for_rows
     if settings.kernel != "csr":
         from .errors import SentimentError
         raise SentimentError(f"--kernel {settings.kernel} trains one review at a time; a "

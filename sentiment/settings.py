@@ -16,6 +16,9 @@ from .optim import OPTIMIZERS
 VALUES = ("binary", "count", "nb")
 CLASS_WEIGHTS = ("none", "balanced")
 NEGATION = 2  # the negation window two classes train with by default
+#: epochs by default: EPOCHS, or enough for MIN_STEPS minibatches on a small file, at most
+#: MAX_EPOCHS (Settings.for_rows)
+EPOCHS, MIN_STEPS, MAX_EPOCHS = 5, 800, 50
 #: numeric setting -> (lowest, highest or None, whether the lowest itself is allowed)
 RANGES = {"ngrams": (1, 10, True), "negation": (0, 20, True), "min_count": (1, None, True),
           "polarity_cutoff": (0, None, True), "max_features": (0, None, True),
@@ -67,7 +70,9 @@ class Settings:
     lr: float = _opt(0.02, "learning rate")
     lr_decay: bool = _opt(True, "decay the learning rate linearly to 0 over the epochs")
     batch_size: int = _opt(128, "reviews per step (per-review kernels use 1)")
-    epochs: int = _opt(5, "most epochs; early stopping may end sooner")
+    epochs: int | None = _opt(None, "most epochs; early stopping may end sooner",
+                              f"{EPOCHS}, more for a small file: enough for {MIN_STEPS} "
+                              f"minibatches, up to {MAX_EPOCHS}")
     patience: int = _opt(2, "stop after this many epochs without a better val loss")
     dropout: float = _opt(0.0, "dropout rate on the hidden layer")
     mask: str = _opt("bytes", "dropout mask method")
@@ -88,7 +93,7 @@ class Settings:
                                    f"got {getattr(self, name)!r}")
         for name, (low, high, closed) in RANGES.items():
             value = getattr(self, name)
-            if value is None and name == "negation":  # chosen by for_labels
+            if value is None and name in ("negation", "epochs"):  # chosen later
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not math.isfinite(value):
@@ -116,6 +121,19 @@ class Settings:
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
+
+    def for_rows(self, n_train: int | None) -> "Settings":
+        """These settings with ``epochs`` chosen if left to the default (None): enough for
+        :data:`MIN_STEPS` minibatches over ``n_train`` rows, at least :data:`EPOCHS` and at
+        most :data:`MAX_EPOCHS` (None rows: :data:`EPOCHS`). A file of a few thousand texts
+        is a few dozen minibatches an epoch: five epochs leave it short of what it can
+        learn (docs/languages.md measures it); IMDB's 22,500 rows are 176 a epoch."""
+        if self.epochs is not None:
+            return self
+        if not n_train:
+            return replace(self, epochs=EPOCHS)
+        per_epoch = -(-n_train // self.batch_size)
+        return replace(self, epochs=min(MAX_EPOCHS, max(EPOCHS, -(-MIN_STEPS // per_epoch))))
 
     def for_labels(self, multiclass: bool) -> "Settings":
         """These settings with ``negation`` chosen if left to the default (None): a window

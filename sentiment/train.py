@@ -98,6 +98,7 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
                                   None) from None
         bars.close()
         n_train, n_val = ready.train.n_rows, ready.val.n_rows
+        settings = settings.for_rows(n_train)
         if classes is not None and resume is None:
             scheme.classes = classes.sorted_names()
         elif classes is not None and classes.sorted_names() != scheme.classes:
@@ -200,7 +201,8 @@ def _snapshot(model: Model, done: TrainerState) -> Model:
 
 def settings_for(settings: Settings, classes: ClassTable | None) -> Settings:
     """``settings`` as two classes (``classes`` None) or K train with them: the negation
-    window chosen (:meth:`Settings.for_labels`), and K classes' limits checked."""
+    window chosen (:meth:`Settings.for_labels`), and K classes' limits checked. The
+    epochs are chosen once the rows are counted (:meth:`Settings.for_rows`)."""
     settings = settings.for_labels(multiclass=classes is not None)
     if classes is not None:
         check_multiclass(settings)

@@ -132,6 +132,7 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
     val = X_val if X_val is None or isinstance(X_val, ShardedRows) \
         else ShardedRows.from_matrix(X_val, y_val)
     y_val = val.labels() if val is not None and val.n_rows else None
+    settings = settings.for_rows(rows.n_rows)  # the epochs, if left to the default
     opt = make_optimizer(settings.optimizer, settings.lr)
     scratch = _BatchState(rows.n_inputs, should_stop=should_stop, binary=rows.binary,
                           weights=class_weights(settings, rows, net.n_classes))

@@ -372,3 +372,17 @@ def test_words_bytes_of_columns_equal_the_words_joined():
         vocab = Vocabulary(np.arange(4, dtype=np.uint64), held, None, None, 1, 1)
         assert vocab.words_bytes(np.array([2, 0, 3])) == "é\ngood\na b c".encode()
         assert vocab.words_bytes(np.array([], np.int64)) == b""
+
+
+def test_a_small_file_trains_more_epochs_unless_told():
+    """Five epochs are 880 minibatches on IMDB but a few dozen on a file of a few thousand
+    texts: by default the epochs are enough for MIN_STEPS minibatches (at most MAX_EPOCHS);
+    --epochs is obeyed as given."""
+    from sentiment.settings import EPOCHS, MAX_EPOCHS, MIN_STEPS, Settings
+
+    auto = Settings()
+    assert auto.for_rows(22_500).epochs == EPOCHS  # IMDB: 176 minibatches an epoch
+    assert auto.for_rows(3_000).epochs == -(-MIN_STEPS // 24)  # 24 minibatches an epoch
+    assert auto.for_rows(10).epochs == MAX_EPOCHS
+    assert auto.for_rows(None).epochs == EPOCHS
+    assert Settings(epochs=3).for_rows(10).epochs == 3

@@ -87,9 +87,10 @@ def test_every_stage_trains(key):
     stage = STAGES[key]
     model = train(TEXTS, LABELS, stage.settings, progress=False)
     if stage.settings.patience and stage.settings.val_fraction:  # may stop early
-        assert 1 <= len(model.history) <= stage.settings.epochs
+        assert 1 <= len(model.history) <= model.settings["epochs"]
     else:
-        assert len(model.history) == stage.settings.epochs
+        assert len(model.history) == model.settings["epochs"]
+    assert model.settings["epochs"] == stage.settings.for_rows(model.info["n_train"]).epochs
     assert np.isfinite(model.history[-1]["loss"])
     predicted = model.net.logits(model.encode(TEXTS)) > 0
     assert np.mean(predicted == (LABELS == 1)) >= 0.75

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..settings import Settings
+from ..settings import EPOCHS, MIN_STEPS, Settings
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,8 @@ def _describe(s: Settings) -> str:
                "(two classes)" if window else "")
     words = (f"1-{s.ngrams} grams seen in at least {s.min_count} reviews, {values}{negated}; "
              f"{s.hidden} hidden units, {s.optimizer} at lr {s.lr:g}, {s.batch_size:,} "
-             f"reviews per batch, at most {s.epochs} epochs")
+             f"reviews per batch, at most "
+             f"{s.epochs or f'{EPOCHS} (more on a small file: {MIN_STEPS} batches)'} epochs")
     if s.val_fraction and s.patience:
         words += (f", early stopping on about {s.val_fraction:.0%} of the training set held out "
                   "for validation")
