@@ -53,22 +53,49 @@ void fast_fill_scripts(void)
     }
 }
 
-/* the class of the code point at b[i] (before the apostrophe's rule), its bytes in *w */
-static inline int base_class(const unsigned char *b, Py_ssize_t n, Py_ssize_t i, int *w)
+/* the code point at b[i] (not ASCII), its bytes in *w */
+static inline uint32_t decode(const unsigned char *b, Py_ssize_t n, Py_ssize_t i, int *w)
 {
     const unsigned char c = b[i];
-    if (c < 0x80) {
-        *w = 1;
-        return ASCII_CLASS[c];
-    }
     int width = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
     uint32_t cp = c & (width == 4 ? 0x07 : width == 3 ? 0x0F : 0x1F);
     for (int k = 1; k < width; k++)
         cp = (cp << 6) | (i + k < n ? (b[i + k] & 0x3F) : 0);
-    if (i + width > n)
-        width = (int)(n - i);
-    *w = width;
-    return range_class(cp);
+    *w = i + width > n ? (int)(n - i) : width;
+    return cp;
+}
+
+/* the class of the code point at b[i] (before the apostrophe's rule), its bytes in *w */
+static inline int base_class(const unsigned char *b, Py_ssize_t n, Py_ssize_t i, int *w)
+{
+    if (b[i] < 0x80) {
+        *w = 1;
+        return ASCII_CLASS[b[i]];
+    }
+    return range_class(decode(b, n, i, w));
+}
+
+/* sentiment.scripts.MARKS: the vowel signs and tone marks that stay on their letter */
+static const uint32_t MARKS[][2] = {
+    {0x0E31, 0x0E31}, {0x0E34, 0x0E3A}, {0x0E47, 0x0E4E}, {0x0EB1, 0x0EB1}, {0x0EB4, 0x0EBC},
+    {0x0EC8, 0x0ECD}, {0x102B, 0x103E}, {0x1056, 0x1059}, {0x105E, 0x1060}, {0x1062, 0x1064},
+    {0x1067, 0x106D}, {0x1071, 0x1074}, {0x1082, 0x108D}, {0x108F, 0x108F}, {0x109A, 0x109D},
+    {0x17B4, 0x17D3}, {0x17DD, 0x17DD}};
+
+/* the bytes of the marks that start at b[i], 0 if none */
+static inline Py_ssize_t marks_at(const unsigned char *b, Py_ssize_t n, Py_ssize_t i)
+{
+    Py_ssize_t e = i;
+    while (e < n && b[e] >= 0xE0) {
+        int w, mark = 0;
+        const uint32_t cp = decode(b, n, e, &w);
+        for (size_t k = 0; k < sizeof MARKS / sizeof MARKS[0] && !mark; k++)
+            mark = cp >= MARKS[k][0] && cp <= MARKS[k][1];
+        if (!mark)
+            break;
+        e += w;
+    }
+    return e - i;
 }
 
 /* the class of the code point that ends at b[i - 1] */
@@ -171,6 +198,8 @@ int fast_next_token3(const unsigned char *b, Py_ssize_t n, TokenCursor *c, Py_ss
             continue;
         }
         Py_ssize_t e = i + w;
+        if (k == ALONE)  /* a letter of Thai, ... keeps its marks */
+            e += marks_at(b, n, e);
         if (k == WORD) {
             int w2;
             for (;;) {  /* ASCII letters and digits without a call, the rest by class_at */

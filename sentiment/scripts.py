@@ -29,6 +29,14 @@ ALONE = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x2600, 0x27BF),
          (0x2B00, 0x2BFF), (0x3040, 0x30FF), (0x31F0, 0x31FF), (0x3400, 0x4DBF),
          (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFF66, 0xFF9F), (0x1F000, 0x1F3FA),
          (0x1F400, 0x1FAFF), (0x20000, 0x3134F))
+#: the vowel signs and tone marks of Thai, Lao, Myanmar and Khmer (Unicode 14's Mn and Mc
+#: there, written out so that every Python reads the same): each stays on the letter
+#: before it (a token "อ่" rather than "อ" and "่"), or starts a token where none is
+MARKS = ((0x0E31, 0x0E31), (0x0E34, 0x0E3A), (0x0E47, 0x0E4E), (0x0EB1, 0x0EB1),
+         (0x0EB4, 0x0EBC), (0x0EC8, 0x0ECD), (0x102B, 0x103E), (0x1056, 0x1059),
+         (0x105E, 0x1060), (0x1062, 0x1064), (0x1067, 0x106D), (0x1071, 0x1074),
+         (0x1082, 0x108D), (0x108F, 0x108F), (0x109A, 0x109D), (0x17B4, 0x17D3),
+         (0x17DD, 0x17DD))
 #: code points beyond ASCII that separate tokens (skin tones among them: 👍🏽 is 👍)
 SEPARATORS = ((0x00A0, 0x00BF), (0x00D7, 0x00D7), (0x00F7, 0x00F7), (0x2000, 0x206F),
               (0x2190, 0x21FF), (0x2500, 0x25FF), (0x3000, 0x303F), (0xFE00, 0xFE0F),
@@ -46,7 +54,8 @@ _WORD = rf"(?:[a-z0-9]|[^\x00-\x7f{_char_class(ALONE)}{_char_class(SEPARATORS)}]
 EMOTICON_PATTERN = (r"[:;=][-'^]?(?:\)+|\(+|\]+|\[+|\|+|\*+|3+|[dpo]"
                     r"(?![a-z0-9\x80-\U0010ffff]))|<3+|</3|\)\)+|\(\(+|\^_?\^|-_+-|>_<")
 #: the tokens of a normalized text, as :func:`re.findall` finds them
-TOKEN_PATTERN = (rf"{EMOTICON_PATTERN}|[{_char_class(ALONE)}]|{_WORD}+(?:'{_WORD}+)*|[!?]")
+TOKEN_PATTERN = (rf"{EMOTICON_PATTERN}|[{_char_class(ALONE)}][{_char_class(MARKS)}]*|"
+                 rf"{_WORD}+(?:'{_WORD}+)*|[!?]")
 _EMOTICONS = re.compile(EMOTICON_PATTERN.replace(r"\U0010ffff", r"\xff").encode("latin-1"))
 
 # classes of ASCII bytes; every byte from 0x80 is classed by its code point (code_classes)
@@ -60,14 +69,18 @@ _ASCII[ord("'")] = APOSTROPHE
 _BOUNDS = {0x80: WORD} | {b + 1: WORD for _, b in ALONE + SEPARATORS} \
     | {a: ALONE_CLASS for a, _ in ALONE} | {a: SEP for a, _ in SEPARATORS}
 _STARTS = np.array(sorted(_BOUNDS), dtype=np.int64)
+_MARK_STARTS = np.array([a for a, _ in MARKS], dtype=np.int64)
+_MARK_ENDS = np.array([b for _, b in MARKS], dtype=np.int64)
 _KINDS = np.array([_BOUNDS[s] for s in sorted(_BOUNDS)], dtype=np.uint8)
 
 
-def code_classes(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(the class of every byte of the UTF-8 ``buf``, whether it starts a code point): an
-    ASCII byte by :data:`_ASCII`, every byte of a longer code point by the code point."""
+def code_classes(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(the class of every byte of the UTF-8 ``buf``, whether it starts a code point,
+    whether it starts one of :data:`MARKS`): an ASCII byte by :data:`_ASCII`, every byte
+    of a longer code point by the code point."""
     n = len(buf)
     lead = (buf & 0xC0) != 0x80
+    mark = np.zeros(n, dtype=bool)
     cls = np.zeros(n, dtype=np.uint8)
     ascii_ = buf < 0x80
     cls[ascii_] = _ASCII[buf[ascii_]]
@@ -81,13 +94,15 @@ def code_classes(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             more = width > k
             cp[more] = (cp[more] << 6) | (padded[multi[more] + k] & 0x3F)
         kind = _KINDS[np.searchsorted(_STARTS, cp, side="right") - 1]
+        m = np.searchsorted(_MARK_STARTS, cp, side="right") - 1
+        mark[multi] = (m >= 0) & (cp <= _MARK_ENDS[np.maximum(m, 0)])
         # each byte of a code point takes its class: the run from its lead byte on
         owner = np.maximum.accumulate(np.where(lead, np.arange(n), 0))
         at = np.zeros(n, dtype=np.uint8)
         at[multi] = kind
         wide = ~ascii_
         cls[wide] = at[owner[wide]]
-    return cls, lead
+    return cls, lead, mark
 
 
 def token_spans(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -95,7 +110,7 @@ def token_spans(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(buf)
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    cls, lead = code_classes(buf)
+    cls, lead, mark = code_classes(buf)
     cut = np.zeros(n + 1, dtype=bool)  # a token may not continue across byte i
     for m in _EMOTICONS.finditer(buf.tobytes()):
         cls[m.start():m.end()] = EMOTICON
@@ -112,7 +127,10 @@ def token_spans(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     token = cls != SEP
     cut[0] = cut[n] = True
     cut[1:n] |= cls[1:] != cls[:-1]
-    cut[:n] |= (cls == SINGLE) | ((cls == ALONE_CLASS) & lead)
+    # a character of its own starts a token, unless it is a mark after such a character
+    after_alone = np.zeros(n, dtype=bool)
+    after_alone[1:] = cls[:-1] == ALONE_CLASS
+    cut[:n] |= (cls == SINGLE) | ((cls == ALONE_CLASS) & lead & ~(mark & after_alone))
     cut[1:n] |= cls[:-1] == SINGLE
     starts = np.flatnonzero(token & cut[:n])
     ends = np.flatnonzero(token & cut[1:]) + 1

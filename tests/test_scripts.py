@@ -24,7 +24,7 @@ def unigrams(texts: list[str]) -> list[list[str]]:
     ("great :( :-) <3 #amazing @united", ["great", ":(", ":-)", "<3", "amazing", "united"]),
     ("质量还挺好，还没开始用", ["质", "量", "还", "挺", "好", "还", "没", "开", "始", "用"]),
     ("ホテルは良かった😀👍🏽", ["ホ", "テ", "ル", "は", "良", "か", "っ", "た", "😀", "👍"]),
-    ("อร่อย มาก", ["อ", "ร", "่", "อ", "ย", "ม", "า", "ก"]),
+    ("อร่อย มาก ่ก", ["อ", "ร่", "อ", "ย", "ม", "า", "ก", "่", "ก"]),
     ("thx :D :P ;) =] :'( :3", ["thx", ":d", ":p", ";)", "=]", ":'(", ":3"]),
     ("re:dog :do :d's", ["re", "dog", "do", ":d", "s"]),
     ("спасибо))) ужас((", ["спасибо", ")))", "ужас", "(("]),
@@ -79,3 +79,10 @@ def test_train_says_which_scripts_and_warns_of_one_token_texts():
     lines = tibetan.scripts("bo.csv", CURRENT)
     assert lines[0] == "bo.csv: scripts: other 100% (words)"
     assert "most texts are one token each" in lines[1]
+
+
+def test_marks_stay_on_their_letter_in_every_implementation(loops):
+    """Every code point of the scripts with marks, after a Thai letter and before a mark."""
+    texts = [f"ก{chr(p)}\u0e48x" for p in list(range(0x0E00, 0x0F00)) + list(range(0x1000, 0x10A0))
+             + list(range(0x1780, 0x1800))]
+    assert unigrams(texts) == [tokenize(t) for t in texts]
