@@ -119,10 +119,10 @@ class Engine:
                 pending.append((item, client.submit(fn, held, arg(item), pure=False)))
                 if len(pending) > ahead:
                     item, future = pending.popleft()
-                    yield item, _result(future)
+                    yield item, result(future)
             while pending:
                 item, future = pending.popleft()
-                yield item, _result(future)
+                yield item, result(future)
         return run
 
 
@@ -151,7 +151,7 @@ def gather_or_stop(futures, should_stop, poll: float = 0.2):
                 for f in futures:
                     f.cancel()
                 return None
-    return [_result(f) for f in futures]
+    return [result(f) for f in futures]
 
 
 def _dashboard() -> str | None:
@@ -163,7 +163,7 @@ def _dashboard() -> str | None:
     return "127.0.0.1:0"
 
 
-def _result(future):
+def result(future):
     """A task's result, or one clear error if its worker could not finish it."""
     try:
         return future.result()
@@ -173,7 +173,8 @@ def _result(future):
         if isinstance(exc, (DataError, ValueError, MemoryError)):
             raise
         name = type(exc).__name__
-        if name in ("KilledWorker", "FutureCancelledError", "CancelledError", "CommClosedError"):
+        if name in ("KilledWorker", "FutureCancelledError", "FuturesCancelledError",
+                    "CancelledError", "CommClosedError"):
             raise SentimentError(f"a Dask worker died or left during the job ({name}: "
                                  f"{exc}); nothing was saved from it: run the command "
                                  "again") from None
@@ -182,14 +183,14 @@ def _result(future):
 
 def prepare(engine: Engine, chunks, settings: Settings, *, classes=None,
             max_memory: int = DEFAULT_MAX_MEMORY, should_stop=None, progress=None) -> dict:
-    """Both passes on the workers; return the vocabulary, each worker's rows (futures) and
-    what was counted on the way."""
+    """Both passes on the workers, of chunks the driver reads and sends; return the
+    vocabulary, each worker's rows (futures) and what was counted on the way."""
     client, workers = engine.client, engine.workers
     t = time.perf_counter()
     futures, tally = [], Tally(settings, classes is not None)
     for c, (texts, labels) in enumerate(chunks):
         if should_stop is not None and should_stop():
-            raise _Stop
+            raise Stop
         labels = np.asarray(labels, dtype=np.int8)
         is_val, counted = tally.add(labels)
         w = workers[c % len(workers)]
@@ -202,21 +203,43 @@ def prepare(engine: Engine, chunks, settings: Settings, *, classes=None,
     tally.check()
     times = {"read and count": time.perf_counter() - t}
     t = time.perf_counter()
-    level = [client.submit(parts.counts, f, workers=[w], pure=False) for w, f in futures]
+    vocab, counter, remap = build_vocabulary(engine, futures, settings, classes)
+    times["vocabulary"] = time.perf_counter() - t
+    t = time.perf_counter()
+    groups = {w: [i for i, (v, _) in enumerate(futures) if v == w] for w in workers}
+    rows, sizes, _ = build_rows(engine, futures, groups, vocab, settings, remap)
+    times["encode"] = time.perf_counter() - t
+    return {"vocab": vocab, "rows": rows, "sizes": sizes, "times": times,
+            "n_train": tally.n_rows - tally.n_val, "n_val": tally.n_val,
+            "n_positive": 0 if classes is not None else tally.n_positive,
+            "count_threshold": counter.threshold, "recoverable": False}
+
+
+def build_vocabulary(engine: Engine, held: list, settings: Settings, classes=None,
+                     loose: bool = False):
+    """(vocabulary, counter, class remap) of the partitions ``held`` ((worker, future of a
+    :class:`~sentiment.partitions.Partition`) in file order): their counts merged up a
+    tree on the workers, the kept features' words read where each was first seen.
+    ``loose``: a task may run on another worker than its partition's (when it is lost)."""
+    client = engine.client
+    level = [client.submit(parts.counts, f, workers=[w], allow_other_workers=loose,
+                           pure=False) for w, f in held]
     while len(level) > 1:  # a tree: pairs of neighbours, earlier rows on the left
         level = [client.submit(parts.combine, *level[i:i + 2]) if i + 1 < len(level)
                  else level[i] for i in range(0, len(level), 2)]
-    counter = _result(level[0]).counter()
+    counter = result(level[0]).counter()
+    del level
     kept = counter.finish(settings.min_count, settings.polarity_cutoff,
                           settings.max_features)
     check_vocabulary(len(kept["hash"]), settings)
     asked = {}
     for c in np.unique(kept["chunk"]).tolist():
         mine = np.flatnonzero(kept["chunk"] == c)
-        w, f = futures[c]
+        w, f = held[c]
         asked[c] = (mine, client.submit(parts.words, f, kept["token"][mine],
-                                        kept["n"][mine], workers=[w], pure=False))
-    words = interleave_lines([(mine, _result(f)) for mine, f in asked.values()],
+                                        kept["n"][mine], workers=[w],
+                                        allow_other_workers=loose, pure=False))
+    words = interleave_lines([(mine, result(f)) for mine, f in asked.values()],
                              len(kept["hash"]))
     vocab = vocabulary_of(kept, words, counter, settings)
     remap = None
@@ -224,29 +247,34 @@ def prepare(engine: Engine, chunks, settings: Settings, *, classes=None,
         remap = classes.remap()
         if settings.values == "nb":
             [v] = client.scatter([vocab], broadcast=True, hash=False)
-            counts = [client.submit(parts.partition_class_counts, f, v, remap, workers=[w])
-                      for w, f in futures]
-            vocab.set_class_scale(sum(_result(f) for f in counts))
-    times["vocabulary"] = time.perf_counter() - t
-    t = time.perf_counter()
+            counts = [client.submit(parts.partition_class_counts, f, v, remap, workers=[w],
+                                    allow_other_workers=loose) for w, f in held]
+            vocab.set_class_scale(sum(result(f) for f in counts))
+    return vocab, counter, remap
+
+
+def build_rows(engine: Engine, held: list, groups: dict, vocab, settings: Settings,
+               remap=None, loose: bool = False):
+    """(rows, sizes, the vocabulary's future): each group's partitions (``groups``: name
+    -> positions in ``held``) encoded with ``vocab`` where they are and stacked into one
+    set of rows (a future, on the group's worker), and the size of each. Keep the
+    vocabulary's future while the rows are used: rows rebuilt after a lost worker need it."""
+    client = engine.client
     [v] = client.scatter([vocab], broadcast=True, hash=False)
-    encoded = {w: [] for w in workers}
-    for w, f in futures:
-        encoded[w].append(client.submit(parts.encode, f, v, settings, remap, workers=[w],
-                                        pure=False))
-    del futures, level, asked
-    rows = {w: client.submit(parts.stack, *fs, workers=[w], pure=False)
-            for w, fs in encoded.items() if fs}
-    sizes = {w: _result(client.submit(_sizes, r, workers=[w], pure=False))
-             for w, r in rows.items()}
-    times["encode"] = time.perf_counter() - t
-    return {"vocab": vocab, "rows": rows, "sizes": sizes, "times": times,
-            "n_train": tally.n_rows - tally.n_val, "n_val": tally.n_val,
-            "n_positive": 0 if classes is not None else tally.n_positive,
-            "count_threshold": counter.threshold}
+    rows = {}
+    for name, members in groups.items():
+        if not members:
+            continue
+        w = held[members[0]][0]
+        encoded = [client.submit(parts.encode, held[i][1], v, settings, remap, workers=[w],
+                                 allow_other_workers=loose, pure=False) for i in members]
+        rows[name] = client.submit(parts.stack, *encoded, workers=[w],
+                                   allow_other_workers=loose, pure=False)
+    sizes = {name: result(client.submit(_sizes, r, pure=False)) for name, r in rows.items()}
+    return rows, sizes, v
 
 
-class _Stop(Exception):
+class Stop(Exception):
     """A stop was requested while reading."""
 
 

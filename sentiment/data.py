@@ -97,6 +97,9 @@ class ReviewFile:
         if self.label_column is not None:
             self.labels = LabelReader(self.name, self.label_column, scheme, fixed)
         self.rows_read = self.rows_kept = self.rows_with_text = 0
+        #: a part of the file (:mod:`sentiment.remote`): what gives its bytes (the header
+        #: line, then its rows) instead of opening the file, and the file's rows before it
+        self.opener, self.rows_before = None, 0
         self._dropped: list[int] = []  # row numbers of the first few empty rows
         self._spanning: list[int] = []  # rows of texts over SPAN_LINES lines
 
@@ -117,6 +120,8 @@ class ReviewFile:
         self.rows_read = self.rows_kept = self.rows_with_text = 0
         self._dropped, self._dropped_n, self._spanning, self._spanning_n = [], 0, [], 0
         for frame, done in _frames(self, rows):
+            if self.rows_before:  # row numbers as the whole file counts them
+                frame.index = frame.index + self.rows_before
             chunk = self._clean(frame)
             if progress is not None:
                 progress(done)
@@ -276,7 +281,8 @@ def _frames(source: ReviewFile, rows: int | None, **options):
 
     name, sep = source.name, source.sep
     try:
-        with open(source.path, "rb") as raw:
+        opened = source.opener() if getattr(source, "opener", None) else None
+        with opened or open(source.path, "rb") as raw:
             if rows is None or "nrows" in options:
                 yield _check_frame(name, _read_csv(raw, source, **options), sep), raw.tell()
                 return
@@ -287,7 +293,8 @@ def _frames(source: ReviewFile, rows: int | None, **options):
         raise SentimentError(f"{name}: line 1 is blank; the first line must be the header "
                              "(the column names)") from None
     except pd.errors.ParserError as exc:
-        raise SentimentError(malformed(name, exc, sep)) from None
+        raise SentimentError(malformed(name, exc, sep, getattr(source, "rows_before", 0))
+                             ) from None
     except UnicodeDecodeError as exc:
         shown = "UTF-8" if source.encoding == "utf-8-sig" else source.encoding
         lines, n, byte, fine = undecodable_lines(source.path, source.gz, source.encoding)

@@ -14,15 +14,18 @@ import time
 
 import numpy as np
 
-from . import partitions as parts
 from .checkpoints import checkpoint_parts
-from .cluster import Engine, _result, _Stop, gather_or_stop, prepare
+from .cluster import Engine, Stop, prepare
+from .errors import SentimentError
 from .labels import LabelScheme
 from .model import Model
 from .network import Network, log_loss_logits
 from .optim import Adagrad
 from .pipeline import DEFAULT_MAX_MEMORY
+from .rounds import Rounds
 from .settings import Settings
+from .spread import SharedFiles, prepare_parts
+from .train import calibrate_logits, keep_stopped
 from .trainer import EpochStats, TrainerState, TrainingStopped, _rewind, _set_params, accuracy
 from .usable import answer_counts
 
@@ -77,115 +80,133 @@ def mix_optimizer(old: dict, results: list[dict]) -> dict:
 def train_cluster(engine: Engine, chunks, settings: Settings, *, scheme: LabelScheme,
                   classes=None, max_memory: int = DEFAULT_MAX_MEMORY, rounds: int = 1,
                   how: str = "rows", on_epoch=None, on_prepared=None, on_checkpoint=None,
-                  should_stop=None, progress=None) -> Model:
+                  should_stop=None, progress=None, note=None,
+                  round_timeout: float | None = None) -> Model:
     """:func:`sentiment.train.train_chunks` on a cluster: the same model, trained by
-    parameter mixing every ``1/rounds`` of an epoch. ``progress(step, rows)`` as rows are
-    read; the other callbacks as in one process."""
-    from .train import _snapshot, calibrate_logits, keep_stopped, settings_for
+    parameter mixing every ``1/rounds`` of an epoch. ``chunks``: ``(texts, labels)`` the
+    driver reads and sends, or :class:`~sentiment.spread.SharedFiles` the workers read
+    themselves (then a lost worker's rows are read again elsewhere). ``progress(step,
+    rows)`` as rows are read; ``note(line)`` says a lost worker or a straggler; the other
+    callbacks as in one process."""
+    from .train import settings_for
 
     settings = settings_for(settings, classes)
     settings = settings.for_rows(None)  # the epochs as chosen before for_rows
-    if settings.kernel != "csr":
-        from .errors import SentimentError
-        raise SentimentError(f"--kernel {settings.kernel} trains one review at a time; a "
-                             "cluster trains minibatches (--kernel csr)")
-    if settings.class_weight != "none":
-        from .errors import SentimentError
-        raise SentimentError(f"--class-weight {settings.class_weight} trains in one process; "
-                             "drop --workers and --cluster")
+    _check_settings(settings, classes, chunks)
     try:
-        ready = prepare(engine, chunks, settings, classes=classes, max_memory=max_memory,
-                        should_stop=should_stop, progress=progress)
-    except _Stop:
+        if isinstance(chunks, SharedFiles):
+            ready = prepare_parts(engine, chunks, settings, max_memory=max_memory,
+                                  should_stop=should_stop, progress=progress)
+        else:
+            ready = prepare(engine, chunks, settings, classes=classes, max_memory=max_memory,
+                            should_stop=should_stop, progress=progress)
+    except Stop:
         raise TrainingStopped("stopped before the first epoch", "interrupted", None) from None
     if classes is not None:
         scheme.classes = classes.sorted_names()
-    vocab, rows, sizes = ready["vocab"], ready["rows"], ready["sizes"]
+    model = _model_of(ready, settings, scheme, rounds, how)
+    loop = Rounds(engine, ready["rows"], recoverable=ready["recoverable"],
+                  describe=ready.get("describe"), timeout=round_timeout, note=note,
+                  # each group's rows were made on the worker it is named after
+                  workers=list(ready["rows"]), holders={g: g for g in ready["rows"]})
+    if on_prepared is not None:
+        on_prepared(model)
+    y_val = loop.val_labels()
+    t = time.perf_counter()
+    try:
+        net = _epochs(loop, model, settings, y_val, rounds, how, on_epoch, on_checkpoint,
+                      should_stop)
+    except TrainingStopped as stop:
+        model.info["times"]["train"] = time.perf_counter() - t
+        raise keep_stopped(stop, model) from None
+    if len(y_val):
+        z = loop.val_logits(net.params(), settings.activation)
+        model.info["temperature"] = calibrate_logits(net, z, y_val)
+        model.info["val_answers"] = answer_counts(z, scheme.n_classes)
+    model.info["times"]["train"] = time.perf_counter() - t
+    model.info["moved"] = loop.summary()
+    model.info["events"] = loop.events
+    del ready
+    return model
+
+
+def _check_settings(settings: Settings, classes, chunks) -> None:
+    if settings.kernel != "csr":
+        raise SentimentError(f"--kernel {settings.kernel} trains one review at a time; a "
+                             "cluster trains minibatches (--kernel csr)")
+    if settings.class_weight != "none":
+        raise SentimentError(f"--class-weight {settings.class_weight} trains in one process; "
+                             "drop --workers and --cluster")
+    if classes is not None and isinstance(chunks, SharedFiles):
+        raise SentimentError("K classes are read by the driver on a cluster (--read driver)")
+
+
+def _model_of(ready: dict, settings: Settings, scheme: LabelScheme, rounds: int,
+              how: str) -> Model:
+    """The model to train: the vocabulary, a new network, what preparing counted."""
+    vocab, sizes = ready["vocab"], ready["sizes"]
     rng = np.random.default_rng(settings.seed)
     net = Network(len(vocab), settings.hidden, rng, activation=settings.activation,
                   init_scale=settings.init_scale, n_classes=scheme.n_classes)
     model = Model(vocab, net, settings.to_dict(), scheme=scheme)
-    times = ready["times"]
     model.info.update({"n_train": ready["n_train"], "n_val": ready["n_val"],
-                       "n_positive": ready["n_positive"], "times": times,
-                       "nnz": sum(s["nnz"] for s in sizes.values()), "shards": len(rows),
+                       "n_positive": ready["n_positive"], "times": ready["times"],
+                       "nnz": sum(s["nnz"] for s in sizes.values()),
+                       "shards": len(ready["rows"]),
                        "workers": {w: s["train"] for w, s in sizes.items()},
-                       "rounds": rounds, "mix": how,
+                       "rounds": rounds, "mix": how, "parts": ready.get("parts"),
+                       "notes": ready.get("notes", []),
                        "cache": {"memory_bytes": 0, "disk_bytes": 0, "folder": None,
                                  "count_threshold": ready["count_threshold"]}})
-    if on_prepared is not None:
-        on_prepared(model)
-    client = engine.client
-    y_val = np.concatenate([_result(client.submit(parts.val_labels, r, workers=[w]))
-                            for w, r in rows.items()])
-    t = time.perf_counter()
-    params, opt_state = {k: v.copy() for k, v in net.params().items()}, {}
-    done, history = TrainerState(), []
-    best_loss, best_params, waited = float("inf"), None, 0
-    try:
-        for epoch in range(1, settings.epochs + 1):
-            lr = settings.lr * (1 - (epoch - 1) / settings.epochs) if settings.lr_decay \
-                else settings.lr
-            start, loss, hits, n = time.perf_counter(), 0.0, 0.0, 0
-            for r in range(rounds):
-                if should_stop is not None and should_stop():
-                    raise _rewind(net, done, f"stopped during epoch {epoch}", "interrupted")
-                [sent] = client.scatter([(params, opt_state)], broadcast=True, hash=False)
-                futures = [client.submit(_round, rw, sent, settings, lr, epoch, r, rounds, i,
-                                         workers=[w], pure=False)
-                           for i, (w, rw) in enumerate(rows.items())]
-                results = gather_or_stop(futures, should_stop)
-                if results is None:
-                    raise _rewind(net, done, f"stopped during epoch {epoch}", "interrupted")
-                params, opt_state = mix(params, results, how), mix_optimizer(opt_state, results)
-                loss += sum(x["loss"] for x in results)
-                hits += sum(x["hits"] for x in results)
-                n += sum(x["n"] for x in results)
-            seconds = time.perf_counter() - start
-            loss = loss / max(n, 1)
-            if not np.isfinite(loss) or not np.isfinite(params["W1"]).all():
-                raise _rewind(net, done, f"the loss became {loss} in epoch {epoch}; lower "
-                              "the learning rate (--lr)", "diverged")
-            stats = EpochStats(epoch, loss, hits / max(n, 1), None, None, n / seconds, seconds,
-                               lr)
-            if len(y_val):
-                z = _val_logits(engine, rows, params, settings.activation)
-                stats.val_loss, stats.val_accuracy = log_loss_logits(z, y_val), accuracy(z, y_val)
-                if stats.val_loss < best_loss:
-                    best_loss, waited, stats.best, best_params = stats.val_loss, 0, True, params
-                else:
-                    waited += 1
-            history.append(stats)
-            done = TrainerState(epoch, list(history), best_loss, waited, params, best_params,
-                                dict(opt_state), rng.bit_generator.state)
-            if on_checkpoint is not None:
-                on_checkpoint(_snapshot(model, done), checkpoint_parts(done))
-            if on_epoch is not None:
-                on_epoch(stats)
-            if settings.patience and waited >= settings.patience:
-                break
-    except TrainingStopped as stop:
-        times["train"] = time.perf_counter() - t
-        raise keep_stopped(stop, model) from None
-    _set_params(net, best_params if best_params is not None else params)
-    if len(y_val):
-        z = _val_logits(engine, rows, net.params(), settings.activation)
-        model.info["temperature"] = calibrate_logits(net, z, y_val)
-        model.info["val_answers"] = answer_counts(z, scheme.n_classes)
-    times["train"] = time.perf_counter() - t
-    model.history = [h.to_dict() for h in history]
     return model
 
 
-def _round(rows, sent, settings, lr, epoch, round_, rounds, worker):
-    params, optimizer = sent
-    return parts.train_round(rows, params, optimizer, settings, lr, epoch, round_, rounds,
-                             worker)
+def _epochs(loop: Rounds, model: Model, settings: Settings, y_val, rounds: int, how: str,
+            on_epoch, on_checkpoint, should_stop) -> Network:
+    """The epochs: rounds of mixing, validation, early stopping, checkpoints; returns the
+    network holding the weights kept (the best epoch's, if validated)."""
+    from .train import _snapshot
 
-
-def _val_logits(engine: Engine, rows: dict, params: dict, activation: str) -> np.ndarray:
-    client = engine.client
-    [sent] = client.scatter([params], broadcast=True, hash=False)
-    futures = [client.submit(parts.val_logits, r, sent, activation, workers=[w], pure=False)
-               for w, r in rows.items()]
-    return np.concatenate([_result(f) for f in futures])
+    net = model.net
+    params, opt_state = {k: v.copy() for k, v in net.params().items()}, {}
+    done, history = TrainerState(), []
+    best_loss, best_params, waited = float("inf"), None, 0
+    rng = np.random.default_rng(settings.seed)
+    for epoch in range(1, settings.epochs + 1):
+        lr = settings.lr * (1 - (epoch - 1) / settings.epochs) if settings.lr_decay \
+            else settings.lr
+        start, loss, hits, n = time.perf_counter(), 0.0, 0.0, 0
+        for r in range(rounds):
+            after = None if should_stop is not None and should_stop() else loop.train(
+                params, opt_state, settings, lr, epoch, r, rounds, how, should_stop)
+            if after is None:
+                raise _rewind(net, done, f"stopped during epoch {epoch}", "interrupted")
+            params, opt_state, total = after
+            loss, hits, n = loss + total.get("loss", 0.0), hits + total.get("hits", 0.0), \
+                n + total["n"]
+        seconds = time.perf_counter() - start
+        loss = loss / max(n, 1)
+        if not np.isfinite(loss) or not np.isfinite(params["W1"]).all():
+            raise _rewind(net, done, f"the loss became {loss} in epoch {epoch}; lower "
+                          "the learning rate (--lr)", "diverged")
+        stats = EpochStats(epoch, loss, hits / max(n, 1), None, None, n / seconds, seconds,
+                           lr)
+        if len(y_val):
+            z = loop.val_logits(params, settings.activation, should_stop)
+            stats.val_loss, stats.val_accuracy = log_loss_logits(z, y_val), accuracy(z, y_val)
+            if stats.val_loss < best_loss:
+                best_loss, waited, stats.best, best_params = stats.val_loss, 0, True, params
+            else:
+                waited += 1
+        history.append(stats)
+        done = TrainerState(epoch, list(history), best_loss, waited, params, best_params,
+                            dict(opt_state), rng.bit_generator.state)
+        if on_checkpoint is not None:
+            on_checkpoint(_snapshot(model, done), checkpoint_parts(done))
+        if on_epoch is not None:
+            on_epoch(stats)
+        if settings.patience and waited >= settings.patience:
+            break
+    _set_params(net, best_params if best_params is not None else params)
+    model.history = [h.to_dict() for h in history]
+    return net

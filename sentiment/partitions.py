@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import changes
 from .chunks import count_rows
 from .counting import ENTRY_BYTES, FeatureCounter
-from .pipeline import class_counts, encode_rows, words_of
+from .pipeline import Tally, class_counts, encode_rows, words_of
 from .rows import Spool
 from .settings import Settings
 
@@ -31,6 +32,7 @@ class Partition:
     keys: list[str]
     nnz: int
     counts: "Counts"
+    tally: dict = field(default_factory=dict)  # what its rows hold (read by a worker)
 
 
 @dataclass
@@ -72,6 +74,27 @@ def count_partition(index: int, texts: list[str], labels: np.ndarray, counted: n
     nnz, keys = count_rows(texts, np.asarray(labels, np.int8), counted, is_val, settings,
                            counter, spool, index, times, threads=1)
     return Partition(index, spool, keys, nnz, _counts_of(counter))
+
+
+def count_read(read, index: int, offset: int, settings: Settings,
+               max_memory: int) -> Partition:
+    """Pass 1 of a part a worker read (:class:`sentiment.remote.PartRead`) whose rows are
+    the file's rows ``offset``, ``offset + 1``, ...: held out for validation as one
+    process holds them out (:func:`sentiment.pipeline.validation_rows` of their numbers),
+    the rest counted."""
+    tally = Tally(settings)
+    tally.n_rows = offset
+    labels = np.asarray(read.reviews.labels, np.int8)
+    is_val, counted = tally.add(labels)
+    partition = count_partition(index, read.reviews.texts, labels, counted, is_val,
+                                settings, max_memory)
+    partition.tally = {"n_val": tally.n_val, "n_positive": tally.n_positive,
+                       "n_labelled_positive": tally.n_labelled_positive}
+    return partition
+
+
+def tally_of(partition: Partition) -> dict:
+    return partition.tally
 
 
 def counts(partition: Partition) -> Counts:
@@ -172,6 +195,28 @@ def train_round(rows: Rows, params: dict, optimizer: dict, settings: Settings, l
         loss = _loss(state.logits, y, settings.loss)
     return {"params": net.params(), "optimizer": opt.state_arrays(), "n": len(piece),
             "loss": loss * len(piece), "hits": accuracy(state.logits, y) * len(piece)}
+
+
+def train_round_change(rows: Rows, sent: tuple, settings: Settings, lr: float, epoch: int,
+                 round_: int, rounds: int, how: str, worker: int) -> dict:
+    """:func:`train_round` from the weights and optimizer state ``sent``, returned as
+    the sparse change it made (:func:`sentiment.changes.change_of`) with its loss,
+    hits and size in bytes."""
+    params, optimizer = sent
+    done = train_round(rows, params, optimizer, settings, lr, epoch, round_, rounds, worker)
+    change = changes.change_of(params, done["params"], optimizer, done["optimizer"],
+                               done["n"], how)
+    change.update(loss=done["loss"], hits=done["hits"])
+    change["bytes"] = changes.nbytes(change)
+    return change
+
+
+def add_changes(a: dict, b: dict) -> dict:
+    """Two workers' changes as one (:func:`sentiment.changes.add`), their losses too."""
+    both = changes.add(a, b)
+    both = dict(both, loss=a["loss"] + b["loss"], hits=a["hits"] + b["hits"])
+    both["bytes"] = changes.nbytes(both)
+    return both
 
 
 def val_logits(rows: Rows, params: dict, activation: str) -> np.ndarray:

@@ -124,19 +124,21 @@ def guess_8bit(data: bytes) -> str:
     return "cp1252" if re.search(rb"[\x80-\x9f]", data) else "latin-1"
 
 
-def malformed(name: str, exc: Exception, sep: str) -> str:
-    """One line for a pandas ParserError, with the row where pandas names one."""
+def malformed(name: str, exc: Exception, sep: str, before: int = 0) -> str:
+    """One line for a pandas ParserError, with the row where pandas names one (``before``:
+    rows of the file before the part read, to number rows as the whole file does)."""
     text = str(exc)
     kind = "TSV" if sep == "\t" else "CSV"
     m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
     if m:
         want, row, saw = m.groups()
+        row = int(row) + before
         return (f"{name}: row {row} has {saw} fields but the header has {want}; "
                 f"{QUOTE_HINT[sep]}")
     m = re.search(r"EOF inside string starting at row (\d+)", text)
     if m:
-        return (f"{name}: row {int(m.group(1)) + 1}: a quoted field never ends (an unpaired "
-                '"); close the quote, or double a quote inside a quoted field ("")')
+        return (f"{name}: row {int(m.group(1)) + 1 + before}: a quoted field never ends (an "
+                'unpaired "); close the quote, or double a quote inside a quoted field ("")')
     return (f"{name}: malformed {kind} ({_why(exc)}); check the quoting and the number of "
             "fields per row")
 

@@ -162,6 +162,12 @@ def test_only_the_cluster_engine_imports_dask():
              if path.suffix == ".py" and external_imports(path) & {"dask", "distributed"}}
     assert users == {"sentiment.cluster"}
     importers = {a for a, targets in graph().items() if "sentiment.cluster" in targets}
-    assert importers <= {"sentiment.mixing", "sentiment.cli.common"}
+    assert importers <= {"sentiment.mixing", "sentiment.rounds", "sentiment.spread",
+                         "sentiment.cli.common"}
     mixing = {a for a, targets in graph().items() if "sentiment.mixing" in targets}
     assert mixing <= {"sentiment.cli.train"}
+    # the rounds and the workers' reading: the cluster's training, and the command line
+    # choosing that route (--read workers)
+    rooms = {a for a, targets in graph().items()
+             if targets & {"sentiment.rounds", "sentiment.spread"}}
+    assert rooms <= {"sentiment.mixing", "sentiment.cli.workers"}

@@ -44,8 +44,8 @@ def memory_args(p):
                    "system's temporary folder); it is removed when the command ends")
 
 
-def parse_size(text: str, flag: str = "--max-memory") -> int:
-    """Bytes from '512M', '4G', '1.5g' or a plain number of bytes."""
+def parse_size(text: str, flag: str = "--max-memory", least: int = 64 << 20) -> int:
+    """Bytes from '512M', '4G', '1.5g' or a plain number of bytes (``least`` or more)."""
     units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
     raw = text.strip().upper().removesuffix("B")
     unit = raw[-1:] if raw[-1:] in units else ""
@@ -53,9 +53,10 @@ def parse_size(text: str, flag: str = "--max-memory") -> int:
         size = float(raw[:len(raw) - len(unit)]) * units[unit]
     except ValueError:
         size = -1
-    if not 64 << 20 <= size < 1 << 50:  # also refuses nan and inf
-        raise SentimentError(f"{flag} {text}: give a size of at least 64M, such as 512M "
-                             "or 4G")
+    if not least <= size < 1 << 50:  # also refuses nan and inf
+        shown = f"{least >> 20}M" if least >= 1 << 20 else f"{least >> 10}K"
+        raise SentimentError(f"{flag} {text}: give a size of at least {shown}, such as "
+                             "512M or 4G")
     return int(size)
 
 
@@ -168,13 +169,26 @@ def expand_files(patterns: list[str]) -> list[str]:
     paths = []
     for pattern in patterns:
         if any(ch in pattern for ch in "*?[") and not Path(pattern).exists():
-            found = sorted(glob.glob(pattern))
+            found = sorted(glob.glob(pattern)) if "://" not in pattern else _url_glob(pattern)
             if not found:
                 raise SentimentError(f"{pattern}: no file matches")
             paths += found
         else:
             paths.append(pattern)
     return paths
+
+
+def _url_glob(pattern: str) -> list[str]:
+    """The URLs an fsspec pattern (``s3://bucket/reviews-*.csv``) matches, sorted."""
+    try:
+        import fsspec
+
+        fs, inner = fsspec.core.url_to_fs(pattern)
+        protocol = pattern.split("://", 1)[0]
+        return sorted(f"{protocol}://{p.removeprefix(protocol + '://')}"
+                      for p in fs.glob(inner))
+    except (ImportError, OSError, ValueError) as exc:
+        raise SentimentError(f"{pattern}: cannot list the files it names ({exc})") from None
 
 
 class FileSet:
@@ -227,6 +241,15 @@ def cluster_args(p, train: bool = False) -> None:
         g.add_argument("--mix", choices=("average", "rows"), default="average",
                        help="average the workers' weights, or each row of W1 over the "
                        "workers that changed it (default: average)")
+        g.add_argument("--read", choices=("auto", "workers", "driver"), default="auto",
+                       help="who reads the training files: the workers (each its parts: "
+                       "files, byte ranges; a lost worker's are read again elsewhere) or "
+                       "this process (default: the workers for several files or a URL)")
+        g.add_argument("--part-size", metavar="SIZE", help="bytes of a plain file each "
+                       "worker reads as one part (default: 8M, from --max-memory)")
+        g.add_argument("--round-timeout", type=float, metavar="SECONDS", help="leave out "
+                       "of a round the workers that have not finished after this long "
+                       "(default: 10x the longest round so far, at least 60 s)")
 
 
 def open_engine(args):

@@ -36,6 +36,18 @@ class DataReport:
             self.codes[:len(counts)] += counts
             yield texts, labels
 
+    def add_parts(self, summaries: list[dict]) -> None:
+        """What the workers that read the parts of the files said of them (the hashes,
+        labels' counts and a sample of :func:`sentiment.remote.summary`), in order."""
+        for s in summaries:
+            self._hashes.append(s["hashes"])
+            if len(self.sample) < self.SAMPLE:
+                self.sample.extend(s["sample"][:self.SAMPLE - len(self.sample)])
+            counts = s["codes"]
+            if len(counts) > len(self.codes):
+                self.codes = np.pad(self.codes, (0, len(counts) - len(self.codes)))
+            self.codes[:len(counts)] += counts
+
     def hashes(self) -> np.ndarray:
         """The hash of every text watched, in order."""
         return np.concatenate(self._hashes) if self._hashes else np.zeros(0, np.uint64)

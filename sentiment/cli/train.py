@@ -25,6 +25,7 @@ from .common import (
 )
 from .guards import CheckpointWriter, GracefulStop, _Saving, same_settings
 from .report import DataReport, judge, judge_inputs
+from .workers import one_process, open_shared, said
 
 #: fewer training rows than this get a warning: the model will be close to a guess
 FEW_ROWS = 100
@@ -148,8 +149,10 @@ def cmd_train(args) -> int:
                    {**{"the training file" + (f" {p}" if len(train_paths) > 1 else ""): p
                        for p in train_paths},
                     "the --test file": test_path})
-    sources = [open_reviews(p, args, scheme=scheme) for p in train_paths]
-    source = sources[0] if len(sources) == 1 else FileSet(sources)
+    source = open_shared(train_paths, args, scheme)  # None: read here, not by the workers
+    if source is None:
+        sources = [open_reviews(p, args, scheme=scheme) for p in train_paths]
+        source = sources[0] if len(sources) == 1 else FileSet(sources)
     scheme.column = source.label_column
     # opened now to fail early on a bad file; read later under the model's classes
     test = open_reviews(test_path, args, scheme=label_scheme(args)) if test_path else None
@@ -169,6 +172,7 @@ def cmd_train(args) -> int:
 
     def on_prepared(model):
         judge_inputs(source.name, model)  # no feature that tells the classes apart
+        note(*model.info.pop("notes", []))  # the workers' reading of the files
         if ahead is not None:  # the child looks its chunks up while the model trains
             ahead.vocabulary(model.vocab)
         table = source.labels.table if model.scheme.kind == "multiclass" else None
@@ -210,7 +214,7 @@ def cmd_train(args) -> int:
         else:
             results.print(format_epoch(stats))
 
-    engine = open_engine(args) if not args.resume else _one_process(args)
+    engine = open_engine(args) if not args.resume else one_process(args)
     with engine as cluster:
         try:
             model = _train_or_checkpoint(source, settings, model_path, args, on_epoch,
@@ -229,15 +233,6 @@ def cmd_train(args) -> int:
                 log.close()
             if ahead is not None:
                 ahead.close()
-
-
-def _one_process(args):
-    """--resume runs in one process: the checkpoint holds every weight."""
-    from contextlib import nullcontext
-
-    if args.workers is not None or args.cluster is not None:
-        note("resuming in one process (--workers and --cluster are for a fresh start)")
-    return nullcontext(None)
 
 
 def _for_saving(args, source, model, report):
@@ -362,7 +357,10 @@ def _train_or_checkpoint(source, settings, model_path: Path, args, on_epoch, on_
     writer = CheckpointWriter(ckpt, source.name)
     try:
         with stop, writer:
-            rows = _then(report.watch(stream(source, max_memory)), read)
+            if getattr(source, "inputs", None) is not None:  # the workers read them
+                rows, source.on_read = source, report.add_parts
+            else:
+                rows = _then(report.watch(stream(source, max_memory)), read)
             classes = source.labels.table if source.labels.scheme.kind == "multiclass" \
                 else None
             if engine is not None:
@@ -374,7 +372,9 @@ def _train_or_checkpoint(source, settings, model_path: Path, args, on_epoch, on_
                                       on_checkpoint=writer, should_stop=stop.requested,
                                       max_memory=max_memory, on_prepared=on_prepared,
                                       scheme=source.labels.scheme, classes=classes,
-                                      rounds=args.rounds, how=args.mix)
+                                      rounds=args.rounds, how=args.mix, note=note,
+                                      round_timeout=args.round_timeout)
+                note(*said(model))
             else:
                 model = train_chunks(rows, settings, on_epoch=on_epoch,
                                      on_checkpoint=writer, resume=start_from,

@@ -1,0 +1,276 @@
+"""Workers that read their own parts of the review files: byte ranges cut at row boundaries,
+the driver reading only the heads, a worker killed with SIGKILL and its parts read again,
+stragglers left out of a round. Real clusters of ``dask scheduler`` and ``dask worker``
+processes on 127.0.0.1, never a mock."""
+import bisect
+import csv
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+
+from sentiment.data import ReviewFile, read_reviews
+from sentiment.errors import SentimentError
+from sentiment.remote import open_input, read_part
+from sentiment.splits import plan, row_start
+
+distributed = pytest.importorskip("distributed")
+
+WORDS = {1: "great wonderful loved brilliant moving best fun superb".split(),
+         0: "awful terrible hated boring dull worst waste stupid".split()}
+FILLER = ("the a movie film story acting plot it was and of this i to scenes actor "
+          "director music end").split()
+ODD = ['said "no"', "a, b", "two\nlines", '""', "end.\n"]  # quotes, commas, newlines
+
+
+def reviews(n: int, seed: int = 0, words: int = 12):
+    """``n`` reviews of about ``words`` words: filler, two of their class's words, a
+    stray one of the other's sometimes, and text that needs quoting sometimes."""
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    for _ in range(n):
+        y = int(rng.integers(2))
+        picked = list(rng.choice(FILLER, words)) + list(rng.choice(WORDS[y], 2))
+        if rng.random() < 0.3:
+            picked.append(str(rng.choice(WORDS[1 - y])))
+        if rng.random() < 0.2:
+            picked.append(str(rng.choice(ODD)))
+        rng.shuffle(picked)
+        texts.append(" ".join(picked))
+        labels.append(y)
+    return texts, np.array(labels, np.int8)
+
+
+def write_csv(path, texts, labels):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["review", "sentiment"])
+        for t, y in zip(texts, labels):
+            w.writerow([t, "positive" if y else "negative"])
+    return path
+
+
+def write_files(folder, n_files: int, rows: int, words: int = 12, seed: int = 0):
+    texts, labels = reviews(n_files * rows, seed, words)
+    return [write_csv(folder / f"reviews-{i}.csv", texts[i * rows:(i + 1) * rows],
+                      labels[i * rows:(i + 1) * rows]) for i in range(n_files)], texts, labels
+
+
+def test_a_cut_anywhere_finds_the_next_row_of_the_file():
+    """Every byte of a file with quoted commas, quotes and newlines: the row start found
+    from there is the first true row start at or after it."""
+    out, starts = io.StringIO(), []
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow(["review", "sentiment"])
+    texts, labels = reviews(150, seed=1, words=3)
+    for t, y in zip(texts, labels):
+        starts.append(len(out.getvalue().encode()))
+        w.writerow([t, y])
+    data = out.getvalue().encode()
+    starts.append(len(data))
+    f = io.BytesIO(data)
+    found = [row_start(f, p, len(data), starts[0], ",") for p in range(starts[0], len(data))]
+    assert found == [starts[bisect.bisect_left(starts, p)] for p in range(starts[0], len(data))]
+
+
+def test_parts_of_a_file_read_as_one_process_reads_it(tmp_path):
+    texts, labels = reviews(3000, seed=2)
+    path = write_csv(tmp_path / "r.csv", texts, labels)
+    layout = open_input(str(path), ReviewFile)
+    parts = plan([layout.describe()], 20_000)
+    assert len(parts) > 5 and parts[0].start == len(b"review,sentiment\r\n")
+    read = [read_part(layout, p).reviews for p in parts]
+    whole = read_reviews(path)
+    assert [t for r in read for t in r.texts] == whole.texts
+    assert np.concatenate([r.labels for r in read]).tolist() == whole.labels.tolist()
+    # a URL (fsspec's file://) reads the same
+    url = open_input(f"file://{path}", ReviewFile)
+    assert read_part(url, plan([url.describe()], 20_000)[3]).reviews.texts == read[3].texts
+    # a mistake in a late part: the message of one process, the row as the file numbers it
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("three,fields,here\n")
+    with pytest.raises(SentimentError) as alone:
+        read_reviews(path)
+    layout = open_input(str(path), ReviewFile)
+    with pytest.raises(SentimentError) as part:
+        read_part(layout, plan([layout.describe()], 20_000)[-1])
+    assert str(part.value) == str(alone.value) and "row 3002" in str(part.value)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def dask_cluster(folder, n_workers: int):
+    """``dask scheduler`` and ``n_workers`` ``dask worker --no-nanny`` processes (one
+    thread each) on 127.0.0.1: (address, the workers' processes)."""
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    dask = [sys.executable, "-m", "distributed.cli."]
+    log = open(folder / "dask.log", "w")
+    procs = [subprocess.Popen([dask[0], dask[1], dask[2] + "dask_scheduler", "--host",
+                               "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                              stdout=subprocess.DEVNULL, stderr=log, cwd=folder)]
+    workers = []
+    try:
+        for _ in range(n_workers):
+            workers.append(subprocess.Popen(
+                [dask[0], dask[1], dask[2] + "dask_worker", address, "--nthreads", "1",
+                 "--host", "127.0.0.1", "--no-dashboard", "--no-nanny"],
+                stdout=subprocess.DEVNULL, stderr=log, cwd=folder))
+        procs += workers
+        client = None
+        for _ in range(150):  # until every worker has joined
+            try:
+                client = client or distributed.Client(address, timeout=5)
+                if len(client.scheduler_info()["workers"]) == n_workers:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        assert client is not None and len(client.scheduler_info()["workers"]) == n_workers
+        client.close()
+        yield address, workers
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+        for p in reversed(procs):
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory):
+    with dask_cluster(tmp_path_factory.mktemp("dask"), 2) as (address, _):
+        yield address
+
+
+def run(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "sentiment", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_byte_ranges_of_one_file_make_the_vocabulary_of_one_process(two_workers, tmp_path):
+    from sentiment.cluster import Engine
+    from sentiment.labels import LabelScheme
+    from sentiment.mixing import train_cluster
+    from sentiment.pipeline import chunks_of
+    from sentiment.settings import Settings
+    from sentiment.spread import SharedFiles
+    from sentiment.train import train_chunks
+
+    texts, labels = reviews(4000, seed=3)
+    path = write_csv(tmp_path / "one.csv", texts, labels)
+    settings = Settings(epochs=2)
+    with Engine(two_workers) as engine:
+        shared = SharedFiles([open_input(str(path), ReviewFile)], part_bytes=40_000)
+        model = train_cluster(engine, shared, settings, scheme=LabelScheme())
+    alone = train_chunks(chunks_of(texts, labels, 1000), settings)
+    assert model.info["parts"] >= 8 and len(model.info["workers"]) == 2
+    assert model.vocab.words == alone.vocab.words
+    assert np.array_equal(model.vocab.counts(), alone.vocab.counts())
+    assert (model.info["n_train"], model.info["n_val"]) == \
+        (alone.info["n_train"], alone.info["n_val"])
+    assert model.info["moved"]["driver_sent"] > 0
+
+
+DRIVER = """
+import json, pkgutil, sys
+import ctypes.util, distributed, distributed.protocol.numpy, encodings.utf_8_sig
+import fsspec, pandas, scipy.sparse, tornado.platform.asyncio, tqdm.auto
+import sentiment
+for m in pkgutil.walk_packages(sentiment.__path__, "sentiment."):
+    if not m.name.startswith(("sentiment.serve", "sentiment.lab", "sentiment.__main__")):
+        __import__(m.name)
+from sentiment.cli import main
+io = lambda: dict(line.split(": ") for line in open("/proc/self/io").read().splitlines())
+before = io()
+code = main(sys.argv[1:])
+after = io()
+print("driver io " + json.dumps({k: int(after[k]) - int(before[k]) for k in after}),
+      file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def test_from_four_files_the_driver_reads_a_small_share_of_them(two_workers, tmp_path):
+    paths, _, _ = write_files(tmp_path, 4, 2500, words=120)
+    size = sum(os.path.getsize(p) for p in paths)
+    r = subprocess.run([sys.executable, "-c", DRIVER, "train", str(tmp_path / "reviews-*.csv"),
+                        "--model", tmp_path / "m.npz", "--epochs", "2",
+                        "--cluster", two_workers], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    for p in paths:
+        assert f"{p}: 2,500 rows, read by the workers in" in r.stderr
+    io_ = json.loads(r.stderr.split("driver io ")[1].splitlines()[0])
+    # every read() of the process once the command started: the files' heads, the
+    # modules imported late
+    assert io_["rchar"] < 0.05 * size, (io_, size)
+    assert "moved per round" in r.stderr and (tmp_path / "m.npz").exists()
+
+
+def test_a_straggler_is_left_out_of_its_round(two_workers):
+    from sentiment.cluster import Engine
+    from sentiment.rounds import Rounds
+
+    def slow_second(rows, _sent, group):  # sent to the workers by value
+        if group == 1:
+            time.sleep(3)
+        return group
+
+    with Engine(two_workers) as engine:
+        rows = {w: engine.client.submit(int, i, workers=[w], pure=False)
+                for i, w in enumerate(engine.workers)}
+        said = []
+        loop = Rounds(engine, rows, recoverable=True, timeout=1.0, note=said.append)
+        (got, finished) = loop.run(None, slow_second, (), "round 1 of epoch 1", None,
+                                   lambda futures: [f.result() for f in futures])
+    assert got == [0] and finished == [list(rows)[0]]
+    assert len(said) == 1 and "were not trained in 1 s" in said[0]
+
+
+def test_a_worker_killed_mid_training_is_replaced_by_reading_its_parts_again(tmp_path):
+    paths, texts, labels = write_files(tmp_path, 4, 1500, seed=4)
+    test_texts, test_labels = reviews(2000, seed=5)
+    test = write_csv(tmp_path / "test.csv", test_texts, test_labels)
+    with dask_cluster(tmp_path, 2) as (address, workers):
+        cmd = [sys.executable, "-m", "sentiment", "train", *map(str, paths), "--model",
+               str(tmp_path / "m.npz"), "--epochs", "6", "--rounds", "4", "--patience", "0",
+               "--part-size", "64K", "--cluster", address]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        for line in proc.stdout:  # the epochs as they end
+            if line.split()[:1] == ["1"]:
+                workers[0].send_signal(signal.SIGKILL)
+                break
+        out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    lost = [line for line in err.splitlines() if line.startswith("lost worker")]
+    assert len(lost) == 1 and "read again on the other workers" in lost[0], err
+    assert "reviews-0.csv bytes" in lost[0]
+    assert "    6 " in out  # every epoch ran
+    r = run("train", *paths, "--model", tmp_path / "alone.npz", "--epochs", "6",
+            "--patience", "0")
+    assert r.returncode == 0, r.stderr
+    scores = []
+    for model in ("m.npz", "alone.npz"):
+        r = run("evaluate", test, "--model", tmp_path / model, "--json")
+        assert r.returncode == 0, r.stderr
+        scores.append(json.loads(r.stdout)["accuracy"])
+    assert scores[0] > 0.9 and abs(scores[0] - scores[1]) < 0.03, scores
