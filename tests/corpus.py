@@ -8,3 +8,23 @@ NEGATIVE = ["a terrible film, awful acting and a boring story",
             "i hated it. the worst movie this year",
             "dull and stupid, awful music",
             "boring, a waste of time"]
+
+
+def run(*args):
+    """``python -m sentiment ARGS`` in a child process (its stdout, stderr and exit code)."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "sentiment", *map(str, args)],
+                          capture_output=True, text=True)
+
+
+def write(path, header, rows):
+    """A CSV file at ``path`` with ``header`` and ``rows``; returns the path."""
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path

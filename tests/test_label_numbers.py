@@ -1,29 +1,13 @@
 """Label columns of two numbers (Sentiment140's 0/4, 1/2) read as two classes, the lower
 negative: through the command line, and chunk by chunk in the label reader."""
-import csv
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
-from corpus import NEGATIVE, POSITIVE
+from corpus import NEGATIVE, POSITIVE, run, write
 
 from sentiment.errors import SentimentError
 from sentiment.labels import LabelReader, LabelScheme
 from sentiment.model import Model
-
-
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "sentiment", *map(str, args)],
-                          capture_output=True, text=True)
-
-
-def write(path, header, rows):
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
 
 
 def test_a_zero_four_column_reads_as_two_classes(tmp_path):

@@ -1,12 +1,9 @@
 """Models that cannot work are refused, not saved; ones that answer one class, or trained
 on imbalanced classes, are warned about."""
-import csv
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from corpus import NEGATIVE, POSITIVE
+from corpus import NEGATIVE, POSITIVE, run, write
 
 from sentiment.compact import compact
 from sentiment.errors import DataError, SentimentError
@@ -15,19 +12,6 @@ from sentiment.train import Settings, train
 from sentiment.usable import balance_warning, check_saveable
 
 QUICK = Settings(epochs=5, lr=0.05, min_count=1, val_fraction=0, patience=0)
-
-
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "sentiment", *map(str, args)],
-                          capture_output=True, text=True)
-
-
-def write(path, header, rows):
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
 
 
 def errors(stderr: str) -> list[str]:
