@@ -134,9 +134,11 @@ def explain(model, text: str) -> Explanation:
     contributions = x * per_unit
     bias = float(b1 @ w2 + b2[0])
     order = np.argsort(-contributions, kind="stable")
+    from .scripts import display
+
     words = model.vocab.words
     # a negated feature is named as such: its value counts with a minus sign
-    names = [words[j] if d > 0 else f"{words[j]} (negated)"
+    names = [display(words[j]) if d > 0 else f"{display(words[j])} (negated)"
              for j, d in zip(indices[order], data[order])]
     return Explanation(text, bias + float(contributions.sum()), bias,
                        names, x[order], contributions[order],
@@ -288,7 +290,10 @@ def similar(model, word: str, top: int = 10, *, metric: str = "auto", min_count:
     if not vocab.has_counts:
         note = (note + "; " if note else "") + ("a compact model keeps no counts: "
                                                 "--min-count is not applied")
-    return Neighbours(vocab.words[j], metric, ratio, [vocab.words[i] for i in best],
+    from .scripts import display
+
+    return Neighbours(display(vocab.words[j]), metric, ratio,
+                      [display(vocab.words[i]) for i in best],
                       scores[best], weights, counts[best], note)
 
 

@@ -56,6 +56,8 @@ EMOTICON_PATTERN = (r"[:;=][-'^]?(?:\)+|\(+|\]+|\[+|\|+|\*+|3+|[dpo]"
 #: the tokens of a normalized text, as :func:`re.findall` finds them
 TOKEN_PATTERN = (rf"{EMOTICON_PATTERN}|[{_char_class(ALONE)}][{_char_class(MARKS)}]*|"
                  rf"{_WORD}+(?:'{_WORD}+)*|[!?]")
+# the space between two characters of a character n-gram (see display)
+_GLUED = re.compile(rf"(?<=[{_char_class(ALONE + MARKS)}]) (?=[{_char_class(ALONE)}])")
 _EMOTICONS = re.compile(EMOTICON_PATTERN.replace(r"\U0010ffff", r"\xff").encode("latin-1"))
 
 # classes of ASCII bytes; every byte from 0x80 is classed by its code point (code_classes)
@@ -149,6 +151,12 @@ NAMED = ((0x30, 0x39, "digits"), (0x41, 0x5A, "Latin"), (0x61, 0x7A, "Latin"),
          (0xF900, 0xFAFF, "Han"), (0x1F000, 0x1FAFF, "emoji"), (0x20000, 0x3134F, "Han"))
 _NAMED_STARTS = np.array([a for a, _, _ in NAMED])
 _NAMED_ENDS = np.array([b for _, b, _ in NAMED])
+
+
+def display(feature: str) -> str:
+    """A feature as people read it: the tokens of an n-gram joined by a space, but the
+    characters of a character n-gram side by side (``推荐``, not ``推 荐``)."""
+    return _GLUED.sub("", feature)
 
 
 def script_shares(texts: list[str]) -> dict[str, float]:

@@ -86,3 +86,10 @@ def test_marks_stay_on_their_letter_in_every_implementation(loops):
     texts = [f"ก{chr(p)}\u0e48x" for p in list(range(0x0E00, 0x0F00)) + list(range(0x1000, 0x10A0))
              + list(range(0x1780, 0x1800))]
     assert unigrams(texts) == [tokenize(t) for t in texts]
+
+
+def test_character_ngrams_are_shown_side_by_side():
+    from sentiment.scripts import display
+
+    assert display("推 荐") == "推荐" and display("ร่ อ ย") == "ร่อย"
+    assert display("not good") == "not good" and display("很 good") == "很 good"
