@@ -20,6 +20,7 @@ for ``--workers`` or ``--cluster``.
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 
@@ -260,7 +261,11 @@ def build_rows(engine: Engine, held: list, groups: dict, vocab, settings: Settin
     set of rows (a future, on the group's worker), and the size of each. Keep the
     vocabulary's future while the rows are used: rows rebuilt after a lost worker need it."""
     client = engine.client
-    [v] = client.scatter([vocab], broadcast=True, hash=False)
+    # a task holding the vocabulary, not scattered data: rows rebuilt after a lost worker
+    # need it, and the scheduler may drop the copies of scattered data ("broadcast" or not)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sending large graph")
+        v = client.submit(_itself, vocab, pure=False)
     rows = {}
     for name, members in groups.items():
         if not members:
@@ -288,6 +293,10 @@ class _Chunk:
 
 def _count(c, data: _Chunk, settings, max_memory):
     return parts.count_partition(c, *data.fields, settings, max_memory)
+
+
+def _itself(thing):
+    return thing
 
 
 def _sizes(rows: parts.Rows) -> dict:

@@ -46,6 +46,7 @@ class Rounds:
         self.note = note or (lambda line: None)
         self.known = set(workers or engine.workers)  # as the rows were made
         self.holders = dict(holders or dict.fromkeys(rows))
+        self.seen = {g: h for g, h in self.holders.items() if h}  # last known, for messages
         self.longest = 0.0
         self.moved: list[dict] = []  # bytes per round
         self.events: list[str] = []
@@ -72,7 +73,7 @@ class Rounds:
         now = set(self.engine.workers)
         gone, self.known = self.known - now, now
         for w in sorted(gone):
-            groups = [g for g, h in self.holders.items() if h == w]
+            groups = [g for g, h in self.seen.items() if h == w]
             if not self.recoverable:
                 raise SentimentError(
                     f"a Dask worker died or left during the job ({w}, {when}); its rows "
@@ -123,6 +124,7 @@ class Rounds:
         for _ in range(RETRIES + 1):
             self.lost(when)
             self.holders = self._holders()
+            self.seen.update({g: h for g, h in self.holders.items() if h})
             [sent] = self.client.scatter([sent_arrays], hash=False)
             futures = {g: self.client.submit(task, self.rows[g], sent, *args, i, pure=False,
                                              **_near(h))

@@ -373,7 +373,7 @@ def _train_or_checkpoint(source, settings, model_path: Path, args, on_epoch, on_
                                       max_memory=max_memory, on_prepared=on_prepared,
                                       scheme=source.labels.scheme, classes=classes,
                                       rounds=args.rounds, how=args.mix, note=note,
-                                      round_timeout=args.round_timeout)
+                                      round_timeout=args.round_timeout, scale_lr=args.lr is None)
                 note(*said(model))
             else:
                 model = train_chunks(rows, settings, on_epoch=on_epoch,
