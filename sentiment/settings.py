@@ -17,8 +17,9 @@ VALUES = ("binary", "count", "nb")
 CLASS_WEIGHTS = ("none", "balanced")
 NEGATION = 2  # the negation window two classes train with by default
 #: epochs by default: EPOCHS, or enough for MIN_STEPS minibatches on a small file, at most
-#: MAX_EPOCHS (Settings.for_rows)
-EPOCHS, MIN_STEPS, MAX_EPOCHS = 5, 800, 50
+#: MAX_EPOCHS; on a large file no more than enough for MAX_STEPS minibatches, at least one
+#: (Settings.for_rows; scripts/epoch_curve.py measures MAX_STEPS on the validation rows)
+EPOCHS, MIN_STEPS, MAX_EPOCHS, MAX_STEPS = 5, 800, 50, 4000
 #: numeric setting -> (lowest, highest or None, whether the lowest itself is allowed)
 RANGES = {"ngrams": (1, 10, True), "negation": (0, 20, True), "min_count": (1, None, True),
           "polarity_cutoff": (0, None, True), "max_features": (0, None, True),
@@ -72,7 +73,8 @@ class Settings:
     batch_size: int = _opt(128, "reviews per step (per-review kernels use 1)")
     epochs: int | None = _opt(None, "most epochs; early stopping may end sooner",
                               f"{EPOCHS}, more for a small file: enough for {MIN_STEPS} "
-                              f"minibatches, up to {MAX_EPOCHS}")
+                              f"minibatches, up to {MAX_EPOCHS}; fewer for a large one: "
+                              f"enough for {MAX_STEPS} minibatches, at least 1")
     patience: int = _opt(2, "stop after this many epochs without a better val loss")
     dropout: float = _opt(0.0, "dropout rate on the hidden layer")
     mask: str = _opt("bytes", "dropout mask method")
@@ -125,15 +127,19 @@ class Settings:
     def for_rows(self, n_train: int | None) -> "Settings":
         """These settings with ``epochs`` chosen if left to the default (None): enough for
         :data:`MIN_STEPS` minibatches over ``n_train`` rows, at least :data:`EPOCHS` and at
-        most :data:`MAX_EPOCHS` (None rows: :data:`EPOCHS`). A file of a few thousand texts
-        is a few dozen minibatches an epoch: five epochs leave it short of what it can
-        learn (docs/languages.md measures it); IMDB's 22,500 rows are 176 a epoch."""
+        most :data:`MAX_EPOCHS`, but no more than enough for :data:`MAX_STEPS`, at least
+        one (None rows: :data:`EPOCHS`). A file of a few thousand texts is a few dozen
+        minibatches an epoch: five epochs leave it short of what it can learn
+        (docs/languages.md measures it); IMDB's 22,500 rows are 176 an epoch, five epochs
+        880 steps. A million reviews are 7,000 an epoch: the validation loss of one pass
+        is within a few percent of five's (scripts/epoch_curve.py), at a fifth of the time."""
         if self.epochs is not None:
             return self
         if not n_train:
             return replace(self, epochs=EPOCHS)
         per_epoch = -(-n_train // self.batch_size)
-        return replace(self, epochs=min(MAX_EPOCHS, max(EPOCHS, -(-MIN_STEPS // per_epoch))))
+        small = min(MAX_EPOCHS, max(EPOCHS, -(-MIN_STEPS // per_epoch)))
+        return replace(self, epochs=max(1, min(small, -(-MAX_STEPS // per_epoch))))
 
     def for_labels(self, multiclass: bool) -> "Settings":
         """These settings with ``negation`` chosen if left to the default (None): a window

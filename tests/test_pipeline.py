@@ -386,3 +386,20 @@ def test_a_small_file_trains_more_epochs_unless_told():
     assert auto.for_rows(10).epochs == MAX_EPOCHS
     assert auto.for_rows(None).epochs == EPOCHS
     assert Settings(epochs=3).for_rows(10).epochs == 3
+
+
+def test_a_large_file_trains_fewer_epochs_unless_told():
+    """A million reviews are 7,000 minibatches an epoch: by default the epochs stop at
+    enough for MAX_STEPS minibatches (at least one), IMDB's 22,500 rows keeping EPOCHS;
+    --epochs is obeyed as given."""
+    from sentiment.settings import EPOCHS, MAX_STEPS, Settings
+
+    auto = Settings()
+    per_epoch = -(-900_000 // auto.batch_size)
+    assert auto.for_rows(900_000).epochs == max(1, -(-MAX_STEPS // per_epoch)) < EPOCHS
+    assert auto.for_rows(450_000).epochs == -(-MAX_STEPS // 3_516)
+    assert auto.for_rows(10**9).epochs == 1
+    assert auto.for_rows(90_000).epochs == EPOCHS  # 704 minibatches an epoch
+    assert auto.with_(batch_size=1024).for_rows(900_000).epochs == \
+        -(-MAX_STEPS // -(-900_000 // 1024))
+    assert Settings(epochs=5).for_rows(900_000).epochs == 5
