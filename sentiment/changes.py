@@ -12,8 +12,9 @@ pairwise (:func:`add`) up a tree on the workers; the driver applies the sum once
 - the optimizer: Adagrad's accumulators add up every worker's squared gradients, any
   other state is averaged over the workers.
 
-A change costs ``rows moved x (hidden + 2) x 4`` bytes: a worker with few reviews moves
-few rows, where its whole weights would cost ``vocabulary x hidden x 4``.
+A change costs ``rows moved x (hidden + 2) x 4`` bytes (``--mix rows``: 4 more a row): a
+worker with few reviews moves few rows, where its whole weights cost ``vocabulary x hidden
+x 4``.
 """
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ def change_of(params: dict, trained: dict, optimizer: dict, optimized: dict, n: 
     ids = np.flatnonzero(moved).astype(np.int32)
     weight = np.float32(n if how == "average" else 1)
     return {"n": n, "k": 1, "ids": ids, "W1": delta[ids] * weight,
-            "moved": np.ones(len(ids), np.int32),
+            # how many workers moved each row: what --mix rows divides by
+            "moved": np.ones(len(ids), np.int32) if how == "rows" else None,
             "dense": {k: (np.asarray(trained[k], np.float32) - np.asarray(v, np.float32))
                       * np.float32(n) for k, v in params.items() if k != "W1"},
             "opt_rows": {k: d[ids] for k, d in opt_rows.items()}, "opt_dense": opt_dense}
@@ -78,7 +80,8 @@ def add(a: dict, b: dict) -> dict:
         return out
 
     return {"n": a["n"] + b["n"], "k": a["k"] + b["k"], "ids": ids,
-            "W1": rows(a["W1"], b["W1"]), "moved": rows(a["moved"], b["moved"]),
+            "W1": rows(a["W1"], b["W1"]),
+            "moved": None if a["moved"] is None else rows(a["moved"], b["moved"]),
             "dense": {k: a["dense"][k] + b["dense"][k] for k in a["dense"]},
             "opt_rows": {k: rows(v, b["opt_rows"][k]) for k, v in a["opt_rows"].items()},
             "opt_dense": {k: v + b["opt_dense"][k] for k, v in a["opt_dense"].items()}}

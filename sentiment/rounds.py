@@ -125,9 +125,14 @@ class Rounds:
             self.lost(when)
             self.holders = self._holders()
             self.seen.update({g: h for g, h in self.holders.items() if h})
-            [sent] = self.client.scatter([sent_arrays], hash=False)
-            futures = {g: self.client.submit(task, self.rows[g], sent, *args, i, pure=False,
-                                             **_near(h))
+            try:
+                copies = self._spread(sent_arrays)
+            except Exception:  # noqa: BLE001 - the worker it went to left as it went
+                if self._left_soon(when):
+                    continue
+                raise
+            futures = {g: self.client.submit(task, self.rows[g], copies.get(h, copies[None]),
+                                             *args, i, pure=False, **_near(h))
                        for i, (g, h) in enumerate(self.holders.items())}
             state, finished = self._wait(futures, when, should_stop)
             if state == "stopped":
@@ -143,6 +148,30 @@ class Rounds:
         raise SentimentError(f"workers kept leaving during {when}; nothing was saved from "
                              "this round: check the cluster and run the command again")
 
+    def _left_soon(self, when: str, wait: float = 5.0) -> bool:
+        """Whether workers are found to have left within ``wait`` seconds (the scheduler
+        learns of a death a moment after the driver's connection to it breaks)."""
+        end = time.perf_counter() + wait
+        while time.perf_counter() < end:
+            if self.lost(when):
+                return True
+            time.sleep(0.2)
+        return False
+
+    def _spread(self, arrays) -> dict:
+        """``arrays`` sent once by the driver, to the first group's worker, and copied from
+        worker to worker down a binary tree: worker -> its copy (None: the first copy).
+        Each worker sends at most two copies, instead of one worker sending one to all."""
+        places = list(dict.fromkeys(h for h in self.holders.values() if h))
+        [first] = self.client.scatter([arrays], hash=False,
+                                      workers=[places[0]] if places else None)
+        copies = {None: first}
+        for i, w in enumerate(places):
+            copies[w] = first if i == 0 else self.client.submit(
+                _itself, copies[places[(i - 1) // 2]], pure=False, workers=[w],
+                allow_other_workers=True)
+        return copies
+
     def train(self, params: dict, optimizer: dict, settings, lr: float, epoch: int,
               r: int, rounds: int, how: str, should_stop=None):
         """One round: (weights, optimizer state, summed change) after it, or None if a
@@ -156,7 +185,8 @@ class Rounds:
                 level = [self.client.submit(parts.add_changes, *level[i:i + 2], pure=False)
                          if i + 1 < len(level) else level[i]
                          for i in range(0, len(level), 2)]
-            return result(level[0]), [result(f)["bytes"] for f in leaves]
+            sizes = [self.client.submit(_size_of, f, pure=False) for f in leaves]
+            return result(level[0]), [result(f) for f in sizes]  # sizes, not the changes
 
         when = f"round {r + 1} of epoch {epoch}"
         done = self.run((params, optimizer), parts.train_round_change,
@@ -219,6 +249,14 @@ class Rounds:
 def _near(worker: str | None) -> dict:
     """Run on ``worker`` while it is there (else wherever the rows are rebuilt)."""
     return {"workers": [worker], "allow_other_workers": True} if worker else {}
+
+
+def _size_of(change: dict) -> int:
+    return change["bytes"]
+
+
+def _itself(thing):
+    return thing
 
 
 def _val_logits(rows, params, activation, _group):

@@ -311,3 +311,32 @@ def test_imdb_from_four_files_with_a_worker_killed_after_the_first_epoch(imdb_di
         assert r.returncode == 0, r.stderr
         scores.append(json.loads(r.stdout)["accuracy"])
     assert abs(scores[0] - scores[1]) < 0.003, scores
+
+
+@pytest.mark.parametrize("how", ["average", "rows"])
+def test_sparse_changes_added_up_a_tree_mix_as_the_whole_weights_do(how):
+    """What the driver applies from the workers' sparse changes equals
+    :func:`sentiment.mixing.mix` and ``mix_optimizer`` of their whole weights."""
+    from sentiment import changes
+    from sentiment.mixing import mix, mix_optimizer
+
+    rng = np.random.default_rng(0)
+    old = {"W1": rng.normal(size=(50, 4)).astype(np.float32), "b1": np.zeros(4, np.float32),
+           "w2": rng.normal(size=4).astype(np.float32), "b2": np.zeros(1, np.float32)}
+    results = []
+    for n in (10, 30, 0, 5):  # a worker with no rows this round changes nothing
+        new = {k: v.copy() for k, v in old.items()}
+        touched = rng.choice(50, 20, replace=False)
+        new["W1"][touched] += rng.normal(size=(20, 4)).astype(np.float32)
+        new["b1"] += 1
+        acc = np.full(50, 1e-6, np.float32)
+        acc[touched] += rng.random(20).astype(np.float32)
+        results.append({"params": new, "n": n, "optimizer": {"acc": acc}})
+    made = [changes.change_of(old, r["params"], {}, r["optimizer"], r["n"], how)
+            for r in results]
+    assert all(len(c["ids"]) == 20 for c in made if c["n"])  # only the rows moved
+    total = changes.add(changes.add(made[0], made[1]), changes.add(made[2], made[3]))
+    params, state = changes.apply(old, {}, total, how)
+    for k, v in mix(old, results, how).items():
+        np.testing.assert_allclose(params[k], v, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(state["acc"], mix_optimizer({}, results)["acc"], atol=1e-7)
