@@ -83,9 +83,9 @@ static PyMethodDef methods[] = {
     {"epoch", fast_epoch, METH_VARARGS, NULL},
     {"logits", logits, METH_VARARGS, NULL},
     {"tokens", fast_tokens, METH_VARARGS,
-     "tokens(text, window, mix, cues, stops, modals, undo, free, starts, ends, h1, doc, "
-     "inside) -> tokens: each token's bytes, hash (mixed if mix), text and (inside not "
-     "None) whether a negation governs it"},
+     "tokens(text, window, mix, scripts, cues, stops, modals, undo, free, starts, ends, h1, "
+     "doc, inside) -> tokens: each token's bytes, hash (mixed if mix), text and (inside not "
+     "None) whether a negation governs it; scripts: tokens by Unicode script, emoticons"},
     {"ngrams", fast_ngrams, METH_VARARGS,
      "ngrams(h1, doc, inside, k, mix, out_h, out_doc) -> the k-grams within a text"},
     {"normalized", fast_normalized, METH_VARARGS,

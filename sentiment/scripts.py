@@ -10,13 +10,14 @@
 * Emoticons are tokens: eyes ``: ; =``, an optional nose ``- ' ^``, and a mouth repeated
   or not (``:)``, ``:-(``, ``;)``, ``:'(``, ``:D``, ``:P``, ``:3``, ``:)))``), hearts
   (``<3``, ``</3``), runs of two or more parentheses (``))``, ``(((``: smiles in Russian),
-  ``^^``, ``^_^``, ``-_-``, ``>_<``. A letter mouth (``:d``, ``:p``, ``:o``) only where no
-  word character follows (``re:dog`` holds none).
+  ``^^``, ``^_^``, ``-_-``, ``>_<``. A letter mouth (``:d``, ``:p``, ``:o``) only where
+  neither an ASCII letter or digit nor any character beyond ASCII follows (``re:dog``
+  holds none; nor does ``:D。``).
 
 Everything else is as before: runs of word characters with an apostrophe between two, and
 ``!``, ``?``. Three implementations give the same tokens, checked against one another in
 tests: :data:`TOKEN_PATTERN` (the readable one, for ``explain``), :func:`token_spans` (numpy)
-and the compiled loops (``sentiment/_tokens.c``, the same ranges).
+and the compiled loops (``sentiment/_scripts.c``, the same ranges).
 """
 from __future__ import annotations
 

@@ -13,8 +13,10 @@ Two implementations of one rule:
 The rule: after normalizing (:func:`~sentiment.folding.normalize`: entities, NFKC, lower
 case, ``<br />`` a space), a token is a run of word characters (ASCII letters and digits,
 any non-ASCII character but common punctuation) with an apostrophe allowed between two
-(``don't``), or a single ``!`` or ``?``. Each feature's hash is then mixed (:func:`mix64`)
-under the rules that say so (:mod:`sentiment.textrules`)."""
+(``don't``), or a single ``!`` or ``?``; under the current rule also a character of a
+script written without spaces, an emoji or an emoticon (:mod:`sentiment.scripts`). Each
+feature's hash is then mixed (:func:`mix64`) under the rules that say so
+(:mod:`sentiment.textrules`)."""
 from __future__ import annotations
 
 import os
@@ -58,8 +60,9 @@ def tokenize(text: str, rule: TextRule = CURRENT) -> list[str]:
     """
     # re compiles the pattern on first use and caches it: not at import, where compiling
     # it would cost ~8 ms of every start-up (predict never tokenizes this way)
+    # a NUL is a space, as normalized_bytes makes it (it separates texts there)
     return re.findall(SCRIPTS_PATTERN if rule.scripts else TOKEN_PATTERN,
-                      normalize(text, rule))
+                      normalize(text.replace("\x00", " "), rule))
 
 
 def ngrams(tokens: list[str], n: int) -> list[str]:

@@ -93,3 +93,8 @@ def test_character_ngrams_are_shown_side_by_side():
 
     assert display("推 荐") == "推荐" and display("ร่ อ ย") == "ร่อย"
     assert display("not good") == "not good" and display("很 good") == "很 good"
+
+
+def test_a_nul_is_a_space_in_the_readable_tokenizer_too(loops):
+    text = "great<br\x00/>film"
+    assert tokenize(text) == ["great", "film"] == unigrams([text])[0]
