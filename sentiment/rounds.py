@@ -1,7 +1,7 @@
 """Rounds of training on a cluster's workers that survive a lost worker and a straggler.
 
-Each round, the driver sends the current weights once (to one worker; the others fetch
-them from their peers), every group of rows trains its slice on the worker holding it
+Each round, the driver sends the current weights once (to one worker; the others copy
+them down a binary tree of workers), every group of rows trains its slice on the worker holding it
 (:func:`sentiment.partitions.train_round_change`), and the groups' sparse changes are added
 pairwise up a tree on the workers (:func:`sentiment.partitions.add_changes`): the driver
 receives one change, whatever the number of workers, and applies it
@@ -27,7 +27,8 @@ from .cluster import Engine, result
 from .errors import SentimentError
 
 #: a round is given up on a straggler after this many times the longest round so far,
-#: and at least MIN_WAIT seconds (the first round: FIRST_WAIT)
+#: and at least MIN_WAIT seconds (the first round, and the one after a lost worker, when
+#: parts are read again: FIRST_WAIT)
 STRAGGLER_FACTOR, MIN_WAIT, FIRST_WAIT = 10, 60.0, 600.0
 #: times a round is run again after losing workers before the run gives up
 RETRIES = 5
@@ -48,6 +49,7 @@ class Rounds:
         self.holders = dict(holders or dict.fromkeys(rows))
         self.seen = {g: h for g, h in self.holders.items() if h}  # last known, for messages
         self.longest = 0.0
+        self.rebuilding = False  # a worker was lost: the next round reads its parts again
         self.moved: list[dict] = []  # bytes per round
         self.events: list[str] = []
 
@@ -83,13 +85,15 @@ class Rounds:
             what = "; ".join(self.describe(g) for g in groups) or "no rows"
             self._say(f"lost worker {w} {when}: its rows are read again on the other "
                       f"workers ({what}); training goes on from the weights mixed last")
+        self.rebuilding = self.rebuilding or bool(gone)
         return bool(gone)
 
     def _limit(self) -> float:
         if self.timeout:
             return self.timeout
-        return FIRST_WAIT if not self.longest else max(MIN_WAIT,
-                                                       STRAGGLER_FACTOR * self.longest)
+        if not self.longest or self.rebuilding:  # the first round, or rows read again
+            return max(FIRST_WAIT, STRAGGLER_FACTOR * self.longest)
+        return max(MIN_WAIT, STRAGGLER_FACTOR * self.longest)
 
     def _wait(self, futures: dict, when: str, should_stop) -> tuple[str, list]:
         """("done", groups finished) once all are, or the time limit passed with some
@@ -195,7 +199,9 @@ class Rounds:
             return None
         (total, leaves), finished = done
         params_, optimizer_ = changes.apply(params, optimizer, total, how)
-        self.longest = max(self.longest, time.perf_counter() - start)
+        if not self.rebuilding:  # a round that read parts again is no measure of the others
+            self.longest = max(self.longest, time.perf_counter() - start)
+        self.rebuilding = False
         after = self._peer_bytes()
         sent = _nbytes(params) + _nbytes(optimizer)
         self.moved.append({"driver_sent": sent, "driver_received": total["bytes"],
