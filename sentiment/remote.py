@@ -65,6 +65,8 @@ def open_input(path: str, make) -> Layout:
         with os.fdopen(fd, "wb") as f:
             f.write(raw[:raw.rfind(b"\n") + 1] or raw)
         reader = make(local)
+    except SentimentError as exc:  # one process's message, about the file itself
+        raise SentimentError(str(exc).replace(local, str(path))) from None
     finally:
         os.unlink(local)
     reader.name, reader.path, reader.gz = str(path), str(path), gz

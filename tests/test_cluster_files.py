@@ -250,6 +250,27 @@ def test_from_four_files_the_driver_reads_a_small_share_of_them(two_workers, tmp
     assert "moved per round" in r.stderr and (tmp_path / "m.npz").exists()
 
 
+def test_a_mistake_in_a_part_read_by_a_worker_is_one_process_message(two_workers,
+                                                                     tmp_path):
+    paths, _, _ = write_files(tmp_path, 2, 2000, seed=7)
+    with open(paths[1], "a", encoding="utf-8") as f:
+        f.write("a review, positive, and a third field\n")
+    r = run("train", *paths, "--model", tmp_path / "m.npz", "--cluster", two_workers,
+            "--part-size", "64K")
+    assert r.returncode == 2, r.stderr
+    alone = run("train", paths[1], "--model", tmp_path / "m.npz")
+    said = alone.stderr.strip().splitlines()[-1]
+    assert said.startswith(f"error: {paths[1]}: row 2002 has 3 fields but the header has 2")
+    assert said in r.stderr.splitlines()
+    # a file without the label column: refused from its head, before any cluster starts
+    (tmp_path / "texts.csv").write_text("review\nsome text\n")
+    r = run("train", paths[0], tmp_path / "texts.csv", "--model", tmp_path / "m.npz",
+            "--workers", "2")
+    said = f"error: {tmp_path / 'texts.csv'}: no label column (found: review); name it with"
+    assert r.returncode == 2 and r.stderr.startswith(said), r.stderr
+    assert "running on" not in r.stderr
+
+
 def test_a_straggler_is_left_out_of_its_round(two_workers):
     from sentiment.cluster import Engine
     from sentiment.rounds import Rounds
