@@ -201,7 +201,11 @@ def _epochs(loop: Rounds, model: Model, settings: Settings, y_val, rounds: int, 
         stats = EpochStats(epoch, loss, hits / max(n, 1), None, None, n / seconds, seconds,
                            lr)
         if len(y_val):
-            z = loop.val_logits(params, settings.activation, should_stop)
+            try:
+                z = loop.val_logits(params, settings.activation, should_stop)
+            except TrainingStopped:  # the last complete epoch is kept
+                raise _rewind(net, done, f"stopped during epoch {epoch}", "interrupted"
+                              ) from None
             stats.val_loss, stats.val_accuracy = log_loss_logits(z, y_val), accuracy(z, y_val)
             if stats.val_loss < best_loss:
                 best_loss, waited, stats.best, best_params = stats.val_loss, 0, True, params

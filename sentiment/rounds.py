@@ -95,9 +95,11 @@ class Rounds:
             return max(FIRST_WAIT, STRAGGLER_FACTOR * self.longest)
         return max(MIN_WAIT, STRAGGLER_FACTOR * self.longest)
 
-    def _wait(self, futures: dict, when: str, should_stop) -> tuple[str, list]:
+    def _wait(self, futures: dict, when: str, should_stop, partial: bool = True
+              ) -> tuple[str, list]:
         """("done", groups finished) once all are, or the time limit passed with some
-        finished; ("lost", []) when a worker left; ("stopped", []) on a stop request."""
+        finished (if ``partial``: else that is an error); ("lost", []) when a worker
+        left; ("stopped", []) on a stop request."""
         start, limit, checked = time.perf_counter(), self._limit(), time.perf_counter()
         while True:
             finished = [g for g, f in futures.items() if f.done()]
@@ -111,6 +113,12 @@ class Rounds:
                     return "lost", []
             if time.perf_counter() - start > limit:
                 late = [g for g in futures if g not in finished]
+                if not partial:
+                    g = late[0]
+                    raise SentimentError(f"{when}: the rows of {self.describe(g)} (worker "
+                                         f"{self.holders.get(g)}) gave no answer in "
+                                         f"{limit:.0f} s; check the workers, or allow more "
+                                         "with --round-timeout")
                 if not finished:
                     raise SentimentError(f"no worker finished {when} in {limit:.0f} s; check "
                                          "the workers, or allow more with --round-timeout")
@@ -121,10 +129,12 @@ class Rounds:
                 return "done", finished
             time.sleep(0.05)
 
-    def run(self, sent_arrays: tuple, task, args: tuple, when: str, should_stop, reduce):
+    def run(self, sent_arrays: tuple, task, args: tuple, when: str, should_stop, reduce,
+            partial: bool = True):
         """``task(rows, sent, *args, group_number)`` for every group, then ``reduce`` on
-        the futures of those that finished; again from ``sent_arrays`` after a lost
-        worker. Returns (reduce's result, finished groups) or None if stopped."""
+        the futures of those that finished (``partial``: a straggler may be left out);
+        again from ``sent_arrays`` after a lost worker. Returns (reduce's result, finished
+        groups) or None if stopped."""
         for _ in range(RETRIES + 1):
             self.lost(when)
             self.holders = self._holders()
@@ -138,7 +148,7 @@ class Rounds:
             futures = {g: self.client.submit(task, self.rows[g], copies.get(h, copies[None]),
                                              *args, i, pure=False, **_near(h))
                        for i, (g, h) in enumerate(self.holders.items())}
-            state, finished = self._wait(futures, when, should_stop)
+            state, finished = self._wait(futures, when, should_stop, partial)
             if state == "stopped":
                 self.client.cancel(list(futures.values()))
                 return None
@@ -223,7 +233,7 @@ class Rounds:
         def gather(futures):
             return [result(f) for f in futures]
 
-        done = self.run(sent, task, args, when, should_stop, gather)
+        done = self.run(sent, task, args, when, should_stop, gather, partial=False)
         if done is None:
             from .trainer import TrainingStopped
             raise TrainingStopped(f"stopped during {when}", "interrupted", None)

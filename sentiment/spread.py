@@ -14,7 +14,7 @@ and earlier tasks: when a worker is lost, Dask reads its parts again elsewhere.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -36,7 +36,6 @@ class SharedFiles:
     inputs: list[Layout]
     part_bytes: int | None = None
     on_read: object = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def label_column(self) -> str | None:
