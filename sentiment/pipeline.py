@@ -35,6 +35,8 @@ from .vocab import Vocabulary
 DEFAULT_MAX_MEMORY = 1 << 30
 #: text per chunk, as a share of the memory budget: hashing a chunk takes ~25x its size
 CHUNK_SHARE = 128
+#: the counts' table holds max_memory / (COUNTER_SHARE x ENTRY_BYTES) entries
+COUNTER_SHARE = 6
 #: chunks hashed at once on worker threads while the main thread reads and counts: with
 #: two, pass 1 on IMDB took 0.76x the time of one chunk after the other
 AHEAD = 2
@@ -107,9 +109,10 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
     the labels being its codes (in order of first sight; put in natural order in pass 2).
     """
     times = {"read": 0.0, "tokenize": 0.0, "vocabulary": 0.0, "encode": 0.0}
-    # the table, what waits to be merged and a merge's copy of the table: ~4 entries each
+    # the table, what waits to be merged, a merge's copy of the table and its prune's,
+    # beside the chunks hashing: ~6 entries each
     counter = None if vocab is not None else FeatureCounter(
-        max(max_memory // (4 * ENTRY_BYTES), 1 << 16))
+        max(max_memory // (COUNTER_SHARE * ENTRY_BYTES), 1 << 16), gate=True)
     keys, nnz = [], 0
     tally = Tally(settings, classes is not None)
     released = False
@@ -150,10 +153,10 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
                 released = True
             if counter is not None and counter.full():  # the chunk's temporaries are gone
                 merged()  # one merge at a time: each folds in the table the last one made
-                if spool.dir is None and ahead > 1:  # beside the hashing, while rows fit
+                if ahead > 1:  # beside the hashing
                     merging.append(merger.submit(counter.merge_in, counter.take()))
-                else:  # larger than memory: a merge's copies beside two chunks' went past
-                    t = time.perf_counter()  # the bound (500k reviews: 1,684 MB, not 1,355)
+                else:
+                    t = time.perf_counter()
                     counter.merge()
                     times["vocabulary"] += time.perf_counter() - t
             if progress is not None:
