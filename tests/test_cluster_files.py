@@ -237,12 +237,14 @@ sys.exit(code)
 def test_from_four_files_the_driver_reads_a_small_share_of_them(two_workers, tmp_path):
     paths, _, _ = write_files(tmp_path, 4, 2500, words=120)
     size = sum(os.path.getsize(p) for p in paths)
-    r = subprocess.run([sys.executable, "-c", DRIVER, "train", str(tmp_path / "reviews-*.csv"),
-                        "--model", tmp_path / "m.npz", "--epochs", "2",
-                        "--cluster", two_workers], capture_output=True, text=True, timeout=300)
+    # as a URL pattern: listed by fsspec here, read through fsspec on the workers
+    r = subprocess.run([sys.executable, "-c", DRIVER, "train",
+                        f"file://{tmp_path}/reviews-*.csv", "--model", tmp_path / "m.npz",
+                        "--epochs", "2", "--cluster", two_workers],
+                       capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     for p in paths:
-        assert f"{p}: 2,500 rows, read by the workers in" in r.stderr
+        assert f"file://{p}: 2,500 rows, read by the workers in" in r.stderr
     io_ = json.loads(r.stderr.split("driver io ")[1].splitlines()[0])
     # every read() of the process once the command started: the files' heads, the
     # modules imported late
