@@ -271,6 +271,9 @@ def test_a_mistake_in_a_part_read_by_a_worker_is_one_process_message(two_workers
     said = f"error: {tmp_path / 'texts.csv'}: no label column (found: review); name it with"
     assert r.returncode == 2 and r.stderr.startswith(said), r.stderr
     assert "running on" not in r.stderr
+    r = run("train", *paths, "--model", tmp_path / "m.npz", "--workers", "2",
+            "--round-timeout", "0")
+    assert r.returncode == 2 and "--round-timeout 0: give a number of seconds" in r.stderr
 
 
 def test_a_straggler_is_left_out_of_its_round(two_workers):

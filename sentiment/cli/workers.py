@@ -22,6 +22,10 @@ def workers_read(args, paths: list[str]) -> bool:
 def open_shared(paths: list[str], args, scheme):
     """The files for the workers to read (:class:`~sentiment.spread.SharedFiles`), their
     heads read and checked here as one process checks them; None when the driver reads."""
+    timeout = getattr(args, "round_timeout", None)
+    if timeout is not None and not timeout > 0:  # also refuses nan
+        raise SentimentError(f"--round-timeout {timeout:g}: give a number of seconds "
+                             "above 0")
     if not workers_read(args, paths):
         return None
     if scheme.kind == "multiclass" or (scheme.kind == "stars" and scheme.negative_max is None):
