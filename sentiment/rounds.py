@@ -82,9 +82,10 @@ class Rounds:
                     "exist nowhere else (the driver read the file and sent them) and "
                     "nothing was saved from it: run the command again, or let the workers "
                     "read the files (--read workers)")
-            what = "; ".join(self.describe(g) for g in groups) or "no rows"
-            self._say(f"lost worker {w} {when}: its rows are read again on the other "
-                      f"workers ({what}); training goes on from the weights mixed last")
+            what = "; ".join(self.describe(g) for g in groups)
+            self._say(f"lost worker {w} {when}: " + (
+                f"its rows are read again on the other workers ({what})" if what
+                else "it held no rows") + "; training goes on from the weights mixed last")
         self.rebuilding = self.rebuilding or bool(gone)
         return bool(gone)
 
