@@ -12,12 +12,6 @@ Chunks arrive as their own unique features with counts and wait; they are merged
 table in batches. When the table passes its capacity, the rarest features are dropped and
 the count a feature needs to stay is raised, as fastText's dictionary does: memory stays
 bounded whatever the file. A file whose features all fit is counted exactly.
-
-Once the table has had to prune (with ``gate``), a feature seen once in a chunk enters the
-table only if it was seen before (a byte per hash slot, TinyLFU's doorkeeper): the flood
-of features seen once in the whole file, which the next prune would drop anyway, no longer
-fills the table and its merges (a million reviews: most of them are n-grams across two
-sentences, each of them new). Such a feature's count misses its first sighting.
 """
 from __future__ import annotations
 
@@ -29,8 +23,6 @@ from .fast import factorize as fast_factorize
 #: what one table entry costs, in bytes: hash, two counts, n, chunk, position
 ENTRY_BYTES = 8 + 4 + 4 + 1 + 4 + 4
 PARTS = 256
-#: the gate's bytes per entry of capacity (a power of two at least this many)
-GATE_BYTES = 3
 _FIELDS = ("hash", "pos", "neg", "n", "chunk", "token")
 
 
@@ -87,10 +79,8 @@ def first_positions(codes: np.ndarray) -> np.ndarray:
 class FeatureCounter:
     """Document counts per class of every feature seen, within ``capacity`` entries."""
 
-    def __init__(self, capacity: int, gate: bool = False):
+    def __init__(self, capacity: int):
         self.capacity = max(int(capacity), 1)
-        self.gate = gate  # once pruned, a feature seen once enters if seen before
-        self.seen: np.ndarray | None = None  # the gate's byte per hash slot, once on
         self.table = {k: v[:0] for k, v in _empty().items()}
         self.bounds = np.zeros(PARTS + 1, dtype=np.int64)
         self.pending: list[tuple[dict, np.ndarray]] = []
@@ -111,33 +101,8 @@ class FeatureCounter:
         ``bounds`` says), and the chunk's positive and negative texts."""
         self.n_pos += int(n_pos)
         self.n_neg += int(n_neg)
-        if self.seen is not None:
-            entries, bounds = self._through_gate(entries, bounds)
         self.pending.append((entries, bounds))
         self.pending_size += len(entries["hash"])
-
-    def _through_gate(self, entries: dict, bounds: np.ndarray) -> tuple[dict, np.ndarray]:
-        """The entries seen in more than one text of the chunk, or seen before; all are
-        marked seen."""
-        seen = self.seen
-        slot = entries["hash"] >> np.uint64(64 - self._gate_bits)
-        keep = seen[slot] > 0
-        self._marked += int(len(slot) - np.count_nonzero(keep))
-        keep |= (entries["pos"] + entries["neg"]) > 1
-        seen[slot] = 1
-        kept_before = np.zeros(len(keep) + 1, dtype=np.int64)
-        np.cumsum(keep, out=kept_before[1:])
-        return {k: v[keep] for k, v in entries.items()}, kept_before[bounds]
-
-    def _open_gate(self) -> None:
-        """Turn the gate on (or clear it), the features of the table and of the waiting
-        chunks marked seen."""
-        bits = max(16, int(np.ceil(np.log2(self.capacity * GATE_BYTES))))
-        seen = self.seen if self.seen is not None else np.zeros(1 << bits, np.uint8)
-        seen[:] = 0
-        for entries in [self.table] + [e for e, _ in self.pending]:
-            seen[entries["hash"] >> np.uint64(64 - bits)] = 1
-        self._gate_bits, self._marked, self.seen = bits, len(self) + self.pending_size, seen
 
     def full(self) -> bool:
         """Whether the waiting entries should be merged now: past a quarter of the
@@ -155,13 +120,6 @@ class FeatureCounter:
         """The table and the waiting chunks, handed to :meth:`merge_in` (which a worker
         thread may run while chunks go on being added: they wait for the next merge; a
         second merge must wait for the first)."""
-        if self.gate and self.threshold > 1 and (
-                self.seen is None or self._marked > len(self.seen) // 4):
-            # on (or cleared) here, with the table of the last merge, which the caller has
-            # waited for: the same entries go through it however the merges are timed.
-            # Cleared past a quarter of the slots marked, or it lets everything through (a
-            # million reviews have some hundred million features)
-            self._open_gate()
         sources = [(self.table, self.bounds)] + self.pending
         self.pending, self.pending_size = [], 0
         return sources

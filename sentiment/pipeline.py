@@ -112,7 +112,7 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
     # the table, what waits to be merged, a merge's copy of the table and its prune's,
     # beside the chunks hashing: ~6 entries each
     counter = None if vocab is not None else FeatureCounter(
-        max(max_memory // (COUNTER_SHARE * ENTRY_BYTES), 1 << 16), gate=True)
+        max(max_memory // (COUNTER_SHARE * ENTRY_BYTES), 1 << 16))
     keys, nnz = [], 0
     tally = Tally(settings, classes is not None)
     released = False

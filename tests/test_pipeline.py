@@ -215,46 +215,6 @@ def test_counter_stays_within_capacity_and_keeps_frequent_features():
     assert [counts.get(h) for h in common.tolist()] == [40] * 20  # exact, never pruned
 
 
-def test_counter_gate_keeps_features_seen_once_out_once_it_has_pruned():
-    """With the gate, after the first prune a feature seen in one text of a chunk enters
-    the table only if it was seen before (its count then misses the first sighting);
-    features of the table, and features seen in two texts of a chunk, go straight in."""
-    rng = np.random.default_rng(1)
-    common = rng.integers(0, 2**63, 20, dtype=np.uint64)
-    counter = FeatureCounter(capacity=500, gate=True)
-
-    def add(hashes, c, counts=None):
-        _, uniques, first, bounds = factorize(hashes)
-        ones = np.ones(len(uniques), np.int32) if counts is None else counts
-        counter.add({"hash": uniques, "pos": ones, "neg": 0 * ones,
-                     "n": np.ones(len(uniques), np.int8), "chunk": np.full(len(uniques), c,
-                                                                           np.int32),
-                     "token": first.astype(np.int32)}, bounds, 1, 0)
-        if counter.full():
-            counter.merge()
-
-    for c in range(40):
-        add(np.concatenate([common, rng.integers(0, 2**63, 300, dtype=np.uint64)]), c)
-    assert counter.seen is not None  # it pruned, so the gate is on
-    shift = np.uint64(64 - int(np.log2(len(counter.seen))))
-    new = rng.integers(0, 2**63, 5000, dtype=np.uint64)
-    new = new[counter.seen[new >> shift] == 0]  # not taken for seen by a shared slot
-    new = new[np.unique(new >> shift, return_index=True)[1]]
-    twice, pair, late = new[:5], new[5:10], new[10:60]  # once in each of two chunks;
-    # in two texts of one chunk; once in the whole file
-    add(np.concatenate([common, twice, late]), 40)
-    add(np.concatenate([common, twice]), 41)
-    add(pair, 42, np.full(5, 2, np.int32))
-    counter.merge()
-    counts = dict(zip(counter.table["hash"].tolist(), counter.table["pos"].tolist()))
-    assert [counts.get(h) for h in common.tolist()] == [42] * 20
-    assert [counts.get(h) for h in twice.tolist()] == [1] * 5  # the first sighting missed
-    assert [counts.get(h) for h in pair.tolist()] == [2] * 5
-    assert not set(late.tolist()) & set(counts)
-    exact = FeatureCounter(capacity=10**6, gate=True)  # never prunes: never gated
-    assert exact.seen is None
-
-
 def test_factorize_numbers_keys_like_pandas():
     import pandas as pd
 
