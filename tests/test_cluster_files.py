@@ -235,7 +235,7 @@ sys.exit(code)
 
 
 def test_from_four_files_the_driver_reads_a_small_share_of_them(two_workers, tmp_path):
-    paths, _, _ = write_files(tmp_path, 4, 2500, words=120)
+    paths, _, _ = write_files(tmp_path, 4, 2500, words=250)
     size = sum(os.path.getsize(p) for p in paths)
     # as a URL pattern: listed by fsspec here, read through fsspec on the workers
     r = subprocess.run([sys.executable, "-c", DRIVER, "train",
