@@ -8,7 +8,10 @@ process and reads its peak memory and wall time (sentiment.lab.timing.peak_memor
 - ``predict --file`` on the IMDB test split and on the 1M file, beside ``pandas.read_csv``
   of the same file in its own process;
 - with --fasttext, fastText (pip package, 2 threads, bigrams, 5 epochs) on the 500k file in
-  the same run, preprocessing in Python included.
+  the same run, preprocessing in Python included;
+- with --vw, Vowpal Wabbit (pip package, logistic loss, bigrams, 1 pass, streamed from the
+  CSV 50,000 rows at a time, tokenized in Python) on the largest file, in rounds alternated
+  with ``train`` at the defaults and at ``--max-memory BUDGET``: each round's ratios.
 
     SENTIMENT_DATA=../shared/data python scripts/scale.py --out docs/scale.md
 
@@ -52,6 +55,30 @@ n, p, _ = m.test(sys.argv[3] + ".test")
 print(p)
 """
 
+VW = r"""
+import csv, gzip, itertools, re, sys, vowpalwabbit
+def rows(path):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", newline="", encoding="utf-8") as f:
+        r = csv.reader(f); next(r)
+        while True:  # 50,000 rows at a time: memory flat whatever the file
+            block = list(itertools.islice(r, 50_000))
+            if not block:
+                return
+            for text, label, *_ in block:
+                text = re.sub(r"<br\s*/?>", " ", text.lower())
+                text = re.sub(r"([!?.,;:()\"])", r" \1 ", text)
+                text = " ".join(text.split()).replace(":", ";").replace("|", "/")
+                yield text, label == "positive"
+ws = vowpalwabbit.Workspace("--loss_function logistic -b 24 --ngram 2 --quiet")
+for t, y in rows(sys.argv[1]):
+    ws.learn(f"{1 if y else -1} | {t}")
+right = n = 0
+for t, y in rows(sys.argv[2]):
+    right += (ws.predict(f"| {t}") > 0) == y; n += 1
+print(right / n)
+"""
+
 
 def run_train(path, test, tmp, extra=()) -> dict:
     model = Path(tmp) / "model.npz"
@@ -65,6 +92,55 @@ def run_train(path, test, tmp, extra=()) -> dict:
             "model_mb": model.stat().st_size / 1e6, "model": str(model)}
 
 
+def vw_rounds(path, test, tmp, budget: str, rounds: int) -> dict:
+    """``rounds`` rounds of train (defaults), train --max-memory ``budget`` and Vowpal
+    Wabbit on ``path``, alternated: per system, each round's wall, peak and accuracy."""
+    out = {"defaults": [], "budget": [], "vw": []}
+    for i in range(rounds):  # alternated: the host's load hits all alike
+        out["defaults"].append(run_train(path, test, tmp))
+        out["budget"].append(run_train(path, test, tmp, ("--max-memory", budget)))
+        peak, wall = peak_memory([PY, "-c", VW, str(path), str(test)], Path(tmp) / "vw.out")
+        acc = float((Path(tmp) / "vw.out").read_text().split()[-1])
+        out["vw"].append({"peak_mb": peak, "seconds": wall, "test_accuracy": acc})
+        print(f"round {i + 1}: " + "; ".join(
+            f"{k} {v[-1]['seconds']:.1f} s, {v[-1]['peak_mb']:,.0f} MB, "
+            f"{v[-1]['test_accuracy']:.2%}" for k, v in out.items()), file=sys.stderr)
+    return out
+
+
+def against_vw(vw: dict, size: str, budget: str) -> str:
+    """The alternated rounds against Vowpal Wabbit: medians, and each round's ratios."""
+    from statistics import median
+
+    def med(runs, key):
+        return median(x[key] for x in runs)
+
+    rows = [("this project, `train` defaults", vw["defaults"]),
+            (f"this project, `train --max-memory {budget}`", vw["budget"]),
+            ("Vowpal Wabbit 9, bigrams, 1 pass, streamed from the CSV (Python tokenizing "
+             "included)", vw["vw"])]
+    out = ["", f"## Against Vowpal Wabbit on the {size} file (same run)", "",
+           f"The three were run {len(vw['vw'])} times, alternated (medians below; each "
+           "round's ratios after the table; the ratio column is the median of the rounds' "
+           "ratios to Vowpal Wabbit's wall time).", "",
+           "| system | wall | ratio to VW | peak memory | IMDB test accuracy |",
+           "| --- | ---: | ---: | ---: | ---: |"]
+    for name, runs in rows:
+        ratio = median(r["seconds"] / v["seconds"] for r, v in zip(runs, vw["vw"]))
+        out.append(f"| {name} | {med(runs, 'seconds'):.1f} s | {ratio:.2f}x | "
+                   f"{med(runs, 'peak_mb'):,.0f} MB | {med(runs, 'test_accuracy'):.2%} |")
+    def each(a, b, key):
+        return ", ".join(f"{x[key] / y[key]:.2f}x" for x, y in zip(a, b))
+
+    out += ["", "Each round: defaults against Vowpal Wabbit, wall "
+            + each(vw["defaults"], vw["vw"], "seconds") + "; peak memory "
+            + each(vw["defaults"], vw["vw"], "peak_mb") + ". "
+            f"`--max-memory {budget}` against the defaults, wall "
+            + each(vw["budget"], vw["defaults"], "seconds") + "; peak memory "
+            + each(vw["budget"], vw["defaults"], "peak_mb") + "."]
+    return "\n".join(out) + "\n"
+
+
 def rows_of(path) -> int:
     with open(path, "rb") as f:
         return sum(1 for _ in f) - 1
@@ -75,10 +151,12 @@ def main(argv=None) -> int:
     p.add_argument("--data", default="/tmp/sentiment-scale", help="synthetic files' folder")
     p.add_argument("--sizes", nargs="+", default=["100k", "1m"], choices=list(SIZES))
     p.add_argument("--fasttext", action="store_true", help="also 500k against fastText")
-    p.add_argument("--budget", default="80M", help="with --fasttext, also train on the 500k "
-                   "file with this --max-memory (default: 80M)")
-    p.add_argument("--rounds", type=int, default=3, help="with --fasttext, rounds of "
-                   "fastText and the --budget run, alternated (default: 3)")
+    p.add_argument("--budget", default="80M", help="with --fasttext or --vw, also train "
+                   "with this --max-memory (default: 80M)")
+    p.add_argument("--rounds", type=int, default=3, help="with --fasttext or --vw, rounds "
+                   "of the peers and the --budget run, alternated (default: 3)")
+    p.add_argument("--vw", action="store_true", help="also the largest file against Vowpal "
+                   "Wabbit, the defaults and --budget, alternated --rounds times")
     p.add_argument("--out", help="write the report (Markdown) here")
     args = p.parse_args(argv)
     sizes = sorted(set(args.sizes + (["500k"] if args.fasttext else [])), key=SIZES.get)
@@ -110,6 +188,8 @@ def main(argv=None) -> int:
                           f"--max-memory {args.budget} {mine['seconds']:.1f} s, "
                           f"{mine['peak_mb']:,.0f} MB, {mine['test_accuracy']:.2%}",
                           file=sys.stderr)
+        vw = vw_rounds(data / f"reviews-{sizes[-1]}.csv", test, tmp, args.budget,
+                       args.rounds) if args.vw else None
         files = [("IMDB train", train, 25_000)] + [
             (s, data / f"reviews-{s}.csv", SIZES[s]) for s in sizes]
         for name, path, n in files:
@@ -137,7 +217,8 @@ def main(argv=None) -> int:
                             "pandas_seconds": pandas[1]})
             print(f"predict --file {name}: {ours[1]:.1f} s, {ours[0]:,.0f} MB "
                   f"(pandas {pandas[1]:.1f} s, {pandas[0]:,.0f} MB)", file=sys.stderr)
-    report = markdown(rows, scoring, peer)
+    report = markdown(rows, scoring, peer) + ("" if vw is None else
+                                              against_vw(vw, sizes[-1], args.budget))
     print(report)
     if args.out:
         Path(args.out).write_text(report, encoding="utf-8")
