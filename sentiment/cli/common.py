@@ -148,16 +148,24 @@ def load_model(path):
     """The model at ``path``, or where :func:`sentiment.paths.find_model` finds one (said
     on stderr unless it is the user's own)."""
     from ..model import Model
-    from ..paths import MODEL_NAME, about_builtin, find_model
+    from ..paths import find_model
 
     found, kind = find_model(path)
     model = Model.load(found)
+    say_which_model(kind, model.info)
+    return model
+
+
+def say_which_model(kind: str, info: dict) -> None:
+    """Say on stderr which model is used when it is not the user's own (``kind``, as
+    :func:`sentiment.paths.find_model` gives it; ``info``: the model's)."""
+    from ..paths import MODEL_NAME, about_builtin
+
     if kind == "local":
         note(f"using the model {MODEL_NAME} in the current folder")
     elif kind == "builtin":
-        note(f"using {about_builtin(model.info)}; train your own with 'sentiment train "
-             "FILE', or pass --model")
-    return model
+        note(f"using {about_builtin(info)}; train your own with 'sentiment train FILE', or "
+             "pass --model")
 
 
 def expand_files(patterns: list[str]) -> list[str]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..errors import SentimentError
-from .common import model_arg, note, positive
+from .common import model_arg, note, positive, say_which_model
 
 INSTALL = 'pip install "sparse-sentiment[serve]"  (from a checkout: pip install ".[serve]")'
 
@@ -85,7 +85,7 @@ def load_checked(path):
     loaded once here so that a missing or bad file is one line before the port is taken."""
     from pathlib import Path
 
-    from ..paths import MODEL_NAME, about_builtin, find_model
+    from ..paths import find_model
     from ..serve.state import load_served
 
     found, kind = find_model(path)
@@ -93,11 +93,7 @@ def load_checked(path):
         raise SentimentError(f"{found}: no such model file (train one with 'sentiment "
                              "train FILE', or leave out --model for the default)")
     served = load_served(Path(found), "built-in" if kind == "builtin" else None)
-    if kind == "local":
-        note(f"using the model {MODEL_NAME} in the current folder")
-    elif kind == "builtin":
-        note(f"using {about_builtin(served.model.info)}; train your own with 'sentiment "
-             "train FILE', or pass --model")
+    say_which_model(kind, served.model.info)
     return served
 
 
