@@ -44,15 +44,21 @@ def memory_args(p):
                    "system's temporary folder); it is removed when the command ends")
 
 
-def parse_size(text: str, flag: str = "--max-memory", least: int = 64 << 20) -> int:
-    """Bytes from '512M', '4G', '1.5g' or a plain number of bytes (``least`` or more)."""
+def size_in_bytes(text: str) -> float:
+    """Bytes from '512M', '4G', '1.5g', '10KB' or a plain number of bytes; -1 if unreadable
+    (nan and inf pass: the caller's bounds refuse them)."""
     units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
     raw = text.strip().upper().removesuffix("B")
     unit = raw[-1:] if raw[-1:] in units else ""
     try:
-        size = float(raw[:len(raw) - len(unit)]) * units[unit]
+        return float(raw[:len(raw) - len(unit)]) * units[unit]
     except ValueError:
-        size = -1
+        return -1
+
+
+def parse_size(text: str, flag: str = "--max-memory", least: int = 64 << 20) -> int:
+    """Bytes from '512M', '4G', '1.5g' or a plain number of bytes (``least`` or more)."""
+    size = size_in_bytes(text)
     if not least <= size < 1 << 50:  # also refuses nan and inf
         shown = f"{least >> 20}M" if least >= 1 << 20 else f"{least >> 10}K"
         raise SentimentError(f"{flag} {text}: give a size of at least {shown}, such as "

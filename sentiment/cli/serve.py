@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..errors import SentimentError
-from .common import model_arg, note, positive, say_which_model
+from .common import model_arg, note, positive, say_which_model, size_in_bytes
 
 INSTALL = 'pip install "sparse-sentiment[serve]"  (from a checkout: pip install ".[serve]")'
 
@@ -99,13 +99,7 @@ def load_checked(path):
 
 def body_size(text: str) -> int:
     """Bytes from --max-body: '10M', '512K', or a number of bytes (1K to 1G)."""
-    units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-    raw = text.strip().upper().removesuffix("B")
-    unit = raw[-1:] if raw[-1:] in units else ""
-    try:
-        size = float(raw[:len(raw) - len(unit)]) * units[unit]
-    except ValueError:
-        size = -1
-    if not 1 << 10 <= size <= 1 << 30:
+    size = size_in_bytes(text)
+    if not 1 << 10 <= size <= 1 << 30:  # also refuses nan
         raise SentimentError(f"--max-body {text}: give a size from 1K to 1G, such as 10M")
     return int(size)
