@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* the bytes that end a negation's scope, besides NUL (sentiment.negation's _SCOPE_BYTE) */
+#define SCOPE_BYTES ".,;:()\""
+
 /* the multiplier that mixes n-gram hashes, also used to spread keys over hash slots */
 #define MIX0 0x9E3779B97F4A7C15ULL
 

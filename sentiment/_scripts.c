@@ -49,7 +49,7 @@ void fast_fill_scripts(void)
     for (int c = 0; c < 128; c++) {
         ASCII_CLASS[c] = (unsigned char)ascii_class((unsigned char)c);
         SEPARATOR_KIND[c] = (unsigned char)((strchr(":;=<)(^->", c) && c ? 2 : 0) |
-                                            (c == 0 || (strchr(".,;:()\"", c) && c) ? 1 : 0));
+                                            (c == 0 || (strchr(SCOPE_BYTES, c) && c) ? 1 : 0));
     }
 }
 

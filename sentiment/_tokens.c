@@ -16,7 +16,7 @@ void fast_fill_classes(void)
     for (int b = 0; b < 256; b++)
         CLASS[b] = ((b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b >= 0x80) ? 1
                    : (b == '!' || b == '?') ? 2 : b == '\'' ? 3 : 0;
-    for (const char *e = ".,;:()\""; *e; e++)
+    for (const char *e = SCOPE_BYTES; *e; e++)
         CLASS[(unsigned char)*e] = 4;
     CLASS[0] = 4;
 }

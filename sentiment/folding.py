@@ -35,7 +35,7 @@ _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]
 def _entity(name: str) -> str:
     import html
 
-    return html.unescape(name).replace("\x00", " ")
+    return html.unescape(name)  # a NUL's reference is U+FFFD, never a NUL
 
 
 def _fold(text: str) -> str:
