@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sentiment.data import imdb_paths
+from sentiment.io.reader import imdb_paths
 
 
 def run(seed: int, train: Path, test: Path, extra: list[str]) -> dict:

@@ -2,7 +2,7 @@
 
     python scripts/bench_buffer_width.py [TRAIN] [--repeats N]
 
-Why row-wise Adagrad's buffered step (``sentiment.optim.Adagrad._step_buffered``) pads
+Why row-wise Adagrad's buffered step (``sentiment.nn.optim.Adagrad._step_buffered``) pads
 its buffer to a multiple of 4 columns: scipy's ``X.T @ G`` loop (``csc_matvecs``) is
 faster at such widths than at the odd ones just below them. For each width the script
 prints the median time of ``X @ W`` and ``X.T @ G`` over one batch of stage 5 (IMDB's
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 
 from sentiment.lab.bench import training_matrix  # noqa: E402
 from sentiment.lab.stages import STAGES  # noqa: E402
-from sentiment.network import csr_backward_add, csr_forward  # noqa: E402
+from sentiment.nn.network import csr_backward_add, csr_forward  # noqa: E402
 
 WIDTHS = range(8, 17)
 
@@ -53,7 +53,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batch", type=int, default=STAGES["5"].settings.batch_size)
     args = parser.parse_args(argv)
-    from sentiment.data import imdb_paths, read_reviews
+    from sentiment.io.reader import imdb_paths, read_reviews
 
     reviews = read_reviews(args.train or imdb_paths()[0])
     X, _ = training_matrix(reviews.texts, reviews.labels, STAGES["5"].settings)

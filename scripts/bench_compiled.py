@@ -34,12 +34,12 @@ def main() -> None:
     args = parser.parse_args()
     import pandas as pd
 
-    from sentiment.chunks import hash_part
-    from sentiment.data import imdb_paths
-    from sentiment.network import Network
-    from sentiment.pipeline import fit_vocabulary
-    from sentiment.settings import Settings
-    from sentiment.trainer import fit
+    from sentiment.io.reader import imdb_paths
+    from sentiment.nn.network import Network
+    from sentiment.training.chunks import hash_part
+    from sentiment.training.loop import fit
+    from sentiment.training.pipeline import fit_vocabulary
+    from sentiment.training.settings import Settings
 
     frame = pd.read_csv(imdb_paths()[0])
     texts = frame["review"].tolist()

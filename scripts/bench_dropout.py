@@ -4,7 +4,7 @@
 
 The dropout rate is stage 6's.
 
-Part 1 times one mask of each method (``sentiment.dropout.MASKS``, plus two other ways to
+Part 1 times one mask of each method (``sentiment.nn.dropout.MASKS``, plus two other ways to
 draw the random bytes, for reference) at the shapes that matter: one review of 10 hidden
 units (the per-review loop), a batch of stage 5 (1,024 x 10), and a wider layer
 (1,024 x 100). Best of 5 after a burn-in.
@@ -25,8 +25,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
-from sentiment.dropout import MASKS, dropout_mask  # noqa: E402
 from sentiment.lab.stages import STAGES, Stage  # noqa: E402
+from sentiment.nn.dropout import MASKS, dropout_mask  # noqa: E402
 
 SHAPES = ((1, 10), (1024, 10), (1024, 100))
 RATE = STAGES["6"].settings.dropout
@@ -65,9 +65,9 @@ def bench_masks() -> list[tuple[str, tuple, float]]:
 
 def bench_epochs(path_train, repeats: int) -> list[dict]:
     """Stage 5 and stage 5 + dropout with each mask, ``repeats`` rounds in turn."""
-    from sentiment.data import imdb_paths, read_reviews
+    from sentiment.features.tokens import hash_corpus
+    from sentiment.io.reader import imdb_paths, read_reviews
     from sentiment.lab.compare import _relate, run_stage
-    from sentiment.text import hash_corpus
 
     if path_train is None:
         path_train = imdb_paths()[0]

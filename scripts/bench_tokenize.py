@@ -15,10 +15,10 @@ import time
 import numpy as np
 import pandas as pd
 
-from sentiment import fast
-from sentiment.folding import normalized_bytes
-from sentiment.text import _negation_words, hash_corpus
-from sentiment.textrules import CURRENT
+from sentiment.features.folding import normalized_bytes
+from sentiment.features.rules import CURRENT
+from sentiment.features.tokens import _negation_words, hash_corpus
+from sentiment.native import loops as fast
 
 SETS = {"zh_nlpcc14": "Chinese", "ja_jrte_pn": "Japanese", "th_wisesight": "Thai",
         "en_sentistrength_twitter": "English tweets"}

@@ -15,9 +15,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from sentiment.data import imdb_paths
-from sentiment.model import Model
-from sentiment.paths import BUILTIN
+from sentiment.io.paths import BUILTIN
+from sentiment.io.reader import imdb_paths
+from sentiment.model.model import Model
 
 
 def main() -> None:

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sentiment.data import imdb_paths
+from sentiment.io.reader import imdb_paths
 from sentiment.lab.scripts import imdb_sentences, write_report
-from sentiment.train import Settings, train
+from sentiment.training.job import Settings, train
 
 BINS = 15
 

@@ -26,8 +26,8 @@ import warnings
 
 import numpy as np
 
-from sentiment.data import imdb_paths, read_reviews
-from sentiment.train import Settings, train
+from sentiment.io.reader import imdb_paths, read_reviews
+from sentiment.training.job import Settings, train
 
 _SENT = re.compile(r"(?<=[.!?])\s+")
 
@@ -62,7 +62,7 @@ def reference(train_texts, train_y, test_texts, test_y):
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegressionCV
 
-    from sentiment.text import TOKEN_PATTERN, normalize
+    from sentiment.features.tokens import TOKEN_PATTERN, normalize
 
     t = time.perf_counter()
     vec = CountVectorizer(binary=True, ngram_range=(1, 2), min_df=1,

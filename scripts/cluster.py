@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sentiment.data import imdb_paths
+from sentiment.io.reader import imdb_paths
 from sentiment.lab.scripts import write_report
 from sentiment.lab.timing import peak_memory
 

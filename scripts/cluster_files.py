@@ -49,7 +49,7 @@ def split_train(folder: Path) -> list[Path]:
     """IMDB's training split as 4 plain CSV files, rows in their order."""
     import pandas as pd
 
-    from sentiment.data import imdb_paths
+    from sentiment.io.reader import imdb_paths
 
     frame = pd.read_csv(imdb_paths()[0], dtype=str, keep_default_na=False)
     paths, n = [], len(frame)
@@ -104,7 +104,7 @@ def dask_cluster(folder: Path, n_workers: int):
 
 
 def accuracy(model: Path) -> float:
-    from sentiment.data import imdb_paths
+    from sentiment.io.reader import imdb_paths
 
     r = subprocess.run([PY, "-m", "sentiment", "evaluate", str(imdb_paths()[1]), "--model",
                         str(model), "--json"], capture_output=True, text=True, check=True)
@@ -113,7 +113,7 @@ def accuracy(model: Path) -> float:
 
 def run_cluster(files: list[Path], folder: Path, n_workers: int, kill: bool = False) -> dict:
     """One ``train FILES --cluster`` driver process on a new cluster of ``n_workers``."""
-    from sentiment.model import Model
+    from sentiment.model.model import Model
 
     model = folder / f"m{n_workers}{'-kill' if kill else ''}.npz"
     with dask_cluster(folder, n_workers) as (address, workers):

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from sentiment.compact import DEFAULT_FEATURES, compact
-from sentiment.data import imdb_paths, read_reviews
+from sentiment.io.reader import imdb_paths, read_reviews
 from sentiment.lab.scripts import write_report
-from sentiment.model import Model
-from sentiment.train import train
+from sentiment.model.compact import DEFAULT_FEATURES, compact
+from sentiment.model.model import Model
+from sentiment.training.job import train
 
 SIZES = (None, 600_000, DEFAULT_FEATURES, 300_000, 200_000, 100_000, 50_000)
 

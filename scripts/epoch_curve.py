@@ -3,7 +3,7 @@
 For each file, the rows are prepared once (the pipeline of ``train``, the defaults), then a
 fresh network is trained with ``--epochs`` 1, 2, 3 and 5 (the learning rate decaying to 0
 over each run's own epochs, early stopping off) and the held-out validation rows of the
-file are scored: what :data:`sentiment.settings.MAX_STEPS` is chosen on. The IMDB test
+file are scored: what :data:`sentiment.training.settings.MAX_STEPS` is chosen on. The IMDB test
 accuracy is printed beside as a check only (never chosen on).
 
     SENTIMENT_DATA=../shared/data python scripts/epoch_curve.py \
@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from sentiment.data import ReviewFile, imdb_paths, read_reviews  # noqa: E402
-from sentiment.model import Model  # noqa: E402
-from sentiment.network import Network  # noqa: E402
-from sentiment.pipeline import DEFAULT_MAX_MEMORY, chunk_rows, prepare  # noqa: E402
-from sentiment.rows import Spool  # noqa: E402
-from sentiment.settings import Settings  # noqa: E402
-from sentiment.trainer import fit  # noqa: E402
+from sentiment.io.reader import ReviewFile, imdb_paths, read_reviews  # noqa: E402
+from sentiment.model.model import Model  # noqa: E402
+from sentiment.nn.network import Network  # noqa: E402
+from sentiment.training.loop import fit  # noqa: E402
+from sentiment.training.pipeline import DEFAULT_MAX_MEMORY, chunk_rows, prepare  # noqa: E402
+from sentiment.training.settings import Settings  # noqa: E402
+from sentiment.training.spool import Spool  # noqa: E402
 
 
 def curve(path: str, epochs: list[int], test, seed: int) -> list[dict]:

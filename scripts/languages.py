@@ -470,7 +470,7 @@ def shown(arg: str) -> str:
 def provenance() -> str:
     """Which ``sentiment`` the commands run: its version, folder and, in a git checkout,
     the commit and whether the package has uncommitted changes."""
-    done = subprocess.run([sys.executable, "-c", "import sentiment, sentiment.fast as f; "
+    done = subprocess.run([sys.executable, "-c", "import sentiment, sentiment.native.loops as f; "
                            "print(sentiment.__version__, sentiment.__file__, f.describe())"],
                           capture_output=True, text=True)
     if done.returncode:
@@ -565,7 +565,7 @@ def main() -> None:
                     "an exported copy of the package is)")
     ap.add_argument("--out", help="write the report (Markdown) here")
     args = ap.parse_args()
-    from sentiment.data import data_home
+    from sentiment.io.reader import data_home
 
     root = Path(args.data) if args.data else data_home() / "dev"
     if not root.is_dir():

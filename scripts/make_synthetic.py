@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from sentiment.data import imdb_paths, read_reviews  # noqa: E402
+from sentiment.io.reader import imdb_paths, read_reviews  # noqa: E402
 
 _SPLIT = re.compile(r"(?<=[.!?])\s+|<br\s*/?>\s*(?:<br\s*/?>\s*)*")
 

@@ -30,12 +30,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sentiment.data import imdb_paths
+from sentiment.io.labels import encode_labels
+from sentiment.io.reader import imdb_paths
 from sentiment.lab.scripts import imdb_sentences, write_report
-from sentiment.labels import encode_labels
-from sentiment.metrics import scores
-from sentiment.pipeline import fit_vocabulary
-from sentiment.train import Settings, train
+from sentiment.model.metrics import scores
+from sentiment.training.job import Settings, train
+from sentiment.training.pipeline import fit_vocabulary
 
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 BINS = {1: "1", 2: "2", 3: "2", 4: "3", 7: "3", 8: "4", 9: "4", 10: "5"}

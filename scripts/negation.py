@@ -39,7 +39,7 @@ def score(model_path=None, path: Path = SET) -> tuple[float, list[tuple[str, str
 
 
 def windows(ws: list[int], seeds: list[int], out: str | None) -> None:
-    from sentiment.data import imdb_paths
+    from sentiment.io.reader import imdb_paths
     from sentiment.lab.scripts import write_report
 
     train, test = map(str, imdb_paths())

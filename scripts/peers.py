@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sentiment.data import imdb_paths
+from sentiment.io.reader import imdb_paths
 from sentiment.lab.peers import OURS, run_all
 from sentiment.lab.scripts import write_report
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from sentiment.data import imdb_paths  # noqa: E402
+from sentiment.io.reader import imdb_paths  # noqa: E402
 from sentiment.lab.peers import READ  # noqa: E402
 from sentiment.lab.timing import code_version, machine, machine_line, peak_memory  # noqa: E402
 

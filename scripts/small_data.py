@@ -29,7 +29,7 @@ from statistics import mean
 
 import pandas as pd
 
-from sentiment.data import imdb_paths
+from sentiment.io.reader import imdb_paths
 from sentiment.lab.scripts import imdb_sentences, write_report
 
 

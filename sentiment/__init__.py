@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from .errors import SentimentError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .model import Model
+    from .model.model import Model
 
 __version__ = "0.2.0"
 __all__ = ["SentimentError", "SentimentClassifier", "SparseNetworkClassifier", "load",
@@ -29,8 +29,8 @@ _BUILTIN: list = []  # the built-in model, loaded on first use
 def load(path: str | os.PathLike | None = None) -> Model:
     """The model saved at ``path`` (by ``sentiment train`` or ``Model.save``), or with no
     path the model built into the package (trained on IMDB movie reviews)."""
-    from .model import Model
-    from .paths import BUILTIN
+    from .model.model import Model
+    from .io.paths import BUILTIN
 
     if path is None:
         if not _BUILTIN:
@@ -43,7 +43,7 @@ def predict(texts: Sequence[str], model: Model | str | os.PathLike | None = None
             ) -> list[str]:
     """The label of each text, by ``model`` (a Model or a model file; default: the
     built-in model)."""
-    from .model import Model
+    from .model.model import Model
 
     if not isinstance(model, Model):
         model = load(model)

@@ -32,9 +32,9 @@ from sklearn.utils.validation import (
 )
 
 from .errors import SentimentError
-from .missing import is_missing, labels_out, rows_out, split
-from .network import Network, sigmoid, softmax
-from .train import Settings, check_multiclass, fit, train
+from .io.missing import is_missing, labels_out, rows_out, split
+from .nn.network import Network, sigmoid, softmax
+from .training.job import Settings, check_multiclass, fit, train
 
 _DEFAULT = Settings()  # the defaults live in one place: the Settings table
 
@@ -119,7 +119,7 @@ class SparseNetworkClassifier(_NetworkClassifier):
     Attributes
     ----------
     classes_ : the labels; with two, ``classes_[1]`` is the one the logit scores.
-    net_ : :class:`sentiment.network.Network`, the trained weights.
+    net_ : :class:`sentiment.nn.network.Network`, the trained weights.
     history_ : list of dict, one per epoch (loss, train accuracy, speed).
     n_features_in_ : number of features seen in ``fit``.
     """
@@ -187,7 +187,7 @@ def _texts(X, name: str) -> list[str]:
 
 
 def _split_texts(X, name: str):
-    """:func:`sentiment.missing.split`, a ValueError for what is not a text (as
+    """:func:`sentiment.io.missing.split`, a ValueError for what is not a text (as
     scikit-learn's checks expect)."""
     try:
         return split(X, name)
@@ -198,7 +198,7 @@ def _split_texts(X, name: str):
 class SentimentClassifier(_NetworkClassifier):
     """Texts in, labels out: tokenizer, vocabulary and network, trained as ``train`` does.
 
-    ``fit(texts, y)`` is ``sentiment.train.train`` with these settings (with an int
+    ``fit(texts, y)`` is ``sentiment.training.job.train`` with these settings (with an int
     ``random_state``, it gives the vocabulary of ``python -m sentiment train --seed``, and
     its weights to float32 rounding: the command line reads the file in chunks, which
     orders each row's terms differently),
@@ -221,7 +221,7 @@ class SentimentClassifier(_NetworkClassifier):
     Attributes
     ----------
     classes_ : the labels; with two, ``classes_[1]`` is the one the model calls positive.
-    model_ : :class:`sentiment.model.Model`; ``model_.save(path)`` writes a model file the
+    model_ : :class:`sentiment.model.model.Model`; ``model_.save(path)`` writes a model file the
         command line reads, and :func:`sentiment.explain.explain` takes it.
     history_ : list of dict, one per epoch.
     """
@@ -264,7 +264,7 @@ class SentimentClassifier(_NetworkClassifier):
         self.verbose = verbose
 
     def settings(self) -> Settings:
-        """The :class:`~sentiment.settings.Settings` these parameters stand for."""
+        """The :class:`~sentiment.training.settings.Settings` these parameters stand for."""
         params = self.get_params()
         seed = _seed(params.pop("random_state"))
         params.pop("verbose")
@@ -286,7 +286,7 @@ class SentimentClassifier(_NetworkClassifier):
         self.model_ = train(texts, index, settings, progress=self.verbose or False,
                             multiclass=k > 2)
         if k > 2:
-            from .labels import canonical
+            from .io.labels import canonical
 
             self.model_.scheme.classes = [canonical(str(c)) for c in self.classes_]
         self.history_ = self.model_.history

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from .errors import SentimentError
-from .files import atomic_write, check_writable
+from .io.files import atomic_write, check_writable
 
 
 def _pyplot():

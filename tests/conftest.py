@@ -46,10 +46,11 @@ def _own_home(tmp_path_factory):
 
 @pytest.fixture(params=["compiled", "pure"])
 def loops(request, monkeypatch) -> str:
-    """Run the test with the compiled loops (sentiment._fast), then with numpy/scipy alone."""
-    from sentiment import fast
+    """Run the test with the compiled loops (sentiment.native._fast), then with numpy/scipy
+    alone."""
+    from sentiment.native import loops as fast
 
     if request.param == "compiled" and fast._compiled is None:
-        pytest.skip("the compiled loops (sentiment._fast) were not built")
+        pytest.skip("the compiled loops (sentiment.native._fast) were not built")
     monkeypatch.setenv("SENTIMENT_PURE", "1" if request.param == "pure" else "0")
     return request.param

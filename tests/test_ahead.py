@@ -65,10 +65,10 @@ def test_a_bad_label_late_in_the_test_file_is_said_and_the_model_kept(files, cap
 @pytest.mark.parametrize("negation", [0, 3])
 @pytest.mark.parametrize("small", [False, True])
 def test_texts_hashed_ahead_score_as_the_model_scores_them(values, negation, small):
-    from sentiment.chunks import chunk_logits, hash_texts
-    from sentiment.compact import compact
-    from sentiment.settings import Settings
-    from sentiment.train import train
+    from sentiment.model.compact import compact
+    from sentiment.training.chunks import chunk_logits, hash_texts
+    from sentiment.training.job import train
+    from sentiment.training.settings import Settings
 
     texts, labels = noisy(400, 3)
     # repeats (counts above 1), negations, a feature said both ways, an unknown word
@@ -85,8 +85,8 @@ def test_texts_hashed_ahead_score_as_the_model_scores_them(values, negation, sma
     # turned into training columns first (as the child does while the model trains),
     # then scored by the model's weight row of each training column: the chunk path's
     # logits to the last bit
-    from sentiment import fast
     from sentiment.cli.ahead import Columns
+    from sentiment.native import loops as fast
 
     if fast.compiled() is not None:
         chunk = hash_texts(texts[:150], settings)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from sentiment.cli import main
 from sentiment.plots import plot_history, read_log
-from sentiment.train import Settings, train
+from sentiment.training.job import Settings, train
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # mixed reviews, so that a weak model gets some wrong and some close to 0.5
@@ -84,7 +84,7 @@ def test_the_csv_writer_writes_what_pandas_writes(rows, probability, header):
     the lowest pandas supported reads as the end of its field)."""
     import pandas as pd
 
-    from sentiment.batch import write_frame
+    from sentiment.model.scoring import write_frame
 
     frame = pd.DataFrame(rows, columns=["a,b", "text"], dtype=object)
     frame["probability"] = probability[:len(rows)]
@@ -223,8 +223,8 @@ def test_predict_with_texts_imports_numpy_only(model_file):
             f"main(['predict', '--model', {str(path)!r}, 'wonderful']); "
             "print(sorted({m.split('.')[0] for m in sys.modules} "
             "& {'scipy', 'sklearn', 'pandas', 'matplotlib'})); "
-            "print(sorted(set(sys.modules) & {'sentiment.train', 'sentiment.lab.stages', "
-            "'sentiment.settings', 'sentiment.data'}))")
+            "print(sorted(set(sys.modules) & {'sentiment.training.job', 'sentiment.lab.stages', "
+            "'sentiment.training.settings', 'sentiment.io.reader'}))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.stdout.splitlines()[-2:] == ["[]", "[]"], r.stderr
 

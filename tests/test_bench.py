@@ -7,11 +7,11 @@ import sys
 import numpy as np
 import pytest
 
-from sentiment import fast
 from sentiment.cli import main
+from sentiment.features.tokens import tokenize
 from sentiment.lab import bench, measures, references, timing
 from sentiment.lab.bench_report import format_table, markdown, result_text
-from sentiment.text import tokenize
+from sentiment.native import loops as fast
 
 ROW_KEYS = ["tokenize", "tokenize_unigrams", "epoch", "epoch_stage5", "end_to_end",
             "predict_startup", "memory", "threads_epoch", "threads_tokenize"] + (

@@ -12,13 +12,13 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from sentiment.cluster import Engine  # noqa: E402
+from sentiment.cluster.engine import Engine  # noqa: E402
+from sentiment.cluster.mixing import mix, train_cluster  # noqa: E402
 from sentiment.errors import SentimentError  # noqa: E402
-from sentiment.labels import LabelScheme  # noqa: E402
-from sentiment.mixing import mix, train_cluster  # noqa: E402
-from sentiment.pipeline import chunks_of  # noqa: E402
-from sentiment.settings import Settings  # noqa: E402
-from sentiment.train import train_chunks  # noqa: E402
+from sentiment.io.labels import LabelScheme  # noqa: E402
+from sentiment.training.job import train_chunks  # noqa: E402
+from sentiment.training.pipeline import chunks_of  # noqa: E402
+from sentiment.training.settings import Settings  # noqa: E402
 
 GOOD = "great wonderful loved brilliant moving best fun superb".split()
 BAD = "awful terrible hated boring dull worst waste stupid".split()
@@ -85,7 +85,7 @@ def test_local_cluster_trains_on_both_workers_like_one_process(engine):
 
 
 def test_multiclass_on_a_cluster(engine):
-    from sentiment.labels import ClassTable, encode_labels
+    from sentiment.io.labels import ClassTable, encode_labels
 
     texts, labels = reviews(2000, seed=2)
     # three classes: the polarity, and a third marked by its own word
@@ -110,7 +110,7 @@ def test_no_validation_rows_and_a_small_last_chunk(engine):
 
 
 def test_a_stop_request_does_not_wait_for_the_round(engine):
-    from sentiment.cluster import gather_or_stop
+    from sentiment.cluster.engine import gather_or_stop
 
     futures = [engine.client.submit(time.sleep, 2, pure=False)]
     start = time.perf_counter()
@@ -120,7 +120,7 @@ def test_a_stop_request_does_not_wait_for_the_round(engine):
 
 
 def test_the_first_round_adds_up_the_workers_adagrad_accumulators():
-    from sentiment.mixing import mix_optimizer
+    from sentiment.cluster.mixing import mix_optimizer
 
     eps = np.float32(1e-6)
     a = {"n": 1, "optimizer": {"acc": np.array([eps + 1, eps], np.float32)}}

@@ -17,10 +17,10 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
-from sentiment.data import ReviewFile, read_reviews
+from sentiment.cluster.remote import open_input, read_part
+from sentiment.cluster.splits import plan, row_start
 from sentiment.errors import SentimentError
-from sentiment.remote import open_input, read_part
-from sentiment.splits import plan, row_start
+from sentiment.io.reader import ReviewFile, read_reviews
 
 distributed = pytest.importorskip("distributed")
 
@@ -167,13 +167,13 @@ def run(*args, timeout=300):
 
 
 def test_byte_ranges_of_one_file_make_the_vocabulary_of_one_process(two_workers, tmp_path):
-    from sentiment.cluster import Engine
-    from sentiment.labels import LabelScheme
-    from sentiment.mixing import train_cluster
-    from sentiment.pipeline import chunks_of
-    from sentiment.settings import Settings
-    from sentiment.spread import SharedFiles
-    from sentiment.train import train_chunks
+    from sentiment.cluster.engine import Engine
+    from sentiment.cluster.mixing import train_cluster
+    from sentiment.cluster.spread import SharedFiles
+    from sentiment.io.labels import LabelScheme
+    from sentiment.training.job import train_chunks
+    from sentiment.training.pipeline import chunks_of
+    from sentiment.training.settings import Settings
 
     texts, labels = reviews(4000, seed=3)
     path = write_csv(tmp_path / "one.csv", texts, labels)
@@ -193,11 +193,11 @@ def test_byte_ranges_of_one_file_make_the_vocabulary_of_one_process(two_workers,
 def test_bytes_through_the_driver_do_not_grow_with_the_workers(two_workers, tmp_path):
     """One copy of the weights out and one sum of the changes in, a round, with 1 worker
     and with 2; the changes sparse (a worker moves only the rows of its texts' features)."""
-    from sentiment.cluster import Engine
-    from sentiment.labels import LabelScheme
-    from sentiment.mixing import train_cluster
-    from sentiment.settings import Settings
-    from sentiment.spread import SharedFiles
+    from sentiment.cluster.engine import Engine
+    from sentiment.cluster.mixing import train_cluster
+    from sentiment.cluster.spread import SharedFiles
+    from sentiment.io.labels import LabelScheme
+    from sentiment.training.settings import Settings
 
     paths, _, _ = write_files(tmp_path, 2, 1500, seed=6)
     moved = {}
@@ -277,8 +277,8 @@ def test_a_mistake_in_a_part_read_by_a_worker_is_one_process_message(two_workers
 
 
 def test_a_straggler_is_left_out_of_its_round(two_workers):
-    from sentiment.cluster import Engine
-    from sentiment.rounds import Rounds
+    from sentiment.cluster.engine import Engine
+    from sentiment.cluster.rounds import Rounds
 
     def slow_second(rows, _sent, group):  # sent to the workers by value
         if group == 1:
@@ -361,9 +361,9 @@ def test_imdb_from_four_files_with_a_worker_killed_after_the_first_epoch(imdb_di
 @pytest.mark.parametrize("how", ["average", "rows"])
 def test_sparse_changes_added_up_a_tree_mix_as_the_whole_weights_do(how):
     """What the driver applies from the workers' sparse changes equals
-    :func:`sentiment.mixing.mix` and ``mix_optimizer`` of their whole weights."""
-    from sentiment import changes
-    from sentiment.mixing import mix, mix_optimizer
+    :func:`sentiment.cluster.mixing.mix` and ``mix_optimizer`` of their whole weights."""
+    from sentiment.cluster import changes
+    from sentiment.cluster.mixing import mix, mix_optimizer
 
     rng = np.random.default_rng(0)
     old = {"W1": rng.normal(size=(50, 4)).astype(np.float32), "b1": np.zeros(4, np.float32),

@@ -4,11 +4,11 @@ import pytest
 from corpus import NEGATIVE, POSITIVE
 
 from sentiment.cli import main
-from sentiment.compact import compact
 from sentiment.errors import SentimentError
-from sentiment.explain import explain, similar
-from sentiment.model import Model
-from sentiment.train import Settings, train
+from sentiment.model.compact import compact
+from sentiment.model.explain import explain, similar
+from sentiment.model.model import Model
+from sentiment.training.job import Settings, train
 
 TEXTS = (POSITIVE + NEGATIVE) * 5
 LABELS = ([1] * len(POSITIVE) + [0] * len(NEGATIVE)) * 5

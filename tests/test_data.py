@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sentiment.data import read_reviews
 from sentiment.errors import SentimentError
+from sentiment.io.reader import read_reviews
 
 ROWS = [("a wonderful film, great acting", "positive"),
         ("an awful film", "negative"),
@@ -480,7 +480,7 @@ def test_named_encoding_trains_without_mangling(tmp_path):
             "--min-count", "1", "--val-fraction", "0")
     assert r.returncode == 0, r.stderr
     assert f"{path}: read as latin-1 (--encoding)" in r.stderr.splitlines()
-    from sentiment.model import Model
+    from sentiment.model.model import Model
     words = Model.load(model).vocab.words
     assert {"café", "très", "naïf"} <= set(words)
 

@@ -14,7 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sentiment import SentimentClassifier, SparseNetworkClassifier
-from sentiment.train import Settings, train
+from sentiment.training.job import Settings, train
 
 TEXTS = (POSITIVE + NEGATIVE) * 5
 LABELS = np.array((["pos"] * len(POSITIVE) + ["neg"] * len(NEGATIVE)) * 5)

@@ -7,8 +7,8 @@ from corpus import NEGATIVE, POSITIVE
 
 from sentiment.cli import main
 from sentiment.errors import SentimentError
-from sentiment.explain import explain, feature_rows, rank_ratio, similar
-from sentiment.train import Settings, train
+from sentiment.model.explain import explain, feature_rows, rank_ratio, similar
+from sentiment.training.job import Settings, train
 
 TEXTS = (POSITIVE + NEGATIVE) * 5
 LABELS = ([1] * len(POSITIVE) + [0] * len(NEGATIVE)) * 5

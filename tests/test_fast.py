@@ -1,4 +1,4 @@
-"""The compiled loops (sentiment._fast) do what the numpy/scipy path does: the same
+"""The compiled loops (sentiment.native._fast) do what the numpy/scipy path does: the same
 weights after training, the same logits, and clear errors instead of a crash on arrays
 that do not fit together."""
 import os
@@ -11,16 +11,16 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from sentiment import fast
-from sentiment.counting import factorize
-from sentiment.network import Network
-from sentiment.text import _hash_chunk, normalize, normalized_bytes
-from sentiment.textrules import RULES
-from sentiment.train import Settings, fit
-from sentiment.vocab import count_matrix, signed_matrix
+from sentiment.features.counting import factorize
+from sentiment.features.rules import RULES
+from sentiment.features.tokens import _hash_chunk, normalize, normalized_bytes
+from sentiment.features.vocab import count_matrix, signed_matrix
+from sentiment.native import loops as fast
+from sentiment.nn.network import Network
+from sentiment.training.job import Settings, fit
 
 pytestmark = pytest.mark.skipif(fast._compiled is None,
-                                reason="the compiled loops (sentiment._fast) were not built")
+                                reason="the compiled loops (sentiment.native._fast) were not built")
 
 
 @contextmanager
@@ -303,7 +303,7 @@ def test_compiled_lookup_equals_the_pandas_index():
     queries = np.concatenate([hashes[rng.integers(0, len(hashes), 60_000)],
                               rng.integers(0, 2**64, 30_000, dtype=np.uint64),
                               hashes[:1]])
-    from sentiment.vocab import Vocabulary
+    from sentiment.features.vocab import Vocabulary
 
     with pure(False):
         got = Vocabulary(hashes, [""] * len(hashes), None, None, 1, 1).lookup(queries)
@@ -318,7 +318,7 @@ def test_compiled_lookup_equals_the_pandas_index():
 @hyp_settings(max_examples=100, derandomize=True, deadline=None)
 @given(TEXTS, st.integers(1, 3))
 def test_compiled_join_tokens_equals_numpy(texts, n):
-    from sentiment.text import hash_corpus, join_tokens
+    from sentiment.features.tokens import hash_corpus, join_tokens
 
     corpus = hash_corpus(texts, n, keep_text=True, workers=1)
     rng = np.random.default_rng(len(corpus.hashes))
@@ -336,7 +336,7 @@ def test_compiled_join_tokens_equals_numpy(texts, n):
 
 
 def test_compiled_merge_counts_equals_numpy():
-    from sentiment.counting import FeatureCounter
+    from sentiment.features.counting import FeatureCounter
 
     rng = np.random.default_rng(11)
     pool = rng.integers(0, 2**64, 3000, dtype=np.uint64)
@@ -372,9 +372,9 @@ def test_compiled_corpus_equals_numpy(texts, n, negation, chunk_bytes):
     """Whole corpora, in one part or several (small chunks), in one array or joined."""
     from unittest import mock
 
-    from sentiment.text import hash_corpus
+    from sentiment.features.tokens import hash_corpus
 
-    with mock.patch("sentiment.text._CHUNK_BYTES", chunk_bytes):
+    with mock.patch("sentiment.features.tokens._CHUNK_BYTES", chunk_bytes):
         with pure(False):
             got = hash_corpus(texts, n, keep_text=True, workers=1, negation=negation)
         with pure(True):
@@ -400,7 +400,7 @@ def test_compiled_corpus_equals_numpy(texts, n, negation, chunk_bytes):
 def test_compiled_pass1_counts_equal_numpy(negation, values):
     """Pass 1's counts of each feature's texts by class (the compiled rows_matrix counts
     them as it keeps each row's features) are numpy's bincounts."""
-    from sentiment.chunks import hash_part
+    from sentiment.training.chunks import hash_part
 
     rng = np.random.default_rng(negation)
     words = [f"w{i}" for i in range(60)] + ["not", "never", "good", "bad", ".", "!"]
@@ -423,8 +423,8 @@ def test_compiled_pass1_counts_equal_numpy(negation, values):
 def test_compiled_chunk_columns_equal_numpy(negation, values):
     """Pass 2 on one chunk (its codes as vocabulary columns, signed, scaled by the
     naive-Bayes ratios) in one compiled pass: numpy's arrays to the last bit."""
-    from sentiment.chunks import chunk_arrays, hash_texts
-    from sentiment.train import train
+    from sentiment.training.chunks import chunk_arrays, hash_texts
+    from sentiment.training.job import train
 
     rng = np.random.default_rng(negation)
     words = [f"w{i}" for i in range(80)] + ["not", "never", "good", "bad", ".", "!"]
@@ -448,8 +448,8 @@ def test_compiled_chunk_columns_equal_numpy(negation, values):
 def test_compiled_compact_logits_equal_numpy(negation, values, classes):
     """A compact model's logits over many features (feature_sums: lookups, each feature
     once per text and sign, weights summed in one pass) are numpy's to the last bit."""
-    from sentiment.compact import compact
-    from sentiment.train import train
+    from sentiment.model.compact import compact
+    from sentiment.training.job import train
 
     rng = np.random.default_rng(negation + classes)
     words = [f"w{i}" for i in range(400)] + ["not", "never", "good", "bad", ".", "!"]

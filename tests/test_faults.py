@@ -145,7 +145,7 @@ def test_quiet_leaves_the_environment_as_it_was(monkeypatch, capsys, model):
 
 
 def test_two_trains_writing_one_model_at_once_leave_a_whole_model(tmp_path):
-    from sentiment.model import Model
+    from sentiment.model.model import Model
 
     data = write_csv(tmp_path / "r.csv", zip(TEXTS * 20, LABELS * 20))
     model = tmp_path / "m.npz"

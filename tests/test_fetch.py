@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from sentiment.data import read_reviews
 from sentiment.errors import SentimentError
-from sentiment.fetch import fetch_imdb
+from sentiment.io.fetch import fetch_imdb
+from sentiment.io.reader import read_reviews
 
 TRICKY = 'He said "wow", then left.<br /><br />Great!'
 # (path in the archive, text). IDs 0, 2, 10 sort differently as text and as numbers: the

@@ -3,12 +3,12 @@ text is normalized as people write it (HTML entities, NFKC). Older models' rules
 import numpy as np
 import pytest
 
-from sentiment.model import Model
-from sentiment.negation import signed
-from sentiment.network import Network
-from sentiment.text import hash_corpus, tokenize
-from sentiment.textrules import CURRENT, RULES
-from sentiment.vocab import Vocabulary
+from sentiment.features.negation import signed
+from sentiment.features.rules import CURRENT, RULES
+from sentiment.features.tokens import hash_corpus, tokenize
+from sentiment.features.vocab import Vocabulary
+from sentiment.model.model import Model
+from sentiment.nn.network import Network
 
 
 def feature(text: str, rule=CURRENT, negation: int = 2) -> int:

@@ -10,8 +10,8 @@ import pytest
 from corpus import NEGATIVE, POSITIVE
 
 from sentiment.errors import SentimentError
-from sentiment.model import Model
-from sentiment.train import Settings, TrainingStopped, checkpoint_parts, train
+from sentiment.model.model import Model
+from sentiment.training.job import Settings, TrainingStopped, checkpoint_parts, train
 
 WORDS_POS = "great wonderful loved brilliant superb fun moving best".split()
 WORDS_NEG = "awful terrible hated boring dull worst stupid waste".split()
@@ -44,7 +44,7 @@ def stop_after(batches):
 @pytest.mark.parametrize("optimizer", [{}, {"optimizer": "adam", "lr": 0.01}])
 def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, loops, monkeypatch,
                                                        optimizer):
-    monkeypatch.setattr("sentiment.fast.SLICE_ROWS", 50)  # compiled: a poll per batch
+    monkeypatch.setattr("sentiment.native.loops.SLICE_ROWS", 50)  # compiled: a poll per batch
     texts, labels = corpus(400)  # adam's checkpoint holds a 0-d array (its step count)
     settings = Settings(epochs=4, batch_size=50, min_count=1, patience=0, **optimizer)
     whole = train(texts, labels, settings, progress=False)
@@ -139,8 +139,8 @@ def test_adam_trains_w1_with_adam_steps_not_sgd():
     # Adam must take the gathered-rows path: its first step moves every touched weight
     # by about lr (Adam's step is lr * m / sqrt(v) = lr * sign(g) at t=1), whatever the
     # gradient's size, which plain SGD at the same rate would not
-    from sentiment.network import Network
-    from sentiment.train import fit
+    from sentiment.nn.network import Network
+    from sentiment.training.job import fit
 
     texts, labels = corpus(64)
     model = train(texts, labels, Settings(min_count=1, epochs=1, val_fraction=0),
@@ -173,8 +173,8 @@ def test_first_signal_asks_to_stop_second_aborts_at_once():
 
 
 def test_early_stopping_keeps_the_best_epoch():
-    from sentiment.network import Network
-    from sentiment.train import fit
+    from sentiment.nn.network import Network
+    from sentiment.training.job import fit
 
     # labels that are pure noise: the validation loss can only get worse as training
     # memorizes them, so training must stop early and hand back the best epoch's weights
@@ -216,8 +216,8 @@ def test_sigkill_loses_at_most_the_epoch_under_way(tmp_path):
 
 
 def test_a_checkpoint_stores_the_epoch_weights_once_and_reads_them_back(tmp_path):
-    from sentiment.pipeline import chunks_of
-    from sentiment.train import train_chunks
+    from sentiment.training.job import train_chunks
+    from sentiment.training.pipeline import chunks_of
 
     saved = []
     texts = (POSITIVE + NEGATIVE) * 20

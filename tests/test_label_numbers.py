@@ -6,8 +6,8 @@ import pytest
 from corpus import NEGATIVE, POSITIVE, run, write
 
 from sentiment.errors import SentimentError
-from sentiment.labels import LabelReader, LabelScheme
-from sentiment.model import Model
+from sentiment.io.labels import LabelReader, LabelScheme
+from sentiment.model.model import Model
 
 
 def test_a_zero_four_column_reads_as_two_classes(tmp_path):

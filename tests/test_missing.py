@@ -6,7 +6,7 @@ import pytest
 from corpus import NEGATIVE, POSITIVE
 
 from sentiment import SentimentClassifier
-from sentiment.train import Settings, train
+from sentiment.training.job import Settings, train
 
 TEXTS = (POSITIVE + NEGATIVE) * 5
 LABELS = ([1] * len(POSITIVE) + [0] * len(NEGATIVE)) * 5

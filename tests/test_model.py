@@ -9,12 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sentiment import modelfile
 from sentiment.errors import SentimentError
-from sentiment.model import Model
-from sentiment.modelfile import FORMAT_VERSION
-from sentiment.textrules import CURRENT
-from sentiment.train import Settings, train
+from sentiment.features.rules import CURRENT
+from sentiment.model import fileformat as modelfile
+from sentiment.model.fileformat import FORMAT_VERSION
+from sentiment.model.model import Model
+from sentiment.training.job import Settings, train
 
 POSITIVE = ["a wonderful film, great acting", "i loved it, the best this year",
             "brilliant, moving and wonderful", "great fun, loved every minute"]
@@ -388,9 +388,9 @@ def test_predict_plain_output_flags_texts_with_no_known_words(model_file):
 def test_calibration_folds_one_temperature_into_the_output_layer():
     import scipy.sparse as sp
 
-    from sentiment.network import Network, log_loss_logits
-    from sentiment.rows import ShardedRows
-    from sentiment.train import calibrate
+    from sentiment.nn.network import Network, log_loss_logits
+    from sentiment.training.job import calibrate
+    from sentiment.training.spool import ShardedRows
 
     rng = np.random.default_rng(0)
     X = sp.random(400, 30, density=0.2, format="csr", random_state=2, dtype=np.float32)
@@ -413,8 +413,8 @@ def test_calibration_folds_one_temperature_into_the_output_layer():
 
 
 def test_calibration_keeps_the_temperature_within_its_bounds():
-    from sentiment.network import Network
-    from sentiment.train import calibrate_logits
+    from sentiment.nn.network import Network
+    from sentiment.training.job import calibrate_logits
 
     net = Network(3, 2, np.random.default_rng(0))
     z = np.linspace(-5, 5, 200)

@@ -8,12 +8,12 @@ from corpus import NEGATIVE, POSITIVE
 
 from sentiment.cli import main
 from sentiment.errors import SentimentError
-from sentiment.explain import explain
-from sentiment.labels import ClassTable, canonical, natural_key, parse_cuts, star_cuts
-from sentiment.model import Model
-from sentiment.network import Network, log_loss_logits
-from sentiment.train import Settings, fit, train
-from sentiment.vocab import Vocabulary, class_log_ratio
+from sentiment.features.vocab import Vocabulary, class_log_ratio
+from sentiment.io.labels import ClassTable, canonical, natural_key, parse_cuts, star_cuts
+from sentiment.model.explain import explain
+from sentiment.model.model import Model
+from sentiment.nn.network import Network, log_loss_logits
+from sentiment.training.job import Settings, fit, train
 
 NEUTRAL = ["an average film, some good parts and some slow parts",
            "it was fine, nothing special either way",

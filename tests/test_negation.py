@@ -5,12 +5,12 @@ import pytest
 from corpus import NEGATIVE, POSITIVE
 
 from sentiment.errors import SentimentError
-from sentiment.explain import explain
-from sentiment.negation import signed
-from sentiment.settings import Settings
-from sentiment.text import hash_corpus, tokenize
-from sentiment.textrules import CURRENT, RULES
-from sentiment.train import train
+from sentiment.features.negation import signed
+from sentiment.features.rules import CURRENT, RULES
+from sentiment.features.tokens import hash_corpus, tokenize
+from sentiment.model.explain import explain
+from sentiment.training.job import train
+from sentiment.training.settings import Settings
 
 
 def scope(text: str, window: int = 2, content: bool = True) -> list[str]:
@@ -96,7 +96,7 @@ def test_every_way_of_scoring_agrees_with_negation():
     assert value["great, not great. great"] is None  # said both ways: no evidence
     assert value["not great, great, not great"] is None
     assert value["not a wonderful film"] is None and value["i did not hate it, great"] == 1
-    from sentiment.compact import compact
+    from sentiment.model.compact import compact
 
     small = compact(model)
     np.testing.assert_allclose(small.logits(probe), full, atol=0.02)
@@ -108,7 +108,7 @@ def test_every_way_of_scoring_agrees_with_negation():
 
 
 def test_texts_without_a_known_feature_encode_to_empty_rows():
-    from sentiment.pipeline import fit_vocabulary
+    from sentiment.training.pipeline import fit_vocabulary
 
     vocab = fit_vocabulary(["good movie", "bad movie"], [1, 0], negation=3)[0]
     for texts in (["zzz", "qqq"], ["", ""], ["zzz", "not good", "qqq"]):
@@ -121,7 +121,7 @@ def test_texts_without_a_known_feature_encode_to_empty_rows():
 def test_a_model_file_keeps_its_negation(tmp_path):
     texts = (POSITIVE + NEGATIVE) * 5
     labels = ([1] * len(POSITIVE) + [0] * len(NEGATIVE)) * 5
-    from sentiment.model import Model
+    from sentiment.model.model import Model
 
     probe = ["not great", "not a very great film", "it was not the great film I hoped"]
     for window in (0, 2):

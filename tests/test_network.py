@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sentiment.network import (
+from sentiment.nn.network import (
     KERNELS,
     Network,
     csr_backward_add,
@@ -19,9 +19,9 @@ from sentiment.network import (
     update_dense,
     update_rows,
 )
-from sentiment.optim import SGD, Adagrad, Adam
-from sentiment.train import Settings, fit, train
-from sentiment.trainer import _BatchState, _epoch_batched
+from sentiment.nn.optim import SGD, Adagrad, Adam
+from sentiment.training.job import Settings, fit, train
+from sentiment.training.loop import _BatchState, _epoch_batched
 
 # six reviews over a vocabulary of seven features; values as NB weighting makes them
 X = sp.csr_matrix(np.array([[1.0, 0, 0.5, 0, 0, 0, 0],

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from corpus import NEGATIVE, POSITIVE
 
-from sentiment.counting import FeatureCounter, factorize
-from sentiment.data import ReviewFile, read_reviews
 from sentiment.errors import SentimentError
-from sentiment.pipeline import chunks_of, validation_rows
-from sentiment.train import Settings, TrainingStopped, train, train_chunks
+from sentiment.features.counting import FeatureCounter, factorize
+from sentiment.io.reader import ReviewFile, read_reviews
+from sentiment.training.job import Settings, TrainingStopped, train, train_chunks
+from sentiment.training.pipeline import chunks_of, validation_rows
 
 QUICK = Settings(epochs=3, min_count=1, batch_size=16)
 
@@ -68,7 +68,7 @@ def test_pass_one_on_threads_equals_pass_one_in_line_merges_and_pruning_included
         monkeypatch):
     from concurrent.futures import Future
 
-    from sentiment import pipeline
+    from sentiment.training import pipeline
 
     class InLine:  # an executor that runs each job at once, on the calling thread
         def __init__(self, *_):
@@ -263,8 +263,8 @@ def test_a_bad_row_in_a_later_chunk_is_named_by_its_true_row(tmp_path):
 
 
 def test_predict_file_writes_every_chunk_in_order(tmp_path, monkeypatch, capsys):
-    from sentiment import pipeline
     from sentiment.cli import main
+    from sentiment.training import pipeline
 
     texts, labels = reviews(2600)
     path = write_csv(tmp_path / "r.csv", texts, labels)
@@ -348,7 +348,7 @@ def test_text_that_is_not_utf8_goes_back_out_as_it_came(small_model):
 
 
 def test_interleave_lines_puts_each_part_line_in_its_place(loops):
-    from sentiment.pipeline import interleave_lines
+    from sentiment.training.pipeline import interleave_lines
 
     rng = np.random.default_rng(0)
     words = ["", "a", "bé c", "d e f", "x" * 40] * 30
@@ -365,7 +365,7 @@ def test_interleave_lines_puts_each_part_line_in_its_place(loops):
 
 
 def test_words_bytes_of_columns_equal_the_words_joined():
-    from sentiment.vocab import Vocabulary
+    from sentiment.features.vocab import Vocabulary
 
     words = ["good", "not bad", "é", "a b c"]
     for held in (words, "\n".join(words).encode()):
@@ -378,7 +378,7 @@ def test_a_small_file_trains_more_epochs_unless_told():
     """Five epochs are 880 minibatches on IMDB but a few dozen on a file of a few thousand
     texts: by default the epochs are enough for MIN_STEPS minibatches (at most MAX_EPOCHS);
     --epochs is obeyed as given."""
-    from sentiment.settings import EPOCHS, MAX_EPOCHS, MIN_STEPS, Settings
+    from sentiment.training.settings import EPOCHS, MAX_EPOCHS, MIN_STEPS, Settings
 
     auto = Settings()
     assert auto.for_rows(22_500).epochs == EPOCHS  # IMDB: 176 minibatches an epoch
@@ -392,7 +392,7 @@ def test_a_large_file_trains_fewer_epochs_unless_told():
     """A million reviews are 7,000 minibatches an epoch: by default the epochs stop at
     enough for MAX_STEPS minibatches (at least one), IMDB's 22,500 rows keeping EPOCHS;
     --epochs is obeyed as given."""
-    from sentiment.settings import EPOCHS, MAX_STEPS, Settings
+    from sentiment.training.settings import EPOCHS, MAX_STEPS, Settings
 
     auto = Settings()
     per_epoch = -(-900_000 // auto.batch_size)

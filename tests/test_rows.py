@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from sentiment.rows import ShardedRows, Spool
+from sentiment.training.spool import ShardedRows, Spool
 
 
 def _chunk(rng, n):

@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from sentiment.scripts import _STARTS
-from sentiment.text import hash_corpus, tokenize
+from sentiment.features.scripts import _STARTS
+from sentiment.features.tokens import hash_corpus, tokenize
 
 
 def unigrams(texts: list[str]) -> list[list[str]]:
@@ -50,7 +50,7 @@ PIECES = st.one_of(
 @hyp_settings(max_examples=300, derandomize=True, deadline=None)
 @given(st.lists(st.lists(PIECES, max_size=10).map("".join), max_size=5))
 def test_every_implementation_finds_the_same_tokens(texts):
-    from sentiment import fast
+    from sentiment.native import loops as fast
 
     want = [tokenize(t) for t in texts]
     for pure in ("1", "0") if fast._compiled is not None else ("1",):
@@ -68,7 +68,7 @@ def test_the_compiled_ranges_are_the_python_ranges(loops):
 
 def test_train_says_which_scripts_and_warns_of_one_token_texts():
     from sentiment.cli.report import DataReport
-    from sentiment.textrules import CURRENT
+    from sentiment.features.rules import CURRENT
 
     chinese = DataReport()
     chinese.sample = ["质量还挺好，还没开始用，希望耐用 ok"] * 20
@@ -89,7 +89,7 @@ def test_marks_stay_on_their_letter_in_every_implementation(loops):
 
 
 def test_character_ngrams_are_shown_side_by_side():
-    from sentiment.scripts import display
+    from sentiment.features.scripts import display
 
     assert display("推 荐") == "推荐" and display("ร่ อ ย") == "ร่อย"
     assert display("not good") == "not good" and display("很 good") == "很 good"

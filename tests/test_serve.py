@@ -21,9 +21,9 @@ from corpus import NEGATIVE, POSITIVE
 pytest.importorskip("uvicorn")
 
 from sentiment.cli import main  # noqa: E402
-from sentiment.explain import explain  # noqa: E402
-from sentiment.model import Model  # noqa: E402
-from sentiment.train import Settings, train  # noqa: E402
+from sentiment.model.explain import explain  # noqa: E402
+from sentiment.model.model import Model  # noqa: E402
+from sentiment.training.job import Settings, train  # noqa: E402
 
 TEXTS = (POSITIVE + NEGATIVE) * 5
 LABELS = ([1] * len(POSITIVE) + [0] * len(NEGATIVE)) * 5

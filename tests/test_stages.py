@@ -20,9 +20,9 @@ from sentiment.lab.references import (
     vectorizer,
 )
 from sentiment.lab.stages import STAGES
-from sentiment.network import Network, layer1_dense, layer1_rows
-from sentiment.pipeline import fit_vocabulary
-from sentiment.train import Settings, fit, train
+from sentiment.nn.network import Network, layer1_dense, layer1_rows
+from sentiment.training.job import Settings, fit, train
+from sentiment.training.pipeline import fit_vocabulary
 
 PER_REVIEW = ("1", "2", "3")  # the lesson's network: kernels dense, dense, rows
 # one review of a 7-word vocabulary: word 1 twice, words 4 and 6 once (stage 1 counts)

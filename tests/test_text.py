@@ -3,8 +3,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sentiment.pipeline import fit_vocabulary
-from sentiment.text import hash_corpus, ngrams, normalize, tokenize
+from sentiment.features.tokens import hash_corpus, ngrams, normalize, tokenize
+from sentiment.training.pipeline import fit_vocabulary
 
 TRICKY = [
     ("Great movie!<br />Didn't like the END...", ["great", "movie", "!", "didn't", "like",
@@ -91,7 +91,7 @@ def test_hash_corpus_agrees_with_tokenize_on_any_text(texts):
 
 
 def test_threads_hash_chunks_to_the_same_corpus(monkeypatch):
-    import sentiment.text as text_module
+    import sentiment.features.tokens as text_module
 
     monkeypatch.setattr(text_module, "_CHUNK_BYTES", 64)  # many chunks from a small corpus
     texts = [f"review {i}: it was great, wasn't it? not bad at all {i % 7}!" for i in range(200)]

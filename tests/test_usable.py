@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 from corpus import NEGATIVE, POSITIVE, run, write
 
-from sentiment.compact import compact
 from sentiment.errors import DataError, SentimentError
-from sentiment.model import Model
-from sentiment.train import Settings, train
-from sentiment.usable import balance_warning, check_saveable
+from sentiment.model.compact import compact
+from sentiment.model.model import Model
+from sentiment.training.job import Settings, train
+from sentiment.training.usable import balance_warning, check_saveable
 
 QUICK = Settings(epochs=5, lr=0.05, min_count=1, val_fraction=0, patience=0)
 
@@ -138,10 +138,10 @@ def test_balanced_class_weights_step_as_repeated_rows(k):
     mean): classes of 30, 10 (and 15) rows weigh 1, 3 (and 2) relative to the first."""
     import scipy.sparse as sp
 
-    from sentiment.network import Network
-    from sentiment.rows import ShardedRows
-    from sentiment.train import fit
-    from sentiment.trainer import class_weights
+    from sentiment.nn.network import Network
+    from sentiment.training.job import fit
+    from sentiment.training.loop import class_weights
+    from sentiment.training.spool import ShardedRows
 
     rng = np.random.default_rng(0)
     sizes = [30, 10, 15][:k]

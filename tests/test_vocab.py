@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from sentiment.pipeline import fit_vocabulary
-from sentiment.vocab import Vocabulary
+from sentiment.features.vocab import Vocabulary
+from sentiment.training.pipeline import fit_vocabulary
 
 SIX = ["a great movie, great fun!",
        "loved it, a great story",

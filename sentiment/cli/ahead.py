@@ -50,7 +50,7 @@ class TestAhead:
     def __init__(self, path, options: dict, scheme, settings, budget: int):
         import multiprocessing
 
-        from ..labels import LabelScheme
+        from ..io.labels import LabelScheme
 
         ctx = multiprocessing.get_context("spawn")  # no fork of a threaded process
         self._conn, child = ctx.Pipe()
@@ -188,12 +188,12 @@ def _score(conn, spec: dict) -> None:
 
 
 def _read_and_score(conn, spec: dict):
-    from ..chunks import chunk_logits, hash_texts
-    from ..data import ReviewFile
-    from ..labels import LabelScheme
-    from ..metrics import evaluate_chunks
-    from ..pipeline import DEFAULT_MAX_MEMORY, chunk_rows
-    from ..settings import Settings
+    from ..io.labels import LabelScheme
+    from ..io.reader import ReviewFile
+    from ..model.metrics import evaluate_chunks
+    from ..training.chunks import chunk_logits, hash_texts
+    from ..training.pipeline import DEFAULT_MAX_MEMORY, chunk_rows
+    from ..training.settings import Settings
     from .common import SCORING_SHARE
     from .report import DataReport
 
@@ -251,7 +251,7 @@ class Columns:
         message is returned, for the caller."""
         if message[0] != "vocab":
             return message
-        from ..fast import compiled, lookup_table
+        from ..native.loops import compiled, lookup_table
 
         if compiled() is not None:  # else the chunks are looked up once the model comes
             self.hashes = np.ascontiguousarray(message[1], dtype=np.uint64)
@@ -260,12 +260,12 @@ class Columns:
         return None
 
     def look_up(self, kept: dict) -> dict:
-        """A chunk kept as :func:`~sentiment.chunks.hash_texts` keeps it, as CSR arrays of
+        """A chunk kept as :func:`~sentiment.training.chunks.hash_texts` keeps it, as CSR arrays of
         training columns (``indptr``, ``cols``, ``data``: presence, signed, or counts)."""
         if self.table is None or "uniques" not in kept:
             return kept
-        from ..chunks import chunk_columns
-        from ..fast import lookup
+        from ..native.loops import lookup
+        from ..training.chunks import chunk_columns
 
         indptr, cols, data = chunk_columns(kept, lookup(self.table, self.hashes,
                                                         kept["uniques"]))
@@ -276,7 +276,7 @@ class Columns:
         the feature), its naive-Bayes ratio folded in: exact, the values being +-1."""
         if self.table is None:
             return None
-        from ..fast import lookup
+        from ..native.loops import lookup
 
         at = lookup(self.table, self.hashes, model.vocab.hashes)
         mine = np.flatnonzero(at >= 0)  # the model's columns the training one has

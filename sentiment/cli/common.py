@@ -10,7 +10,7 @@ SCORING_SHARE = 8
 
 
 def model_arg(p, writes: bool = False):
-    from ..paths import MODEL_NAME
+    from ..io.paths import MODEL_NAME
 
     where = (f"{MODEL_NAME} in $SENTIMENT_HOME, else in the user's cache folder" if writes
              else f"the one 'train' wrote ({MODEL_NAME} in $SENTIMENT_HOME or the user's "
@@ -70,7 +70,7 @@ def open_reviews(path, args, need_labels=True, keep_empty=False, scheme=None,
                  fixed=False):
     """The review file at ``path`` with its columns found (nothing read yet); its labels
     read under ``scheme`` (a model's, as it is, if ``fixed``)."""
-    from ..data import ReviewFile
+    from ..io.reader import ReviewFile
 
     return ReviewFile(path, text_column=getattr(args, "text_column", None),
                       label_column=getattr(args, "label_column", None),
@@ -79,12 +79,12 @@ def open_reviews(path, args, need_labels=True, keep_empty=False, scheme=None,
 
 
 def chunks(source, max_memory: int | None = None, desc: str = "reading"):
-    """The :class:`~sentiment.data.Reviews` chunks of ``source``, sized for
+    """The :class:`~sentiment.io.reader.Reviews` chunks of ``source``, sized for
     ``max_memory``, with a progress bar in bytes of the file on a terminal; once the file
     is read, what was found in it (columns, rows kept and dropped) on stderr."""
     from tqdm.auto import tqdm
 
-    from ..pipeline import DEFAULT_MAX_MEMORY, chunk_rows
+    from ..training.pipeline import DEFAULT_MAX_MEMORY, chunk_rows
 
     if max_memory is None:  # scoring: small chunks, memory flat and close to pandas' own
         max_memory = DEFAULT_MAX_MEMORY // SCORING_SHARE
@@ -151,10 +151,10 @@ def positive(n: int, flag: str) -> None:
 
 
 def load_model(path):
-    """The model at ``path``, or where :func:`sentiment.paths.find_model` finds one (said
+    """The model at ``path``, or where :func:`sentiment.io.paths.find_model` finds one (said
     on stderr unless it is the user's own)."""
-    from ..model import Model
-    from ..paths import find_model
+    from ..io.paths import find_model
+    from ..model.model import Model
 
     found, kind = find_model(path)
     model = Model.load(found)
@@ -164,8 +164,8 @@ def load_model(path):
 
 def say_which_model(kind: str, info: dict) -> None:
     """Say on stderr which model is used when it is not the user's own (``kind``, as
-    :func:`sentiment.paths.find_model` gives it; ``info``: the model's)."""
-    from ..paths import MODEL_NAME, about_builtin
+    :func:`sentiment.io.paths.find_model` gives it; ``info``: the model's)."""
+    from ..io.paths import MODEL_NAME, about_builtin
 
     if kind == "local":
         note(f"using the model {MODEL_NAME} in the current folder")
@@ -279,7 +279,7 @@ def open_engine(args):
                              "one: give one of them")
     if workers is not None:
         positive(workers, "--workers")
-    from ..cluster import Engine
+    from ..cluster.engine import Engine
 
     engine = Engine(address, workers)
     note(f"running on {engine.describe()}")

@@ -1,5 +1,5 @@
 """``compress``: a compact copy of a model file (folded, pruned, float16; see
-:mod:`sentiment.compact`)."""
+:mod:`sentiment.model.compact`)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +9,7 @@ from .common import load_model, model_arg, note
 
 
 def add_compress(sub) -> None:
-    from ..compact import DEFAULT_FEATURES
+    from ..model.compact import DEFAULT_FEATURES
 
     p = sub.add_parser("compress", help="write a compact copy of a model (a few MB)",
                        description="Fold the network into one weight per feature, keep the "
@@ -25,9 +25,9 @@ def add_compress(sub) -> None:
 
 
 def cmd_compress(args) -> int:
-    from ..compact import compact
-    from ..files import check_distinct, check_writable
-    from ..paths import find_model
+    from ..io.files import check_distinct, check_writable
+    from ..io.paths import find_model
+    from ..model.compact import compact
 
     source = find_model(args.model)[0]
     out = Path(args.output) if args.output else source.with_name(

@@ -25,7 +25,7 @@ def add_evaluate(sub) -> None:
 
 
 def cmd_evaluate(args) -> int:
-    from ..metrics import evaluate_chunks
+    from ..model.metrics import evaluate_chunks
 
     model = load_model(args.model)
     source = open_reviews(args.file, args, scheme=model.scheme, fixed=True)

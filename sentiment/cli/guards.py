@@ -134,7 +134,7 @@ def same_settings(args, saved: dict, ckpt) -> None:
     mistake, not something to ignore."""
     from dataclasses import fields
 
-    from ..settings import Settings
+    from ..training.settings import Settings
 
     for f in fields(Settings):
         given = getattr(args, f.name, None)

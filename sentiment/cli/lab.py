@@ -61,8 +61,8 @@ def add_bench(sub) -> None:
 
 
 def cmd_fetch(args) -> int:
-    from ..data import data_home
-    from ..fetch import fetch_imdb
+    from ..io.fetch import fetch_imdb
+    from ..io.reader import data_home
 
     train, test = fetch_imdb(data_home(), force=args.force)
     print(f"{train}\n{test}")

@@ -119,7 +119,7 @@ def cmd_predict(args) -> int:
     if args.workers is not None or args.cluster is not None:
         raise SentimentError("--workers and --cluster score a --file; texts given here are "
                              "scored in this process")
-    from ..batch import check_threshold
+    from ..model.scoring import check_threshold
 
     model = load_model(args.model)
     check_threshold(args.threshold, len(model.classes))
@@ -157,7 +157,7 @@ def answers(model, texts: list[str], threshold: float | None, as_json: bool) -> 
 
 
 def cmd_explain(args) -> int:
-    from ..explain import explain, format_explanation
+    from ..model.explain import explain, format_explanation
 
     positive(args.top, "--top")
     e = explain(load_model(args.model), args.text)
@@ -167,7 +167,7 @@ def cmd_explain(args) -> int:
 
 
 def cmd_similar(args) -> int:
-    from ..explain import format_neighbours, similar
+    from ..model.explain import format_neighbours, similar
 
     positive(args.top, "--top")
     nb = similar(load_model(args.model), args.word, args.top, metric=args.metric,
@@ -190,7 +190,8 @@ def score_file(args) -> int:
 
     import numpy as np
 
-    from ..batch import (
+    from ..io.files import check_distinct, check_writable
+    from ..model.scoring import (
         EMPTY,
         UNCERTAIN,
         check_threshold,
@@ -201,7 +202,6 @@ def score_file(args) -> int:
         score_texts,
         write_frame,
     )
-    from ..files import check_distinct, check_writable
     start = time.perf_counter()
     if args.texts:
         raise SentimentError("pass either texts or --file, not both")

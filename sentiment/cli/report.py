@@ -38,7 +38,7 @@ class DataReport:
 
     def add_parts(self, summaries: list[dict]) -> None:
         """What the workers that read the parts of the files said of them (the hashes,
-        labels' counts and a sample of :func:`sentiment.remote.summary`), in order."""
+        labels' counts and a sample of :func:`sentiment.cluster.remote.summary`), in order."""
         for s in summaries:
             self._hashes.append(s["hashes"])
             if len(self.sample) < self.SAMPLE:
@@ -79,8 +79,8 @@ class DataReport:
     def scripts(self, name: str, rule) -> list[str]:
         """``name: scripts: Han 91% (a token per character), ...``, and a warning when the
         texts are mostly one token each (a script the tokenizer does not split)."""
-        from ..scripts import describe_scripts, script_shares
-        from ..text import hash_corpus
+        from ..features.scripts import describe_scripts, script_shares
+        from ..features.tokens import hash_corpus
 
         chars = np.array([len(t) for t in self.sample])
         sample = self.sample[:max(1, int(np.searchsorted(np.cumsum(chars), 200_000)))]
@@ -102,9 +102,9 @@ class DataReport:
 
 def judge_inputs(name: str, model) -> None:
     """Before the first epoch: raise SentimentError when no feature tells the classes
-    apart (:func:`~sentiment.usable.check_informative`)."""
+    apart (:func:`~sentiment.training.usable.check_informative`)."""
     from ..errors import DataError, SentimentError
-    from ..usable import check_informative
+    from ..training.usable import check_informative
 
     if model.values == "nb":
         try:
@@ -115,10 +115,10 @@ def judge_inputs(name: str, model) -> None:
 
 def judge(name: str, model, per_class) -> list[str]:
     """Before saving: raise SentimentError for a model that cannot work
-    (:func:`~sentiment.usable.check_saveable`); else the warnings to show, if any (weights
+    (:func:`~sentiment.training.usable.check_saveable`); else the warnings to show, if any (weights
     kept as float32, one class answered for almost everything, imbalanced classes)."""
     from ..errors import DataError, SentimentError
-    from ..usable import balance_warning, check_saveable
+    from ..training.usable import balance_warning, check_saveable
 
     try:
         check_saveable(model)

@@ -85,7 +85,7 @@ def load_checked(path):
     loaded once here so that a missing or bad file is one line before the port is taken."""
     from pathlib import Path
 
-    from ..paths import find_model
+    from ..io.paths import find_model
     from ..serve.state import load_served
 
     found, kind = find_model(path)

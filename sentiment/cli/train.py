@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from ..errors import DataError, SentimentError
-from ..files import check_distinct, check_writable
+from ..io.files import check_distinct, check_writable
 from .common import (
     FileSet,
     Results,
@@ -71,7 +71,7 @@ def settings_args(p):
     """One flag per training setting, generated from the Settings table."""
     from dataclasses import fields
 
-    from ..settings import Settings
+    from ..training.settings import Settings
 
     g = p.add_argument_group("training settings")
     for f in fields(Settings):
@@ -89,7 +89,7 @@ def settings_args(p):
 def settings_from(args):
     from dataclasses import fields
 
-    from ..settings import SettingError, Settings
+    from ..training.settings import SettingError, Settings
 
     chosen = {f.name: getattr(args, f.name) for f in fields(Settings)
               if getattr(args, f.name, None) is not None}
@@ -113,11 +113,11 @@ def format_epoch(s) -> str:
 def cmd_train(args) -> int:
     import time
 
-    from ..data import imdb_paths
+    from ..io.reader import imdb_paths
 
     start = time.perf_counter()
+    from ..io.paths import default_model
     from ..memory import one_heap
-    from ..paths import default_model
 
     one_heap()  # the pipeline's worker threads share one heap
 
@@ -241,7 +241,7 @@ def _for_saving(args, source, model, report):
     model.info["source"] = source.name
     features = f"{len(model.vocab):,} feature{'s' * (len(model.vocab) != 1)}"
     if not args.full and model.net.activation == "linear":
-        from ..compact import compact
+        from ..model.compact import compact
 
         model = compact(model)  # what is saved is what is tested
         features = f"{len(model.vocab):,} of {features} (compact; --full keeps all)"
@@ -265,7 +265,7 @@ def _finish(args, source, model, features, model_path, test, test_path, report, 
             except RuntimeError as exc:  # the child failed (killed?): score it here
                 note(f"{test_path}: {exc}; scoring it in this process")
         if metrics is None and test is not None:
-            from ..metrics import evaluate_chunks
+            from ..model.metrics import evaluate_chunks
 
             test = open_reviews(test_path, args, scheme=model.scheme, fixed=True)
             test_name = test.name
@@ -309,7 +309,7 @@ def _then(chunks, action):
 
 def label_scheme(args):
     """What the label column means, from --multiclass and --stars."""
-    from ..labels import BINARY, LabelScheme, parse_cuts
+    from ..io.labels import BINARY, LabelScheme, parse_cuts
 
     if args.multiclass and args.stars:
         raise SentimentError("--multiclass and --stars exclude each other: --multiclass "
@@ -339,8 +339,8 @@ def _train_or_checkpoint(source, settings, model_path: Path, args, on_epoch, on_
     """Train; on a stop request or divergence, save the last complete epoch as
     ``MODEL.ckpt`` (resumable with ``--resume``), say so and exit. ``read()`` is called
     once the training file is read (the last chunks may still be hashing)."""
-    from ..model import Model
-    from ..train import TrainingStopped, checkpoint_parts, train_chunks
+    from ..model.model import Model
+    from ..training.job import TrainingStopped, checkpoint_parts, train_chunks
 
     ckpt = model_path.with_name(model_path.name + ".ckpt")
     start_from = None
@@ -364,7 +364,7 @@ def _train_or_checkpoint(source, settings, model_path: Path, args, on_epoch, on_
             classes = source.labels.table if source.labels.scheme.kind == "multiclass" \
                 else None
             if engine is not None:
-                from ..mixing import train_cluster
+                from ..cluster.mixing import train_cluster
                 if args.threads is not None or args.cache_dir is not None:
                     note("--threads and --cache-dir apply to one process; on a cluster "
                          "each worker runs one thread and keeps its rows in memory")

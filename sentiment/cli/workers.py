@@ -20,7 +20,7 @@ def workers_read(args, paths: list[str]) -> bool:
 
 
 def open_shared(paths: list[str], args, scheme):
-    """The files for the workers to read (:class:`~sentiment.spread.SharedFiles`), their
+    """The files for the workers to read (:class:`~sentiment.cluster.spread.SharedFiles`), their
     heads read and checked here as one process checks them; None when the driver reads."""
     timeout = getattr(args, "round_timeout", None)
     if timeout is not None and not timeout > 0:  # also refuses nan
@@ -33,8 +33,8 @@ def open_shared(paths: list[str], args, scheme):
         note(f"{why}: the driver reads the files (the classes or the scale are learned "
              "from every row, in order)")
         return None
-    from ..remote import open_input
-    from ..spread import SharedFiles
+    from ..cluster.remote import open_input
+    from ..cluster.spread import SharedFiles
 
     layouts = [open_input(p, lambda local: open_reviews(local, args, scheme=scheme))
                for p in paths]

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import atomic_write, check_writable
+from ..io.files import atomic_write, check_writable
 from .measures import (
     CLOSE,
     MEASUREMENTS,
@@ -81,7 +81,7 @@ class BenchData:
 
 
 def load_data(train_path, test_path) -> BenchData:
-    from ..data import read_reviews
+    from ..io.reader import read_reviews
 
     tr, te = read_reviews(train_path), read_reviews(test_path)
     return BenchData(str(train_path), str(test_path), tr.texts, tr.labels, te.texts,
@@ -153,7 +153,7 @@ def run(train_path, test_path, *, repeat: int = 3, warmup: int = 1, only=None,
     from datetime import datetime
 
     from .. import __version__
-    from ..settings import Settings
+    from ..training.settings import Settings
 
     only = list(only or MEASUREMENTS)
     unknown = [m for m in only if m not in MEASUREMENTS]
@@ -231,8 +231,8 @@ def run_command(args) -> int:
     """``python -m sentiment bench``: table (or JSON) on stdout, progress on stderr."""
     import json
 
-    from ..data import imdb_paths
     from ..errors import SentimentError
+    from ..io.reader import imdb_paths
     from .bench_report import format_table, markdown
 
     start = time.perf_counter()

@@ -133,8 +133,8 @@ the compiled files their installer wrote, and so do we after the warm-up).
   pipeline's two passes, in one chunk) on the training split and `Vocabulary.encode` of
   the test split. The reference is
   scikit-learn's `CountVectorizer(ngram_range=(1, n), min_df=min_count, binary=True,
-  token_pattern=sentiment.text.TOKEN_PATTERN, lowercase=True,
-  preprocessor=sentiment.text.normalize, dtype=float32)`: `fit_transform` on train,
+  token_pattern=sentiment.features.tokens.TOKEN_PATTERN, lowercase=True,
+  preprocessor=sentiment.features.tokens.normalize, dtype=float32)`: `fit_transform` on train,
   `transform` on test. After the timing, the two vocabularies are compared as sets of
   words (n-grams joined by a space), and every row of both matrices is compared word for
   word.

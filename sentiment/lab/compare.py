@@ -64,7 +64,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, SentimentError
-from ..files import check_writable
+from ..io.files import check_writable
 from .split import load_split
 from .stages import DEFAULT_LIMIT, STAGES, Stage
 from .timing import top_functions
@@ -135,7 +135,7 @@ def _stage_row(stage, train_texts, train_labels, test_texts, test_labels, test_c
     """Run one stage (and profile it if asked), hashing the test set once per n-gram size."""
     from dataclasses import replace
 
-    from ..text import hash_corpus
+    from ..features.tokens import hash_corpus
 
     stage = replace(stage, settings=stage.settings.for_labels(multiclass))
     n = (stage.settings.ngrams, stage.settings.negation)
@@ -152,9 +152,9 @@ def _stage_row(stage, train_texts, train_labels, test_texts, test_labels, test_c
 
 def run_stage(stage: Stage, train_texts, train_labels, test_corpus, test_labels, *,
               limit=None, seed=0, progress=None, multiclass=False) -> dict:
-    """Train one stage through :func:`sentiment.train.train` and measure it (one row);
+    """Train one stage through :func:`sentiment.training.job.train` and measure it (one row);
     ``multiclass``: the labels are class positions, K classes."""
-    from ..train import accuracy, train
+    from ..training.job import accuracy, train
 
     start = time.perf_counter()
     settings = stage.settings.with_(seed=seed)
@@ -193,9 +193,9 @@ def _relate(row: dict, done: list[dict]) -> None:
 
 @contextmanager
 def _profiling_fit(profiler):
-    """Profile only the trainer's loop: wrap the ``fit`` that :func:`sentiment.train.train`
+    """Profile only the trainer's loop: wrap the ``fit`` that :func:`sentiment.training.job.train`
     calls, for a while."""
-    from .. import train as train_module
+    from ..training import job as train_module
 
     fit = train_module.fit
 
@@ -219,7 +219,7 @@ def profile_stage(stage: Stage, train_texts, train_labels, *, limit=None, seed=0
     import cProfile
     import pstats
 
-    from ..train import train
+    from ..training.job import train
 
     profiler = cProfile.Profile()
     with _profiling_fit(profiler):
@@ -256,7 +256,7 @@ def command_line(args) -> str:
 def _multiclass_stages(chosen) -> list[str]:
     """The stages that train K classes (minibatches, cross-entropy, no polarity cutoff):
     all of them by default; a chosen stage that cannot is an error."""
-    from ..train import check_multiclass
+    from ..training.job import check_multiclass
 
     able = []
     for key, stage in STAGES.items():
@@ -295,8 +295,8 @@ def _prepare_out(out) -> Path:
 
 def run_command(args) -> int:
     """``python -m sentiment compare``: parse-level arguments in, table out."""
-    from ..data import imdb_paths
-    from ..trainer import TrainingStopped
+    from ..io.reader import imdb_paths
+    from ..training.loop import TrainingStopped
     from .compare_report import (
         _pct,
         format_profile,

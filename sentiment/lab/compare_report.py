@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import atomic_write
+from ..io.files import atomic_write
 from .timing import code_version, machine, machine_line
 
 #: Speed-ups the summary states: (faster stage, slower stage).

@@ -90,7 +90,7 @@ def our_features(train_texts, train_labels, test_texts, ngrams: int, min_count: 
                  parts: dict | None = None):
     """Tokenize, fit the vocabulary, encode both splits (the pipeline's passes on the train
     split, in one chunk); ``parts`` collects sub-times."""
-    from ..pipeline import fit_vocabulary
+    from ..training.pipeline import fit_vocabulary
 
     t0 = time.perf_counter()
     vocab, X = fit_vocabulary(train_texts, train_labels, ngrams=ngrams, min_count=min_count)
@@ -147,7 +147,7 @@ def _medians(parts: dict, warmup: int) -> dict:
 
 def training_matrix(texts, labels, settings):
     """The CSR matrix the trainer sees for these settings (values applied), and y."""
-    from ..pipeline import fit_vocabulary
+    from ..training.pipeline import fit_vocabulary
 
     vocab, X = fit_vocabulary(texts, labels, ngrams=settings.ngrams,
                               min_count=settings.min_count,
@@ -159,8 +159,8 @@ def training_matrix(texts, labels, settings):
 
 def one_epoch(X, y, settings, seed: int = 0):
     """Train a fresh network for one epoch of ``fit`` (no validation); its EpochStats."""
-    from ..network import Network
-    from ..train import fit
+    from ..nn.network import Network
+    from ..training.job import fit
 
     rng = np.random.default_rng(seed)
     net = Network(X.shape[1], settings.hidden, rng, activation=settings.activation,
@@ -219,9 +219,9 @@ def measure_epoch(data, settings, repeat: int, warmup: int, note) -> list[dict]:
 
 def our_end_to_end(train_path, test_path, model_path) -> float:
     """Read, train with defaults, save, encode and predict the test set; test accuracy."""
-    from ..data import read_reviews
-    from ..metrics import evaluate_model
-    from ..train import Settings, train
+    from ..io.reader import read_reviews
+    from ..model.metrics import evaluate_model
+    from ..training.job import Settings, train
 
     tr = read_reviews(train_path)
     te = read_reviews(test_path)
@@ -237,7 +237,7 @@ def sklearn_end_to_end(train_path, test_path, ngrams: int, min_count: int) -> di
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
-    from ..data import read_reviews
+    from ..io.reader import read_reviews
 
     tr = read_reviews(train_path)
     te = read_reviews(test_path)
@@ -309,7 +309,7 @@ def measure_compiled(data, repeat: int, note, tmp: Path) -> list[dict]:
     (numpy and scipy alone), whole processes, alternated."""
     import os
 
-    from .. import fast
+    from ..native import loops as fast
 
     if fast.compiled() is None:
         note("compiled loops: not built here (or SENTIMENT_PURE is set); row skipped")
@@ -326,14 +326,14 @@ def measure_compiled(data, repeat: int, note, tmp: Path) -> list[dict]:
         finally:
             del os.environ["SENTIMENT_PURE"]
     return [make_row("compiled", "train + test, compiled loops vs numpy/scipy",
-                     "compiled (sentiment._fast)", "SENTIMENT_PURE=1", ours, pure, "speedup",
+                     "compiled (sentiment.native._fast)", "SENTIMENT_PURE=1", ours, pure, "speedup",
                      details={"command": "python -m sentiment train TRAIN --test TEST"})]
 
 
 def measure_threads(data, settings, repeat: int, warmup: int, note) -> list[dict]:
     from threadpoolctl import ThreadpoolController
 
-    from ..text import hash_corpus
+    from ..features.tokens import hash_corpus
 
     note("thread scaling: epoch at 2 vs 1 BLAS threads; tokenizing in 2 vs 1 workers")
     X, y = training_matrix(data.train_texts, data.train_labels, settings)
@@ -371,7 +371,7 @@ def measure_threads(data, settings, repeat: int, warmup: int, note) -> list[dict
 def _hash_halves(halves, n: int, threads: int):
     from concurrent.futures import ThreadPoolExecutor
 
-    from ..text import hash_corpus
+    from ..features.tokens import hash_corpus
 
     if threads == 1:
         return [hash_corpus(h, n, keep_text=True) for h in halves]

@@ -18,7 +18,7 @@ nbsvm       the NBSVM recipe (Wang and Manning 2012): the same features, each co
 =========== ================================================================================
 
 Both train on the same reviews as stage 7: ``Settings().val_fraction`` of the training set
-is held out with the same seed and :func:`sentiment.train.split_indices`, so the split is
+is held out with the same seed and :func:`sentiment.training.job.split_indices`, so the split is
 the trainer's. C is chosen from :data:`C_CHOICES` by accuracy on that validation split
 (ties go to the smaller C); the test set is scored once, with the chosen C.
 
@@ -109,8 +109,8 @@ class Features:
 
 def reference_features(train_texts, train_labels, test_texts, settings=None) -> Features:
     """Vectorize like ``settings`` (default: ``Settings()``), on the trainer's split."""
-    from ..settings import Settings
-    from ..train import validation_rows
+    from ..training.job import validation_rows
+    from ..training.settings import Settings
 
     settings = settings or Settings()
     labels = np.asarray(train_labels)
@@ -218,7 +218,7 @@ def vectorizer(ngrams: int, min_count: int):
     """scikit-learn's CountVectorizer configured like our tokenizer and vocabulary."""
     from sklearn.feature_extraction.text import CountVectorizer
 
-    from ..text import TOKEN_PATTERN, normalize
+    from ..features.tokens import TOKEN_PATTERN, normalize
 
     # the preprocessor replaces CountVectorizer's own lower-casing; normalize lower-cases
     return CountVectorizer(ngram_range=(1, ngrams), min_df=min_count, binary=True,

@@ -18,7 +18,7 @@ def load_split(train_path, test_path=None, seed: int = 0, notes=None, *,
     Returns ``(train_texts, train_labels, test_texts, test_labels, description)``; with
     ``multiclass`` the labels are positions in the sorted classes of the training file.
     """
-    from ..data import read_reviews
+    from ..io.reader import read_reviews
 
     note = notes or (lambda line: None)
     if multiclass:
@@ -54,8 +54,8 @@ def _short(path) -> str:
 def _read_classes(path, label_column, classes=None):
     """A file's reviews with every label value a class: (reviews, sorted classes), the
     labels their positions; with ``classes``, those of the training file."""
-    from ..data import ReviewFile
-    from ..labels import LabelScheme
+    from ..io.labels import LabelScheme
+    from ..io.reader import ReviewFile
 
     source = ReviewFile(path, label_column=label_column,
                         scheme=LabelScheme("multiclass", list(classes or [])),

@@ -1,9 +1,9 @@
 """The stages of the story, as data: each a name, what changed, where it comes from, and the
-training :class:`~sentiment.settings.Settings` that make it.
+training :class:`~sentiment.training.settings.Settings` that make it.
 
 ``STAGES`` is the one list of stages: the ``compare`` command's ``--stages`` choices, the
 comparison (:mod:`sentiment.lab.compare`) and the tests all iterate it. Adding a stage is adding
-an entry here; every stage runs through the same :func:`sentiment.train.train`.
+an entry here; every stage runs through the same :func:`sentiment.training.job.train`.
 
 Stages 1-4 are the original lesson's network, kept faithful so that their accuracy can be
 checked against the lesson's (about 82-86% on IMDB): 10 linear hidden units, a sigmoid
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..settings import EPOCHS, MIN_STEPS, Settings
+from ..training.settings import EPOCHS, MIN_STEPS, Settings
 
 
 @dataclass(frozen=True)

@@ -138,7 +138,8 @@ def profile_call(fn, top: int = 12) -> list[dict]:
 
 def top_functions(stats, top: int) -> list[dict]:
     """The ``top`` functions of ``pstats.Stats`` by time of their own, with their share of
-    the profiled time; a package module is named with its folder (``sentiment/text.py``)."""
+    the profiled time; a package module is named with its folder
+    (``sentiment/features/tokens.py``)."""
     total = sum(v[2] for v in stats.stats.values()) or 1.0
     rows = []
     for (path, line, func), (_, calls, own, cum, _) in stats.stats.items():

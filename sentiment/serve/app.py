@@ -136,7 +136,7 @@ class App:
         return 200, body.encode("utf-8", "surrogatepass"), JSON
 
     async def explain(self, data: dict):
-        from ..explain import explain
+        from ..model.explain import explain
 
         text, top = parse_explain(data)
         served = self.served

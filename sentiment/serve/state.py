@@ -38,7 +38,7 @@ def file_version(path: Path) -> str:
 def load_served(path: Path, name: str | None = None) -> Served:
     """Load the model at ``path`` (the file hashed before and after, so a file replaced
     while it was read is read again); raise SentimentError if it is not a model."""
-    from ..model import Model
+    from ..model.model import Model
 
     for _ in range(3):
         try:

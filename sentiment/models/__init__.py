@@ -1,1 +1,0 @@
-"""The model built into the package (scripts/build_builtin.py)."""

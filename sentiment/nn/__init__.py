@@ -1,0 +1,1 @@
+"""The network: two layers over a sparse layer 1, its optimizers and dropout."""

@@ -1,0 +1,258 @@
+"""The whole training job: labelled texts in, a :class:`~sentiment.model.model.Model` out.
+
+:func:`train` takes texts in memory, :func:`train_chunks` any iterable of ``(texts,
+labels)`` chunks (a file read chunk by chunk): both are the same pipeline
+(:mod:`sentiment.training.pipeline`: count, vocabulary, encode into shards) followed by
+:func:`sentiment.training.loop.fit`. Memory is bounded by ``max_memory``, the chunk size and the
+vocabulary cap, never by the number of texts; a temporary cache on disk, if one was needed,
+is removed on success, failure and interruption alike.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..errors import DataError, SentimentError
+from ..features.rules import CURRENT
+from ..io.labels import ClassTable, LabelScheme, encode_labels
+from ..model.model import Model
+from ..nn.network import Network
+from .checkpoints import checkpoint_parts, state_from_checkpoint
+from .loop import EpochStats, TrainerState, TrainingStopped, accuracy, fit
+from .pipeline import DEFAULT_MAX_MEMORY, Stopped, chunks_of, prepare, validation_rows
+from .settings import Settings
+from .spool import Spool
+from .usable import answer_counts
+
+__all__ = ["Settings", "EpochStats", "TrainerState", "TrainingStopped", "accuracy",
+           "checkpoint_parts", "fit", "state_from_checkpoint", "train", "train_chunks",
+           "validation_rows"]
+
+_DEFAULTS = Settings()  # frozen: one shared instance is safe as a default
+
+
+def train(texts: list[str], labels, settings: Settings = _DEFAULTS, *,
+          chunk_size: int | None = None, multiclass: bool = False, **options) -> Model:
+    """Train a model on texts with 0/1 labels; return a :class:`~sentiment.model.model.Model`.
+
+    With ``multiclass``, the labels may be any values (strings or numbers), each one a
+    class (named by its value, in natural order). The texts go through the pipeline in
+    chunks of ``chunk_size`` (default: one chunk); ``options`` are those of
+    :func:`train_chunks`.
+    """
+    if multiclass:
+        labels, names = encode_labels(labels)
+        options.update(scheme=LabelScheme("multiclass", names), classes=ClassTable(names))
+    return train_chunks(chunks_of(texts, labels, chunk_size), settings,
+                        total=len(texts), **options)
+
+
+def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
+                 progress: bool | None = None, limit: int | None = None, resume=None,
+                 should_stop=None, threads: int | None = None,
+                 max_memory: int = DEFAULT_MAX_MEMORY, cache_dir=None,
+                 total: int | None = None, on_prepared=None,
+                 scheme: LabelScheme | None = None, classes: ClassTable | None = None,
+                 on_checkpoint=None) -> Model:
+    """Train a model on ``(texts, labels)`` chunks; see :func:`train`.
+
+    Holds out a seeded ``settings.val_fraction`` of the rows for validation (early
+    stopping), builds the vocabulary on the rest only, and records the time of each step
+    and the cache's size in ``model.info``. ``resume`` is a checkpoint model (``Model.load``
+    of one with ``checkpoint`` set): its settings, vocabulary and trainer state carry on
+    where it stopped, on the same texts. If training stops early, :class:`TrainingStopped`
+    carries the model (``.model``) at its last complete epoch, ready to be saved as a
+    checkpoint. ``threads`` caps the threads used (tokenizing, BLAS); default: every core.
+    ``on_prepared(model)`` is called once the rows are ready, before the first epoch.
+    ``scheme`` says what the labels are (default: 0/1, negative/positive); K classes
+    come with their ``classes`` table, the labels being its codes.
+    ``on_checkpoint(model, parts)`` receives, after every epoch but the last (the model
+    itself follows), a model holding that epoch's weights (copies) and its trainer state
+    as :func:`checkpoint_parts`: what ``Model.save(path, checkpoint=parts)`` needs to
+    resume from there.
+    """
+    if resume is not None:
+        if resume.vocab.rule != CURRENT:
+            raise SentimentError(f"the checkpoint was made with an older tokenizer "
+                                 f"({resume.vocab.rule.name!r}, this version makes "
+                                 f"{CURRENT.name!r}); train afresh")
+        # a setting the checkpoint predates is what its vocabulary was made with
+        settings = Settings.from_dict({"negation": resume.vocab.negation,
+                                       **resume.settings})
+        if (scheme or LabelScheme()).kind != resume.scheme.kind:
+            raise SentimentError(f"the checkpoint was trained on {resume.scheme.describe()};"
+                                 " resume with the same label flags")
+        scheme = resume.scheme
+    scheme = scheme or LabelScheme()
+    settings = settings_for(settings, classes)
+    with Spool(max_memory // 4, cache_dir) as spool, _Bars(progress, total) as bars:
+        try:
+            ready = prepare(chunks, settings, spool, vocab=resume.vocab if resume else None,
+                            max_memory=max_memory, threads=threads, should_stop=should_stop,
+                            progress=bars.update,
+                            n_train=resume.info.get("n_train") if resume else None,
+                            classes=classes)
+        except Stopped:
+            raise TrainingStopped("stopped before the first epoch", "interrupted",
+                                  None) from None
+        bars.close()
+        n_train, n_val = ready.train.n_rows, ready.val.n_rows
+        settings = settings.for_rows(n_train)
+        if classes is not None and resume is None:
+            scheme.classes = classes.sorted_names()
+        elif classes is not None and classes.sorted_names() != scheme.classes:
+            raise DataError(f"the checkpoint has the classes {', '.join(scheme.classes)}, "
+                            "this file others; resume with the same file")
+        rng = np.random.default_rng(settings.seed)
+        net = resume.net if resume is not None else Network(
+            len(ready.vocab), settings.hidden, rng, activation=settings.activation,
+            init_scale=settings.init_scale, n_classes=scheme.n_classes)
+        model = Model(ready.vocab, net, settings.to_dict(), scheme=scheme)
+        times = ready.times
+        model.info.update({"n_train": n_train, "n_val": n_val,
+                           "n_positive": ready.n_positive, "times": times,
+                           "nnz": ready.train.nnz, "shards": ready.train.n_shards,
+                           "cache": ready.cache})
+        if on_prepared is not None:
+            on_prepared(model)
+        state = state_from_checkpoint(*resume.checkpoint) if resume is not None else None
+        t = time.perf_counter()
+        try:
+            with _blas_threads(threads):
+                history = fit(net, ready.train, None, settings, rng,
+                              X_val=ready.val if n_val else None, on_epoch=on_epoch,
+                              progress=progress, limit=limit, state=state,
+                              should_stop=should_stop,
+                              on_state=None if on_checkpoint is None else lambda done:
+                              on_checkpoint(_snapshot(model, done), checkpoint_parts(done)))
+        except TrainingStopped as stop:
+            times["train"] = time.perf_counter() - t
+            raise keep_stopped(stop, model) from None
+        if n_val:  # probabilities that mean what they say (docs/calibration.md)
+            z = np.concatenate([net.logits(X) for X, _ in ready.val.parts()])
+            model.info["temperature"] = calibrate_logits(net, z, ready.val.labels())
+            model.info["val_answers"] = answer_counts(z, scheme.n_classes)
+        times["train"] = time.perf_counter() - t
+    model.history = [h.to_dict() for h in history]
+    return model
+
+
+def calibrate(net: Network, val) -> float:
+    """Fit one temperature ``T`` on the validation rows (the logit divided by ``T``
+    minimizes their cross-entropy) and fold it into the output layer (``w2, b2 /= T``):
+    labels do not change, probabilities become calibrated. Return ``T``."""
+    z = np.concatenate([net.logits(X) for X, _ in val.parts()])
+    return calibrate_logits(net, z, val.labels())
+
+
+def calibrate_logits(net: Network, z: np.ndarray, y: np.ndarray) -> float:
+    """:func:`calibrate` from the validation rows' logits ``z`` and labels ``y``.
+
+    The loss is convex in ``u = 1 / T`` (a regression of one weight on the logits): a
+    golden-section search for its minimum, ``T`` within [0.05, 20] (numpy alone: scipy's
+    optimizer took 0.2 s to import).
+    """
+    from ..nn.network import log_loss_logits
+
+    z = np.asarray(z, dtype=np.float64)
+
+    def loss(u: float) -> float:
+        return log_loss_logits(z * u, y)
+
+    ratio = (np.sqrt(5) - 1) / 2
+    lo, hi = 1 / 20.0, 1 / 0.05
+    a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+    fa, fb = loss(a), loss(b)
+    while hi - lo > 1e-9 * hi:
+        if fa <= fb:
+            hi, b, fb = b, a, fa
+            a = hi - ratio * (hi - lo)
+            fa = loss(a)
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + ratio * (hi - lo)
+            fb = loss(b)
+    u = (lo + hi) / 2
+    temperature = 1.0 / u
+    if not np.isfinite(temperature) or loss(u) > loss(1.0):
+        return 1.0  # no better than as trained: leave the weights alone
+    net.w2 /= np.float32(temperature)
+    net.b2 /= np.float32(temperature)
+    return temperature
+
+
+def keep_stopped(stop: TrainingStopped, model: Model) -> TrainingStopped:
+    """``stop`` carrying ``model`` (with the history of the last complete epoch, whose
+    weights the network has been put back to), for the caller to checkpoint."""
+    if stop.state is not None:
+        model.history = [h.to_dict() for h in stop.state.history]
+        stop.model = model
+    return stop
+
+
+def _snapshot(model: Model, done: TrainerState) -> Model:
+    """``model`` with the weights of the epoch ``done`` (sharing its copies)."""
+    net = Network.from_params(done.params, model.net.activation)
+    snap = Model(model.vocab, net, model.settings, [h.to_dict() for h in done.history],
+                 model.info, model.scheme)
+    return snap
+
+
+def settings_for(settings: Settings, classes: ClassTable | None) -> Settings:
+    """``settings`` as two classes (``classes`` None) or K train with them: the negation
+    window chosen (:meth:`Settings.for_labels`), and K classes' limits checked. The
+    epochs are chosen once the rows are counted (:meth:`Settings.for_rows`)."""
+    settings = settings.for_labels(multiclass=classes is not None)
+    if classes is not None:
+        check_multiclass(settings)
+    return settings
+
+
+def check_multiclass(settings: Settings) -> None:
+    """K classes train with cross-entropy on minibatches (the softmax output)."""
+    if settings.loss != "xent":
+        raise SentimentError("--loss mse is the lesson's two-class loss; K classes train "
+                             "with --loss xent")
+    if settings.kernel != "csr":
+        raise SentimentError(f"--kernel {settings.kernel} trains two classes only; K "
+                             "classes use --kernel csr")
+    if settings.polarity_cutoff:
+        raise SentimentError("--polarity-cutoff is the log ratio of positive to negative "
+                             "counts, which K classes do not have; leave it at 0")
+
+
+class _Bars:
+    """Progress bars of the two passes (reading, encoding), on a terminal only."""
+
+    def __init__(self, progress: bool | None, total: int | None):
+        self.disable = None if progress is None else not progress
+        self.total, self.bars = total, {}
+
+    def __enter__(self) -> "_Bars":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def update(self, step: str, rows: int) -> None:
+        if step not in self.bars:
+            from tqdm.auto import tqdm
+
+            self.bars[step] = tqdm(total=self.total, desc=step, unit=" reviews", leave=False,
+                                   disable=self.disable, mininterval=0.5)
+        self.bars[step].update(rows)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+        self.bars = {}
+
+
+def _blas_threads(threads: int | None):
+    """A context capping BLAS threads (threadpoolctl), or doing nothing for None."""
+    if threads is None:
+        from contextlib import nullcontext
+        return nullcontext()
+    from threadpoolctl import threadpool_limits
+    return threadpool_limits(limits=threads)
