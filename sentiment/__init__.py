@@ -29,8 +29,8 @@ _BUILTIN: list = []  # the built-in model, loaded on first use
 def load(path: str | os.PathLike | None = None) -> Model:
     """The model saved at ``path`` (by ``sentiment train`` or ``Model.save``), or with no
     path the model built into the package (trained on IMDB movie reviews)."""
-    from .model.model import Model
     from .io.paths import BUILTIN
+    from .model.model import Model
 
     if path is None:
         if not _BUILTIN:

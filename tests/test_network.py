@@ -20,8 +20,8 @@ from sentiment.nn.network import (
     update_rows,
 )
 from sentiment.nn.optim import SGD, Adagrad, Adam
+from sentiment.training.batches import BatchState, run_epoch
 from sentiment.training.job import Settings, fit, train
-from sentiment.training.loop import _BatchState, _epoch_batched
 
 # six reviews over a vocabulary of seven features; values as NB weighting makes them
 X = sp.csr_matrix(np.array([[1.0, 0, 0.5, 0, 0, 0, 0],
@@ -159,10 +159,10 @@ def test_batched_step_is_minus_lr_times_the_numeric_gradient(activation, loss, l
     expected = numeric_gradient({k: v.copy() for k, v in before.items()},
                                 lambda p: loss_of(p, activation, loss, l2))
     lr = 1.0
-    settings = Settings(optimizer="sgd", loss=loss, l2=l2, activation=activation, lr=lr)
-    _epoch_batched(net, X, Y, settings, SGD(lr), np.random.default_rng(0),
-                   _BatchState(X.shape[1], logits=np.empty(X.shape[0], np.float32)), NoBar(),
-                   batch=X.shape[0])
+    settings = Settings(optimizer="sgd", loss=loss, l2=l2, activation=activation, lr=lr,
+                        batch_size=X.shape[0])
+    run_epoch(net, X, Y, settings, SGD(lr), np.random.default_rng(0),
+              BatchState(X.shape[1], logits=np.empty(X.shape[0], np.float32)), NoBar())
     for name, value in net.params().items():
         step = (before[name] - value) / lr
         np.testing.assert_allclose(step, expected[name], rtol=1e-3, atol=2e-6, err_msg=name)

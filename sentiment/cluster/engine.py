@@ -24,7 +24,7 @@ import warnings
 
 import numpy as np
 
-from ..errors import DataError, SentimentError
+from ..errors import DataError, SentimentError, StopRequested
 from ..training.pipeline import (
     DEFAULT_MAX_MEMORY,
     Tally,
@@ -191,7 +191,7 @@ def prepare(engine: Engine, chunks, settings: Settings, *, classes=None,
     futures, tally = [], Tally(settings, classes is not None)
     for c, (texts, labels) in enumerate(chunks):
         if should_stop is not None and should_stop():
-            raise Stop
+            raise StopRequested
         labels = np.asarray(labels, dtype=np.int8)
         is_val, counted = tally.add(labels)
         w = workers[c % len(workers)]
@@ -277,10 +277,6 @@ def build_rows(engine: Engine, held: list, groups: dict, vocab, settings: Settin
                                    allow_other_workers=loose, pure=False)
     sizes = {name: result(client.submit(_sizes, r, pure=False)) for name, r in rows.items()}
     return rows, sizes, v
-
-
-class Stop(Exception):
-    """A stop was requested while reading."""
 
 
 class _Chunk:

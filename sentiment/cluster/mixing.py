@@ -2,11 +2,11 @@
 
 Every round, each worker trains on its next slice of its own rows from the current
 weights (:func:`sentiment.cluster.partitions.train_round`); the driver mixes the weights they
-return into the next round's (:func:`mix`). ``rounds`` rounds make an epoch: every row is
-seen once per epoch, as in one process, and the learning rate decays per epoch the same
-way. Validation after each epoch, early stopping, the best epoch's weights, checkpoints
-and the calibration of probabilities are the driver's, as :func:`sentiment.training.loop.fit`
-does them in one process.
+return into the next round's (:func:`mix`). ``rounds`` rounds make an epoch
+(:class:`MixingStep`): every row is seen once per epoch, as in one process. The epochs
+themselves (the learning rate's schedule, validation, early stopping, the best epoch's
+weights, checkpoints, stop requests) are :func:`sentiment.training.loop.drive`'s, the same
+loop as one process's; the model is made and calibrated as one process makes it.
 """
 from __future__ import annotations
 
@@ -14,25 +14,15 @@ import time
 
 import numpy as np
 
-from ..errors import SentimentError
+from ..errors import SentimentError, StopRequested
 from ..io.labels import LabelScheme
 from ..model.model import Model
-from ..nn.network import Network, log_loss_logits
 from ..nn.optim import Adagrad
-from ..training.checkpoints import checkpoint_parts
-from ..training.job import calibrate_logits, keep_stopped
-from ..training.loop import (
-    EpochStats,
-    TrainerState,
-    TrainingStopped,
-    _rewind,
-    _set_params,
-    accuracy,
-)
+from ..training.job import calibrated, checkpoints_to, keep_stopped, new_model, settings_for
+from ..training.loop import TrainerState, TrainingStopped, drive
 from ..training.pipeline import DEFAULT_MAX_MEMORY
 from ..training.settings import Settings
-from ..training.usable import answer_counts
-from .engine import Engine, Stop, prepare
+from .engine import Engine, prepare
 from .rounds import Rounds
 from .spread import SharedFiles, prepare_parts
 
@@ -98,8 +88,6 @@ def train_cluster(engine: Engine, chunks, settings: Settings, *, scheme: LabelSc
     the number of groups of rows (K): averaging K models each trained on 1/K of the rows
     moves the weights less than one model on all of them (IMDB, 2 workers: -0.26 points
     at 0.02, +0.01 at 0.04, -0.05 at 0.028; docs/cluster.md)."""
-    from ..training.job import settings_for
-
     settings = settings_for(settings, classes)
     settings = settings.for_rows(None)  # the epochs as chosen before for_rows
     _check_settings(settings, classes, chunks)
@@ -110,40 +98,100 @@ def train_cluster(engine: Engine, chunks, settings: Settings, *, scheme: LabelSc
         else:
             ready = prepare(engine, chunks, settings, classes=classes, max_memory=max_memory,
                             should_stop=should_stop, progress=progress)
-    except Stop:
+    except StopRequested:
         raise TrainingStopped("stopped before the first epoch", "interrupted", None) from None
     if classes is not None:
         scheme.classes = classes.sorted_names()
-    if scale_lr and len(ready["rows"]) > 1:
-        k = len(ready["rows"])
-        settings = settings.with_(lr=settings.lr * k ** 0.5)
-        if note is not None:
-            note(f"learning rate {settings.lr:.3g}: {settings.lr / k ** 0.5:g} x sqrt({k}), "
-                 f"for {k} groups of rows averaged (--lr sets it)")
+    settings = _scaled(settings, len(ready["rows"]), note) if scale_lr else settings
     model = _model_of(ready, settings, scheme, rounds, how)
     loop = Rounds(engine, ready["rows"], recoverable=ready["recoverable"],
                   describe=ready.get("describe"), timeout=round_timeout, note=note,
                   # each group's rows were made on the worker it is named after
                   workers=list(ready["rows"]), holders={g: g for g in ready["rows"]})
+    del ready
     if on_prepared is not None:
         on_prepared(model)
-    y_val = loop.val_labels()
+    step = MixingStep(loop, model.net.params(), settings, rounds, how, should_stop)
     t = time.perf_counter()
     try:
-        net = _epochs(loop, model, settings, y_val, rounds, how, on_epoch, on_checkpoint,
-                      should_stop)
+        history = drive(model.net, step, settings, on_epoch=on_epoch,
+                        on_state=checkpoints_to(model, on_checkpoint))
     except TrainingStopped as stop:
         model.info["times"]["train"] = time.perf_counter() - t
         raise keep_stopped(stop, model) from None
-    if len(y_val):
-        z = loop.val_logits(net.params(), settings.activation)
-        model.info["temperature"] = calibrate_logits(net, z, y_val)
-        model.info["val_answers"] = answer_counts(z, scheme.n_classes)
+    if step.y_val is not None:
+        calibrated(model, loop.val_logits(model.net.params(), settings.activation),
+                   step.y_val)
     model.info["times"]["train"] = time.perf_counter() - t
     model.info["moved"] = loop.summary()
     model.info["events"] = loop.events
-    del ready
+    model.history = [h.to_dict() for h in history]
     return model
+
+
+class MixingStep:
+    """An epoch on a cluster: ``rounds`` rounds of training on every worker's rows from the
+    current weights, mixed (``how``) after each (:class:`~sentiment.cluster.rounds.Rounds`
+    does a round, surviving lost workers); the step :func:`~sentiment.training.loop.drive`
+    runs, as one process's :class:`~sentiment.training.loop.LocalStep`."""
+
+    weights = None  # --class-weight trains in one process (refused here)
+
+    def __init__(self, loop: Rounds, params: dict, settings: Settings, rounds: int, how: str,
+                 should_stop=None):
+        self.loop, self.settings, self.rounds, self.how = loop, settings, rounds, how
+        self.should_stop = should_stop
+        self.current = {k: v.copy() for k, v in params.items()}
+        self.optimizer: dict = {}
+        y_val = loop.val_labels()
+        self.y_val = y_val if len(y_val) else None
+
+    def resume(self, state: TrainerState) -> None:
+        self.current, self.optimizer = dict(state.params), dict(state.optimizer or {})
+
+    def train_epoch(self, epoch: int, lr: float) -> tuple[float, float, int]:
+        loss = hits = 0.0
+        n = 0
+        for r in range(self.rounds):
+            if self.should_stop is not None and self.should_stop():
+                raise StopRequested
+            after = self.loop.train(self.current, self.optimizer, self.settings, lr, epoch, r,
+                                    self.rounds, self.how, self.should_stop)
+            if after is None:
+                raise StopRequested
+            self.current, self.optimizer, total = after
+            loss, hits, n = loss + total.get("loss", 0.0), hits + total.get("hits", 0.0), \
+                n + total["n"]
+        return loss / max(n, 1), hits / max(n, 1), n
+
+    def params(self) -> dict:
+        return self.current
+
+    def snapshot(self) -> dict:
+        return self.current  # a round makes new arrays: these are never written again
+
+    def val_labels(self) -> np.ndarray | None:
+        return self.y_val
+
+    def val_logits(self) -> np.ndarray:
+        return self.loop.val_logits(self.current, self.settings.activation, self.should_stop)
+
+    def optimizer_state(self) -> dict:
+        return dict(self.optimizer)
+
+    def rng_state(self) -> None:
+        return None
+
+
+def _scaled(settings: Settings, k: int, note) -> Settings:
+    """``--scale-lr``: the learning rate times sqrt(k) for k groups of rows averaged."""
+    if k <= 1:
+        return settings
+    settings = settings.with_(lr=settings.lr * k ** 0.5)
+    if note is not None:
+        note(f"learning rate {settings.lr:.3g}: {settings.lr / k ** 0.5:g} x sqrt({k}), "
+             f"for {k} groups of rows averaged (--lr sets it)")
+    return settings
 
 
 def _check_settings(settings: Settings, classes, chunks) -> None:
@@ -159,12 +207,10 @@ def _check_settings(settings: Settings, classes, chunks) -> None:
 
 def _model_of(ready: dict, settings: Settings, scheme: LabelScheme, rounds: int,
               how: str) -> Model:
-    """The model to train: the vocabulary, a new network, what preparing counted."""
-    vocab, sizes = ready["vocab"], ready["sizes"]
-    rng = np.random.default_rng(settings.seed)
-    net = Network(len(vocab), settings.hidden, rng, activation=settings.activation,
-                  init_scale=settings.init_scale, n_classes=scheme.n_classes)
-    model = Model(vocab, net, settings.to_dict(), scheme=scheme)
+    """The model to train (:func:`~sentiment.training.job.new_model`), with what preparing
+    counted."""
+    sizes = ready["sizes"]
+    model, _ = new_model(ready["vocab"], settings, scheme)
     model.info.update({"n_train": ready["n_train"], "n_val": ready["n_val"],
                        "n_positive": ready["n_positive"], "times": ready["times"],
                        "nnz": sum(s["nnz"] for s in sizes.values()),
@@ -175,58 +221,3 @@ def _model_of(ready: dict, settings: Settings, scheme: LabelScheme, rounds: int,
                        "cache": {"memory_bytes": 0, "disk_bytes": 0, "folder": None,
                                  "count_threshold": ready["count_threshold"]}})
     return model
-
-
-def _epochs(loop: Rounds, model: Model, settings: Settings, y_val, rounds: int, how: str,
-            on_epoch, on_checkpoint, should_stop) -> Network:
-    """The epochs: rounds of mixing, validation, early stopping, checkpoints; returns the
-    network holding the weights kept (the best epoch's, if validated)."""
-    from ..training.job import _snapshot
-
-    net = model.net
-    params, opt_state = {k: v.copy() for k, v in net.params().items()}, {}
-    done, history = TrainerState(), []
-    best_loss, best_params, waited = float("inf"), None, 0
-    rng = np.random.default_rng(settings.seed)
-    for epoch in range(1, settings.epochs + 1):
-        lr = settings.lr * (1 - (epoch - 1) / settings.epochs) if settings.lr_decay \
-            else settings.lr
-        start, loss, hits, n = time.perf_counter(), 0.0, 0.0, 0
-        for r in range(rounds):
-            after = None if should_stop is not None and should_stop() else loop.train(
-                params, opt_state, settings, lr, epoch, r, rounds, how, should_stop)
-            if after is None:
-                raise _rewind(net, done, f"stopped during epoch {epoch}", "interrupted")
-            params, opt_state, total = after
-            loss, hits, n = loss + total.get("loss", 0.0), hits + total.get("hits", 0.0), \
-                n + total["n"]
-        seconds = time.perf_counter() - start
-        loss = loss / max(n, 1)
-        if not np.isfinite(loss) or not np.isfinite(params["W1"]).all():
-            raise _rewind(net, done, f"the loss became {loss} in epoch {epoch}; lower "
-                          "the learning rate (--lr)", "diverged")
-        stats = EpochStats(epoch, loss, hits / max(n, 1), None, None, n / seconds, seconds,
-                           lr)
-        if len(y_val):
-            try:
-                z = loop.val_logits(params, settings.activation, should_stop)
-            except TrainingStopped:  # the last complete epoch is kept
-                raise _rewind(net, done, f"stopped during epoch {epoch}", "interrupted"
-                              ) from None
-            stats.val_loss, stats.val_accuracy = log_loss_logits(z, y_val), accuracy(z, y_val)
-            if stats.val_loss < best_loss:
-                best_loss, waited, stats.best, best_params = stats.val_loss, 0, True, params
-            else:
-                waited += 1
-        history.append(stats)
-        done = TrainerState(epoch, list(history), best_loss, waited, params, best_params,
-                            dict(opt_state), rng.bit_generator.state)
-        if on_checkpoint is not None:
-            on_checkpoint(_snapshot(model, done), checkpoint_parts(done))
-        if on_epoch is not None:
-            on_epoch(stats)
-        if settings.patience and waited >= settings.patience:
-            break
-    _set_params(net, best_params if best_params is not None else params)
-    model.history = [h.to_dict() for h in history]
-    return net

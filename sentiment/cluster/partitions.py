@@ -173,7 +173,7 @@ def train_round(rows: Rows, params: dict, optimizer: dict, settings: Settings, l
     """
     from ..nn.network import Network
     from ..nn.optim import make_optimizer
-    from ..training.loop import _BatchState, _loss, _run_epoch, accuracy
+    from ..training.batches import BatchState, accuracy, mean_loss, run_epoch
 
     n = rows.X.shape[0]
     order = np.random.default_rng([settings.seed, epoch, worker]).permutation(n)
@@ -185,14 +185,14 @@ def train_round(rows: Rows, params: dict, optimizer: dict, settings: Settings, l
     if not len(piece):
         return {"params": net.params(), "optimizer": opt.state_arrays(), "n": 0,
                 "loss": 0.0, "hits": 0.0}
-    state = _BatchState(rows.X.shape[1], binary=rows.info.get("binary", False))
+    state = BatchState(rows.X.shape[1], binary=rows.info.get("binary", False))
     rng = np.random.default_rng([settings.seed, epoch, worker, round_, 1])  # dropout
     X, y = rows.X[piece], rows.y[piece]
     state.logits = np.empty(len(piece) if net.n_classes == 2 else (len(piece), net.n_classes),
                             dtype=np.float32)
     with np.errstate(over="ignore", invalid="ignore"):
-        _run_epoch(net, X, y, settings, opt, rng, state, _NoBar())
-        loss = _loss(state.logits, y, settings.loss)
+        run_epoch(net, X, y, settings, opt, rng, state, _NoBar())
+        loss = mean_loss(state.logits, y, settings.loss)
     return {"params": net.params(), "optimizer": opt.state_arrays(), "n": len(piece),
             "loss": loss * len(piece), "hits": accuracy(state.logits, y) * len(piece)}
 

@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from ..errors import SentimentError
+from ..errors import SentimentError, StopRequested
 from . import changes
 from . import partitions as parts
 from .engine import Engine, result
@@ -236,8 +236,7 @@ class Rounds:
 
         done = self.run(sent, task, args, when, should_stop, gather, partial=False)
         if done is None:
-            from ..training.loop import TrainingStopped
-            raise TrainingStopped(f"stopped during {when}", "interrupted", None)
+            raise StopRequested(f"stopped during {when}")
         return np.concatenate(done[0])
 
     def _peer_bytes(self) -> dict:

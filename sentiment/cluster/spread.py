@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import SentimentError
+from ..errors import SentimentError, StopRequested
 from ..training.pipeline import CHUNK_SHARE, DEFAULT_MAX_MEMORY, Tally
 from ..training.settings import Settings
 from . import partitions as parts
-from .engine import Engine, Stop, build_rows, build_vocabulary, result
+from .engine import Engine, build_rows, build_vocabulary, result
 from .remote import Layout, read_part, summary
 from .splits import Part, plan
 
@@ -100,7 +100,7 @@ def _told(client, read: list, pieces: list[Part], should_stop, progress) -> list
     out = []
     for f in told:
         if should_stop is not None and should_stop():
-            raise Stop
+            raise StopRequested
         out.append(result(f))
         if progress is not None:
             progress("read", out[-1]["rows"])

@@ -162,7 +162,7 @@ def feature_sums(fast, table, vocab_hashes, corpus, negation: bool, presence: bo
 
 def epoch(fast, net, X, order, y, acc, lr: float, logits, batch: int, between) -> None:
     """One epoch of ``net`` on the CSR rows ``X[order]`` (``order`` None: all, in turn) with
-    labels ``y`` in that order, in the compiled loops (sentiment.training.loop._epoch_batched's
+    labels ``y`` in that order, in the compiled loops (sentiment.training.batches.run_epoch's
     steps): row-wise Adagrad with the accumulator ``acc``, or SGD when it is None. The
     rows are read where they are (no shuffled copy), :data:`SLICE_ROWS` at a time (whole
     batches); ``between(rows)`` is called after each slice (progress, Ctrl-C)."""

@@ -13,14 +13,14 @@ import time
 
 import numpy as np
 
-from ..errors import DataError, SentimentError
+from ..errors import DataError, SentimentError, StopRequested
 from ..features.rules import CURRENT
 from ..io.labels import ClassTable, LabelScheme, encode_labels
 from ..model.model import Model
 from ..nn.network import Network
 from .checkpoints import checkpoint_parts, state_from_checkpoint
 from .loop import EpochStats, TrainerState, TrainingStopped, accuracy, fit
-from .pipeline import DEFAULT_MAX_MEMORY, Stopped, chunks_of, prepare, validation_rows
+from .pipeline import DEFAULT_MAX_MEMORY, chunks_of, prepare, validation_rows
 from .settings import Settings
 from .spool import Spool
 from .usable import answer_counts
@@ -73,17 +73,7 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
     resume from there.
     """
     if resume is not None:
-        if resume.vocab.rule != CURRENT:
-            raise SentimentError(f"the checkpoint was made with an older tokenizer "
-                                 f"({resume.vocab.rule.name!r}, this version makes "
-                                 f"{CURRENT.name!r}); train afresh")
-        # a setting the checkpoint predates is what its vocabulary was made with
-        settings = Settings.from_dict({"negation": resume.vocab.negation,
-                                       **resume.settings})
-        if (scheme or LabelScheme()).kind != resume.scheme.kind:
-            raise SentimentError(f"the checkpoint was trained on {resume.scheme.describe()};"
-                                 " resume with the same label flags")
-        scheme = resume.scheme
+        settings, scheme = resumed_settings(resume, scheme)
     scheme = scheme or LabelScheme()
     settings = settings_for(settings, classes)
     with Spool(max_memory // 4, cache_dir) as spool, _Bars(progress, total) as bars:
@@ -93,25 +83,15 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
                             progress=bars.update,
                             n_train=resume.info.get("n_train") if resume else None,
                             classes=classes)
-        except Stopped:
+        except StopRequested:
             raise TrainingStopped("stopped before the first epoch", "interrupted",
                                   None) from None
         bars.close()
-        n_train, n_val = ready.train.n_rows, ready.val.n_rows
-        settings = settings.for_rows(n_train)
-        if classes is not None and resume is None:
-            scheme.classes = classes.sorted_names()
-        elif classes is not None and classes.sorted_names() != scheme.classes:
-            raise DataError(f"the checkpoint has the classes {', '.join(scheme.classes)}, "
-                            "this file others; resume with the same file")
-        rng = np.random.default_rng(settings.seed)
-        net = resume.net if resume is not None else Network(
-            len(ready.vocab), settings.hidden, rng, activation=settings.activation,
-            init_scale=settings.init_scale, n_classes=scheme.n_classes)
-        model = Model(ready.vocab, net, settings.to_dict(), scheme=scheme)
-        times = ready.times
-        model.info.update({"n_train": n_train, "n_val": n_val,
-                           "n_positive": ready.n_positive, "times": times,
+        settings = settings.for_rows(ready.train.n_rows)
+        check_classes(scheme, classes, resumed=resume is not None)
+        model, rng = new_model(ready.vocab, settings, scheme, resume.net if resume else None)
+        model.info.update({"n_train": ready.train.n_rows, "n_val": ready.val.n_rows,
+                           "n_positive": ready.n_positive, "times": ready.times,
                            "nnz": ready.train.nnz, "shards": ready.train.n_shards,
                            "cache": ready.cache})
         if on_prepared is not None:
@@ -120,22 +100,76 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
         t = time.perf_counter()
         try:
             with _blas_threads(threads):
-                history = fit(net, ready.train, None, settings, rng,
-                              X_val=ready.val if n_val else None, on_epoch=on_epoch,
-                              progress=progress, limit=limit, state=state,
-                              should_stop=should_stop,
-                              on_state=None if on_checkpoint is None else lambda done:
-                              on_checkpoint(_snapshot(model, done), checkpoint_parts(done)))
+                history = fit(model.net, ready.train, None, settings, rng,
+                              X_val=ready.val if ready.val.n_rows else None,
+                              on_epoch=on_epoch, progress=progress, limit=limit,
+                              state=state, should_stop=should_stop,
+                              on_state=checkpoints_to(model, on_checkpoint))
         except TrainingStopped as stop:
-            times["train"] = time.perf_counter() - t
+            ready.times["train"] = time.perf_counter() - t
             raise keep_stopped(stop, model) from None
-        if n_val:  # probabilities that mean what they say (docs/calibration.md)
-            z = np.concatenate([net.logits(X) for X, _ in ready.val.parts()])
-            model.info["temperature"] = calibrate_logits(net, z, ready.val.labels())
-            model.info["val_answers"] = answer_counts(z, scheme.n_classes)
-        times["train"] = time.perf_counter() - t
+        if ready.val.n_rows:
+            calibrated(model, np.concatenate([model.net.logits(X) for X, _ in
+                                              ready.val.parts()]), ready.val.labels())
+        ready.times["train"] = time.perf_counter() - t
     model.history = [h.to_dict() for h in history]
     return model
+
+
+def resumed_settings(resume: Model, scheme: LabelScheme | None
+                     ) -> tuple[Settings, LabelScheme]:
+    """The settings and label scheme a checkpoint goes on with (its own), or the error
+    that says why it cannot go on."""
+    if resume.vocab.rule != CURRENT:
+        raise SentimentError(f"the checkpoint was made with an older tokenizer "
+                             f"({resume.vocab.rule.name!r}, this version makes "
+                             f"{CURRENT.name!r}); train afresh")
+    # a setting the checkpoint predates is what its vocabulary was made with
+    settings = Settings.from_dict({"negation": resume.vocab.negation, **resume.settings})
+    if (scheme or LabelScheme()).kind != resume.scheme.kind:
+        raise SentimentError(f"the checkpoint was trained on {resume.scheme.describe()};"
+                             " resume with the same label flags")
+    return settings, resume.scheme
+
+
+def check_classes(scheme: LabelScheme, classes: ClassTable | None, resumed: bool) -> None:
+    """K classes: the scheme names the classes counted (in natural order); a resumed run
+    must have found the checkpoint's."""
+    if classes is None:
+        return
+    if not resumed:
+        scheme.classes = classes.sorted_names()
+    elif classes.sorted_names() != scheme.classes:
+        raise DataError(f"the checkpoint has the classes {', '.join(scheme.classes)}, "
+                        "this file others; resume with the same file")
+
+
+def new_model(vocab, settings: Settings, scheme: LabelScheme, net: Network | None = None
+              ) -> tuple[Model, np.random.Generator]:
+    """The model to train, on either route: ``vocab``, a new network drawn from the seed's
+    generator (or ``net``, resumed), the settings and label scheme; and the generator,
+    which goes on to shuffle the rows."""
+    rng = np.random.default_rng(settings.seed)
+    if net is None:
+        net = Network(len(vocab), settings.hidden, rng, activation=settings.activation,
+                      init_scale=settings.init_scale, n_classes=scheme.n_classes)
+    return Model(vocab, net, settings.to_dict(), scheme=scheme), rng
+
+
+def checkpoints_to(model: Model, on_checkpoint):
+    """The driver's ``on_state`` that hands ``on_checkpoint`` each epoch's model and
+    trainer state (see :func:`train_chunks`), or None."""
+    if on_checkpoint is None:
+        return None
+    return lambda done: on_checkpoint(snapshot(model, done), checkpoint_parts(done))
+
+
+def calibrated(model: Model, z: np.ndarray, y: np.ndarray) -> None:
+    """Fold a temperature fitted on the validation rows' logits ``z`` into the model's
+    output layer (probabilities that mean what they say: docs/calibration.md) and count
+    its answers on them."""
+    model.info["temperature"] = calibrate_logits(model.net, z, y)
+    model.info["val_answers"] = answer_counts(z, model.scheme.n_classes)
 
 
 def calibrate(net: Network, val) -> float:
@@ -191,7 +225,7 @@ def keep_stopped(stop: TrainingStopped, model: Model) -> TrainingStopped:
     return stop
 
 
-def _snapshot(model: Model, done: TrainerState) -> Model:
+def snapshot(model: Model, done: TrainerState) -> Model:
     """``model`` with the weights of the epoch ``done`` (sharing its copies)."""
     net = Network.from_params(done.params, model.net.activation)
     snap = Model(model.vocab, net, model.settings, [h.to_dict() for h in done.history],

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, StopRequested
 from ..features.counting import ENTRY_BYTES, FeatureCounter
 from ..features.tokens import join_tokens
 from ..features.vocab import Vocabulary
@@ -41,10 +41,6 @@ COUNTER_SHARE = 8
 #: chunks hashed at once on worker threads while the main thread reads and counts: with
 #: two, pass 1 on IMDB took 0.76x the time of one chunk after the other
 AHEAD = 2
-
-
-class Stopped(Exception):
-    """A stop was requested while the rows were being prepared."""
 
 
 @dataclass
@@ -274,7 +270,7 @@ def fit_vocabulary(texts, labels, *, ngrams: int = 1, min_count: int = 1,
 
 def _poll(should_stop) -> None:
     if should_stop is not None and should_stop():
-        raise Stopped
+        raise StopRequested
 
 
 def _vocabulary(counter: FeatureCounter, settings: Settings, spool: Spool) -> Vocabulary:
