@@ -24,8 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sentiment.io.reader import ReviewFile, imdb_paths, read_reviews  # noqa: E402
 from sentiment.model.model import Model  # noqa: E402
 from sentiment.nn.network import Network  # noqa: E402
+from sentiment.training.budget import Budget  # noqa: E402
 from sentiment.training.loop import fit  # noqa: E402
-from sentiment.training.pipeline import DEFAULT_MAX_MEMORY, chunk_rows, prepare  # noqa: E402
+from sentiment.training.pipeline import prepare  # noqa: E402
 from sentiment.training.settings import Settings  # noqa: E402
 from sentiment.training.spool import Spool  # noqa: E402
 
@@ -35,9 +36,9 @@ def curve(path: str, epochs: list[int], test, seed: int) -> list[dict]:
     epoch, its minibatch steps, seconds, and the IMDB test accuracy (a check)."""
     source = ReviewFile(path)
     settings = Settings(seed=seed).for_labels(False)
-    chunks = ((c.texts, c.labels) for c in source.chunks(chunk_rows(source.row_bytes)))
+    chunks = ((c.texts, c.labels) for c in source.chunks(Budget().chunk_rows(source.row_bytes)))
     out = []
-    with Spool(DEFAULT_MAX_MEMORY // 4) as spool:
+    with Spool(Budget().spool_bytes()) as spool:
         ready = prepare(chunks, settings, spool)
         n = ready.train.n_rows
         for e in epochs:

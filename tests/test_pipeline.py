@@ -264,12 +264,12 @@ def test_a_bad_row_in_a_later_chunk_is_named_by_its_true_row(tmp_path):
 
 def test_predict_file_writes_every_chunk_in_order(tmp_path, monkeypatch, capsys):
     from sentiment.cli import main
-    from sentiment.training import pipeline
+    from sentiment.training import budget
 
     texts, labels = reviews(2600)
     path = write_csv(tmp_path / "r.csv", texts, labels)
     model = train(texts, labels, QUICK, progress=False).save(tmp_path / "m.npz")
-    monkeypatch.setattr(pipeline, "CHUNK_SHARE", 1 << 40)  # chunks of 1,000 rows
+    monkeypatch.setattr(budget, "CHUNK_SHARE", 1 << 40)  # chunks of 1,000 rows
     assert main(["predict", "--model", str(model), "--file", str(path)]) == 0
     rows = list(csv.reader(capsys.readouterr().out.splitlines()))
     assert rows[0] == ["review", "sentiment", "label", "probability"]

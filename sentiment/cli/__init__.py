@@ -38,9 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except OSError as exc:  # stdout failed: a reader that left, a full disk
-        from .common import _silence_stdout
+        from .common import silence_stdout
 
-        _silence_stdout()  # Python's own flush at exit must not fail again
+        silence_stdout()  # Python's own flush at exit must not fail again
         what = "the reader of stdout left" if isinstance(exc, BrokenPipeError) \
             else f"writing failed ({exc.strerror or exc}" + (
                 f": {exc.filename})" if exc.filename else ")")

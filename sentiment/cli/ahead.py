@@ -17,17 +17,11 @@ import numpy as np
 
 from ..errors import SentimentError
 
-#: the test file is read ahead while training when the training text is at most this share
-#: of --max-memory: then the test pass is a large part of the run (IMDB: 2 s of 10) and
-#: the child's ~300 MB are to spare; past it, the test pass is a small part and the
-#: memory goes to the training rows (100k reviews: 25 s, 1,331 MB with it, 1,086 without)
-TEXT_SHARE = 16
-
 
 def worth_it(paths, max_memory: int) -> bool:
     """Whether the training files at ``paths`` are small enough to read the test file
-    ahead: their text (a gzip file's uncompressed size, from its trailer) at most
-    ``max_memory / TEXT_SHARE``."""
+    ahead: their text (a gzip file's uncompressed size, from its trailer) within
+    :meth:`~sentiment.training.budget.Budget.reads_test_ahead`."""
     import os
 
     total = 0
@@ -38,7 +32,9 @@ def worth_it(paths, max_memory: int) -> bool:
                 f.seek(-4, os.SEEK_END)  # ISIZE: the uncompressed size modulo 2**32
                 size = max(size, int.from_bytes(f.read(4), "little"))
         total += size
-    return total <= max_memory // TEXT_SHARE
+    from ..training.budget import Budget
+
+    return Budget(max_memory).reads_test_ahead(total)
 
 
 class TestAhead:
@@ -191,17 +187,16 @@ def _read_and_score(conn, spec: dict):
     from ..io.labels import LabelScheme
     from ..io.reader import ReviewFile
     from ..model.metrics import evaluate_chunks
+    from ..training.budget import Budget
     from ..training.chunks import chunk_logits, hash_texts
-    from ..training.pipeline import DEFAULT_MAX_MEMORY, chunk_rows
     from ..training.settings import Settings
-    from .common import SCORING_SHARE
     from .report import DataReport
 
     source = ReviewFile(spec["path"], text_column=spec["text_column"],
                         label_column=spec["label_column"], encoding=spec["encoding"],
                         scheme=LabelScheme.from_dict(spec["scheme"]), fixed=True)
     seen = DataReport()
-    rows = chunk_rows(source.row_bytes, DEFAULT_MAX_MEMORY // SCORING_SHARE)
+    rows = Budget.scoring().chunk_rows(source.row_bytes)
     chunks = seen.watch((c.texts, c.labels) for c in source.chunks(rows))
     settings = Settings(ngrams=spec["ngrams"], negation=spec["negation"],
                         values=spec["values"])

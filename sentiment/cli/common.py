@@ -5,9 +5,6 @@ import sys
 
 from ..errors import SentimentError
 
-#: scoring reads chunks this many times smaller than training's
-SCORING_SHARE = 8
-
 
 def model_arg(p, writes: bool = False):
     from ..io.paths import MODEL_NAME
@@ -84,11 +81,10 @@ def chunks(source, max_memory: int | None = None, desc: str = "reading"):
     is read, what was found in it (columns, rows kept and dropped) on stderr."""
     from tqdm.auto import tqdm
 
-    from ..training.pipeline import DEFAULT_MAX_MEMORY, chunk_rows
+    from ..training.budget import Budget
 
-    if max_memory is None:  # scoring: small chunks, memory flat and close to pandas' own
-        max_memory = DEFAULT_MAX_MEMORY // SCORING_SHARE
-    rows = chunk_rows(source.row_bytes, max_memory)
+    budget = Budget.scoring() if max_memory is None else Budget(max_memory)
+    rows = budget.chunk_rows(source.row_bytes)
     said = len(source.notes)
     note(*source.notes)  # what opening it found (an encoding, a warning): before reading
     with tqdm(total=source.size(), desc=desc, unit="B", unit_scale=True, leave=False,
@@ -121,7 +117,7 @@ class Results:
             print(line, flush=True)
         except OSError as exc:  # BrokenPipeError, ENOSPC, ...
             self.failed = exc.strerror or type(exc).__name__
-            _silence_stdout()
+            silence_stdout()
 
     def finish(self, kept: str) -> int:
         """The exit code: 0, or 1 after saying that stdout failed and what was ``kept``."""
@@ -131,7 +127,7 @@ class Results:
         return 1
 
 
-def _silence_stdout() -> None:
+def silence_stdout() -> None:
     """Point stdout at the null device, so later writes (and Python's own flush at exit)
     do not fail again."""
     import os

@@ -9,7 +9,7 @@ from ..errors import SentimentError
 from .common import note
 
 
-class _Saving:
+class Saving:
     """Saves a model on a thread for the length of a ``with`` block (the test file is
     scored meanwhile), then waits for it; a failed save is raised at the end of the
     block, whatever happened inside it. Once saved, the ``superseded`` checkpoint goes
@@ -30,7 +30,7 @@ class _Saving:
         except BaseException as exc:  # re-raised by the main thread
             self.error = exc
 
-    def __enter__(self) -> "_Saving":
+    def __enter__(self) -> "Saving":
         self.thread.start()
         return self
 

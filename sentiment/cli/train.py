@@ -23,7 +23,7 @@ from .common import (
     reader_args,
     stream,
 )
-from .guards import CheckpointWriter, GracefulStop, _Saving, same_settings
+from .guards import CheckpointWriter, GracefulStop, Saving, same_settings
 from .report import DataReport, judge, judge_inputs
 from .workers import one_process, open_shared, said
 
@@ -159,12 +159,13 @@ def cmd_train(args) -> int:
     ahead = None
     if test is not None and scheme.kind == "binary" and args.workers is None \
             and args.cluster is None and not args.resume and args.threads != 1:
+        from ..training.budget import Budget
         from .ahead import TestAhead, worth_it  # read and hashed by a child process
 
         if worth_it(train_paths, max_memory):
             ahead = TestAhead(test_path, {k: getattr(args, k, None) for k in
                                           ("text_column", "label_column", "encoding")},
-                              scheme, settings, max_memory // 8)
+                              scheme, settings, Budget(max_memory).ahead().total)
     log = _open_log(args.log, args.resume) if args.log else None  # before training
     results = Results()
 
@@ -257,7 +258,7 @@ def _finish(args, source, model, features, model_path, test, test_path, report, 
     import time
 
     trained = time.perf_counter() - start
-    with _Saving(model, model_path, model_path.with_name(model_path.name + ".ckpt")):
+    with Saving(model, model_path, model_path.with_name(model_path.name + ".ckpt")):
         metrics = None
         if ahead is not None:  # read and hashed while the model trained
             try:

@@ -25,13 +25,8 @@ import warnings
 import numpy as np
 
 from ..errors import DataError, SentimentError, StopRequested
-from ..training.pipeline import (
-    DEFAULT_MAX_MEMORY,
-    Tally,
-    check_vocabulary,
-    interleave_lines,
-    vocabulary_of,
-)
+from ..training.budget import DEFAULT_MAX_MEMORY
+from ..training.pipeline import Tally, check_vocabulary, vocabulary_from_counts
 from ..training.settings import Settings
 from . import partitions as parts
 
@@ -230,19 +225,14 @@ def build_vocabulary(engine: Engine, held: list, settings: Settings, classes=Non
                  else level[i] for i in range(0, len(level), 2)]
     counter = result(level[0]).counter()
     del level
-    kept = counter.finish(settings.min_count, settings.polarity_cutoff,
-                          settings.max_features)
-    check_vocabulary(len(kept["hash"]), settings)
-    asked = {}
-    for c in np.unique(kept["chunk"]).tolist():
-        mine = np.flatnonzero(kept["chunk"] == c)
+
+    def ask(c, tokens, n):
         w, f = held[c]
-        asked[c] = (mine, client.submit(parts.words, f, kept["token"][mine],
-                                        kept["n"][mine], workers=[w],
-                                        allow_other_workers=loose, pure=False))
-    words = interleave_lines([(mine, result(f)) for mine, f in asked.values()],
-                             len(kept["hash"]))
-    vocab = vocabulary_of(kept, words, counter, settings)
+        return client.submit(parts.words, f, tokens, n, workers=[w],
+                             allow_other_workers=loose, pure=False)
+
+    vocab = vocabulary_from_counts(counter, settings, ask, fetch=result)
+    check_vocabulary(len(vocab), settings)
     remap = None
     if classes is not None:
         remap = classes.remap()

@@ -18,9 +18,9 @@ from ..errors import SentimentError, StopRequested
 from ..io.labels import LabelScheme
 from ..model.model import Model
 from ..nn.optim import Adagrad
+from ..training.budget import DEFAULT_MAX_MEMORY
 from ..training.job import calibrated, checkpoints_to, keep_stopped, new_model, settings_for
 from ..training.loop import TrainerState, TrainingStopped, drive
-from ..training.pipeline import DEFAULT_MAX_MEMORY
 from ..training.settings import Settings
 from .engine import Engine, prepare
 from .rounds import Rounds

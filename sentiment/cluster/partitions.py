@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..features.counting import ENTRY_BYTES, FeatureCounter
+from ..features.counting import FeatureCounter
+from ..training.budget import Budget
 from ..training.chunks import count_rows
 from ..training.pipeline import Tally, class_counts, encode_rows, words_of
 from ..training.settings import Settings
@@ -68,7 +69,7 @@ class Rows:
 def count_partition(index: int, texts: list[str], labels: np.ndarray, counted: np.ndarray,
                     is_val: np.ndarray, settings: Settings, max_memory: int) -> Partition:
     """Pass 1 of one chunk: hash its texts, count the training rows' features, keep all."""
-    counter = FeatureCounter(max(max_memory // (4 * ENTRY_BYTES), 1 << 16))
+    counter = FeatureCounter(Budget(max_memory).partition_counter_entries())
     spool = Spool(1 << 62)
     times = dict.fromkeys(("read", "tokenize", "vocabulary", "encode"), 0.0)
     nnz, keys = count_rows(texts, np.asarray(labels, np.int8), counted, is_val, settings,

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import SentimentError, StopRequested
-from ..training.pipeline import CHUNK_SHARE, DEFAULT_MAX_MEMORY, Tally
+from ..training.budget import DEFAULT_MAX_MEMORY, Budget
+from ..training.pipeline import Tally
 from ..training.settings import Settings
 from . import partitions as parts
 from .engine import Engine, build_rows, build_vocabulary, result
@@ -60,7 +61,7 @@ def prepare_parts(engine: Engine, shared: SharedFiles, settings: Settings, *,
     client, workers = engine.client, engine.workers
     t = time.perf_counter()
     pieces = plan([i.describe() for i in shared.inputs],
-                  shared.part_bytes or max(max_memory // CHUNK_SHARE, 1 << 20))
+                  shared.part_bytes or Budget(max_memory).part_bytes())
     home = [workers[p.index % len(workers)] for p in pieces]
     read = [client.submit(read_part, shared.inputs[p.file], p, workers=[w],
                           allow_other_workers=True, pure=False) for p, w in zip(pieces, home)]

@@ -298,9 +298,9 @@ def run_command(args) -> int:
     from ..io.reader import imdb_paths
     from ..training.loop import TrainingStopped
     from .compare_report import (
-        _pct,
         format_profile,
         format_table,
+        pct,
         row_title,
         summary,
         write_outputs,
@@ -335,7 +335,7 @@ def run_command(args) -> int:
             print(json.dumps(_jsonable(row)), flush=True)
         else:
             note(f"{row_title(row, long=True)}: {row['reviews_per_second']:,.0f} reviews/s, test "
-                 f"{_pct(row['test_accuracy'])} ({row['seconds']:.1f} s)")
+                 f"{pct(row['test_accuracy'])} ({row['seconds']:.1f} s)")
 
     try:
         rows = compare(tr_x, tr_y, te_x, te_y, stages,

@@ -36,7 +36,7 @@ def _secs(x) -> str:
     return "-" if x is None else f"{x:,.2f}" if x >= 1 else f"{x:.3f}"
 
 
-def _pct(x) -> str:
+def pct(x) -> str:
     return "-" if x is None else f"{x:.2%}"
 
 
@@ -71,8 +71,8 @@ def format_table(rows: list[dict]) -> str:
                  else "")
         lines.append(f"{_marked(r):<28.28}{r['vocabulary']:>9,}{r['reviews_per_second']:>12,.0f}"
                      f"{_secs(r['seconds_per_epoch']):>9}{_secs(r['vectorize_seconds']):>8}"
-                     f"{_secs(r['fit_seconds']):>8}{_pct(r['train_accuracy']):>9}"
-                     f"{_pct(r['test_accuracy']):>9}{_times(r['speedup']):>10}{ratio:>10}")
+                     f"{_secs(r['fit_seconds']):>8}{pct(r['train_accuracy']):>9}"
+                     f"{pct(r['test_accuracy']):>9}{_times(r['speedup']):>10}{ratio:>10}")
     lines.extend(_footnotes(rows))
     return "\n".join(lines)
 
@@ -111,7 +111,7 @@ def summary(rows: list[dict]) -> list[str]:
             out.append(f"stage {fast} trains {speedup:,.0f}x "
                        f"more reviews per second than stage {slow} "
                        f"({f['reviews_per_second']:,.0f} vs {s['reviews_per_second']:,.0f}); "
-                       f"test accuracy {_pct(f['test_accuracy'])} vs {_pct(s['test_accuracy'])}")
+                       f"test accuracy {pct(f['test_accuracy'])} vs {pct(s['test_accuracy'])}")
     for r in rows:
         if r["time_ratio"] is not None:
             base = by_key[r["relative_to"]]
@@ -124,8 +124,8 @@ def summary(rows: list[dict]) -> list[str]:
     for r in rows:
         if is_reference(r) and d is not None:
             out.append(f"stage {d['stage']} ({d['name']}) against reference {r['name']}, same "
-                       f"features: test accuracy {_pct(d['test_accuracy'])} vs "
-                       f"{_pct(r['test_accuracy'])}; vectorizing {_secs(d['vectorize_seconds'])} "
+                       f"features: test accuracy {pct(d['test_accuracy'])} vs "
+                       f"{pct(r['test_accuracy'])}; vectorizing {_secs(d['vectorize_seconds'])} "
                        f"s vs {_secs(r['vectorize_seconds'])} s, fitting "
                        f"{_secs(d['fit_seconds'])} s vs {_secs(r['fit_seconds'])} s (the "
                        f"reference fits in {r['fit_seconds'] / d['fit_seconds']:.1f}x the time)")
@@ -168,8 +168,8 @@ def markdown_table(rows: list[dict]) -> str:
         lines.append(f"| {row_title(r)}{star} | {changed} | "
                      f"{r['vocabulary']:,} | {r['reviews_per_second']:,.0f} | "
                      f"{_secs(r['seconds_per_epoch'])} | {_secs(r['vectorize_seconds'])} | "
-                     f"{_secs(r['fit_seconds'])} | {_pct(r['train_accuracy'])} | "
-                     f"{_pct(r['test_accuracy'])} | {_times(r['speedup'])} | {ratio} |")
+                     f"{_secs(r['fit_seconds'])} | {pct(r['train_accuracy'])} | "
+                     f"{pct(r['test_accuracy'])} | {_times(r['speedup'])} | {ratio} |")
     notes = [n.replace("*", "\\*", 1) for n in _footnotes(rows)]
     return "\n".join(lines + [line for n in notes for line in ("", n)])
 

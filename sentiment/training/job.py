@@ -18,9 +18,10 @@ from ..features.rules import CURRENT
 from ..io.labels import ClassTable, LabelScheme, encode_labels
 from ..model.model import Model
 from ..nn.network import Network
+from .budget import DEFAULT_MAX_MEMORY, Budget
 from .checkpoints import checkpoint_parts, state_from_checkpoint
 from .loop import EpochStats, TrainerState, TrainingStopped, accuracy, fit
-from .pipeline import DEFAULT_MAX_MEMORY, chunks_of, prepare, validation_rows
+from .pipeline import chunks_of, prepare, validation_rows
 from .settings import Settings
 from .spool import Spool
 from .usable import answer_counts
@@ -76,7 +77,8 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
         settings, scheme = resumed_settings(resume, scheme)
     scheme = scheme or LabelScheme()
     settings = settings_for(settings, classes)
-    with Spool(max_memory // 4, cache_dir) as spool, _Bars(progress, total) as bars:
+    with Spool(Budget(max_memory).spool_bytes(), cache_dir) as spool, \
+            _Bars(progress, total) as bars:
         try:
             ready = prepare(chunks, settings, spool, vocab=resume.vocab if resume else None,
                             max_memory=max_memory, threads=threads, should_stop=should_stop,

@@ -22,22 +22,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import DataError, StopRequested
-from ..features.counting import ENTRY_BYTES, FeatureCounter
+from ..features.counting import FeatureCounter
 from ..features.tokens import join_tokens
 from ..features.vocab import Vocabulary
 from ..memory import give_back_freed_memory, release_freed_memory
 from ..model.scoring import prefetch
 from ..native.loops import compiled
+from .budget import DEFAULT_MAX_MEMORY, Budget
 from .chunks import chunk_matrix, hash_rows, keep_rows
 from .settings import Settings
 from .spool import ShardedRows, Spool
 
-#: memory for the cache, the counts and a chunk in flight, unless told otherwise
-DEFAULT_MAX_MEMORY = 1 << 30
-#: text per chunk, as a share of the memory budget: hashing a chunk takes ~25x its size
-CHUNK_SHARE = 128
-#: the counts' table holds max_memory / (COUNTER_SHARE x ENTRY_BYTES) entries
-COUNTER_SHARE = 8
 #: chunks hashed at once on worker threads while the main thread reads and counts: with
 #: two, pass 1 on IMDB took 0.76x the time of one chunk after the other
 AHEAD = 2
@@ -74,12 +69,6 @@ def validation_rows(rows: np.ndarray, seed: int, fraction: float) -> np.ndarray:
     return (z >> np.uint64(11)).astype(np.float64) * 2.0 ** -53 < fraction
 
 
-def chunk_rows(row_bytes: float, max_memory: int = DEFAULT_MAX_MEMORY) -> int:
-    """Rows per chunk for rows of about ``row_bytes`` bytes: a chunk of text is
-    ``max_memory / CHUNK_SHARE`` (8 MB of the default), at least 100 rows."""
-    return max(100, int(max_memory / CHUNK_SHARE / row_bytes))
-
-
 def chunks_of(texts: list[str], labels, size: int | None = None):
     """``(texts, labels)`` in slices of ``size`` texts (None: one slice)."""
     labels = np.asarray(labels, dtype=np.int8)
@@ -106,12 +95,51 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
     the labels being its codes (in order of first sight; put in natural order in pass 2).
     """
     times = {"read": 0.0, "tokenize": 0.0, "vocabulary": 0.0, "encode": 0.0}
-    # the table, what waits to be merged (half a table), a merge's copy of both and its
-    # prune's, beside the chunks hashing: ~8 entries each
     counter = None if vocab is not None else FeatureCounter(
-        max(max_memory // (COUNTER_SHARE * ENTRY_BYTES), 1 << 16))
-    keys, nnz = [], 0
+        Budget(max_memory).counter_entries())
     tally = Tally(settings, classes is not None)
+    keys, nnz = count_pass(chunks, settings, spool, counter, tally, times, threads=threads,
+                           should_stop=should_stop, progress=progress)
+    train_rows = tally.n_rows - tally.n_val
+    remap = None if classes is None else classes.remap()
+    if strict:
+        tally.check()
+    n_positive = tally.n_positive if classes is None else 0  # K classes: no positive one
+    if n_train is not None and n_train != train_rows:
+        raise DataError(f"the checkpoint was trained on {n_train:,} reviews, this file gives "
+                        f"{train_rows:,}; resume with the same file")
+    if counter is not None:
+        t = time.perf_counter()
+        vocab = vocabulary_from_counts(
+            counter, settings, lambda c, tokens, n: words_of(spool, c, tokens, n))
+        for key in [k for k in spool.keys() if k.startswith("text")]:
+            spool.pop(key)
+        times["vocabulary"] += time.perf_counter() - t
+    if strict:
+        check_vocabulary(len(vocab), settings)
+    t = time.perf_counter()
+    if remap is not None and settings.values == "nb":
+        vocab.set_class_scale(class_counts(vocab, spool, keys, remap))
+    train, val = encode_rows(vocab, settings, spool, keys, nnz, should_stop, progress, remap,
+                             _ahead(threads))
+    vocab.forget_lookups()
+    times["encode"] = time.perf_counter() - t
+    cache = {"memory_bytes": spool.in_memory, "disk_bytes": spool.peak_on_disk,
+             "folder": str(spool.dir) if spool.dir else None,
+             "count_threshold": counter.threshold if counter is not None else None}
+    give_back_freed_memory()  # what pass 1 freed: the epochs and the test file need it
+    return Prepared(vocab, train, val, n_positive, times, cache)
+
+
+def count_pass(chunks: Iterable, settings: Settings, spool: Spool,
+               counter: FeatureCounter | None, tally: Tally, times: dict, *,
+               threads: int | None = None, should_stop=None, progress=None
+               ) -> tuple[list, int]:
+    """Pass 1: each chunk hashed, its training rows counted into ``counter`` (None: not
+    counted, the vocabulary is known), the chunk kept in ``spool``; ``tally`` sees every
+    chunk's labels, ``times`` gets the seconds of each step. Returns the spool's keys of
+    the chunks and their nonzeros."""
+    keys, nnz = [], 0
     released = False
     start = time.perf_counter()
     merging: list = []  # the counts being merged on the merger thread
@@ -125,7 +153,7 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
     # chunks are hashed on worker threads (side by side, each on one thread) while the
     # next is read and the one before is counted, and the counts merged on a thread of
     # their own: hashing, factorizing and sorting release the GIL, so both cores work
-    ahead = max(1, min(AHEAD, threads or os.cpu_count() or 1))
+    ahead = _ahead(threads)
 
     def read():
         """(chunk number, rows, the arguments of its :func:`hash_rows`) of each chunk."""
@@ -165,32 +193,7 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
     if work > wall > 0:
         times["tokenize"] *= wall / work
         times["vocabulary"] *= wall / work
-    train_rows = tally.n_rows - tally.n_val
-    remap = None if classes is None else classes.remap()
-    if strict:
-        tally.check()
-    n_positive = tally.n_positive if classes is None else 0  # K classes: no positive one
-    if n_train is not None and n_train != train_rows:
-        raise DataError(f"the checkpoint was trained on {n_train:,} reviews, this file gives "
-                        f"{train_rows:,}; resume with the same file")
-    if counter is not None:
-        t = time.perf_counter()
-        vocab = _vocabulary(counter, settings, spool)
-        times["vocabulary"] += time.perf_counter() - t
-    if strict:
-        check_vocabulary(len(vocab), settings)
-    t = time.perf_counter()
-    if remap is not None and settings.values == "nb":
-        vocab.set_class_scale(class_counts(vocab, spool, keys, remap))
-    train, val = encode_rows(vocab, settings, spool, keys, nnz, should_stop, progress, remap,
-                             ahead)
-    vocab.forget_lookups()
-    times["encode"] = time.perf_counter() - t
-    cache = {"memory_bytes": spool.in_memory, "disk_bytes": spool.peak_on_disk,
-             "folder": str(spool.dir) if spool.dir else None,
-             "count_threshold": counter.threshold if counter is not None else None}
-    give_back_freed_memory()  # what pass 1 freed: the epochs and the test file need it
-    return Prepared(vocab, train, val, n_positive, times, cache)
+    return keys, nnz
 
 
 class Tally:
@@ -268,23 +271,31 @@ def fit_vocabulary(texts, labels, *, ngrams: int = 1, min_count: int = 1,
     return ready.vocab, X
 
 
+def _ahead(threads: int | None) -> int:
+    """Chunks worked on at once (``threads``: at most that many; default: every core)."""
+    return max(1, min(AHEAD, threads or os.cpu_count() or 1))
+
+
 def _poll(should_stop) -> None:
     if should_stop is not None and should_stop():
         raise StopRequested
 
 
-def _vocabulary(counter: FeatureCounter, settings: Settings, spool: Spool) -> Vocabulary:
-    """The kept features of ``counter``, their words read back from the chunks' text."""
+def vocabulary_from_counts(counter: FeatureCounter, settings: Settings, ask_words,
+                           fetch=None) -> Vocabulary:
+    """The vocabulary of ``counter``'s kept features (min count, polarity, the cap), on
+    either route: their words read back where each was first seen, ``ask_words(chunk,
+    tokens, n)`` giving the words of chunk ``chunk``'s features (bytes, one per line), or
+    what ``fetch`` turns into them (a cluster asks every worker first, then gathers)."""
     kept = counter.finish(settings.min_count, settings.polarity_cutoff,
                           settings.max_features)
     # each chunk's words as bytes, then put in the vocabulary's order: no Python string
     # per feature (IMDB has 840k of them)
-    lines = []
+    asked = []
     for c in np.unique(kept["chunk"]).tolist():
         mine = np.flatnonzero(kept["chunk"] == c)
-        lines.append((mine, words_of(spool, c, kept["token"][mine], kept["n"][mine])))
-    for key in [k for k in spool.keys() if k.startswith("text")]:
-        spool.pop(key)
+        asked.append((mine, ask_words(c, kept["token"][mine], kept["n"][mine])))
+    lines = [(mine, words if fetch is None else fetch(words)) for mine, words in asked]
     return vocabulary_of(kept, interleave_lines(lines, len(kept["hash"])), counter, settings)
 
 
