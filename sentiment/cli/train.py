@@ -23,6 +23,7 @@ from .common import (
     reader_args,
     stream,
 )
+from .epochs import EPOCH_HEADER, EpochLog
 from .guards import CheckpointWriter, GracefulStop, Saving, same_settings
 from .report import DataReport, judge, judge_inputs
 from .workers import one_process, open_shared, said
@@ -99,56 +100,17 @@ def settings_from(args):
         raise SentimentError(f"--{exc.name.replace('_', '-')} {exc.reason}") from None
 
 
-EPOCH_HEADER = f"{'epoch':>5}  {'loss':>7}  {'train':>7}  {'val':>7}  {'reviews/s':>10}  " \
-               f"{'seconds':>7}"
-
-
-def format_epoch(s) -> str:
-    val = f"{s.val_accuracy:7.2%}" if s.val_accuracy is not None else f"{'-':>7}"
-    mark = "  *" if s.best else ""
-    return (f"{s.epoch:5d}  {s.loss:7.4f}  {s.train_accuracy:7.2%}  {val}  "
-            f"{s.reviews_per_second:10,.0f}  {s.seconds:7.2f}{mark}")
-
-
 def cmd_train(args) -> int:
     import time
 
-    from ..io.reader import imdb_paths
-
-    start = time.perf_counter()
-    from ..io.paths import default_model
     from ..memory import one_heap
 
+    start = time.perf_counter()
     one_heap()  # the pipeline's worker threads share one heap
-
-    model_path = Path(args.model) if args.model else default_model()
-    if args.model is None:
-        model_path.parent.mkdir(parents=True, exist_ok=True)
     scheme = label_scheme(args)  # before any download: `--stars FILE` took the file
     settings = settings_from(args).for_labels(multiclass=scheme.kind == "multiclass")
     max_memory = parse_size(args.max_memory)
-    if args.threads is not None and args.threads < 1:
-        raise SentimentError(f"--threads must be at least 1; got {args.threads}")
-    check_writable(model_path, "--model", "the model")
-    if args.plot:
-        from ..plots import check_plot_path
-        check_plot_path(args.plot)
-    test_path = args.test
-    if not args.file:
-        train_path, imdb_test = imdb_paths(download=True)
-        test_path = test_path or imdb_test
-        train_paths = [train_path]
-    else:
-        train_paths = expand_files(args.file)
-        train_path = train_paths[0]
-    positive(args.rounds, "--rounds")
-    if args.cache_dir is not None and not Path(args.cache_dir).is_dir():
-        raise SentimentError(f"{args.cache_dir}: no such folder; create it or choose another "
-                             "--cache-dir")
-    check_distinct({"--model": model_path, "--log": args.log, "--plot": args.plot},
-                   {**{"the training file" + (f" {p}" if len(train_paths) > 1 else ""): p
-                       for p in train_paths},
-                    "the --test file": test_path})
+    model_path, train_paths, test_path = _paths(args)
     source = open_shared(train_paths, args, scheme)  # None: read here, not by the workers
     if source is None:
         sources = [open_reviews(p, args, scheme=scheme) for p in train_paths]
@@ -166,11 +128,62 @@ def cmd_train(args) -> int:
             ahead = TestAhead(test_path, {k: getattr(args, k, None) for k in
                                           ("text_column", "label_column", "encoding")},
                               scheme, settings, Budget(max_memory).ahead().total)
-    log = _open_log(args.log, args.resume) if args.log else None  # before training
-    results = Results()
-
+    epochs = EpochLog(args, Results())  # the log opened before training
     report = DataReport()
+    on_prepared = _on_prepared(args, source, report, epochs.results, ahead)
+    engine = open_engine(args) if not args.resume else one_process(args)
+    with engine as cluster:
+        try:
+            model = _train_or_checkpoint(source, settings, model_path, args, epochs.on_epoch,
+                                         on_prepared, max_memory, report, cluster,
+                                         read=ahead.go if ahead is not None else None)
+            epochs.close()
+            # rebinding frees the full model as the compact one is made (the 500k file's
+            # training weights and vocabulary are ~60 MB)
+            model, features = _for_saving(args, source, model, report)
+            return _finish(args, source, model, features, model_path, test, test_path,
+                           report, epochs.results, start, cluster, ahead)
+        finally:
+            epochs.close()
+            if ahead is not None:
+                ahead.close()
 
+
+def _paths(args) -> tuple[Path, list, str | None]:
+    """(the model's path, the training files, the test file) of ``train``'s flags, each
+    checked before any long work (IMDB fetched when no file is named)."""
+    from ..io.paths import default_model
+    from ..io.reader import imdb_paths
+
+    model_path = Path(args.model) if args.model else default_model()
+    if args.model is None:
+        model_path.parent.mkdir(parents=True, exist_ok=True)
+    if args.threads is not None and args.threads < 1:
+        raise SentimentError(f"--threads must be at least 1; got {args.threads}")
+    check_writable(model_path, "--model", "the model")
+    if args.plot:
+        from ..plots import check_plot_path
+        check_plot_path(args.plot)
+    test_path = args.test
+    if not args.file:
+        train_path, imdb_test = imdb_paths(download=True)
+        test_path = test_path or imdb_test
+        train_paths = [train_path]
+    else:
+        train_paths = expand_files(args.file)
+    positive(args.rounds, "--rounds")
+    if args.cache_dir is not None and not Path(args.cache_dir).is_dir():
+        raise SentimentError(f"{args.cache_dir}: no such folder; create it or choose another "
+                             "--cache-dir")
+    check_distinct({"--model": model_path, "--log": args.log, "--plot": args.plot},
+                   {**{"the training file" + (f" {p}" if len(train_paths) > 1 else ""): p
+                       for p in train_paths},
+                    "the --test file": test_path})
+    return model_path, train_paths, test_path
+
+
+def _on_prepared(args, source, report, results, ahead):
+    """What ``train`` says once the rows are ready, before the first epoch."""
     def on_prepared(model):
         judge_inputs(source.name, model)  # no feature that tells the classes apart
         note(*model.info.pop("notes", []))  # the workers' reading of the files
@@ -196,44 +209,7 @@ def cmd_train(args) -> int:
         if not args.json:
             results.print(EPOCH_HEADER)
 
-    def on_epoch(stats):
-        nonlocal log
-        if log is not None:
-            try:
-                log.write(json.dumps(stats.to_dict()) + "\n")
-                log.flush()
-            except OSError as exc:  # a full disk: the log stops, training does not
-                note(f"warning: {args.log}: cannot write the log ({exc.strerror or exc}); "
-                     "training goes on without it")
-                try:
-                    log.close()
-                except OSError:
-                    pass
-                log = None
-        if args.json:
-            results.print(json.dumps(stats.to_dict()))
-        else:
-            results.print(format_epoch(stats))
-
-    engine = open_engine(args) if not args.resume else one_process(args)
-    with engine as cluster:
-        try:
-            model = _train_or_checkpoint(source, settings, model_path, args, on_epoch,
-                                         on_prepared, max_memory, report, cluster,
-                                         read=ahead.go if ahead is not None else None)
-            if log is not None:
-                log.close()
-                log = None
-            # rebinding frees the full model as the compact one is made (the 500k file's
-            # training weights and vocabulary are ~60 MB)
-            model, features = _for_saving(args, source, model, report)
-            return _finish(args, source, model, features, model_path, test, test_path,
-                           report, results, start, cluster, ahead)
-        finally:
-            if log is not None:
-                log.close()
-            if ahead is not None:
-                ahead.close()
+    return on_prepared
 
 
 def _for_saving(args, source, model, report):
@@ -325,14 +301,6 @@ def label_scheme(args):
         low, high = parse_cuts(args.stars) if args.stars != "auto" else (None, None)
         return LabelScheme("stars", list(BINARY), negative_max=low, positive_min=high)
     return LabelScheme()
-
-
-def _open_log(path, append: bool):
-    try:
-        return open(path, "a" if append else "w", encoding="utf-8")
-    except OSError as exc:
-        raise SentimentError(f"{path}: cannot write the log ({exc.strerror or exc}); "
-                             "choose another --log") from None
 
 
 def _train_or_checkpoint(source, settings, model_path: Path, args, on_epoch, on_prepared,
