@@ -33,7 +33,7 @@ from sklearn.utils.validation import (
 
 from .errors import SentimentError
 from .io.missing import is_missing, labels_out, rows_out, split
-from .nn.network import Network, sigmoid, softmax
+from .nn.network import Network, class_probabilities, label_codes
 from .training.job import Settings, check_multiclass, fit, train
 
 _DEFAULT = Settings()  # the defaults live in one place: the Settings table
@@ -88,17 +88,12 @@ class _NetworkClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X) -> np.ndarray:
         """Probability of each class of ``classes_``, shape (n_samples, n_classes)."""
-        z = self._logits(X)
-        if z.ndim == 2:
-            return softmax(z)
-        p = sigmoid(z)
-        return np.column_stack([1.0 - p, p])
+        return class_probabilities(self._logits(X))
 
     def predict(self, X) -> np.ndarray:
         """The predicted class of each sample, from ``classes_``."""
         z = self._logits(X)  # first: it checks that the estimator is fitted
-        best = z.argmax(axis=1) if z.ndim == 2 else (z > 0).astype(np.intp)
-        return self.classes_[best]
+        return self.classes_[label_codes(z)]
 
 
 class SparseNetworkClassifier(_NetworkClassifier):

@@ -136,23 +136,22 @@ def answers(model, texts: list[str], threshold: float | None, as_json: bool) -> 
     """One line per text: label and its probability, or a JSON object."""
     import numpy as np
 
-    probs, known, best = model.predict_details(texts)
+    scores = model.scores(texts)
+    probs = scores.probabilities()
+    shown = probs[np.arange(len(probs)), scores.codes]  # of the label, as printed
+    labels = scores.labels(threshold, shown)
     classes = model.classes
-    if probs.ndim == 1:  # two classes: P(positive) -> both
-        probs = np.stack([1 - probs, probs], axis=1)
     out = []
-    for text, p, k, i in zip(texts, probs.tolist(), known.tolist(), best.tolist()):
-        label = classes[i]
-        if threshold is not None and p[i] < threshold:
-            label = "uncertain"
+    for text, label, p, q, k in zip(texts, labels.tolist(), shown.tolist(), probs.tolist(),
+                                    scores.known.tolist()):
         if as_json:
             out.append(json.dumps({"text": text, "label": label,
-                                   "probabilities": {c: round(q, 6)
-                                                     for c, q in zip(classes, p)},
+                                   "probabilities": {c: round(v, 6)
+                                                     for c, v in zip(classes, q)},
                                    "known_features": k}))
         else:
             flag = "" if k else "\t(no known words)"
-            out.append(f"{label}\t{p[i]:.4f}{flag}")
+            out.append(f"{label}\t{p:.4f}{flag}")
     return out
 
 

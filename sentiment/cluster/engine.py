@@ -102,23 +102,17 @@ class Engine:
     def mapper(self, model, ahead: int | None = None):
         """``map(fn, items, arg)``: ``(item, fn(model, arg(item)))`` in the order of
         ``items``, the calls running on the workers (the model sent to each once), at most
-        ``ahead`` at a time. A call whose worker dies is run again on another."""
-        from collections import deque
+        ``ahead`` at a time (:func:`~sentiment.model.scoring.in_order`, the queue of
+        one process's scoring). A call whose worker dies is run again on another."""
+        from ..model.scoring import in_order
 
         client = self.client
         ahead = ahead or 2 * max(len(self.workers), 1)
         [held] = client.scatter([model], broadcast=True, hash=False)
 
         def run(fn, items, arg):
-            pending: deque = deque()
-            for item in items:
-                pending.append((item, client.submit(fn, held, arg(item), pure=False)))
-                if len(pending) > ahead:
-                    item, future = pending.popleft()
-                    yield item, result(future)
-            while pending:
-                item, future = pending.popleft()
-                yield item, result(future)
+            return in_order(lambda item: client.submit(fn, held, arg(item), pure=False),
+                            items, ahead, result)
         return run
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..io.labels import numeric_classes
+from ..nn.network import label_codes
 
 
 def evaluate_model(model, texts, labels) -> dict:
@@ -30,7 +31,7 @@ def evaluate_chunks(model, chunks, ahead: int = 2, mapper=None, logits=None) -> 
     scored = prefetch(lambda chunk: logits(chunk[0]), chunks, ahead) \
         if mapper is None else mapper(model_logits, chunks, lambda chunk: chunk[0])
     for (_, labels), z in scored:
-        predicted = z.argmax(axis=1) if z.ndim == 2 else (z > 0).astype(np.int64)
+        predicted = label_codes(z)
         y = np.asarray(labels).astype(np.int64) if k > 2 else \
             (np.asarray(labels) > 0).astype(np.int64)
         confusion += np.bincount(y * k + predicted, minlength=k * k)

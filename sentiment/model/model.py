@@ -15,8 +15,9 @@ from ..errors import SentimentError
 from ..features.vocab import MANY_LOOKUPS, Vocabulary
 from ..io.labels import BINARY, LabelScheme
 from ..io.missing import labels_out, rows_out, split
-from ..nn.network import Network, sigmoid, softmax
+from ..nn.network import Network, probabilities
 from . import fileformat as modelfile
+from .scoring import Scores
 
 LABELS = BINARY
 
@@ -103,40 +104,49 @@ class Model:
         """The class names as an array: the columns of :meth:`predict_proba`."""
         return np.array(self.classes, dtype=object)
 
+    def scores(self, texts, *, batch: bool = False) -> Scores:
+        """The :class:`~sentiment.model.scoring.Scores` of ``texts``: their logits, and the
+        labels and probabilities that follow; every prediction goes through here.
+
+        By default the texts are encoded with numpy alone (``predict`` starts fast) and
+        each one's known features are counted. ``batch``: a file's chunk, through
+        :meth:`logits` (one sparse matrix, or a compact model's summed weights). The
+        encoding is the same; with K classes or a compact model, the logits agree to float32
+        rounding only (the sums run in another order), which is why each caller keeps its
+        way.
+        """
+        if batch:
+            return Scores(self.logits(texts), self.classes)
+        data, indices, indptr, known = self.vocab.encode_arrays(
+            text_list(texts), binary=self.values != "count")
+        data = self.apply_values(data, indices)
+        return Scores(self.net.logits_arrays(data, indices, indptr), self.classes, known)
+
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Probability of each class for each text, shape (n_texts, n_classes), columns
         in the order of :attr:`classes_` (numpy only: fast to start). A pandas Series
         gives a DataFrame on its index, one column per class; a missing text (None, NaN)
         a row of NaN."""
         texts, missing, index = split(texts)
-        p = self.predict_details(texts)[0]
-        p = np.column_stack([1 - p, p]) if p.ndim == 1 else p
-        return rows_out(p, missing, index, self.classes)
+        return rows_out(self.scores(texts).probabilities(), missing, index, self.classes)
 
     def predict_details(self, texts: Sequence[str]
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Return (probability of positive, known features, label index) for each text;
         with K classes, the probabilities are (n, K) and the label the most likely.
 
-        The label is the logit's sign, as in ``evaluate`` and batch scoring: a float32
-        probability rounds to exactly 0.5 for logits within about 1e-7 of zero.
+        The label is the logit's sign (:func:`~sentiment.nn.network.label_codes`), as in
+        ``evaluate`` and batch scoring.
         """
-        data, indices, indptr, known = self.vocab.encode_arrays(
-            text_list(texts), binary=self.values != "count")
-        data = self.apply_values(data, indices)
-        logits = self.net.logits_arrays(data, indices, indptr)
-        if logits.ndim == 2:
-            return softmax(logits), known, logits.argmax(axis=1)
-        return sigmoid(logits), known, (logits > 0).astype(np.int8)
+        scores = self.scores(texts)
+        return probabilities(scores.logits), scores.known, scores.codes
 
     def predict(self, texts: Sequence[str]) -> list[str]:
         """The most likely class of each text (a list of texts in, a list of labels out;
         a pandas Series in, a Series on its index out). A missing text (None, NaN) gets
         the label None."""
         texts, missing, index = split(texts)
-        classes = self.classes
-        labels = [classes[i] for i in self.predict_details(texts)[2].tolist()]
-        return labels_out(labels, missing, index)
+        return labels_out(self.scores(texts).labels().tolist(), missing, index)
 
     # -- persistence ------------------------------------------------------------------------
     def save(self, path: str | os.PathLike, checkpoint: tuple[dict, dict] | None = None,

@@ -1,9 +1,14 @@
-"""Batch scoring: ``predict --file reviews.csv`` labels every row of a review file.
+"""Scoring: a model's logits as labels and probabilities, and whole review files scored.
 
-The output keeps the input's columns and adds ``label`` and ``probability`` (of that label),
-as CSV or as JSON lines. The whole file is encoded as one sparse matrix and scored in a
-few sparse products (:meth:`Model.encode` and :meth:`Network.logits`), not text by text:
-the 25,000 IMDB test reviews take a few seconds, most of it reading and tokenizing.
+:class:`Scores` (what :meth:`Model.scores <sentiment.model.model.Model.scores>` returns) is
+the one route from logits to class codes, labels and probabilities, for ``predict``,
+``predict --file``, the server and the model's own ``predict``.
+
+``predict --file reviews.csv`` labels every row of a review file: the output keeps the
+input's columns and adds ``label`` and ``probability`` (of that label), as CSV or as JSON
+lines. The whole file is encoded as one sparse matrix and scored in a few sparse products
+(:meth:`Model.scores` with ``batch``), not text by text: the 25,000 IMDB test reviews take
+a few seconds, most of it reading and tokenizing.
 """
 from __future__ import annotations
 
@@ -16,32 +21,76 @@ import numpy as np
 
 from ..errors import SentimentError
 from ..io.files import atomic_write
-from ..nn.network import sigmoid, softmax
+from ..nn.network import class_probabilities, label_codes, label_probability
 
 UNCERTAIN = "uncertain"
 EMPTY = ""  # the label of a row whose text is empty: kept in place, not scored
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
 
-def score_texts(model, texts: list[str], threshold: float | None = None):
-    """Return (labels, probability of each label) for many texts at once.
+class Scores:
+    """What a model's logits for some texts say: each text's class (:attr:`codes`, and by
+    name :meth:`labels`) and the probabilities (:meth:`probabilities` of each class,
+    :meth:`label_probability` of the label). Made by :meth:`Model.scores
+    <sentiment.model.model.Model.scores>`; ``known``: each text's number of known
+    features, where counted (None otherwise)."""
 
-    A label is ``negative`` or ``positive`` by the sign of the logit (as ``evaluate``
-    decides), or with K classes the most likely class, or ``uncertain`` when its
-    probability is below ``threshold``.
+    def __init__(self, logits: np.ndarray, classes, known: np.ndarray | None = None):
+        self.logits, self.classes, self.known = logits, list(classes), known
+        self.codes = label_codes(logits)
+
+    def __len__(self) -> int:
+        return len(self.logits)
+
+    def probabilities(self) -> np.ndarray:
+        """The probability of each class, (n, K), in the logits' precision."""
+        return class_probabilities(self.logits)
+
+    def label_probability(self) -> np.ndarray:
+        """The probability of each text's label, float64 (see
+        :func:`~sentiment.nn.network.label_probability`)."""
+        return label_probability(self.logits)
+
+    def labels(self, threshold: float | None = None, probability=None) -> np.ndarray:
+        """Each text's class name (an array of objects), or ``uncertain`` where
+        ``probability`` (default: :meth:`label_probability`) is below ``threshold``."""
+        labels = np.array(self.classes, dtype=object)[self.codes]
+        if threshold is not None:
+            if probability is None:
+                probability = self.label_probability()
+            # in float64, as Python compares floats (float32 would round it)
+            labels[np.asarray(probability, dtype=np.float64) < threshold] = UNCERTAIN
+        return labels
+
+
+def score_texts(model, texts: list[str], threshold: float | None = None):
+    """Return (labels, probability of each label) for many texts at once: a file's chunk,
+    scored as one sparse matrix (:meth:`Model.scores <sentiment.model.model.Model.scores>`
+    with ``batch``). A label is the model's class (:func:`~sentiment.nn.network.label_codes`),
+    or ``uncertain`` when its probability is below ``threshold``.
     """
-    logits = model.logits(texts).astype(np.float64)
-    if logits.ndim == 2:  # K classes: the most likely, and its probability
-        best = logits.argmax(axis=1)
-        labels = np.array(model.classes, dtype=object)[best]
-        probability = softmax(logits)[np.arange(len(best)), best]
-    else:
-        negative, positive = model.classes  # negative/positive, or two named classes
-        labels = np.where(logits > 0, positive, negative).astype(object)
-        probability = sigmoid(np.abs(logits))  # of the label, in [0.5, 1]
-    if threshold is not None:
-        labels[probability < threshold] = UNCERTAIN
-    return labels, probability
+    scores = model.scores(texts, batch=True)
+    probability = scores.label_probability()
+    return scores.labels(threshold, probability), probability
+
+
+def in_order(submit, items, ahead: int, result=None):
+    """``(item, result(submit(item)))`` for each of ``items``, in their order, with up to
+    ``ahead`` submitted calls more running while the caller handles a result: the bounded
+    queue of :func:`prefetch` (threads) and of a cluster's mapper (workers). ``submit``
+    returns a future; ``result`` waits for one (default: its ``result()``)."""
+    from collections import deque
+
+    wait = result or (lambda future: future.result())
+    pending: deque = deque()
+    for item in items:
+        pending.append((item, submit(item)))
+        if len(pending) > ahead:
+            item, future = pending.popleft()
+            yield item, wait(future)
+    while pending:
+        item, future = pending.popleft()
+        yield item, wait(future)
 
 
 def prefetch(fn, items, ahead: int = 2):
@@ -49,19 +98,10 @@ def prefetch(fn, items, ahead: int = 2):
     ``fn`` calls running on worker threads while the caller handles the previous result
     and the next item is read (hashing, lookups and sparse products release the GIL for
     most of their time)."""
-    from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max(ahead, 1)) as pool:
-        pending: deque = deque()
-        for item in items:
-            pending.append((item, pool.submit(fn, item)))
-            if len(pending) > ahead:
-                item, future = pending.popleft()
-                yield item, future.result()
-        while pending:
-            item, future = pending.popleft()
-            yield item, future.result()
+        yield from in_order(lambda item: pool.submit(fn, item), items, ahead)
 
 
 def check_threshold(threshold: float | None, n_classes: int = 2) -> None:

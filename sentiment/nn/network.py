@@ -43,6 +43,38 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e
 
 
+def label_codes(logits: np.ndarray) -> np.ndarray:
+    """The class each row's logits pick: the sign of one logit (1: positive, 0: negative;
+    int8) or the largest of K (its position). The one rule from logits to labels: a
+    float32 probability rounds to exactly 0.5 for logits within about 1e-7 of zero, so
+    the label is never read off a probability."""
+    if logits.ndim == 2:
+        return logits.argmax(axis=1)
+    return (logits > 0).astype(np.int8)
+
+
+def probabilities(logits: np.ndarray) -> np.ndarray:
+    """P(positive) of each row for one logit per row, or the K probabilities (n, K)."""
+    return softmax(logits) if logits.ndim == 2 else sigmoid(logits)
+
+
+def class_probabilities(logits: np.ndarray) -> np.ndarray:
+    """The probability of each class, (n, K) for two classes too (columns: negative,
+    positive)."""
+    p = probabilities(logits)
+    return p if p.ndim == 2 else np.column_stack([1 - p, p])
+
+
+def label_probability(logits: np.ndarray) -> np.ndarray:
+    """The probability of the label each row's logits pick (:func:`label_codes`), in
+    float64: ``sigmoid(|z|)`` for one logit, exact where ``1 - p`` would lose the digits
+    of a confident negative."""
+    z = np.asarray(logits).astype(np.float64)
+    if z.ndim == 2:
+        return softmax(z)[np.arange(len(z)), z.argmax(axis=1)]
+    return sigmoid(np.abs(z))
+
+
 def log_loss_logits(z: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None
                     ) -> float:
     """Mean cross-entropy from logits, exact for any z: ``log(1 + e^z) - y z`` for one
@@ -163,8 +195,7 @@ class Network:
 
     def predict_proba(self, X) -> np.ndarray:
         """Probability that each row of ``X`` is positive; (n, K) for K classes."""
-        z = self.logits(X)
-        return sigmoid(z) if z.ndim == 1 else softmax(z)
+        return probabilities(self.logits(X))
 
 
 # -- layer-1 kernels: one review at a time (stages 1-4) ---------------------------------

@@ -21,13 +21,12 @@ import numpy as np
 def score_jobs(model, jobs: list[tuple[list[str], bool]]) -> list[str]:
     """For each job (texts, every class's probability or not), the JSON text of its list of
     predictions, scored with the others in one call. ``score`` is the probability of the
-    label; the label is the one ``predict`` gives (the logit's sign, or the most likely)."""
+    label; the label is the one ``predict`` gives (:meth:`Model.scores
+    <sentiment.model.model.Model.scores>`)."""
     texts = jobs[0][0] if len(jobs) == 1 else [t for job in jobs for t in job[0]]
-    probs, _, best = model.predict_details(texts)
-    if probs.ndim == 1:  # two classes: P(positive) -> both
-        probs = np.stack([1 - probs, probs], axis=1)
-    probs = np.round(probs.astype(np.float64), 6).tolist()
-    best = best.tolist()
+    scores = model.scores(texts)
+    probs = np.round(scores.probabilities().astype(np.float64), 6).tolist()
+    best = scores.codes.tolist()
     heads = [f'{{"label":{_quote(c)},"score":' for c in model.classes]
     keys = [f"{_quote(c)}:" for c in model.classes]
     out, at = [], 0
