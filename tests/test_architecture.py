@@ -9,7 +9,13 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "sentiment"
 MAX_LINES = 400
+MAX_FUNCTION_LINES = 80
+MAX_MODULES = 15  # in one folder
 OUTER = ("cli", "lab", "serve")  # the floors around the core, which never imports them
+#: the rooms of the core, each importing only rooms of a lower rank (and itself): the
+#: errors and the allocator at the bottom, the scikit-learn estimators and plots at the top
+RANKS = {"errors": 0, "memory": 0, "native": 1, "io": 1, "features": 2, "nn": 2, "model": 3,
+         "training": 4, "cluster": 5, "plots": 6, "estimator": 6}
 
 
 def modules() -> dict[str, Path]:
@@ -64,12 +70,12 @@ def graph() -> dict[str, set[str]]:
 
 
 def floor(name: str) -> str:
-    """core, cli, lab or serve; ``python -m sentiment`` (``__main__``) is the command line's
-    door."""
+    """core, cli, lab or serve (the core: the package and its rooms, ``sentiment.training``
+    ...); ``python -m sentiment`` (``__main__``) is the command line's door."""
     if name == "sentiment.__main__":
         return "cli"
     parts = name.split(".")
-    return parts[1] if len(parts) > 2 or (len(parts) == 2 and parts[1] in OUTER) else "core"
+    return parts[1] if len(parts) >= 2 and parts[1] in OUTER else "core"
 
 
 def find_cycle(g: dict[str, set[str]]) -> list[str] | None:
@@ -102,7 +108,7 @@ def find_cycle(g: dict[str, set[str]]) -> list[str] | None:
 def test_the_graph_sees_lazy_and_relative_imports():
     g = graph()
     assert "sentiment.lab.stages" in g["sentiment.cli.lab"]  # inside a function
-    assert "sentiment.model.fileformat" in g["sentiment.model.model"]  # "from . import modelfile"
+    assert "sentiment.model.fileformat" in g["sentiment.model.model"]  # "from . import x"
     assert "sentiment.cli.train" not in g["sentiment.cli"]  # by name only (import_module)
     assert "sentiment.native._fast" in g["sentiment.native.loops"]  # compiled
 
@@ -116,12 +122,110 @@ def test_no_import_cycles():
     assert find_cycle(graph()) is None
 
 
+def test_floors_are_told_apart():
+    assert floor("sentiment.training.loop") == floor("sentiment.errors") == "core"
+    assert floor("sentiment.cli.train") == "cli" and floor("sentiment.serve.app") == "serve"
+
+
 def test_floors_import_one_way():
     wrong = [f"{a} imports {b}" for a, targets in graph().items() for b in targets
              if (floor(a) == "core" and floor(b) in OUTER)
              or (floor(a) == "lab" and floor(b) == "cli")
              or (floor(a) == "serve" and floor(b) in ("cli", "lab"))]
     assert wrong == []
+
+
+def room(name: str) -> str | None:
+    """The room of a core module (``sentiment.training.loop``: training; a top-level module
+    is a room of its own), None for the package's door (``sentiment``) and the floors."""
+    parts = name.split(".")
+    if len(parts) < 2 or floor(name) != "core":
+        return None
+    return parts[1]
+
+
+def test_every_room_of_the_core_has_a_rank():
+    rooms = {room(n) for n in graph()} - {None}
+    assert rooms == set(RANKS)
+
+
+def test_rooms_import_only_lower_rooms():
+    wrong = [f"{a} imports {b}" for a, targets in graph().items() for b in targets
+             if room(a) is not None and room(b) is not None and room(a) != room(b)
+             and RANKS[room(b)] >= RANKS[room(a)]]
+    assert wrong == []
+
+
+def test_the_rank_check_catches_an_upward_import():
+    assert RANKS[room("sentiment.training.loop")] > RANKS[room("sentiment.model.model")]
+    assert room("sentiment.cli.train") is None and room("sentiment") is None
+
+
+def private_imports(name: str, path: Path, known: set[str]) -> list[str]:
+    """``module.name`` of each private name (``_x``) ``name`` imports from another module of
+    the package (a private module itself, like the compiled ``_fast``, is not a name)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        base = node.module or ""
+        if node.level:
+            anchor = package.split(".")
+            anchor = anchor[:len(anchor) - (node.level - 1)]
+            base = ".".join(anchor + ([base] if base else []))
+        if base.split(".")[0] != "sentiment":
+            continue
+        found += [f"{base}.{a.name}" for a in node.names if a.name.startswith("_")
+                  and not a.name.startswith("__") and f"{base}.{a.name}" not in known]
+    return found
+
+
+def test_no_private_name_is_imported_from_another_module():
+    mods = modules()
+    found = {name: private for name, path in mods.items() if path.suffix == ".py"
+             and (private := private_imports(name, path, set(mods)))}
+    assert found == {}
+
+
+def test_the_private_import_check_sees_one(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text("from .loop import _hidden, drive\nfrom . import _fast\n")
+    known = {"sentiment.training.loop", "sentiment.training._fast"}
+    assert private_imports("sentiment.training.m", path, known) == \
+        ["sentiment.training.loop._hidden"]
+
+
+def long_functions(path: Path, limit: int = MAX_FUNCTION_LINES) -> dict[str, int]:
+    """Functions and methods of ``path`` over ``limit`` lines (decorators not counted)."""
+    return {f"{path.name}:{node.name}": n
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and (n := node.end_lineno - node.lineno + 1) > limit}
+
+
+def test_no_function_is_too_long():
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        found.update(long_functions(path))
+    assert found == {}
+
+
+def test_the_function_length_check_counts_lines(tmp_path):
+    path = tmp_path / "f.py"
+    path.write_text("def short():\n    return 1\n\n\ndef long():\n" + "    x = 1\n" * 80)
+    assert long_functions(path) == {"f.py:long": 81}
+
+
+def test_no_folder_holds_too_many_modules():
+    """Python modules and C sources, beside each folder's ``__init__``."""
+    crowded = {}
+    for folder in [PACKAGE, *(p for p in PACKAGE.rglob("*") if p.is_dir())]:
+        n = sum(1 for p in folder.iterdir() if p.suffix in (".py", ".c")
+                and p.name != "__init__.py")
+        if n > MAX_MODULES:
+            crowded[str(folder.relative_to(PACKAGE.parent))] = n
+    assert crowded == {}
 
 
 def test_no_module_is_too_long():
