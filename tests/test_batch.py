@@ -114,6 +114,53 @@ def test_accuracy_equals_evaluate(model_file, reviews_csv, capsys):
     assert accuracy == evaluated
 
 
+def test_one_rule_from_logits_to_labels_and_probabilities():
+    from sentiment.model.scoring import UNCERTAIN, Scores
+    from sentiment.nn.network import (
+        class_probabilities,
+        label_codes,
+        label_probability,
+        sigmoid,
+    )
+
+    z = np.array([-3.0, -1e-8, 0.0, 1e-8, 0.2, 40.0], dtype=np.float32)
+    assert label_codes(z).tolist() == [0, 0, 0, 1, 1, 1]  # the sign, never p > 0.5
+    p = class_probabilities(z)
+    np.testing.assert_array_equal(p[:, 1], sigmoid(z))
+    np.testing.assert_allclose(p.sum(axis=1), 1, rtol=1e-6)
+    assert label_probability(z).dtype == np.float64
+    np.testing.assert_array_equal(label_probability(z), sigmoid(np.abs(z.astype(np.float64))))
+    scores = Scores(z, ["neg", "pos"])
+    assert scores.labels().tolist() == ["neg", "neg", "neg", "pos", "pos", "pos"]
+    assert scores.labels(0.9).tolist() == ["neg"] + [UNCERTAIN] * 4 + ["pos"]
+    k = np.array([[0.0, 2.0, 1.0], [3.0, 3.0, -1.0]], dtype=np.float32)
+    assert label_codes(k).tolist() == [1, 0]  # a tie: the first class
+    three = Scores(k, ["a", "b", "c"])
+    assert three.labels().tolist() == ["b", "a"]
+    np.testing.assert_allclose(three.label_probability(), three.probabilities().max(axis=1),
+                               rtol=1e-6)
+
+
+def test_in_order_keeps_the_order_and_a_bounded_queue():
+    from concurrent.futures import Future
+
+    from sentiment.model.scoring import in_order, prefetch
+
+    submitted, out = [], []
+
+    def submit(item):
+        submitted.append(item)
+        future = Future()
+        future.set_result(item * 2)
+        return future
+
+    for item, result in in_order(submit, range(7), ahead=2):
+        out.append((item, result))
+        assert len(submitted) - len(out) <= 2  # at most two calls ahead of the caller
+    assert out == [(i, 2 * i) for i in range(7)]
+    assert list(prefetch(lambda i: i * i, range(5), ahead=0)) == [(i, i * i) for i in range(5)]
+
+
 def test_threshold_marks_uncertain_rows(model_file, reviews_csv, capsys):
     path, _ = model_file
     main(["predict", "--file", str(reviews_csv), "--model", str(path)])
