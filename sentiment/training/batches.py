@@ -17,6 +17,7 @@ from ..nn.network import (
     RowCompactor,
     csr_backward_add,
     csr_forward,
+    label_codes,
     layer1_dense,
     layer1_rows,
     log_loss_logits,
@@ -67,9 +68,9 @@ def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
     """Share of rows whose logits pick the label ``y`` (0/1; class positions for K)."""
     if not len(y):
         return float("nan")
-    if logits.ndim == 2:
-        return float(np.mean(logits.argmax(axis=1) == np.asarray(y).astype(np.int64)))
-    return float(np.mean((logits > 0) == (np.asarray(y) > 0.5)))
+    y = np.asarray(y)
+    truth = y.astype(np.int64) if logits.ndim == 2 else (y > 0.5)
+    return float(np.mean(label_codes(logits) == truth))
 
 
 def _output_delta(z2: np.ndarray, y: np.ndarray, loss: str) -> np.ndarray:
