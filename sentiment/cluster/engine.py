@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -29,6 +30,29 @@ from ..training.budget import DEFAULT_MAX_MEMORY
 from ..training.pipeline import Tally, check_vocabulary, vocabulary_from_counts
 from ..training.settings import Settings
 from . import partitions as parts
+
+
+@dataclass
+class ClusterRows:
+    """What both passes on a cluster made, as :class:`~sentiment.training.pipeline.Prepared`
+    is one process's: the vocabulary, each group's rows (futures on its worker, by group
+    name) and their sizes, and what was counted on the way. ``recoverable``: the rows can
+    be rebuilt after a lost worker (the workers read them); ``keep``: what rebuilding them
+    needs (the vocabulary's future), held while they are used."""
+
+    vocab: object
+    rows: dict
+    sizes: dict
+    times: dict
+    n_train: int
+    n_val: int
+    n_positive: int
+    count_threshold: int
+    recoverable: bool
+    describe: object = None  # describe(group): the parts a group was read from
+    keep: object = None
+    parts: int | None = None
+    notes: list = field(default_factory=list)
 
 INSTALL = 'pip install -e ".[dask]"'
 
@@ -172,7 +196,8 @@ def result(future):
 
 
 def prepare(engine: Engine, chunks, settings: Settings, *, classes=None,
-            max_memory: int = DEFAULT_MAX_MEMORY, should_stop=None, progress=None) -> dict:
+            max_memory: int = DEFAULT_MAX_MEMORY, should_stop=None,
+            progress=None) -> ClusterRows:
     """Both passes on the workers, of chunks the driver reads and sends; return the
     vocabulary, each worker's rows (futures) and what was counted on the way."""
     client, workers = engine.client, engine.workers
@@ -199,10 +224,9 @@ def prepare(engine: Engine, chunks, settings: Settings, *, classes=None,
     groups = {w: [i for i, (v, _) in enumerate(futures) if v == w] for w in workers}
     rows, sizes, _ = build_rows(engine, futures, groups, vocab, settings, remap)
     times["encode"] = time.perf_counter() - t
-    return {"vocab": vocab, "rows": rows, "sizes": sizes, "times": times,
-            "n_train": tally.n_rows - tally.n_val, "n_val": tally.n_val,
-            "n_positive": 0 if classes is not None else tally.n_positive,
-            "count_threshold": counter.threshold, "recoverable": False}
+    return ClusterRows(vocab, rows, sizes, times, tally.n_rows - tally.n_val, tally.n_val,
+                       0 if classes is not None else tally.n_positive, counter.threshold,
+                       recoverable=False)
 
 
 def build_vocabulary(engine: Engine, held: list, settings: Settings, classes=None,

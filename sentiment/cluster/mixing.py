@@ -22,7 +22,7 @@ from ..training.budget import DEFAULT_MAX_MEMORY
 from ..training.job import calibrated, checkpoints_to, keep_stopped, new_model, settings_for
 from ..training.loop import TrainerState, TrainingStopped, drive
 from ..training.settings import Settings
-from .engine import Engine, prepare
+from .engine import ClusterRows, Engine, prepare
 from .rounds import Rounds
 from .spread import SharedFiles, prepare_parts
 
@@ -102,13 +102,12 @@ def train_cluster(engine: Engine, chunks, settings: Settings, *, scheme: LabelSc
         raise TrainingStopped("stopped before the first epoch", "interrupted", None) from None
     if classes is not None:
         scheme.classes = classes.sorted_names()
-    settings = _scaled(settings, len(ready["rows"]), note) if scale_lr else settings
+    settings = _scaled(settings, len(ready.rows), note) if scale_lr else settings
     model = _model_of(ready, settings, scheme, rounds, how)
-    loop = Rounds(engine, ready["rows"], recoverable=ready["recoverable"],
-                  describe=ready.get("describe"), timeout=round_timeout, note=note,
+    loop = Rounds(engine, ready.rows, recoverable=ready.recoverable,
+                  describe=ready.describe, timeout=round_timeout, note=note,
                   # each group's rows were made on the worker it is named after
-                  workers=list(ready["rows"]), holders={g: g for g in ready["rows"]})
-    del ready
+                  workers=list(ready.rows), holders={g: g for g in ready.rows})
     if on_prepared is not None:
         on_prepared(model)
     step = MixingStep(loop, model.net.params(), settings, rounds, how, should_stop)
@@ -126,6 +125,7 @@ def train_cluster(engine: Engine, chunks, settings: Settings, *, scheme: LabelSc
     model.info["moved"] = loop.summary()
     model.info["events"] = loop.events
     model.history = [h.to_dict() for h in history]
+    del ready  # held to here: rows rebuilt after a lost worker need its vocabulary
     return model
 
 
@@ -205,19 +205,19 @@ def _check_settings(settings: Settings, classes, chunks) -> None:
         raise SentimentError("K classes are read by the driver on a cluster (--read driver)")
 
 
-def _model_of(ready: dict, settings: Settings, scheme: LabelScheme, rounds: int,
+def _model_of(ready: ClusterRows, settings: Settings, scheme: LabelScheme, rounds: int,
               how: str) -> Model:
     """The model to train (:func:`~sentiment.training.job.new_model`), with what preparing
     counted."""
-    sizes = ready["sizes"]
-    model, _ = new_model(ready["vocab"], settings, scheme)
-    model.info.update({"n_train": ready["n_train"], "n_val": ready["n_val"],
-                       "n_positive": ready["n_positive"], "times": ready["times"],
+    sizes = ready.sizes
+    model, _ = new_model(ready.vocab, settings, scheme)
+    model.info.update({"n_train": ready.n_train, "n_val": ready.n_val,
+                       "n_positive": ready.n_positive, "times": ready.times,
                        "nnz": sum(s["nnz"] for s in sizes.values()),
-                       "shards": len(ready["rows"]),
+                       "shards": len(ready.rows),
                        "workers": {w: s["train"] for w, s in sizes.items()},
-                       "rounds": rounds, "mix": how, "parts": ready.get("parts"),
-                       "notes": ready.get("notes", []),
+                       "rounds": rounds, "mix": how, "parts": ready.parts,
+                       "notes": ready.notes,
                        "cache": {"memory_bytes": 0, "disk_bytes": 0, "folder": None,
-                                 "count_threshold": ready["count_threshold"]}})
+                                 "count_threshold": ready.count_threshold}})
     return model

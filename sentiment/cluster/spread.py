@@ -23,7 +23,7 @@ from ..training.budget import DEFAULT_MAX_MEMORY, Budget
 from ..training.pipeline import Tally
 from ..training.settings import Settings
 from . import partitions as parts
-from .engine import Engine, build_rows, build_vocabulary, result
+from .engine import ClusterRows, Engine, build_rows, build_vocabulary, result
 from .remote import Layout, read_part, summary
 from .splits import Part, plan
 
@@ -55,7 +55,7 @@ class SharedFiles:
 
 def prepare_parts(engine: Engine, shared: SharedFiles, settings: Settings, *,
                   max_memory: int = DEFAULT_MAX_MEMORY, should_stop=None,
-                  progress=None) -> dict:
+                  progress=None) -> ClusterRows:
     """Both passes on the workers, each reading its parts; the vocabulary, each group's
     rows (futures), what was counted, and ``describe(group)``: the parts it was read from."""
     client, workers = engine.client, engine.workers
@@ -88,11 +88,10 @@ def prepare_parts(engine: Engine, shared: SharedFiles, settings: Settings, *,
     def describe(group: str) -> str:
         return ", ".join(pieces[i].describe() for i in groups.get(group, []))
 
-    return {"vocab": vocab, "rows": rows, "sizes": sizes, "times": times,
-            "n_train": tally.n_rows - tally.n_val, "n_val": tally.n_val,
-            "n_positive": tally.n_positive, "count_threshold": counter.threshold,
-            "recoverable": True, "describe": describe, "keep": kept, "parts": len(pieces),
-            "notes": _notes(shared, told, pieces)}
+    return ClusterRows(vocab, rows, sizes, times, tally.n_rows - tally.n_val, tally.n_val,
+                       tally.n_positive, counter.threshold, recoverable=True,
+                       describe=describe, keep=kept, parts=len(pieces),
+                       notes=_notes(shared, told, pieces))
 
 
 def _told(client, read: list, pieces: list[Part], should_stop, progress) -> list[dict]:
