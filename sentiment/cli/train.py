@@ -186,7 +186,6 @@ def _on_prepared(args, source, report, results, ahead):
     """What ``train`` says once the rows are ready, before the first epoch."""
     def on_prepared(model):
         judge_inputs(source.name, model)  # no feature that tells the classes apart
-        note(*model.info.pop("notes", []))  # the workers' reading of the files
         if ahead is not None:  # the child looks its chunks up while the model trains
             ahead.vocabulary(model.vocab)
         table = source.labels.table if model.scheme.kind == "multiclass" else None

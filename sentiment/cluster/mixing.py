@@ -19,7 +19,14 @@ from ..io.labels import LabelScheme
 from ..model.model import Model
 from ..nn.optim import Adagrad
 from ..training.budget import DEFAULT_MAX_MEMORY
-from ..training.job import calibrated, checkpoints_to, keep_stopped, new_model, settings_for
+from ..training.job import (
+    calibrated,
+    check_classes,
+    checkpoints_to,
+    keep_stopped,
+    new_model,
+    settings_for,
+)
 from ..training.loop import TrainerState, TrainingStopped, drive
 from ..training.settings import Settings
 from .engine import ClusterRows, Engine, prepare
@@ -100,14 +107,15 @@ def train_cluster(engine: Engine, chunks, settings: Settings, *, scheme: LabelSc
                             should_stop=should_stop, progress=progress)
     except StopRequested:
         raise TrainingStopped("stopped before the first epoch", "interrupted", None) from None
-    if classes is not None:
-        scheme.classes = classes.sorted_names()
+    check_classes(scheme, classes, resumed=False)
     settings = _scaled(settings, len(ready.rows), note) if scale_lr else settings
     model = _model_of(ready, settings, scheme, rounds, how)
     loop = Rounds(engine, ready.rows, recoverable=ready.recoverable,
                   describe=ready.describe, timeout=round_timeout, note=note,
                   # each group's rows were made on the worker it is named after
                   workers=list(ready.rows), holders={g: g for g in ready.rows})
+    for line in ready.notes if note is not None else ():
+        note(line)  # the workers' reading of the files
     if on_prepared is not None:
         on_prepared(model)
     step = MixingStep(loop, model.net.params(), settings, rounds, how, should_stop)
@@ -217,7 +225,6 @@ def _model_of(ready: ClusterRows, settings: Settings, scheme: LabelScheme, round
                        "shards": len(ready.rows),
                        "workers": {w: s["train"] for w, s in sizes.items()},
                        "rounds": rounds, "mix": how, "parts": ready.parts,
-                       "notes": ready.notes,
                        "cache": {"memory_bytes": 0, "disk_bytes": 0, "folder": None,
                                  "count_threshold": ready.count_threshold}})
     return model
