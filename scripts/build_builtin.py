@@ -1,4 +1,4 @@
-"""Build the model shipped inside the package: ``sentiment/models/imdb.npz``.
+"""Build the model shipped inside the package: ``sentiment/model/imdb.npz``.
 
 It is what the default ``train`` writes on the IMDB train split (the compact model),
 scored on the test split; the file records what it was trained on, which ``predict``
