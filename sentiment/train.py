@@ -133,9 +133,37 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
             z = np.concatenate([net.logits(X) for X, _ in ready.val.parts()])
             model.info["temperature"] = calibrate_logits(net, z, ready.val.labels())
             model.info["val_answers"] = answer_counts(z, scheme.n_classes)
+            if settings.refit and resume is None and settings.small(n_train):
+                model.net = refit(ready, settings, scheme.n_classes,
+                                  model.info["temperature"], threads)
+                model.info["refit"] = {"rows": n_train + n_val, "epochs": settings.epochs}
         times["train"] = time.perf_counter() - t
     model.history = [h.to_dict() for h in history]
     return model
+
+
+def refit(ready, settings: Settings, n_classes: int, temperature: float,
+          threads: int | None = None) -> Network:
+    """A network trained afresh on the training and validation rows of a small file
+    (:meth:`Settings.small`) together, for all the epochs chosen for the file (the
+    learning rate decaying to 0 over them, as in the first pass), with the ``temperature``
+    the first network's validation rows chose folded into its output layer. The
+    vocabulary and its input values stay the training rows'. Stopping at the epoch the
+    first pass kept scored lower on the validation files and no higher in 5-fold
+    cross-validation (docs/languages.md): a few hundred rows choose it noisily."""
+    import scipy.sparse as sp
+
+    parts = [p for rows in (ready.train, ready.val) for p in rows.parts()]
+    X = sp.vstack([X for X, _ in parts], format="csr")
+    y = np.concatenate([y for _, y in parts])
+    rng = np.random.default_rng(settings.seed)
+    net = Network(X.shape[1], settings.hidden, rng, activation=settings.activation,
+                  init_scale=settings.init_scale, n_classes=n_classes)
+    with _blas_threads(threads):
+        fit(net, X, y, settings, rng)
+    net.w2 /= np.float32(temperature)
+    net.b2 /= np.float32(temperature)
+    return net
 
 
 def calibrate(net: Network, val) -> float:
