@@ -133,7 +133,7 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
             z = np.concatenate([net.logits(X) for X, _ in ready.val.parts()])
             model.info["temperature"] = calibrate_logits(net, z, ready.val.labels())
             model.info["val_answers"] = answer_counts(z, scheme.n_classes)
-            if settings.refit and resume is None and settings.small(n_train):
+            if settings.refit and settings.small(n_train):
                 model.net = refit(ready, settings, scheme.n_classes,
                                   model.info["temperature"], threads)
                 model.info["refit"] = {"rows": n_train + n_val, "epochs": settings.epochs}
