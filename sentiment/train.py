@@ -149,8 +149,7 @@ def refit(ready, settings: Settings, n_classes: int, temperature: float,
     learning rate decaying to 0 over them, as in the first pass), with the ``temperature``
     the first network's validation rows chose folded into its output layer. The
     vocabulary and its input values stay the training rows'. Stopping at the epoch the
-    first pass kept scored lower on the validation files and no higher in 5-fold
-    cross-validation (docs/languages.md): a few hundred rows choose it noisily."""
+    first pass kept scored lower on the validation files (a few hundred rows chose it)."""
     import scipy.sparse as sp
 
     parts = [p for rows in (ready.train, ready.val) for p in rows.parts()]
