@@ -403,3 +403,23 @@ def test_a_large_file_trains_fewer_epochs_unless_told():
     assert auto.with_(batch_size=1024).for_rows(900_000).epochs == \
         -(-MAX_STEPS // -(-900_000 // 1024))
     assert Settings(epochs=5).for_rows(900_000).epochs == 5
+
+
+def test_a_small_file_trains_again_on_every_row_unless_told():
+    """A small file's validation rows, once they have chosen the temperature, train too:
+    a second network from the start on all rows for the same epochs (Settings.small:
+    fewer rows than EPOCHS epochs of MIN_STEPS minibatches; IMDB's 22,500 are not);
+    --no-refit keeps the first network, and so does a file without validation rows."""
+    from sentiment.training.settings import Settings
+
+    assert Settings().small(3_000) and not Settings().small(22_500)
+    texts, labels = reviews(300)
+    settings = Settings(epochs=3, min_count=1)
+    again = train(texts, labels, settings, progress=False)
+    first = train(texts, labels, settings.with_(refit=False), progress=False)
+    assert again.info["refit"] == {"rows": 300, "epochs": 3} and "refit" not in first.info
+    assert again.vocab.hashes.tolist() == first.vocab.hashes.tolist()
+    assert not np.array_equal(again.net.W1, first.net.W1)
+    assert len(again.history) == len(first.history)  # the first pass's, with validation
+    assert "refit" not in train(texts, labels, settings.with_(val_fraction=0),
+                                progress=False).info

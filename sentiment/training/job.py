@@ -113,6 +113,11 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
         if ready.val.n_rows:
             calibrated(model, np.concatenate([model.net.logits(X) for X, _ in
                                               ready.val.parts()]), ready.val.labels())
+            if settings.refit and settings.small(ready.train.n_rows):
+                model.net = refit(ready, settings, scheme.n_classes,
+                                  model.info["temperature"], threads)
+                model.info["refit"] = {"rows": ready.train.n_rows + ready.val.n_rows,
+                                       "epochs": settings.epochs}
         ready.times["train"] = time.perf_counter() - t
     model.history = [h.to_dict() for h in history]
     return model
@@ -172,6 +177,29 @@ def calibrated(model: Model, z: np.ndarray, y: np.ndarray) -> None:
     its answers on them."""
     model.info["temperature"] = calibrate_logits(model.net, z, y)
     model.info["val_answers"] = answer_counts(z, model.scheme.n_classes)
+
+
+def refit(ready, settings: Settings, n_classes: int, temperature: float,
+          threads: int | None = None) -> Network:
+    """A network trained afresh on the training and validation rows of a small file
+    (:meth:`Settings.small`) together, for all the epochs chosen for the file (the
+    learning rate decaying to 0 over them, as in the first pass), with the ``temperature``
+    the first network's validation rows chose folded into its output layer. The
+    vocabulary and its input values stay the training rows'. Stopping at the epoch the
+    first pass kept scored lower on the validation files (a few hundred rows chose it)."""
+    import scipy.sparse as sp
+
+    parts = [p for rows in (ready.train, ready.val) for p in rows.parts()]
+    X = sp.vstack([X for X, _ in parts], format="csr")
+    y = np.concatenate([y for _, y in parts])
+    rng = np.random.default_rng(settings.seed)
+    net = Network(X.shape[1], settings.hidden, rng, activation=settings.activation,
+                  init_scale=settings.init_scale, n_classes=n_classes)
+    with _blas_threads(threads):
+        fit(net, X, y, settings, rng)
+    net.w2 /= np.float32(temperature)
+    net.b2 /= np.float32(temperature)
+    return net
 
 
 def calibrate(net: Network, val) -> float:

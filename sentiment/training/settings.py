@@ -82,6 +82,9 @@ class Settings:
     init_scale: float = _opt(0.0, "std of W1's initial values (0: zeros, as the lesson)")
     val_fraction: float = _opt(0.1, "share of the rows held out for validation (a seeded "
                                "draw per row)")
+    refit: bool = _opt(True, "on a small file (fewer training rows than five epochs of "
+                       f"{MIN_STEPS} minibatches need), train once more from the start on "
+                       "every row, the validation rows too, for the same epochs")
     seed: int = _opt(0, "one seed for split, initialization, shuffling, masks")
 
 
@@ -140,6 +143,13 @@ class Settings:
         per_epoch = -(-n_train // self.batch_size)
         small = min(MAX_EPOCHS, max(EPOCHS, -(-MIN_STEPS // per_epoch)))
         return replace(self, epochs=max(1, min(small, -(-MAX_STEPS // per_epoch))))
+
+    def small(self, n_train: int) -> bool:
+        """Whether ``n_train`` rows are a small file: :data:`EPOCHS` epochs of them are
+        fewer than :data:`MIN_STEPS` minibatches (:meth:`for_rows` gives it more epochs).
+        On such a file the validation rows, once they have chosen the epochs, are worth
+        more as training rows (``refit``): docs/languages.md measures it."""
+        return -(-n_train // self.batch_size) * EPOCHS < MIN_STEPS
 
     def for_labels(self, multiclass: bool) -> "Settings":
         """These settings with ``negation`` chosen if left to the default (None): a window
