@@ -217,7 +217,7 @@ class SentimentClassifier(_NetworkClassifier):
     ----------
     classes_ : the labels; with two, ``classes_[1]`` is the one the model calls positive.
     model_ : :class:`sentiment.model.model.Model`; ``model_.save(path)`` writes a model file the
-        command line reads, and :func:`sentiment.explain.explain` takes it.
+        command line reads, and :func:`sentiment.model.explain.explain` takes it.
     history_ : list of dict, one per epoch.
     """
 

@@ -16,6 +16,7 @@ from sentiment.cluster.engine import Engine  # noqa: E402
 from sentiment.cluster.mixing import mix, train_cluster  # noqa: E402
 from sentiment.errors import SentimentError  # noqa: E402
 from sentiment.io.labels import LabelScheme  # noqa: E402
+from sentiment.model.model import Model  # noqa: E402
 from sentiment.training.job import train_chunks  # noqa: E402
 from sentiment.training.pipeline import chunks_of  # noqa: E402
 from sentiment.training.settings import Settings  # noqa: E402
@@ -84,23 +85,31 @@ def test_local_cluster_trains_on_both_workers_like_one_process(engine):
     assert len(model.history) >= 1 and model.history[0]["val_accuracy"] is not None
 
 
-def test_one_process_and_a_one_worker_cluster_run_the_same_epochs():
+def test_one_process_and_a_one_worker_cluster_run_the_same_epochs(tmp_path):
     """One epoch driver for both routes: the same epochs, records of the same fields,
     checkpoints after the same epochs, and models that score alike."""
     texts, labels = reviews(2000, seed=3)
-    settings = Settings(epochs=3, patience=0, seed=5)
+    settings = Settings(epochs=3, patience=0, seed=5, refit=False)  # the refit: one process
     saved = {"alone": [], "cluster": []}
     alone = train_chunks(chunks_of(texts, labels, 500), settings,
                          on_checkpoint=lambda m, parts: saved["alone"].append(parts[1]["epoch"]))
+    ckpt = tmp_path / "m.npz.ckpt"
+
+    def keep(m, parts):
+        saved["cluster"].append(parts[1]["epoch"])
+        m.save(ckpt, checkpoint=parts)
+
     with Engine(workers=1) as one:
         model = train_cluster(one, chunks_of(texts, labels, 500), settings, scheme=LabelScheme(),
-                              on_checkpoint=lambda m, parts:
-                              saved["cluster"].append(parts[1]["epoch"]))
+                              on_checkpoint=keep)
     assert [h["epoch"] for h in model.history] == [h["epoch"] for h in alone.history] \
         == [1, 2, 3]
     assert [sorted(h) for h in model.history] == [sorted(h) for h in alone.history]
     assert all(h["val_loss"] is not None for h in model.history + alone.history)
     assert saved["cluster"] == saved["alone"] == [1, 2]  # after every epoch but the last
+    # a cluster's checkpoint goes on in one process (train --resume)
+    resumed = train_chunks(chunks_of(texts, labels, 500), settings, resume=Model.load(ckpt))
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
     assert model.info["temperature"] > 0 and alone.info["temperature"] > 0
     test_texts, test_labels = reviews(1000, seed=4)
     ours = np.mean(model.predict_proba(test_texts).argmax(axis=1) == test_labels)

@@ -253,8 +253,11 @@ def _finish(args, source, model, features, model_path, test, test_path, report, 
     times = model.info["times"]
     best = ([h for h in model.history if h["best"]] or model.history)[-1]
     size = model_path.stat().st_size / 1e6
-    kept = (f"trained again on all {r['rows']:,} rows for {r['epochs']} epochs (a small "
-            "file)") if (r := model.info.get("refit")) else f"kept epoch {best['epoch']}"
+    r = model.info.get("refit")
+    kept = f"kept epoch {best['epoch']}" + (" (stopped while training again on all rows)"
+                                            if r and r.get("stopped") else "")
+    if r and not r.get("stopped"):
+        kept = f"trained again on all {r['rows']:,} rows for {r['epochs']} epochs (a small file)"
     note(f"saved {model_path} ({size:.1f} MB): vocabulary {features}, {kept}",
          "times: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items())
          + f"; total {trained:.1f} s")

@@ -10,12 +10,13 @@ and sends each chunk to a worker, where it stays (:mod:`sentiment.cluster.partit
   worker; a worker's partitions become its rows;
 - training is iterative parameter mixing: each round, every worker trains on its next
   slice of its rows from the current weights, and the driver mixes what they return
-  (:func:`mix`). Validation, early stopping, checkpoints and calibration are the driver's,
-  as in one process;
+  (:func:`sentiment.cluster.mixing.mix`): the step of the one epoch driver
+  (:func:`sentiment.training.loop.drive`), which validates, stops early, checkpoints and
+  calibrates as in one process;
 - scoring sends the model to every worker once and maps it over chunks, keeping order.
 
-Dask is imported here only, and only :mod:`sentiment.cli` imports this module, when asked
-for ``--workers`` or ``--cluster``.
+Dask is imported here only; the command line (asked for ``--workers`` or ``--cluster``)
+and the cluster's own modules (mixing, rounds, spread) import this module.
 """
 from __future__ import annotations
 

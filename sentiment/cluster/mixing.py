@@ -17,17 +17,17 @@ import numpy as np
 from ..errors import SentimentError, StopRequested
 from ..io.labels import LabelScheme
 from ..model.model import Model
+from ..nn.network import Network
 from ..nn.optim import Adagrad
 from ..training.budget import DEFAULT_MAX_MEMORY
 from ..training.job import (
-    calibrated,
+    before_the_first_epoch,
     check_classes,
-    checkpoints_to,
-    keep_stopped,
     new_model,
+    run_epochs,
     settings_for,
 )
-from ..training.loop import TrainerState, TrainingStopped, drive
+from ..training.loop import TrainerState, set_params
 from ..training.settings import Settings
 from .engine import ClusterRows, Engine, prepare
 from .rounds import Rounds
@@ -96,44 +96,34 @@ def train_cluster(engine: Engine, chunks, settings: Settings, *, scheme: LabelSc
     moves the weights less than one model on all of them (IMDB, 2 workers: -0.26 points
     at 0.02, +0.01 at 0.04, -0.05 at 0.028; docs/cluster.md)."""
     settings = settings_for(settings, classes)
-    settings = settings.for_rows(None)  # the epochs as chosen before for_rows
+    # the epochs as chosen before for_rows; a cluster trains once (the refit on all the rows
+    # of a small file is one process's)
+    settings = settings.for_rows(None).with_(refit=False)
     _check_settings(settings, classes, chunks)
-    try:
+    with before_the_first_epoch():
         if isinstance(chunks, SharedFiles):
             ready = prepare_parts(engine, chunks, settings, max_memory=max_memory,
                                   should_stop=should_stop, progress=progress)
         else:
             ready = prepare(engine, chunks, settings, classes=classes, max_memory=max_memory,
                             should_stop=should_stop, progress=progress)
-    except StopRequested:
-        raise TrainingStopped("stopped before the first epoch", "interrupted", None) from None
     check_classes(scheme, classes, resumed=False)
     settings = _scaled(settings, len(ready.rows), note) if scale_lr else settings
     model = _model_of(ready, settings, scheme, rounds, how)
-    loop = Rounds(engine, ready.rows, recoverable=ready.recoverable,
+    # the rows rebuilt after a lost worker need what ready.keep holds: the rounds keep it
+    loop = Rounds(engine, ready.rows, recoverable=ready.recoverable, keep=ready.keep,
                   describe=ready.describe, timeout=round_timeout, note=note,
                   # each group's rows were made on the worker it is named after
                   workers=list(ready.rows), holders={g: g for g in ready.rows})
     for line in ready.notes if note is not None else ():
         note(line)  # the workers' reading of the files
+    del ready
     if on_prepared is not None:
         on_prepared(model)
-    step = MixingStep(loop, model.net.params(), settings, rounds, how, should_stop)
-    t = time.perf_counter()
-    try:
-        history = drive(model.net, step, settings, on_epoch=on_epoch,
-                        on_state=checkpoints_to(model, on_checkpoint))
-    except TrainingStopped as stop:
-        model.info["times"]["train"] = time.perf_counter() - t
-        raise keep_stopped(stop, model) from None
-    if step.y_val is not None:
-        calibrated(model, loop.val_logits(model.net.params(), settings.activation),
-                   step.y_val)
-    model.info["times"]["train"] = time.perf_counter() - t
+    step = MixingStep(loop, model.net, settings, rounds, how, should_stop)
+    run_epochs(model, step, settings, on_epoch=on_epoch, on_checkpoint=on_checkpoint)
     model.info["moved"] = loop.summary()
     model.info["events"] = loop.events
-    model.history = [h.to_dict() for h in history]
-    del ready  # held to here: rows rebuilt after a lost worker need its vocabulary
     return model
 
 
@@ -145,11 +135,11 @@ class MixingStep:
 
     weights = None  # --class-weight trains in one process (refused here)
 
-    def __init__(self, loop: Rounds, params: dict, settings: Settings, rounds: int, how: str,
+    def __init__(self, loop: Rounds, net: Network, settings: Settings, rounds: int, how: str,
                  should_stop=None):
-        self.loop, self.settings, self.rounds, self.how = loop, settings, rounds, how
-        self.should_stop = should_stop
-        self.current = {k: v.copy() for k, v in params.items()}
+        self.loop, self.net, self.settings = loop, net, settings
+        self.rounds, self.how, self.should_stop = rounds, how, should_stop
+        self.current = {k: v.copy() for k, v in net.params().items()}
         self.optimizer: dict = {}
         y_val = loop.val_labels()
         self.y_val = y_val if len(y_val) else None
@@ -157,20 +147,17 @@ class MixingStep:
     def resume(self, state: TrainerState) -> None:
         self.current, self.optimizer = dict(state.params), dict(state.optimizer or {})
 
-    def train_epoch(self, epoch: int, lr: float) -> tuple[float, float, int]:
-        loss = hits = 0.0
-        n = 0
+    def train_epoch(self, epoch: int, lr: float) -> tuple[float, float, int, float]:
+        start, loss, hits, n = time.perf_counter(), 0.0, 0.0, 0
         for r in range(self.rounds):
             if self.should_stop is not None and self.should_stop():
                 raise StopRequested
-            after = self.loop.train(self.current, self.optimizer, self.settings, lr, epoch, r,
-                                    self.rounds, self.how, self.should_stop)
-            if after is None:
-                raise StopRequested
-            self.current, self.optimizer, total = after
+            self.current, self.optimizer, total = self.loop.train(
+                self.current, self.optimizer, self.settings, lr, epoch, r, self.rounds,
+                self.how, self.should_stop)
             loss, hits, n = loss + total.get("loss", 0.0), hits + total.get("hits", 0.0), \
                 n + total["n"]
-        return loss / max(n, 1), hits / max(n, 1), n
+        return loss / max(n, 1), hits / max(n, 1), n, time.perf_counter() - start
 
     def params(self) -> dict:
         return self.current
@@ -178,17 +165,24 @@ class MixingStep:
     def snapshot(self) -> dict:
         return self.current  # a round makes new arrays: these are never written again
 
+    def restore(self, params: dict) -> None:
+        self.current = params
+        set_params(self.net, params)
+
     def val_labels(self) -> np.ndarray | None:
         return self.y_val
 
-    def val_logits(self) -> np.ndarray:
-        return self.loop.val_logits(self.current, self.settings.activation, self.should_stop)
+    def val_logits(self, stoppable: bool = True) -> np.ndarray:
+        return self.loop.val_logits(self.current, self.settings.activation,
+                                    self.should_stop if stoppable else None)
 
     def optimizer_state(self) -> dict:
         return dict(self.optimizer)
 
-    def rng_state(self) -> None:
-        return None
+    def rng_state(self) -> dict:
+        """The seed's generator (one process's resume restores it; the cluster draws its
+        shuffles from the seed, epoch and worker)."""
+        return np.random.default_rng(self.settings.seed).bit_generator.state
 
 
 def _scaled(settings: Settings, k: int, note) -> Settings:
@@ -218,13 +212,12 @@ def _model_of(ready: ClusterRows, settings: Settings, scheme: LabelScheme, round
     """The model to train (:func:`~sentiment.training.job.new_model`), with what preparing
     counted."""
     sizes = ready.sizes
-    model, _ = new_model(ready.vocab, settings, scheme)
-    model.info.update({"n_train": ready.n_train, "n_val": ready.n_val,
-                       "n_positive": ready.n_positive, "times": ready.times,
-                       "nnz": sum(s["nnz"] for s in sizes.values()),
-                       "shards": len(ready.rows),
-                       "workers": {w: s["train"] for w, s in sizes.items()},
-                       "rounds": rounds, "mix": how, "parts": ready.parts,
-                       "cache": {"memory_bytes": 0, "disk_bytes": 0, "folder": None,
-                                 "count_threshold": ready.count_threshold}})
+    model, _ = new_model(ready.vocab, settings, scheme, info={
+        "n_train": ready.n_train, "n_val": ready.n_val, "n_positive": ready.n_positive,
+        "times": ready.times, "nnz": sum(s["nnz"] for s in sizes.values()),
+        "shards": len(ready.rows), "cache": {"memory_bytes": 0, "disk_bytes": 0,
+                                             "folder": None,
+                                             "count_threshold": ready.count_threshold},
+        "workers": {w: s["train"] for w, s in sizes.items()}, "rounds": rounds, "mix": how,
+        "parts": ready.parts})
     return model

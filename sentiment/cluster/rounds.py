@@ -40,8 +40,10 @@ class Rounds:
     says where a group's rows come from; ``note(line)`` says what happened."""
 
     def __init__(self, engine: Engine, rows: dict, *, recoverable: bool, describe=None,
-                 timeout: float | None = None, note=None, workers=None, holders=None):
+                 timeout: float | None = None, note=None, workers=None, holders=None,
+                 keep=None):
         self.engine, self.client, self.rows = engine, engine.client, rows
+        self.keep = keep  # what rebuilding the rows needs (the vocabulary's future)
         self.recoverable, self.timeout = recoverable, timeout
         self.describe = describe or (lambda name: name)
         self.note = note or (lambda line: None)
@@ -189,8 +191,8 @@ class Rounds:
 
     def train(self, params: dict, optimizer: dict, settings, lr: float, epoch: int,
               r: int, rounds: int, how: str, should_stop=None):
-        """One round: (weights, optimizer state, summed change) after it, or None if a
-        stop was requested."""
+        """One round: (weights, optimizer state, summed change) after it; raises
+        :class:`~sentiment.errors.StopRequested` when a stop is requested meanwhile."""
         start = time.perf_counter()
         before = self._peer_bytes()
 
@@ -207,7 +209,7 @@ class Rounds:
         done = self.run((params, optimizer), parts.train_round_change,
                         (settings, lr, epoch, r, rounds, how), when, should_stop, tree)
         if done is None:
-            return None
+            raise StopRequested(f"stopped during {when}")
         (total, leaves), finished = done
         params_, optimizer_ = changes.apply(params, optimizer, total, how)
         if not self.rebuilding:  # a round that read parts again is no measure of the others

@@ -129,7 +129,7 @@ class Vocabulary:
     def lookup(self, hashes: np.ndarray) -> np.ndarray:
         """Return the column id of each hash, -1 for hashes not in the vocabulary."""
         if len(hashes) > MANY_LOOKUPS and compiled() is not None:
-            return lookup(self._table, self.hashes, hashes)
+            return lookup(self.table, self.hashes, hashes)
         if len(hashes) > MANY_LOOKUPS:
             index = self._index
             if index is None:
@@ -152,7 +152,7 @@ class Vocabulary:
         self._hash_table = self._index = self._order = self._sorted_hashes = None
 
     @property
-    def _table(self) -> np.ndarray:
+    def table(self) -> np.ndarray:
         """The compiled loops' hash table over the hashes (sentiment.native.loops), made once."""
         if getattr(self, "_hash_table", None) is None:
             with _INDEX_LOCK:  # threads may look up at once: one builds the table

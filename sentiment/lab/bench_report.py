@@ -138,11 +138,11 @@ the compiled files their installer wrote, and so do we after the warm-up).
   `transform` on test. After the timing, the two vocabularies are compared as sets of
   words (n-grams joined by a space), and every row of both matrices is compared word for
   word.
-- **one epoch**: `train.fit` for one epoch on the encoded training split (input values,
+- **one epoch**: `training.loop.fit` for one epoch on the encoded training split (input values,
   hidden size, batch size and optimizer of the settings; shuffle included, no validation).
   The floor is the bare `X @ W1` plus `X.T @ G` scipy sparse products for the same `X`
   and hidden size: the two products every epoch must do at least once.
-- **train + evaluate**: ours reads both files, runs `train.train` with the default
+- **train + evaluate**: ours reads both files, runs `training.job.train` with the default
   settings (it holds out 10% for validation), saves the model to a temporary folder, and
   encodes and predicts the test split. The reference reads the same files with the same
   reader, then fits the CountVectorizer above and a `LogisticRegression` on all the

@@ -18,8 +18,8 @@ nbsvm       the NBSVM recipe (Wang and Manning 2012): the same features, each co
 =========== ================================================================================
 
 Both train on the same reviews as stage 7: ``Settings().val_fraction`` of the training set
-is held out with the same seed and :func:`sentiment.training.job.split_indices`, so the split is
-the trainer's. C is chosen from :data:`C_CHOICES` by accuracy on that validation split
+is held out with the same seed and :func:`sentiment.training.pipeline.validation_rows`, so the
+split is the trainer's. C is chosen from :data:`C_CHOICES` by accuracy on that validation split
 (ties go to the smaller C); the test set is scored once, with the chosen C.
 
 Times: ``vectorize_seconds`` is CountVectorizer's ``fit_transform`` of the training part

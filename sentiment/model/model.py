@@ -16,7 +16,7 @@ from ..features.vocab import MANY_LOOKUPS, Vocabulary
 from ..io.labels import BINARY, LabelScheme
 from ..io.missing import labels_out, rows_out, split
 from ..nn.network import Network, probabilities
-from . import fileformat as modelfile
+from . import fileformat
 from .scoring import Scores
 
 LABELS = BINARY
@@ -91,7 +91,7 @@ class Model:
         corpus = vocab.hash(texts) if mine else texts
         fast = compiled()
         if fast is not None and len(vocab) and len(corpus.hashes) > MANY_LOOKUPS:
-            z = feature_sums(fast, vocab._table, vocab.hashes, corpus, bool(vocab.negation),
+            z = feature_sums(fast, vocab.table, vocab.hashes, corpus, bool(vocab.negation),
                              presence, self.net.W1)
         else:
             z = _sums(vocab, corpus, presence, self.net.W1, inplace=mine)
@@ -175,7 +175,7 @@ class Model:
             if np.isfinite(half).all():  # else float32 (sentiment.model.compact)
                 params = {**params, "W1": half}
         arrays = self.vocab.to_arrays(self.compact, level=9 if smallest else 1)
-        return modelfile.write(Path(path), {**arrays, **params}, meta, checkpoint)
+        return fileformat.write(Path(path), {**arrays, **params}, meta, checkpoint)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Model":
@@ -184,7 +184,7 @@ class Model:
         Never unpickles, and checks everything prediction relies on (format version,
         checksums, dtypes, shapes, finite weights) before returning.
         """
-        arrays, meta, sorted_hashes, checkpoint = modelfile.read(Path(path))
+        arrays, meta, sorted_hashes, checkpoint = fileformat.read(Path(path))
         vocab = Vocabulary.from_arrays(arrays, meta["vocab"], sorted_hashes)
         net = Network.from_params(arrays, meta["activation"])
         model = cls(vocab, net, meta["settings"], meta.get("history"), meta.get("info"),

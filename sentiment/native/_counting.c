@@ -1,9 +1,10 @@
-/* sentiment._fast, pass 1: distinct keys numbered (sentiment.counting.factorize) and the
- * features of each text counted (sentiment.vocab.count_matrix, signed_matrix). */
+/* sentiment.native._fast, pass 1: distinct keys numbered (sentiment.features.counting.factorize)
+ * and the
+ * features of each text counted (sentiment.features.vocab.count_matrix, signed_matrix). */
 #include "_fast.h"
 
 /* factorize(keys, codes, uniques, first, bounds) -> number of distinct keys; see
- * sentiment.counting.factorize: distinct keys grouped by their top byte, each group in
+ * sentiment.features.counting.factorize: distinct keys grouped by their top byte, each group in
  * order of first appearance. */
 PyObject *fast_factorize(PyObject *self, PyObject *args)
 {
@@ -153,12 +154,12 @@ static void sort_u64(uint64_t *keys, int64_t n)
 /* rows_matrix(rows, codes, negated or None, n_rows, n_cols, binary, ordered, indptr,
  * indices, data[, positive, counts]) -> non-zeros: the CSR matrix with a 1 summed at each
  * (row, code); with ``negated``, plain minus negated occurrences (binary: presence each
- * way), zeros dropped: sentiment.vocab.count_matrix and signed_matrix. Each row's columns
+ * way), zeros dropped: sentiment.features.vocab.count_matrix and signed_matrix. Each row's columns
  * in order of first occurrence (one lookup per entry), or with ``ordered`` sorted as scipy
  * leaves them. With ``positive`` (a flag per row) and ``counts`` (int32, 2 n_cols, zeros):
  * the rows each column is kept in, counted as evidence for the positive class (counts[c])
  * or the negative one (counts[n_cols + c]): the row's class, the other one where its value
- * is negative (said negated), as sentiment.chunks.hash_part counts them. */
+ * is negative (said negated), as sentiment.training.chunks.hash_part counts them. */
 PyObject *fast_rows_matrix(PyObject *self, PyObject *args)
 {
     PyObject *o[8] = {NULL};

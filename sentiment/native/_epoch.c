@@ -1,4 +1,5 @@
-/* sentiment._fast: one epoch of minibatches (sentiment.trainer._epoch_batched's steps for two
+/* sentiment.native._fast: one epoch of minibatches (sentiment.training.batches.run_epoch's steps
+ * for two
  * classes, cross-entropy, row-wise Adagrad or SGD), rows visited in place in a given order. */
 #include "_fast.h"
 

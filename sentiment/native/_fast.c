@@ -1,22 +1,23 @@
-/* sentiment._fast: the hot loops of training and scoring, compiled.
+/* sentiment.native._fast: the hot loops of training and scoring, compiled.
  *
  * An optional accelerator: the package runs the same steps with numpy and scipy when this
  * module is not built (no compiler at install time) or SENTIMENT_PURE=1 is set
  * (sentiment/fast.py chooses). Each function does what its numpy counterpart does, with
  * the same results (tests/test_fast.py compares them):
  *
- *   _epoch.c     epoch: the minibatches of sentiment.trainer._epoch_batched (two classes,
+ *   _epoch.c     epoch: the minibatches of sentiment.training.batches.run_epoch (two classes,
  *                cross-entropy, row-wise Adagrad or SGD), rows read in place in any order;
- *   _fast.c      logits: sentiment.network.Network.logits for two classes; the module;
- *   _tokens.c    tokens, ngrams: sentiment.text._hash_chunk's tokens, hashes, negation
+ *   _fast.c      logits: sentiment.nn.network.Network.logits for two classes; the module;
+ *   _tokens.c    tokens, ngrams: sentiment.features.tokens._hash_chunk's tokens, hashes, negation
  *                scopes and n-grams, in one pass over the bytes;
  *   _words.c     join_tokens, interleave_lines: features' words read back and ordered;
- *   _normalize.c normalized: sentiment.text.normalized_bytes, a one-byte (ASCII, Latin-1)
+ *   _normalize.c normalized: sentiment.features.tokens.normalized_bytes, a one-byte (ASCII,
+ * Latin-1)
  *                text without a Python string operation;
  *   _counting.c  factorize, rows_matrix: distinct hashes numbered, each text's features
  *                counted;
  *   _lookup.c    lookup_table, lookup: the vocabulary's lookups; feature_sums: a
- *                compact model's logits (sentiment.model.Model.logits) in one pass;
+ *                compact model's logits (sentiment.model.model.Model.logits) in one pass;
  *                chunk_columns: a chunk's codes as columns (pass 2, test read ahead);
  *   _merge.c     merge_counts: the counting table's merge (FeatureCounter.merge_in).
  *

@@ -1,4 +1,4 @@
-/* Shared by the sources of sentiment._fast: buffer checks and the functions of each file. */
+/* Shared by the sources of sentiment.native._fast: buffer checks and the functions of each file. */
 #ifndef SENTIMENT_FAST_H
 #define SENTIMENT_FAST_H
 #define PY_SSIZE_T_CLEAN
@@ -8,14 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* the bytes that end a negation's scope, besides NUL (sentiment.negation's _SCOPE_BYTE) */
+/* the bytes that end a negation's scope, besides NUL (sentiment.features.negation's _SCOPE_BYTE) */
 #define SCOPE_BYTES ".,;:()\""
 
 /* the multiplier that mixes n-gram hashes, also used to spread keys over hash slots */
 #define MIX0 0x9E3779B97F4A7C15ULL
 
 /* splitmix64's finalizer: a bijection of 64-bit words in which every output bit depends on
- * every input bit (sentiment.text.mix64 is its numpy twin) */
+ * every input bit (sentiment.features.tokens.mix64 is its numpy twin) */
 static inline uint64_t mix64(uint64_t z)
 {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -154,7 +154,7 @@ typedef struct {
     Py_ssize_t emoticon_end;
 } TokenCursor;
 
-/* _scripts.c: the next token of the rule with scripts and emoticons (sentiment.scripts) */
+/* _scripts.c: the next token of the rule with scripts and emoticons (sentiment.features.scripts) */
 void fast_fill_scripts(void);
 int fast_next_token3(const unsigned char *b, Py_ssize_t n, TokenCursor *c, Py_ssize_t *start);
 /* _tokens.c */

@@ -1,4 +1,5 @@
-/* sentiment._fast: the vocabulary's lookups (sentiment.vocab.Vocabulary.lookup): a hash
+/* sentiment.native._fast: the vocabulary's lookups (sentiment.features.vocab.Vocabulary.lookup): a
+ * hash
  * table over its hashes, made once, then each query's column or -1. */
 #include "_fast.h"
 
@@ -125,7 +126,7 @@ done:
 }
 
 /* feature_sums(table, hashes, queries, rows, negation, presence, W1, stamps, plain,
- * negated): the compact model's logits before the bias (sentiment.model.Model.logits).
+ * negated): the compact model's logits before the bias (sentiment.model.model.Model.logits).
  * For each query: its column c (as lookup finds it; unknown ones skipped), then the row
  * W1[c] (K floats) added to plain[rows[i]] or, when ``negation`` and the query's lowest
  * bit says it was negated (the bit cleared before the lookup), to negated[rows[i]]; with
@@ -239,7 +240,7 @@ static int rows_ok(const int32_t *indptr, Py_ssize_t n_rows, Py_ssize_t n)
  * ``indices``, its values ``data`` or None for ones, ``sign`` (int8) or None) as CSR
  * arrays of the columns ``ids`` gives each code (-1: dropped), each value times its
  * sign, then times ``scale`` of its column (None: as it is): the gathers, filters and
- * products of sentiment.chunks.chunk_columns and Vocabulary.input_values in one pass. */
+ * products of sentiment.training.chunks.chunk_columns and Vocabulary.input_values in one pass. */
 PyObject *fast_chunk_columns(PyObject *self, PyObject *args)
 {
     PyObject *o[9];

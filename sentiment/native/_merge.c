@@ -1,4 +1,5 @@
-/* sentiment._fast: the counting table's merge (sentiment.counting.FeatureCounter.merge_in).
+/* sentiment.native._fast: the counting table's merge
+ * (sentiment.features.counting.FeatureCounter.merge_in).
  *
  * Each source is the table or a chunk's entries: one entry per distinct feature (hash,
  * positive and negative text counts, n, chunk and token of its first sighting), grouped

@@ -1,15 +1,17 @@
-/* sentiment._fast: texts normalized and joined (sentiment.text.normalized_bytes) for the
+/* sentiment.native._fast: texts normalized and joined (sentiment.features.tokens.normalized_bytes)
+ * for the
  * tokenizer, those of one byte a character (ASCII, Latin-1: nearly all reviews) without a
  * Python string operation each. */
 #include "_fast.h"
 
-/* the HTML line breaks sentiment.text.normalize replaces by a space, after lower-casing */
+/* the HTML line breaks sentiment.features.tokens.normalize replaces by a space, after lower-casing
+ * */
 static const char *BREAKS[] = {"<br />", "<br/>", "<br>"};
 
 /* LOW: a character of a one-byte (Latin-1) text as normalize leaves it before the
  * breaks go: a NUL a space (normalized_bytes' doing), A-Z and the Latin-1 capitals lower
  * case (what str.lower does to them; tests/test_fast.py checks all 256). OUT: then folded
- * as sentiment.text._FOLD's Latin-1 entries say: ` and the acute accent an apostrophe,
+ * as sentiment.features.tokens._FOLD's Latin-1 entries say: ` and the acute accent an apostrophe,
  * the guillemets and the no-break space a space. Filled once, as the module is imported. */
 static unsigned char LOW[256], OUT[256];
 /* NFKC[c]: the Latin-1 character c is one NFKC changes (once folded: the no-break space
@@ -118,7 +120,7 @@ static inline int thai_ccc(Py_UCS4 cp)
 /* A character of a wide text as the rule that decodes entities leaves it, when that is
  * plain: one NFKC and lower-casing leave alone (Han, Kana, Hangul syllables, Thai, CJK
  * brackets and stops, emoji), an ASCII or Latin-1 one as the one-byte path folds it, the
- * typographic ones folded (sentiment.folding._FOLD); 0 for any other (Python's normalize
+ * typographic ones folded (sentiment.features.folding._FOLD); 0 for any other (Python's normalize
  * then does the text). */
 static inline Py_UCS4 plain(Py_UCS4 cp)
 {

@@ -1,10 +1,11 @@
-/* sentiment._fast: tokens by Unicode script, and emoticons, as sentiment.scripts finds them
+/* sentiment.native._fast: tokens by Unicode script, and emoticons, as sentiment.features.scripts
+ * finds them
  * (the ranges and emoticons are that module's; tests/test_fast.py compares the two). */
 #include "_fast.h"
 
 enum { SEP = 0, WORD = 1, SINGLE = 2, APOSTROPHE = 3, ALONE = 5 };
 
-/* sentiment.scripts.ALONE and SEPARATORS as one sorted list of (first code point, class
+/* sentiment.features.scripts.ALONE and SEPARATORS as one sorted list of (first code point, class
  * from there on) */
 static const struct { uint32_t from; unsigned char cls; } BOUNDS[] = {
     {0x80, WORD}, {0xA0, SEP}, {0xC0, WORD}, {0xD7, SEP}, {0xD8, WORD}, {0xF7, SEP},
@@ -75,7 +76,7 @@ static inline int base_class(const unsigned char *b, Py_ssize_t n, Py_ssize_t i,
     return range_class(decode(b, n, i, w));
 }
 
-/* sentiment.scripts.MARKS: the vowel signs and tone marks that stay on their letter */
+/* sentiment.features.scripts.MARKS: the vowel signs and tone marks that stay on their letter */
 static const uint32_t MARKS[][2] = {
     {0x0E31, 0x0E31}, {0x0E34, 0x0E3A}, {0x0E47, 0x0E4E}, {0x0EB1, 0x0EB1}, {0x0EB4, 0x0EBC},
     {0x0EC8, 0x0ECD}, {0x102B, 0x103E}, {0x1056, 0x1059}, {0x105E, 0x1060}, {0x1062, 0x1064},
@@ -122,7 +123,7 @@ static inline int class_at(const unsigned char *b, Py_ssize_t n, Py_ssize_t i,
     return c;
 }
 
-/* the length of the emoticon at b[i] (sentiment.scripts.EMOTICON_PATTERN), or 0 */
+/* the length of the emoticon at b[i] (sentiment.features.scripts.EMOTICON_PATTERN), or 0 */
 static Py_ssize_t emoticon(const unsigned char *b, Py_ssize_t n, Py_ssize_t i)
 {
 #define AT(k) (i + (k) < n ? b[i + (k)] : 0)

@@ -1,12 +1,13 @@
-/* sentiment._fast, pass 1: the tokens of normalized text, their hashes, negation scopes and
- * n-grams, as sentiment.text._hash_chunk and sentiment.negation.negated make them. */
+/* sentiment.native._fast, pass 1: the tokens of normalized text, their hashes, negation scopes and
+ * n-grams, as sentiment.features.tokens._hash_chunk and sentiment.features.negation.negated make
+ * them. */
 #include "_fast.h"
 
 
 static const uint64_t BASE = 0x100000001B3ULL, MIX1 = 0xC2B2AE3D27D4EB4FULL,
                       SALT = 0x165667B19E3779F9ULL;
 
-/* byte classes of sentiment.text: 0 separator, 1 word, 2 "!" or "?", 3 apostrophe; 4 a
+/* byte classes of sentiment.features.tokens: 0 separator, 1 word, 2 "!" or "?", 3 apostrophe; 4 a
  * separator that ends a negation's scope (. , ; : ( ) " and NUL, which ends a text);
  * filled once, as the module is imported */
 static unsigned char CLASS[256];

@@ -1,11 +1,11 @@
-/* sentiment._fast: the words of features, read back from the tokens of the text they were
- * first seen in (sentiment.text.join_tokens), and put in the vocabulary's order
- * (sentiment.pipeline.interleave_lines). */
+/* sentiment.native._fast: the words of features, read back from the tokens of the text they were
+ * first seen in (sentiment.features.tokens.join_tokens), and put in the vocabulary's order
+ * (sentiment.training.pipeline.interleave_lines). */
 #include "_fast.h"
 
 /* join_tokens(data, starts, ends, first, n) -> bytes: the token runs first[i] ..
  * first[i] + n[i] - 1 of ``data`` (token t: data[starts[t]:ends[t]]), tokens joined by a
- * space, runs by a newline; see sentiment.text.join_tokens. */
+ * space, runs by a newline; see sentiment.features.tokens.join_tokens. */
 PyObject *fast_join_tokens(PyObject *self, PyObject *args)
 {
     PyObject *o[5];
@@ -69,7 +69,7 @@ done:
 
 /* interleave_lines(parts, total) -> bytes: ``total`` lines, one per line, from ``parts``:
  * (positions int64, bytes of as many lines joined by newlines); see
- * sentiment.pipeline.interleave_lines. */
+ * sentiment.training.pipeline.interleave_lines. */
 PyObject *fast_interleave_lines(PyObject *self, PyObject *args)
 {
     PyObject *parts;

@@ -10,6 +10,7 @@ is removed on success, failure and interruption alike.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from ..model.model import Model
 from ..nn.network import Network
 from .budget import DEFAULT_MAX_MEMORY, Budget
 from .checkpoints import checkpoint_parts, state_from_checkpoint
-from .loop import EpochStats, TrainerState, TrainingStopped, accuracy, fit
+from .loop import EpochStats, LocalStep, TrainerState, TrainingStopped, accuracy, drive, fit
 from .pipeline import chunks_of, prepare, validation_rows
 from .settings import Settings
 from .spool import Spool
@@ -79,48 +80,61 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
     settings = settings_for(settings, classes)
     with Spool(Budget(max_memory).spool_bytes(), cache_dir) as spool, \
             _Bars(progress, total) as bars:
-        try:
+        with before_the_first_epoch():
             ready = prepare(chunks, settings, spool, vocab=resume.vocab if resume else None,
                             max_memory=max_memory, threads=threads, should_stop=should_stop,
                             progress=bars.update,
                             n_train=resume.info.get("n_train") if resume else None,
                             classes=classes)
-        except StopRequested:
-            raise TrainingStopped("stopped before the first epoch", "interrupted",
-                                  None) from None
         bars.close()
         settings = settings.for_rows(ready.train.n_rows)
         check_classes(scheme, classes, resumed=resume is not None)
-        model, rng = new_model(ready.vocab, settings, scheme, resume.net if resume else None)
-        model.info.update({"n_train": ready.train.n_rows, "n_val": ready.val.n_rows,
-                           "n_positive": ready.n_positive, "times": ready.times,
-                           "nnz": ready.train.nnz, "shards": ready.train.n_shards,
-                           "cache": ready.cache})
+        model, rng = new_model(ready.vocab, settings, scheme, resume.net if resume else None,
+                               info={"n_train": ready.train.n_rows, "n_val": ready.val.n_rows,
+                                     "n_positive": ready.n_positive, "times": ready.times,
+                                     "nnz": ready.train.nnz, "shards": ready.train.n_shards,
+                                     "cache": ready.cache})
         if on_prepared is not None:
             on_prepared(model)
-        state = state_from_checkpoint(*resume.checkpoint) if resume is not None else None
-        t = time.perf_counter()
-        try:
-            with _blas_threads(threads):
-                history = fit(model.net, ready.train, None, settings, rng,
-                              X_val=ready.val if ready.val.n_rows else None,
-                              on_epoch=on_epoch, progress=progress, limit=limit,
-                              state=state, should_stop=should_stop,
-                              on_state=checkpoints_to(model, on_checkpoint))
-        except TrainingStopped as stop:
-            ready.times["train"] = time.perf_counter() - t
-            raise keep_stopped(stop, model) from None
-        if ready.val.n_rows:
-            calibrated(model, np.concatenate([model.net.logits(X) for X, _ in
-                                              ready.val.parts()]), ready.val.labels())
-            if settings.refit and settings.small(ready.train.n_rows):
-                model.net = refit(ready, settings, scheme.n_classes,
-                                  model.info["temperature"], threads)
-                model.info["refit"] = {"rows": ready.train.n_rows + ready.val.n_rows,
-                                       "epochs": settings.epochs}
-        ready.times["train"] = time.perf_counter() - t
-    model.history = [h.to_dict() for h in history]
+        step = LocalStep(model.net, ready.train, ready.val if ready.val.n_rows else None,
+                         settings, rng, limit=limit, progress=progress,
+                         should_stop=should_stop)
+        with _blas_threads(threads):
+            run_epochs(model, step, settings, on_epoch=on_epoch, on_checkpoint=on_checkpoint,
+                       state=state_from_checkpoint(*resume.checkpoint) if resume else None)
+            if ready.val.n_rows and settings.refit and settings.small(ready.train.n_rows):
+                refit(model, ready, settings, should_stop)
     return model
+
+
+@contextmanager
+def before_the_first_epoch():
+    """A stop requested while the rows are prepared, as training's outcome: stopped, with
+    no epoch to keep."""
+    try:
+        yield
+    except StopRequested:
+        raise TrainingStopped("stopped before the first epoch", "interrupted", None) from None
+
+
+def run_epochs(model: Model, step, settings: Settings, *, state: TrainerState | None = None,
+               on_epoch=None, on_checkpoint=None) -> None:
+    """The epochs of ``step`` (:func:`~sentiment.training.loop.drive`) for ``model``, on
+    either route: timed into ``model.info["times"]["train"]``; a stop carries the model at
+    its last complete epoch (:func:`keep_stopped`); then the probabilities calibrated on
+    the validation rows (:func:`calibrated`) and the history kept."""
+    t = time.perf_counter()
+    try:
+        history = drive(step, settings, state=state, on_epoch=on_epoch,
+                        on_state=checkpoints_to(model, on_checkpoint))
+    except TrainingStopped as stop:
+        model.info["times"]["train"] = time.perf_counter() - t
+        raise keep_stopped(stop, model) from None
+    y_val = step.val_labels()
+    if y_val is not None:
+        calibrated(model, step.val_logits(stoppable=False), y_val)
+    model.info["times"]["train"] = time.perf_counter() - t
+    model.history = [h.to_dict() for h in history]
 
 
 def resumed_settings(resume: Model, scheme: LabelScheme | None
@@ -151,16 +165,23 @@ def check_classes(scheme: LabelScheme, classes: ClassTable | None, resumed: bool
                         "this file others; resume with the same file")
 
 
-def new_model(vocab, settings: Settings, scheme: LabelScheme, net: Network | None = None
-              ) -> tuple[Model, np.random.Generator]:
-    """The model to train, on either route: ``vocab``, a new network drawn from the seed's
-    generator (or ``net``, resumed), the settings and label scheme; and the generator,
-    which goes on to shuffle the rows."""
+def new_model(vocab, settings: Settings, scheme: LabelScheme, net: Network | None = None, *,
+              info: dict | None = None) -> tuple[Model, np.random.Generator]:
+    """The model to train, on either route: ``vocab``, a new network (:func:`new_network`;
+    or ``net``, resumed), the settings and label scheme, ``info`` (what preparing counted);
+    and the seed's generator, which goes on to shuffle the rows."""
+    fresh, rng = new_network(len(vocab), settings, scheme.n_classes)
+    model = Model(vocab, net if net is not None else fresh, settings.to_dict(), scheme=scheme)
+    model.info.update(info or {})
+    return model, rng
+
+
+def new_network(n_inputs: int, settings: Settings, n_classes: int
+                ) -> tuple[Network, np.random.Generator]:
+    """A network drawn from the seed's generator, and the generator."""
     rng = np.random.default_rng(settings.seed)
-    if net is None:
-        net = Network(len(vocab), settings.hidden, rng, activation=settings.activation,
-                      init_scale=settings.init_scale, n_classes=scheme.n_classes)
-    return Model(vocab, net, settings.to_dict(), scheme=scheme), rng
+    return Network(n_inputs, settings.hidden, rng, activation=settings.activation,
+                   init_scale=settings.init_scale, n_classes=n_classes), rng
 
 
 def checkpoints_to(model: Model, on_checkpoint):
@@ -179,27 +200,34 @@ def calibrated(model: Model, z: np.ndarray, y: np.ndarray) -> None:
     model.info["val_answers"] = answer_counts(z, model.scheme.n_classes)
 
 
-def refit(ready, settings: Settings, n_classes: int, temperature: float,
-          threads: int | None = None) -> Network:
-    """A network trained afresh on the training and validation rows of a small file
+def refit(model: Model, ready, settings: Settings, should_stop=None) -> None:
+    """Train ``model`` afresh on the training and validation rows of a small file
     (:meth:`Settings.small`) together, for all the epochs chosen for the file (the
-    learning rate decaying to 0 over them, as in the first pass), with the ``temperature``
+    learning rate decaying to 0 over them, as in the first pass), with the temperature
     the first network's validation rows chose folded into its output layer. The
-    vocabulary and its input values stay the training rows'. Stopping at the epoch the
-    first pass kept scored lower on the validation files (a few hundred rows chose it)."""
+    vocabulary and its input values stay the training rows'; ``model.history`` stays the
+    first pass's (the one with validation rows). Stopping at the epoch the first pass kept
+    scored lower on the validation files (a few hundred rows chose it). A stop requested
+    meanwhile leaves the first pass's model, complete, as it was (``info["refit"]`` says
+    it was stopped)."""
     import scipy.sparse as sp
 
+    t = time.perf_counter()
     parts = [p for rows in (ready.train, ready.val) for p in rows.parts()]
     X = sp.vstack([X for X, _ in parts], format="csr")
     y = np.concatenate([y for _, y in parts])
-    rng = np.random.default_rng(settings.seed)
-    net = Network(X.shape[1], settings.hidden, rng, activation=settings.activation,
-                  init_scale=settings.init_scale, n_classes=n_classes)
-    with _blas_threads(threads):
-        fit(net, X, y, settings, rng)
-    net.w2 /= np.float32(temperature)
-    net.b2 /= np.float32(temperature)
-    return net
+    net, rng = new_network(X.shape[1], settings, model.scheme.n_classes)
+    model.info["refit"] = {"rows": X.shape[0], "epochs": settings.epochs}
+    try:
+        fit(net, X, y, settings, rng, should_stop=should_stop)
+    except TrainingStopped:
+        model.info["refit"]["stopped"] = True
+        return
+    temperature = np.float32(model.info["temperature"])
+    net.w2 /= temperature
+    net.b2 /= temperature
+    model.net = net
+    model.info["times"]["train"] += time.perf_counter() - t
 
 
 def calibrate(net: Network, val) -> float:

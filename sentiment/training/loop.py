@@ -79,17 +79,21 @@ class TrainingStopped(Exception):
 
 
 class Step(Protocol):
-    """What :func:`drive` needs of a route. ``train_epoch`` and ``val_logits`` raise
-    :class:`~sentiment.errors.StopRequested` when asked to stop."""
+    """What :func:`drive` needs of a route: the step holds the weights it trains.
+    ``train_epoch`` (returning the loss, the accuracy, the rows and the seconds of the
+    epoch) and ``val_logits`` raise :class:`~sentiment.errors.StopRequested` when asked to
+    stop; ``restore`` puts weights in place (the last complete epoch's on a stop, the best
+    epoch's at the end) in the network the model holds."""
 
     weights: np.ndarray | None  # each class's weight on the loss (--class-weight), or None
 
     def resume(self, state: TrainerState) -> None: ...
-    def train_epoch(self, epoch: int, lr: float) -> tuple[float, float, int]: ...
+    def train_epoch(self, epoch: int, lr: float) -> tuple[float, float, int, float]: ...
     def params(self) -> dict: ...
     def snapshot(self) -> dict: ...
+    def restore(self, params: dict) -> None: ...
     def val_labels(self) -> np.ndarray | None: ...
-    def val_logits(self) -> np.ndarray: ...
+    def val_logits(self, stoppable: bool = True) -> np.ndarray: ...
     def optimizer_state(self) -> dict: ...
     def rng_state(self) -> dict | None: ...
 
@@ -101,9 +105,9 @@ def learning_rate(settings: Settings, epoch: int) -> float:
     return settings.lr
 
 
-def drive(net: Network, step: Step, settings: Settings, *, state: TrainerState | None = None,
+def drive(step: Step, settings: Settings, *, state: TrainerState | None = None,
           on_epoch=None, on_state=None) -> list[EpochStats]:
-    """Train ``net`` for ``settings.epochs`` epochs of ``step``; return per-epoch stats.
+    """Train ``settings.epochs`` epochs of ``step``; return per-epoch stats.
 
     With validation rows, keeps the weights of the epoch with the lowest validation loss
     and stops after ``patience`` epochs without improvement. ``state`` resumes from a
@@ -121,12 +125,10 @@ def drive(net: Network, step: Step, settings: Settings, *, state: TrainerState |
     best_loss, best_params, waited = done.best_loss, done.best_params, done.waited
     for epoch in range(done.epoch + 1, settings.epochs + 1):
         lr = learning_rate(settings, epoch)
-        start = time.perf_counter()
         try:
-            loss, train_acc, n = step.train_epoch(epoch, lr)
-            seconds = time.perf_counter() - start
+            loss, train_acc, n, seconds = step.train_epoch(epoch, lr)
             if not np.isfinite(loss) or not np.isfinite(step.params()["W1"]).all():
-                raise rewind(net, done, f"the loss became {loss} in epoch {epoch}; lower "
+                raise rewind(step, done, f"the loss became {loss} in epoch {epoch}; lower "
                              "the learning rate (--lr)", "diverged")
             stats = EpochStats(epoch, loss, train_acc, None, None, n / seconds, seconds, lr)
             if y_val is not None:
@@ -135,7 +137,7 @@ def drive(net: Network, step: Step, settings: Settings, *, state: TrainerState |
                 stats.val_accuracy = accuracy(val_logits, y_val)
                 stats.best = bool(stats.val_loss < best_loss)
         except StopRequested:
-            raise rewind(net, done, f"stopped during epoch {epoch}", "interrupted") from None
+            raise rewind(step, done, f"stopped during epoch {epoch}", "interrupted") from None
         # the last epoch's copies go before this one's is made: one copy of the weights
         # beside the network's when this epoch is the best, else two
         done = TrainerState(done.epoch, done.history, done.best_loss, done.waited)
@@ -155,14 +157,15 @@ def drive(net: Network, step: Step, settings: Settings, *, state: TrainerState |
             on_epoch(stats)
         if stop:
             break
-    set_params(net, best_params if best_params is not None else step.params())
+    step.restore(best_params if best_params is not None else step.params())
     return history
 
 
-def rewind(net: Network, done: TrainerState, message: str, reason: str) -> TrainingStopped:
-    """Put ``net`` back to the last complete epoch; return the exception to raise."""
+def rewind(step: Step, done: TrainerState, message: str, reason: str) -> TrainingStopped:
+    """Put the step's weights back to the last complete epoch; return the exception to
+    raise."""
     if done.params is not None:
-        set_params(net, done.params)
+        step.restore(done.params)
     return TrainingStopped(message, reason, done if done.epoch else None)
 
 
@@ -196,9 +199,10 @@ class LocalStep:
     def resume(self, state: TrainerState) -> None:
         set_params(self.net, state.params)
         self.opt.load_state_arrays(state.optimizer or {})
-        self.rng.bit_generator.state = state.rng
+        if state.rng is not None:  # (a cluster's checkpoint before it recorded one)
+            self.rng.bit_generator.state = state.rng
 
-    def train_epoch(self, epoch: int, lr: float) -> tuple[float, float, int]:
+    def train_epoch(self, epoch: int, lr: float) -> tuple[float, float, int, float]:
         """One epoch; the loss and accuracy of each row as the weights were when it was
         seen."""
         from tqdm.auto import tqdm
@@ -211,6 +215,7 @@ class LocalStep:
         bar = tqdm(total=n, desc=f"epoch {epoch}", unit="review", leave=False,
                    disable=None if self.progress is None else not self.progress,
                    mininterval=0.5)
+        start = time.perf_counter()
         try:
             with np.errstate(over="ignore", invalid="ignore"):  # divergence: the driver's
                 seen = 0
@@ -230,9 +235,10 @@ class LocalStep:
                     seen += k
         finally:
             bar.close()
+        seconds = time.perf_counter() - start
         with np.errstate(over="ignore", invalid="ignore"):  # a diverged epoch: NaN
             loss = mean_loss(logits, ye, settings.loss, self.weights) if n else float("nan")
-        return loss, accuracy(logits, ye), n
+        return loss, accuracy(logits, ye), n, seconds
 
     def params(self) -> dict:
         return self.net.params()
@@ -240,10 +246,14 @@ class LocalStep:
     def snapshot(self) -> dict:
         return {k: v.copy() for k, v in self.net.params().items()}
 
+    def restore(self, params: dict) -> None:
+        set_params(self.net, params)
+
     def val_labels(self) -> np.ndarray | None:
         return self.val.labels() if self.val is not None and self.val.n_rows else None
 
-    def val_logits(self) -> np.ndarray:
+    def val_logits(self, stoppable: bool = True) -> np.ndarray:
+        """The validation rows' logits (one process: too quick to poll for a stop)."""
         return np.concatenate([self.net.logits(X) for X, _ in self.val.parts()])
 
     def optimizer_state(self) -> dict:
@@ -271,4 +281,4 @@ def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Gener
     settings = settings.for_rows(rows.n_rows)  # the epochs, if left to the default
     step = LocalStep(net, rows, val, settings, rng, limit=limit, progress=progress,
                      should_stop=should_stop)
-    return drive(net, step, settings, state=state, on_epoch=on_epoch, on_state=on_state)
+    return drive(step, settings, state=state, on_epoch=on_epoch, on_state=on_state)
