@@ -327,9 +327,13 @@ def vocabulary_of(kept: dict, words: bytes, counter: FeatureCounter,
 
 def words_of(spool: Spool, c: int, tokens: np.ndarray, n: np.ndarray) -> bytes:
     """The words of features first seen in chunk ``c``, from their first token and n, one
-    per line (UTF-8)."""
-    text = spool.get(f"text{c}")
-    return join_tokens(text["data"], text["starts"], text["ends"], tokens, n)
+    per line (UTF-8); the chunk's tokens are kept one per line (:func:`token_lines`)."""
+    data = spool.get(f"text{c}")["data"]
+    ends = np.flatnonzero(data == ord("\n"))
+    offset = np.int32 if len(data) < 2**31 else np.int64
+    starts = np.concatenate(([0], ends + 1)).astype(offset)
+    ends = np.append(ends, len(data)).astype(offset)
+    return join_tokens(data, starts, ends, tokens, n)
 
 
 def class_counts(vocab: Vocabulary, spool: Spool, keys, remap: np.ndarray) -> np.ndarray:

@@ -3,7 +3,7 @@
 A :class:`Spool` keeps named groups of arrays, each group growing by appends. While they fit
 its budget they stay in memory; past it, every group goes to raw files in a temporary
 folder (groups put once, chunks', one after the other in shared files of
-:data:`SEGMENT_BYTES`, each group one write; each array of a growing group, a shard, in a
+:data:`SEGMENT_BYTES`, a file for each kind of key, each group one write; each array of a growing group, a shard, in a
 file appended to and kept open; read back in pieces or memory-mapped), removed when the
 spool closes, on success, failure or Ctrl-C alike. :class:`ShardedRows` is the
 training set the trainer reads: CSR rows with their labels, scattered into shards that an
@@ -44,7 +44,9 @@ class Spool:
         self._files: dict[Path, object] = {}  # the cache files kept open to append to
         self._growing: set[str] = set()  # keys put with grows=True
         self._max_open = _open_files_allowed()
-        self._segment = None  # (path, file) the groups put once are appended to now
+        # the file groups put once are appended to now, for each kind of key (its name
+        # without digits: a chunk's text, discarded early, frees its files early)
+        self._segments: dict[str, tuple] = {}
         self._live: dict[Path, int] = {}  # shared file -> its groups not yet popped
         self._parts = 0  # shared files made
 
@@ -167,9 +169,10 @@ class Spool:
         if self._live[path]:
             return
         del self._live[path]
-        if self._segment is not None and self._segment[0] == path:
-            self._segment[1].close()
-            self._segment = None
+        for kind, (open_path, f) in list(self._segments.items()):
+            if open_path == path:
+                f.close()
+                del self._segments[kind]
         self.on_disk -= path.stat().st_size
         self._remove(path)
 
@@ -188,9 +191,9 @@ class Spool:
     def close(self) -> None:
         """Forget everything and remove the cache folder, if one was made."""
         self._close_files()
-        if self._segment is not None:
-            self._segment[1].close()
-            self._segment = None
+        for _, f in self._segments.values():
+            f.close()
+        self._segments.clear()
         self._live.clear()
         self._items.clear()
         self._growing.clear()
@@ -224,12 +227,13 @@ class Spool:
         (a new one past :data:`SEGMENT_BYTES`) in one write, each array at an offset of a
         multiple of 64 bytes."""
         try:
-            if self._segment is None:
+            kind = key.rstrip("0123456789")
+            if kind not in self._segments:
                 self._parts += 1
                 path = self.dir / f"part{self._parts}.bin"
-                self._segment = (path, open(path, "wb", buffering=0))
+                self._segments[kind] = (path, open(path, "wb", buffering=0))
                 self._live[path] = 0
-            path, f = self._segment
+            path, f = self._segments[kind]
             start = offset = f.tell()
             views = []
             for name, pieces in arrays.items():
@@ -247,7 +251,7 @@ class Spool:
         self.peak_on_disk = max(self.peak_on_disk, self.on_disk)
         if offset >= SEGMENT_BYTES:  # the next group starts a new file
             f.close()
-            self._segment = None
+            del self._segments[kind]
 
     def _append(self, key: str, group: dict, name: str, a: np.ndarray) -> None:
         if group.get(name) is None:
