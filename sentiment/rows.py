@@ -413,25 +413,28 @@ class ShardedRows:
         order = np.argsort(shard, kind="stable")
         bounds = np.searchsorted(shard[order], np.arange(self.n_shards + 1))
         X = csr(indptr, indices, data, self.n_inputs)[order]
-        self._dealt.append((bounds, X.indptr, X.indices, X.data, y[order]))
+        self._dealt.append((bounds, X.indptr, np.diff(X.indptr).astype(np.int32), X.indices,
+                            X.data, y[order]))
         self._dealt_bytes += X.indices.nbytes + X.data.nbytes + 12 * len(y)
         return self._dealt_bytes
 
     def flush(self) -> None:
         """Write the rows :meth:`deal` kept to their shards."""
         dealt, self._dealt, self._dealt_bytes = self._dealt, [], 0
+        # each shard's rows as views of the reordered arrays (scipy's slicing of a matrix
+        # for each of hundreds of shards was most of pass 2 under a small budget); the
+        # bounds as lists: hundreds of shards times the chunks dealt, each a few slices
+        dealt = [(bounds.tolist(), starts.tolist(), *rest) for bounds, starts, *rest in dealt]
         for s in range(self.n_shards if dealt else 0):
-            # each shard's rows as views of the reordered arrays (scipy's slicing of a
-            # matrix for each of hundreds of shards was most of pass 2 under a small budget)
-            pieces = [(starts[lo:hi + 1], ind, dat, y[lo:hi])
-                      for bounds, starts, ind, dat, y in dealt
+            pieces = [(lo, hi, starts[lo], starts[hi], *rest)
+                      for bounds, starts, *rest in dealt
                       for lo, hi in [(bounds[s], bounds[s + 1])] if hi > lo]
             if not pieces:
                 continue
-            lengths = np.concatenate([np.diff(st) for st, *_ in pieces]).astype(np.int32)
-            indices = np.concatenate([ind[st[0]:st[-1]] for st, ind, _, _ in pieces])
-            data = np.concatenate([dat[st[0]:st[-1]] for st, _, dat, _ in pieces])
-            self._put(s, lengths, indices, data, np.concatenate([p[3] for p in pieces]))
+            self._put(s, _cat([n[lo:hi] for lo, hi, _, _, n, _, _, _ in pieces]),
+                      _cat([ind[a:b] for _, _, a, b, _, ind, _, _ in pieces]),
+                      _cat([dat[a:b] for _, _, a, b, _, _, dat, _ in pieces]),
+                      _cat([y[lo:hi] for lo, hi, _, _, _, _, _, y in pieces]))
 
     def load(self, shard: int):
         """(CSR matrix, labels) of one shard."""
@@ -492,6 +495,11 @@ class ShardedRows:
             rows = rng.permutation(X.shape[0])[:left]
             left -= len(rows)
             yield rows, X, y
+
+
+def _cat(pieces: list) -> np.ndarray:
+    """The pieces joined (the one piece itself, a view, if there is one)."""
+    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
 
 def csr(indptr, indices, data, n_inputs: int):
