@@ -2,13 +2,13 @@
 
 A :class:`Spool` keeps named groups of arrays, each group growing by appends. While they fit
 its budget they stay in memory; past it, every group goes to raw files in a temporary
-folder (groups put once, chunks', one after the other in shared files of
-:data:`SEGMENT_BYTES`, a file for each kind of key, each group one write; each array of a growing group, a shard, in a
-file appended to and kept open; read back in pieces or memory-mapped), removed when the
-spool closes, on success, failure or Ctrl-C alike. :class:`ShardedRows` is the
-training set the trainer reads: CSR rows with their labels, scattered into shards that an
-epoch visits in a new order, shuffling the rows inside each. A small file is one shard in
-memory, and an epoch is then exactly one permutation of all rows.
+folder (groups put once, chunks', written one after the other in shared files; each array
+of a growing group, a shard, in a file appended to and kept open; read back in pieces or
+memory-mapped), removed when the spool closes, on success, failure or Ctrl-C alike.
+:class:`ShardedRows` is the training set the trainer reads: CSR rows with their labels,
+scattered into shards that an epoch visits in a new order, shuffling the rows inside each.
+A small file is one shard in memory, and an epoch is then exactly one permutation of all
+rows.
 """
 from __future__ import annotations
 
@@ -19,13 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .cachefiles import SharedFiles, cannot_write, open_files_allowed, read_group, write_all
 from .errors import SentimentError
-
-#: groups put once go to shared files of about this size, each removed once all its groups
-#: are popped: a file per group cost ~1 ms each to make and fill (5,772 files, 12 s of
-#: opening, under --max-memory 80M at 1M reviews), and 2.1 GB written as 1,500 files took
-#: 2-3x the time of one file
-SEGMENT_BYTES = 256 << 20
 
 
 class Spool:
@@ -43,12 +38,8 @@ class Spool:
         self._items: dict[str, dict] = {}  # key -> name -> list of arrays, or (path, dtype)
         self._files: dict[Path, object] = {}  # the cache files kept open to append to
         self._growing: set[str] = set()  # keys put with grows=True
-        self._max_open = _open_files_allowed()
-        # the file groups put once are appended to now, for each kind of key (its name
-        # without digits: a chunk's text, discarded early, frees its files early)
-        self._segments: dict[str, tuple] = {}
-        self._live: dict[Path, int] = {}  # shared file -> its groups not yet popped
-        self._parts = 0  # shared files made
+        self._max_open = open_files_allowed()
+        self._shared = SharedFiles()  # where the groups put once are written
 
     def __repr__(self) -> str:
         where = f"disk {self.dir}" if self.dir else "memory"
@@ -129,9 +120,8 @@ class Spool:
         group = self._items.pop(key)
         self._growing.discard(key)
         out, paths = {}, []
-        shared = _shared_file(group)
-        if shared is not None and shared in self._live:  # one read of the group's span
-            out = _read_group(shared, group)
+        if (shared := self._shared.holding(group)) is not None:  # one read of its span
+            out = read_group(shared, group)
             self._forget(shared)
             return out
         for name, held in group.items():
@@ -152,29 +142,19 @@ class Spool:
 
     def discard(self, key: str) -> None:
         """Forget the arrays under ``key`` without reading them back."""
-        group = self._items.get(key)
-        if group is None:
+        if (shared := self._shared.holding(self._items.get(key, {}))) is None:
+            if key in self._items:
+                self.pop(key)
             return
-        shared = _shared_file(group)
-        if shared is not None and shared in self._live:
-            del self._items[key]
-            self._growing.discard(key)
-            self._forget(shared)
-        else:
-            self.pop(key)
+        del self._items[key]
+        self._growing.discard(key)
+        self._forget(shared)
 
     def _forget(self, path: Path) -> None:
         """One group of the shared file ``path`` popped: the file goes with its last."""
-        self._live[path] -= 1
-        if self._live[path]:
-            return
-        del self._live[path]
-        for kind, (open_path, f) in list(self._segments.items()):
-            if open_path == path:
-                f.close()
-                del self._segments[kind]
-        self.on_disk -= path.stat().st_size
-        self._remove(path)
+        if self._shared.forget(path):
+            self.on_disk -= path.stat().st_size
+            self._remove(path)
 
     def _remove(self, path: Path) -> None:
         """Remove a popped file on a thread (1M reviews: 750 files, 3.8 s of pass 2),
@@ -191,10 +171,7 @@ class Spool:
     def close(self) -> None:
         """Forget everything and remove the cache folder, if one was made."""
         self._close_files()
-        for _, f in self._segments.values():
-            f.close()
-        self._segments.clear()
-        self._live.clear()
+        self._shared.close()
         self._items.clear()
         self._growing.clear()
         self.in_memory = self.on_disk = 0
@@ -223,35 +200,13 @@ class Spool:
         self.in_memory = 0
 
     def _write_group(self, key: str, group: dict, arrays: dict) -> None:
-        """Write a group's arrays (name -> list of pieces) at the end of the shared file
-        (a new one past :data:`SEGMENT_BYTES`) in one write, each array at an offset of a
-        multiple of 64 bytes."""
+        """Write a group's arrays (name -> list of pieces) to a shared file."""
         try:
-            kind = key.rstrip("0123456789")
-            if kind not in self._segments:
-                self._parts += 1
-                path = self.dir / f"part{self._parts}.bin"
-                self._segments[kind] = (path, open(path, "wb", buffering=0))
-                self._live[path] = 0
-            path, f = self._segments[kind]
-            start = offset = f.tell()
-            views = []
-            for name, pieces in arrays.items():
-                group[name] = (path, pieces[0].dtype, offset, sum(a.size for a in pieces))
-                for a in pieces:
-                    views.append(a)
-                    offset += a.nbytes
-                views.append(np.zeros(-offset % 64, np.uint8))  # the next array at 64 bytes
-                offset += -offset % 64
-            _write_all_of(f, views)
+            size = self._shared.write(self.dir, key, group, arrays)
         except OSError as exc:
-            raise _cannot_write(self.dir, exc) from None
-        self._live[path] += bool(arrays)
-        self.on_disk += offset - start
+            raise cannot_write(self.dir, exc) from None
+        self.on_disk += size
         self.peak_on_disk = max(self.peak_on_disk, self.on_disk)
-        if offset >= SEGMENT_BYTES:  # the next group starts a new file
-            f.close()
-            del self._segments[kind]
 
     def _append(self, key: str, group: dict, name: str, a: np.ndarray) -> None:
         if group.get(name) is None:
@@ -264,12 +219,12 @@ class Spool:
                 if len(self._files) < self._max_open:
                     self._files[path] = f
             try:
-                _write_all(f, a)
+                write_all(f, a)
             finally:
                 if self._files.get(path) is not f:
                     f.close()
         except OSError as exc:
-            raise _cannot_write(self.dir, exc) from None
+            raise cannot_write(self.dir, exc) from None
         self.on_disk += a.nbytes
         self.peak_on_disk = max(self.peak_on_disk, self.on_disk)
 
@@ -283,70 +238,6 @@ class Spool:
 def _joined(pieces: list) -> np.ndarray:
     """An in-memory array from its appended pieces (the one piece itself, not a copy)."""
     return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
-
-
-def _cannot_write(folder, exc: OSError) -> SentimentError:
-    return SentimentError(f"{folder}: cannot write the cache ({exc.strerror or exc}); free "
-                          "some space or choose another --cache-dir")
-
-
-def _write_all(f, a: np.ndarray) -> None:
-    """Write ``a``'s bytes to the unbuffered file ``f`` (one system call, as a rule)."""
-    view = memoryview(np.ascontiguousarray(a)).cast("B")
-    while len(view):
-        view = view[f.write(view):]
-
-
-def _write_all_of(f, arrays: list) -> None:
-    """Write the bytes of ``arrays`` one after the other to the unbuffered file ``f``, in
-    one system call as a rule (os.writev; one write each where it is missing)."""
-    views = [memoryview(np.ascontiguousarray(a)).cast("B") for a in arrays if a.nbytes]
-    if not hasattr(os, "writev"):
-        for v in views:
-            _write_all(f, v)
-        return
-    fd = f.fileno()
-    while views:
-        done = os.writev(fd, views[:1024])  # IOV_MAX
-        while views and done >= len(views[0]):
-            done -= len(views[0])
-            views.pop(0)
-        if views and done:
-            views[0] = views[0][done:]
-
-
-def _shared_file(group: dict) -> Path | None:
-    """The one file every array of ``group`` is in (at offsets), or None."""
-    paths = {held[0] if isinstance(held, tuple) and held[3] is not None else None
-             for held in group.values()}
-    return paths.pop() if len(paths) == 1 else None
-
-
-def _read_group(path: Path, group: dict) -> dict:
-    """A group's arrays from ``path``, read in one go (views of one buffer)."""
-    lo = min(held[2] for held in group.values())
-    hi = max(held[2] + held[1].itemsize * held[3] for held in group.values())
-    buf = np.empty(hi - lo, np.uint8)
-    with open(path, "rb", buffering=0) as f:
-        f.seek(lo)
-        got = 0
-        while got < len(buf):
-            n = f.readinto(memoryview(buf)[got:])
-            if not n:
-                raise OSError(f"{path}: the cache file is shorter than written")
-            got += n
-    return {name: buf[off - lo:off - lo + dtype.itemsize * count].view(dtype)
-            for name, (_, dtype, off, count) in group.items()}
-
-
-def _open_files_allowed() -> int:
-    """How many cache files a spool keeps open: half the process's limit, at most 4,096."""
-    try:
-        import resource
-    except ImportError:  # not POSIX
-        return 256
-    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    return 4096 if soft == resource.RLIM_INFINITY else max(0, min(4096, soft // 2 - 32))
 
 
 class ShardedRows:
@@ -431,10 +322,10 @@ class ShardedRows:
                       for lo, hi in [(bounds[s], bounds[s + 1])] if hi > lo]
             if not pieces:
                 continue
-            self._put(s, _cat([n[lo:hi] for lo, hi, _, _, n, _, _, _ in pieces]),
-                      _cat([ind[a:b] for _, _, a, b, _, ind, _, _ in pieces]),
-                      _cat([dat[a:b] for _, _, a, b, _, _, dat, _ in pieces]),
-                      _cat([y[lo:hi] for lo, hi, _, _, _, _, _, y in pieces]))
+            self._put(s, _joined([n[lo:hi] for lo, hi, _, _, n, _, _, _ in pieces]),
+                      _joined([ind[a:b] for _, _, a, b, _, ind, _, _ in pieces]),
+                      _joined([dat[a:b] for _, _, a, b, _, _, dat, _ in pieces]),
+                      _joined([y[lo:hi] for lo, hi, _, _, _, _, _, y in pieces]))
 
     def load(self, shard: int):
         """(CSR matrix, labels) of one shard."""
@@ -495,11 +386,6 @@ class ShardedRows:
             rows = rng.permutation(X.shape[0])[:left]
             left -= len(rows)
             yield rows, X, y
-
-
-def _cat(pieces: list) -> np.ndarray:
-    """The pieces joined (the one piece itself, a view, if there is one)."""
-    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
 
 def csr(indptr, indices, data, n_inputs: int):

@@ -102,9 +102,9 @@ def test_a_key_put_again_grows_wherever_it_is(tmp_path):
 
 def test_groups_put_once_fill_shared_files_each_removed_with_its_last_group(tmp_path,
                                                                          monkeypatch):
-    import sentiment.rows as rows
+    import sentiment.cachefiles as cachefiles
 
-    monkeypatch.setattr(rows, "SEGMENT_BYTES", 1000)
+    monkeypatch.setattr(cachefiles, "SEGMENT_BYTES", 1000)
     rng = np.random.default_rng(3)
     chunks = {f"c{i}": {"a": rng.integers(0, 9, 60).astype(np.int64),
                         "b": rng.integers(0, 9, 7).astype(np.int8)} for i in range(6)}
