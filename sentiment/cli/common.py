@@ -84,11 +84,12 @@ def chunks(source, max_memory: int | None = None, desc: str = "reading"):
     is read, what was found in it (columns, rows kept and dropped) on stderr."""
     from tqdm.auto import tqdm
 
-    from ..pipeline import DEFAULT_MAX_MEMORY, chunk_rows
+    from ..pipeline import DEFAULT_MAX_MEMORY, MIN_CHUNK_BYTES, chunk_rows
 
+    least = MIN_CHUNK_BYTES if max_memory is not None else 0  # training: see MIN_CHUNK_BYTES
     if max_memory is None:  # scoring: small chunks, memory flat and close to pandas' own
         max_memory = DEFAULT_MAX_MEMORY // SCORING_SHARE
-    rows = chunk_rows(source.row_bytes, max_memory)
+    rows = chunk_rows(source.row_bytes, max_memory, least)
     said = len(source.notes)
     note(*source.notes)  # what opening it found (an encoding, a warning): before reading
     with tqdm(total=source.size(), desc=desc, unit="B", unit_scale=True, leave=False,
