@@ -36,7 +36,8 @@ def curve(path: str, epochs: list[int], test, seed: int) -> list[dict]:
     epoch, its minibatch steps, seconds, and the IMDB test accuracy (a check)."""
     source = ReviewFile(path)
     settings = Settings(seed=seed).for_labels(False)
-    chunks = ((c.texts, c.labels) for c in source.chunks(Budget().chunk_rows(source.row_bytes)))
+    rows = Budget().chunk_rows(source.row_bytes, training=True)
+    chunks = ((c.texts, c.labels) for c in source.chunks(rows))
     out = []
     with Spool(Budget().spool_bytes()) as spool:
         ready = prepare(chunks, settings, spool)

@@ -524,3 +524,15 @@ def test_a_small_vocabulary_keeps_adagrads_dense_buffer(monkeypatch):
     assert not calls
     trained(monkeypatch, False, *data(), Settings(epochs=1, patience=0))
     assert calls
+
+
+@given(st.lists(st.text(max_size=40), max_size=8))
+def test_compiled_text_hashes_equal_numpy(texts):
+    """The data report's hash of each text (duplicates, the test file's overlap): the
+    compiled loop and its twin, on texts of one, two and four bytes a character."""
+    from sentiment.features.texthashes import text_hashes, text_hashes_numpy
+
+    texts = texts + ["", "\xe9t\xe9", "\u4e2d\u6587", "\ud800x", "\U0001f600 ok", "x" * 17]
+    got = text_hashes(texts)
+    assert np.array_equal(got, text_hashes_numpy(texts))
+    assert len(np.unique(got)) == len(set(texts))

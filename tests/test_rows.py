@@ -18,9 +18,8 @@ def test_groups_read_back_the_same_in_memory_and_on_disk(tmp_path, budget):
         for key, arrays in chunks.items():
             spool.put(key, arrays)
         assert (spool.dir is not None) == (budget == 0)
-        if spool.dir is not None:  # a group put once is one file
-            assert sorted(p.name for p in spool.dir.iterdir()) == \
-                sorted(f"{k}.bin" for k in chunks)
+        if spool.dir is not None:  # groups put once share a file
+            assert [p.name for p in spool.dir.iterdir()] == ["part1.bin"]
         for key, arrays in chunks.items():
             got = spool.get(key)
             for name, a in arrays.items():
@@ -30,10 +29,12 @@ def test_groups_read_back_the_same_in_memory_and_on_disk(tmp_path, budget):
         popped = spool.pop("chunk2")
         for name, a in chunks["chunk2"].items():
             np.testing.assert_array_equal(popped[name], a)
-        if spool.dir is not None:
-            assert not (spool.dir / "chunk2.bin").exists()
-            assert spool.on_disk == sum((spool.dir / f"{k}.bin").stat().st_size
-                                        for k in chunks if k != "chunk2")
+        if spool.dir is not None:  # the file stays while it holds other groups
+            assert spool.on_disk == (spool.dir / "part1.bin").stat().st_size
+            spool.discard("chunk0")
+            np.testing.assert_array_equal(spool.pop("chunk3")["b"], chunks["chunk3"]["b"])
+            spool.pop("chunk1")
+            assert spool.on_disk == 0 and "chunk1" not in spool.keys()
         folder = spool.dir
     assert folder is None or not folder.exists()
 
@@ -97,3 +98,30 @@ def test_a_key_put_again_grows_wherever_it_is(tmp_path):
         np.testing.assert_array_equal(spool.get("k")["x"], np.arange(25))
         np.testing.assert_array_equal(spool.read("once", "y", 0, 10), np.arange(6))
         np.testing.assert_array_equal(spool.pop("once")["x"], np.arange(25, 27))
+
+
+def test_groups_put_once_fill_shared_files_each_removed_with_its_last_group(tmp_path,
+                                                                         monkeypatch):
+    import sentiment.training.cachefiles as cachefiles
+
+    monkeypatch.setattr(cachefiles, "SEGMENT_BYTES", 1000)
+    rng = np.random.default_rng(3)
+    chunks = {f"c{i}": {"a": rng.integers(0, 9, 60).astype(np.int64),
+                        "b": rng.integers(0, 9, 7).astype(np.int8)} for i in range(6)}
+    with Spool(0, tmp_path) as spool:
+        for key, arrays in chunks.items():
+            spool.put(key, arrays)
+        files = sorted(p.name for p in spool.dir.iterdir())
+        assert files == ["part1.bin", "part2.bin", "part3.bin"]  # two 576-byte groups each
+        spool.discard("c0")
+        got = spool.pop("c1")
+        np.testing.assert_array_equal(got["a"], chunks["c1"]["a"])
+        np.testing.assert_array_equal(got["b"], chunks["c1"]["b"])
+        spool._bin.shutdown(wait=True)
+        spool._bin = None
+        assert sorted(p.name for p in spool.dir.iterdir()) == ["part2.bin", "part3.bin"]
+        assert spool.on_disk == 4 * 576
+        for key in ["c2", "c3", "c4", "c5"]:
+            np.testing.assert_array_equal(spool.get(key)["a"], chunks[key]["a"])
+            np.testing.assert_array_equal(spool.pop(key)["b"], chunks[key]["b"])
+        assert spool.on_disk == 0

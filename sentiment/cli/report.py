@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def text_hashes(texts: list[str]) -> np.ndarray:
-    """A 64-bit hash of each text (pandas' vectorized hashing; the same values as
-    ``hash_pandas_object``, without first numbering the distinct texts: 4x faster)."""
-    import pandas as pd
-
-    return pd.util.hash_array(np.array(texts, dtype=object), categorize=False)
+from ..features.texthashes import text_hashes
 
 
 class DataReport:

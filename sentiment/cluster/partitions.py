@@ -132,7 +132,7 @@ def partition_class_counts(partition: Partition, vocab, remap: np.ndarray) -> np
 def encode(partition: Partition, vocab, settings: Settings, remap=None) -> Rows:
     """Pass 2 of one partition: its rows as vocabulary columns, with their input values."""
     for key in [k for k in partition.spool.keys() if k.startswith("text")]:
-        partition.spool.pop(key)
+        partition.spool.discard(key)
     train, val = encode_rows(vocab, settings, partition.spool, partition.keys,
                              partition.nnz, remap=remap, threads=1)
     X, y = _rows_of(train, len(vocab))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import SentimentError
+from ..features.texthashes import text_hashes
 from ..io.reader import ReviewFile, Reviews
 from .splits import SPLITTABLE, Part, open_bytes, read_range, size_of
 
@@ -161,11 +162,8 @@ def _rows_before(layout: Layout, part: Part) -> int:
 def summary(read: PartRead, sample: bool) -> dict:
     """What the driver is told of a part: its rows, their labels' counts, a 64-bit hash
     of each text (duplicates and the test file's overlap), a few texts if ``sample``."""
-    import pandas as pd
-
     texts, labels = read.reviews.texts, read.reviews.labels
-    hashes = pd.util.hash_array(np.array(texts, dtype=object), categorize=False) \
-        if texts else np.zeros(0, np.uint64)
+    hashes = text_hashes(texts)
     codes = np.bincount(np.asarray(labels, np.int64)) if labels is not None and len(labels) \
         else np.zeros(0, np.int64)
     return {**read.info, "hashes": hashes, "codes": codes,

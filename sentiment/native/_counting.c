@@ -262,6 +262,8 @@ PyObject *fast_rows_matrix(PyObject *self, PyObject *args)
     for (Py_ssize_t r = 0; r < n_rows; r++) {
         const int64_t row0 = w, tag = (int64_t)(r + 1) << 32;
         for (; q < next[r]; q++) {
+            if (q + 16 < n)  /* seen[] is read at random: ask for it ahead */
+                __builtin_prefetch(&seen[by_row[q + 16] >> 1], 1);
             int32_t c = by_row[q] >> 1, negated = by_row[q] & 1;
             int64_t s = seen[c];
             int64_t at_;
@@ -279,7 +281,10 @@ PyObject *fast_rows_matrix(PyObject *self, PyObject *args)
         }
         /* drop what cancels out; binary presence said each way */
         int64_t kept = row0;
+        const int64_t mine = counts ? (positive[r] == 0) * n_cols : 0;  /* most counts */
         for (int64_t k = row0; k < w; k++) {
+            if (counts && k + 16 < w)
+                __builtin_prefetch(&counts[mine + indices[k + 16]], 1);
             float value = data[k];
             if (signed_ && binary)
                 value = (float)((flags[k] & 1) - ((flags[k] >> 1) & 1));

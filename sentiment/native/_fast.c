@@ -92,6 +92,8 @@ static PyMethodDef methods[] = {
     {"normalized", fast_normalized, METH_VARARGS,
      "normalized(texts, other, unescape) -> bytes: the texts normalized, joined by NUL "
      "bytes (the one-byte ones here, any other by other(text))"},
+    {"text_hashes", fast_text_hashes, METH_VARARGS,
+     "text_hashes(texts, out): a 64-bit hash of each text (out: uint64)"},
     {"join_tokens", fast_join_tokens, METH_VARARGS,
      "join_tokens(data, starts, ends, first, n) -> bytes: token runs, one per line"},
     {"interleave_lines", fast_interleave_lines, METH_VARARGS,

@@ -175,6 +175,7 @@ PyObject *fast_chunk_columns(PyObject *self, PyObject *args);
 /* _normalize.c */
 void fast_fill_normalize(void);
 PyObject *fast_normalized(PyObject *self, PyObject *args);
+PyObject *fast_text_hashes(PyObject *self, PyObject *args);
 /* _merge.c */
 PyObject *fast_merge_counts(PyObject *self, PyObject *args);
 

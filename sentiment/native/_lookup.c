@@ -279,9 +279,18 @@ PyObject *fast_chunk_columns(PyObject *self, PyObject *args)
     int bad = 0;
     Py_ssize_t w = 0;
     Py_BEGIN_ALLOW_THREADS
+    const int32_t end = n_rows ? indptr[n_rows] : 0;
     for (Py_ssize_t r = 0; r < n_rows && !bad; r++) {
         out_indptr[r] = w;
         for (int32_t k = indptr[r]; k < indptr[r + 1]; k++) {
+            /* ids[] and scale[] are read at random: asked for ahead */
+            if (k + 16 < end)
+                __builtin_prefetch(&ids[indices[k + 16]]);
+            if (scale && k + 8 < end && indices[k + 8] >= 0 && indices[k + 8] < n_ids) {
+                const int64_t ahead = ids[indices[k + 8]];
+                if (ahead >= 0 && ahead < n_scale)
+                    __builtin_prefetch(&scale[ahead]);
+            }
             if (indices[k] < 0 || indices[k] >= n_ids) {
                 bad = 1;
                 break;

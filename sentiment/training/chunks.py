@@ -15,7 +15,7 @@ import numpy as np
 
 from ..features.counting import factorize
 from ..features.negation import signed
-from ..features.tokens import hash_corpus
+from ..features.tokens import hash_corpus, join_tokens
 from ..features.vocab import Vocabulary, count_matrix, signed_matrix
 from ..native.loops import compiled, rows_arrays
 from .settings import Settings
@@ -107,8 +107,7 @@ def hash_part(texts, labels, counted, settings: Settings, counting: bool, c: int
                            "chunk": np.full(len(uniques), c, np.int32),
                            "token": tokens.astype(np.int32)}
         made.update(bounds=bounds, texts=(int((counted > 0).sum()), int((counted <= 0).sum())),
-                    text={"data": np.frombuffer(corpus.data, np.uint8),
-                          "starts": corpus.starts, "ends": corpus.ends})
+                    text={"data": np.frombuffer(token_lines(corpus), np.uint8)})
     del codes, corpus, first
     chunk = {"indptr": X.indptr, "indices": X.indices, "uniques": uniques,
              "labels": np.asarray(labels, np.int8)}
@@ -118,6 +117,16 @@ def hash_part(texts, labels, counted, settings: Settings, counting: bool, c: int
         chunk["sign"] = np.sign(X.data).astype(np.int8)
     made.update(chunk=chunk, seconds=(t1 - t, time.perf_counter() - t1))
     return made
+
+
+def token_lines(corpus) -> bytes:
+    """Every token of a corpus hashed with its text, one per line: what the words of its
+    features are read back from (:func:`sentiment.pipeline.words_of`), token t on line t.
+    The text with two offsets per token was half again as many bytes, all of it written
+    to the cache of a large file."""
+    n = len(corpus.starts)
+    return join_tokens(corpus.data, corpus.starts, corpus.ends, np.arange(n),
+                       np.ones(n, np.int64))
 
 
 def hash_texts(texts, settings: Settings) -> dict:

@@ -110,10 +110,14 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
                         f"{train_rows:,}; resume with the same file")
     if counter is not None:
         t = time.perf_counter()
-        vocab = vocabulary_from_counts(
-            counter, settings, lambda c, tokens, n: words_of(spool, c, tokens, n))
+        def ask(c, tokens, n):
+            words = words_of(spool, c, tokens, n)
+            spool.discard(f"text{c}")  # not needed again: 1M reviews' text is 3 GB
+            return words
+
+        vocab = vocabulary_from_counts(counter, settings, ask)
         for key in [k for k in spool.keys() if k.startswith("text")]:
-            spool.pop(key)
+            spool.discard(key)  # the chunks where no kept feature was first seen
         times["vocabulary"] += time.perf_counter() - t
     if strict:
         check_vocabulary(len(vocab), settings)
@@ -335,9 +339,13 @@ def vocabulary_of(kept: dict, words: bytes, counter: FeatureCounter,
 
 def words_of(spool: Spool, c: int, tokens: np.ndarray, n: np.ndarray) -> bytes:
     """The words of features first seen in chunk ``c``, from their first token and n, one
-    per line (UTF-8)."""
-    text = spool.get(f"text{c}")
-    return join_tokens(text["data"], text["starts"], text["ends"], tokens, n)
+    per line (UTF-8); the chunk's tokens are kept one per line (:func:`token_lines`)."""
+    data = spool.get(f"text{c}")["data"]
+    ends = np.flatnonzero(data == ord("\n"))
+    offset = np.int32 if len(data) < 2**31 else np.int64
+    starts = np.concatenate(([0], ends + 1)).astype(offset)
+    ends = np.append(ends, len(data)).astype(offset)
+    return join_tokens(data, starts, ends, tokens, n)
 
 
 def class_counts(vocab: Vocabulary, spool: Spool, keys, remap: np.ndarray) -> np.ndarray:

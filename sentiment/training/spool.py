@@ -2,12 +2,13 @@
 
 A :class:`Spool` keeps named groups of arrays, each group growing by appends. While they fit
 its budget they stay in memory; past it, every group goes to raw files in a temporary
-folder (a group put once, a chunk's, in one file; each array of a growing group, a shard,
-in a file appended to and kept open; read back in pieces or memory-mapped), removed when
-the spool closes, on success, failure or Ctrl-C alike. :class:`ShardedRows` is the
-training set the trainer reads: CSR rows with their labels, scattered into shards that an
-epoch visits in a new order, shuffling the rows inside each. A small file is one shard in
-memory, and an epoch is then exactly one permutation of all rows.
+folder (groups put once, chunks', written one after the other in shared files; each array
+of a growing group, a shard, in a file appended to and kept open; read back in pieces or
+memory-mapped), removed when the spool closes, on success, failure or Ctrl-C alike.
+:class:`ShardedRows` is the training set the trainer reads: CSR rows with their labels,
+scattered into shards that an epoch visits in a new order, shuffling the rows inside each.
+A small file is one shard in memory, and an epoch is then exactly one permutation of all
+rows.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SentimentError
+from .cachefiles import SharedFiles, cannot_write, open_files_allowed, read_group, write_all
 
 
 class Spool:
@@ -36,7 +38,8 @@ class Spool:
         self._items: dict[str, dict] = {}  # key -> name -> list of arrays, or (path, dtype)
         self._files: dict[Path, object] = {}  # the cache files kept open to append to
         self._growing: set[str] = set()  # keys put with grows=True
-        self._max_open = _open_files_allowed()
+        self._max_open = open_files_allowed()
+        self._shared = SharedFiles()  # where the groups put once are written
 
     def __repr__(self) -> str:
         where = f"disk {self.dir}" if self.dir else "memory"
@@ -117,6 +120,10 @@ class Spool:
         group = self._items.pop(key)
         self._growing.discard(key)
         out, paths = {}, []
+        if (shared := self._shared.holding(group)) is not None:  # one read of its span
+            out = read_group(shared, group)
+            self._forget(shared)
+            return out
         for name, held in group.items():
             if isinstance(held, list):
                 out[name] = _joined(held)
@@ -133,6 +140,22 @@ class Spool:
             self._remove(path)
         return out
 
+    def discard(self, key: str) -> None:
+        """Forget the arrays under ``key`` without reading them back."""
+        if (shared := self._shared.holding(self._items.get(key, {}))) is None:
+            if key in self._items:
+                self.pop(key)
+            return
+        del self._items[key]
+        self._growing.discard(key)
+        self._forget(shared)
+
+    def _forget(self, path: Path) -> None:
+        """One group of the shared file ``path`` popped: the file goes with its last."""
+        if self._shared.forget(path):
+            self.on_disk -= path.stat().st_size
+            self._remove(path)
+
     def _remove(self, path: Path) -> None:
         """Remove a popped file on a thread (1M reviews: 750 files, 3.8 s of pass 2),
         renamed first: a file made again under its name is never the one removed."""
@@ -148,6 +171,7 @@ class Spool:
     def close(self) -> None:
         """Forget everything and remove the cache folder, if one was made."""
         self._close_files()
+        self._shared.close()
         self._items.clear()
         self._growing.clear()
         self.in_memory = self.on_disk = 0
@@ -176,22 +200,12 @@ class Spool:
         self.in_memory = 0
 
     def _write_group(self, key: str, group: dict, arrays: dict) -> None:
-        """Write a group's arrays (name -> list of pieces) into one file of its own, each
-        array at an offset of a multiple of 64 bytes."""
-        path, offset = self.dir / f"{key}.bin", 0
+        """Write a group's arrays (name -> list of pieces) to a shared file."""
         try:
-            with open(path, "wb", buffering=0) as f:
-                for name, pieces in arrays.items():
-                    group[name] = (path, pieces[0].dtype, offset, sum(a.size for a in pieces))
-                    for a in pieces:
-                        _write_all(f, a)
-                        offset += a.nbytes
-                    pad = np.zeros(-offset % 64, np.uint8)  # the next array at 64 bytes
-                    _write_all(f, pad)
-                    offset += pad.nbytes
+            size = self._shared.write(self.dir, key, group, arrays)
         except OSError as exc:
-            raise _cannot_write(self.dir, exc) from None
-        self.on_disk += offset
+            raise cannot_write(self.dir, exc) from None
+        self.on_disk += size
         self.peak_on_disk = max(self.peak_on_disk, self.on_disk)
 
     def _append(self, key: str, group: dict, name: str, a: np.ndarray) -> None:
@@ -205,12 +219,12 @@ class Spool:
                 if len(self._files) < self._max_open:
                     self._files[path] = f
             try:
-                _write_all(f, a)
+                write_all(f, a)
             finally:
                 if self._files.get(path) is not f:
                     f.close()
         except OSError as exc:
-            raise _cannot_write(self.dir, exc) from None
+            raise cannot_write(self.dir, exc) from None
         self.on_disk += a.nbytes
         self.peak_on_disk = max(self.peak_on_disk, self.on_disk)
 
@@ -224,28 +238,6 @@ class Spool:
 def _joined(pieces: list) -> np.ndarray:
     """An in-memory array from its appended pieces (the one piece itself, not a copy)."""
     return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
-
-
-def _cannot_write(folder, exc: OSError) -> SentimentError:
-    return SentimentError(f"{folder}: cannot write the cache ({exc.strerror or exc}); free "
-                          "some space or choose another --cache-dir")
-
-
-def _write_all(f, a: np.ndarray) -> None:
-    """Write ``a``'s bytes to the unbuffered file ``f`` (one system call, as a rule)."""
-    view = memoryview(np.ascontiguousarray(a)).cast("B")
-    while len(view):
-        view = view[f.write(view):]
-
-
-def _open_files_allowed() -> int:
-    """How many cache files a spool keeps open: half the process's limit, at most 4,096."""
-    try:
-        import resource
-    except ImportError:  # not POSIX
-        return 256
-    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    return 4096 if soft == resource.RLIM_INFINITY else max(0, min(4096, soft // 2 - 32))
 
 
 class ShardedRows:
@@ -312,25 +304,28 @@ class ShardedRows:
         order = np.argsort(shard, kind="stable")
         bounds = np.searchsorted(shard[order], np.arange(self.n_shards + 1))
         X = csr(indptr, indices, data, self.n_inputs)[order]
-        self._dealt.append((bounds, X.indptr, X.indices, X.data, y[order]))
+        self._dealt.append((bounds, X.indptr, np.diff(X.indptr).astype(np.int32), X.indices,
+                            X.data, y[order]))
         self._dealt_bytes += X.indices.nbytes + X.data.nbytes + 12 * len(y)
         return self._dealt_bytes
 
     def flush(self) -> None:
         """Write the rows :meth:`deal` kept to their shards."""
         dealt, self._dealt, self._dealt_bytes = self._dealt, [], 0
+        # each shard's rows as views of the reordered arrays (scipy's slicing of a matrix
+        # for each of hundreds of shards was most of pass 2 under a small budget); the
+        # bounds as lists: hundreds of shards times the chunks dealt, each a few slices
+        dealt = [(bounds.tolist(), starts.tolist(), *rest) for bounds, starts, *rest in dealt]
         for s in range(self.n_shards if dealt else 0):
-            # each shard's rows as views of the reordered arrays (scipy's slicing of a
-            # matrix for each of hundreds of shards was most of pass 2 under a small budget)
-            pieces = [(starts[lo:hi + 1], ind, dat, y[lo:hi])
-                      for bounds, starts, ind, dat, y in dealt
+            pieces = [(lo, hi, starts[lo], starts[hi], *rest)
+                      for bounds, starts, *rest in dealt
                       for lo, hi in [(bounds[s], bounds[s + 1])] if hi > lo]
             if not pieces:
                 continue
-            lengths = np.concatenate([np.diff(st) for st, *_ in pieces]).astype(np.int32)
-            indices = np.concatenate([ind[st[0]:st[-1]] for st, ind, _, _ in pieces])
-            data = np.concatenate([dat[st[0]:st[-1]] for st, _, dat, _ in pieces])
-            self._put(s, lengths, indices, data, np.concatenate([p[3] for p in pieces]))
+            self._put(s, _joined([n[lo:hi] for lo, hi, _, _, n, _, _, _ in pieces]),
+                      _joined([ind[a:b] for _, _, a, b, _, ind, _, _ in pieces]),
+                      _joined([dat[a:b] for _, _, a, b, _, _, dat, _ in pieces]),
+                      _joined([y[lo:hi] for lo, hi, _, _, _, _, _, y in pieces]))
 
     def load(self, shard: int):
         """(CSR matrix, labels) of one shard."""
