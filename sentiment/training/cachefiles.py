@@ -1,4 +1,4 @@
-"""The raw files of a :class:`~sentiment.rows.Spool`'s cache: arrays written in one system
+"""The raw files of a :class:`~sentiment.training.spool.Spool`'s cache: arrays written in one system
 call, a group read back in one, and how many files may stay open."""
 from __future__ import annotations
 

@@ -121,7 +121,7 @@ def hash_part(texts, labels, counted, settings: Settings, counting: bool, c: int
 
 def token_lines(corpus) -> bytes:
     """Every token of a corpus hashed with its text, one per line: what the words of its
-    features are read back from (:func:`sentiment.pipeline.words_of`), token t on line t.
+    features are read back from (:func:`sentiment.training.pipeline.words_of`), token t on line t.
     The text with two offsets per token was half again as many bytes, all of it written
     to the cache of a large file."""
     n = len(corpus.starts)
