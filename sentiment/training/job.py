@@ -132,7 +132,8 @@ def resumed_settings(resume: Model, scheme: LabelScheme | None
                              f"({resume.vocab.rule.name!r}, this version makes "
                              f"{CURRENT.name!r}); train afresh")
     # a setting the checkpoint predates is what its vocabulary was made with
-    settings = Settings.from_dict({"negation": resume.vocab.negation, **resume.settings})
+    settings = Settings.from_dict({"negation": resume.vocab.negation,
+                                   "smoothing": resume.vocab.smoothing, **resume.settings})
     if (scheme or LabelScheme()).kind != resume.scheme.kind:
         raise SentimentError(f"the checkpoint was trained on {resume.scheme.describe()};"
                              " resume with the same label flags")
@@ -160,6 +161,7 @@ def new_model(vocab, settings: Settings, scheme: LabelScheme, net: Network | Non
     if net is None:
         net = Network(len(vocab), settings.hidden, rng, activation=settings.activation,
                       init_scale=settings.init_scale, n_classes=scheme.n_classes)
+    settings = settings.with_(smoothing=vocab.smoothing)  # as chosen for the vocabulary
     return Model(vocab, net, settings.to_dict(), scheme=scheme), rng
 
 

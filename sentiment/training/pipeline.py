@@ -111,7 +111,7 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
     if counter is not None:
         t = time.perf_counter()
         vocab = vocabulary_from_counts(
-            counter, settings, lambda c, tokens, n: words_of(spool, c, tokens, n))
+            counter, settings.for_vocabulary(train_rows), lambda c, tokens, n: words_of(spool, c, tokens, n))
         for key in [k for k in spool.keys() if k.startswith("text")]:
             spool.pop(key)
         times["vocabulary"] += time.perf_counter() - t
@@ -330,7 +330,8 @@ def vocabulary_of(kept: dict, words: bytes, counter: FeatureCounter,
     (one per line, UTF-8)."""
     return Vocabulary(kept["hash"], words, kept["pos"], kept["neg"], counter.n_pos,
                       counter.n_neg, settings.ngrams, settings.min_count,
-                      settings.polarity_cutoff, settings.negation)
+                      settings.polarity_cutoff, settings.negation,
+                      smoothing=settings.for_vocabulary(None).smoothing)
 
 
 def words_of(spool: Spool, c: int, tokens: np.ndarray, n: np.ndarray) -> bytes:

@@ -20,12 +20,16 @@ NEGATION = 2  # the negation window two classes train with by default
 #: MAX_EPOCHS; on a large file no more than enough for MAX_STEPS minibatches, at least one
 #: (Settings.for_rows; scripts/epoch_curve.py measures MAX_STEPS on the validation rows)
 EPOCHS, MIN_STEPS, MAX_EPOCHS, MAX_STEPS = 5, 800, 50, 4000
+#: naive-Bayes smoothing by default: SMOOTHING, or SMALL_SMOOTHING on a small file
+#: (Settings.for_vocabulary; scripts/smoothing.py measures it on the training rows)
+SMOOTHING, SMALL_SMOOTHING = 1.0, 4.0
 #: numeric setting -> (lowest, highest or None, whether the lowest itself is allowed)
 RANGES = {"ngrams": (1, 10, True), "negation": (0, 20, True), "min_count": (1, None, True),
           "polarity_cutoff": (0, None, True), "max_features": (0, None, True),
           "hidden": (1, 4096, True), "lr": (0, None, False), "batch_size": (1, None, True),
           "epochs": (1, 100_000, True), "patience": (0, None, True), "dropout": (0, 1, True),
-          "l2": (0, None, True), "init_scale": (0, None, True), "val_fraction": (0, 1, True),
+          "l2": (0, None, True), "smoothing": (0, None, False), "init_scale": (0, None, True),
+          "val_fraction": (0, 1, True),
           "seed": (0, 2**32 - 1, True)}
 
 
@@ -60,6 +64,11 @@ class Settings:
     max_features: int = _opt(1_000_000, "keep at most this many features, the most "
                              "frequent (0: no cap); bounds the model's size")
     values: str = _opt("nb", "input values: binary presence, counts, or NB log-ratio")
+    smoothing: float | None = _opt(None, "naive-Bayes smoothing: added to a feature's count "
+                                   "in each class before the log-count ratio (values nb); "
+                                   "more: rare features weigh less",
+                                   f"{SMALL_SMOOTHING:g} on a small file (see --refit), "
+                                   f"else {SMOOTHING:g}")
     kernel: str = _opt("csr", "layer-1 kernel: dense, rows (per review) or csr (batch)")
     hidden: int = _opt(8, "hidden units")
     activation: str = _opt("linear", "hidden activation")
@@ -98,7 +107,7 @@ class Settings:
                                    f"got {getattr(self, name)!r}")
         for name, (low, high, closed) in RANGES.items():
             value = getattr(self, name)
-            if value is None and name in ("negation", "epochs"):  # chosen later
+            if value is None and name in ("negation", "epochs", "smoothing"):  # chosen later
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not math.isfinite(value):
@@ -150,6 +159,18 @@ class Settings:
         On such a file the validation rows, once they have chosen the epochs, are worth
         more as training rows (``refit``): docs/languages.md measures it."""
         return -(-n_train // self.batch_size) * EPOCHS < MIN_STEPS
+
+    def for_vocabulary(self, n_train: int | None) -> "Settings":
+        """These settings with ``smoothing`` chosen if left to the default (None):
+        :data:`SMALL_SMOOTHING` on a small file of ``n_train`` training rows
+        (:meth:`small`), else :data:`SMOOTHING` (None rows: not small). A feature seen in
+        a few of 3,000 texts gets a ratio as large as a frequent one's with a smoothing of
+        1; more smoothing pulls the rare ones towards 0 (scripts/smoothing.py measures it
+        by cross-validation of the training rows: docs/languages.md)."""
+        if self.smoothing is not None:
+            return self
+        small = n_train is not None and self.small(n_train)
+        return replace(self, smoothing=SMALL_SMOOTHING if small else SMOOTHING)
 
     def for_labels(self, multiclass: bool) -> "Settings":
         """These settings with ``negation`` chosen if left to the default (None): a window
