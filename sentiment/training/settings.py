@@ -20,9 +20,10 @@ NEGATION = 2  # the negation window two classes train with by default
 #: MAX_EPOCHS; on a large file no more than enough for MAX_STEPS minibatches, at least one
 #: (Settings.for_rows; scripts/epoch_curve.py measures MAX_STEPS on the validation rows)
 EPOCHS, MIN_STEPS, MAX_EPOCHS, MAX_STEPS = 5, 800, 50, 4000
-#: naive-Bayes smoothing by default: SMOOTHING, or SMALL_SMOOTHING on a small file
-#: (Settings.for_vocabulary; scripts/smoothing.py measures it on the training rows)
-SMOOTHING, SMALL_SMOOTHING = 1.0, 4.0
+#: naive-Bayes smoothing by default: SMOOTH_ROWS / training rows, at least SMOOTHING and
+#: at most SMALL_SMOOTHING (Settings.for_vocabulary; scripts/smoothing.py measures it by
+#: cross-validation of the training rows: docs/languages.md)
+SMOOTHING, SMALL_SMOOTHING, SMOOTH_ROWS = 1.0, 4.0, 16_000
 #: numeric setting -> (lowest, highest or None, whether the lowest itself is allowed)
 RANGES = {"ngrams": (1, 10, True), "negation": (0, 20, True), "min_count": (1, None, True),
           "polarity_cutoff": (0, None, True), "max_features": (0, None, True),
@@ -67,8 +68,8 @@ class Settings:
     smoothing: float | None = _opt(None, "naive-Bayes smoothing: added to a feature's count "
                                    "in each class before the log-count ratio (values nb); "
                                    "more: rare features weigh less",
-                                   f"{SMALL_SMOOTHING:g} on a small file (see --refit), "
-                                   f"else {SMOOTHING:g}")
+                                   f"{SMOOTH_ROWS:,} / training rows, between "
+                                   f"{SMOOTHING:g} and {SMALL_SMOOTHING:g}")
     kernel: str = _opt("csr", "layer-1 kernel: dense, rows (per review) or csr (batch)")
     hidden: int = _opt(8, "hidden units")
     activation: str = _opt("linear", "hidden activation")
@@ -162,15 +163,17 @@ class Settings:
 
     def for_vocabulary(self, n_train: int | None) -> "Settings":
         """These settings with ``smoothing`` chosen if left to the default (None):
-        :data:`SMALL_SMOOTHING` on a small file of ``n_train`` training rows
-        (:meth:`small`), else :data:`SMOOTHING` (None rows: not small). A feature seen in
-        a few of 3,000 texts gets a ratio as large as a frequent one's with a smoothing of
-        1; more smoothing pulls the rare ones towards 0 (scripts/smoothing.py measures it
-        by cross-validation of the training rows: docs/languages.md)."""
+        :data:`SMOOTH_ROWS` / ``n_train`` (training rows), at least :data:`SMOOTHING` and
+        at most :data:`SMALL_SMOOTHING`: 4 up to 4,000 rows, 2 at 8,000, 1 from 16,000
+        (IMDB's 20,250, and None rows). With a smoothing of 1, a feature seen in two of
+        3,000 texts gets a ratio as large as a frequent one's; more pulls the rare ones
+        towards 0. Cross-validation of the training rows (scripts/smoothing.py,
+        docs/languages.md) prefers 4 on 3,000 English tweets, 2 on 8,000 Chinese reviews,
+        1 on 16,000 Thai posts or IMDB sentences."""
         if self.smoothing is not None:
             return self
-        small = n_train is not None and self.small(n_train)
-        return replace(self, smoothing=SMALL_SMOOTHING if small else SMOOTHING)
+        value = SMOOTH_ROWS / n_train if n_train else SMOOTHING
+        return replace(self, smoothing=float(min(SMALL_SMOOTHING, max(SMOOTHING, value))))
 
     def for_labels(self, multiclass: bool) -> "Settings":
         """These settings with ``negation`` chosen if left to the default (None): a window
