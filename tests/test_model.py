@@ -268,11 +268,11 @@ BAD_FILES = [
      "not a model file (its arrays would take 84 MB in memory from {disk} MB on disk; this "
      f"tool never writes compressed models); {HINT}"),
     ("other version", meta(version=FORMAT_VERSION + 1),
-     f"model format version {FORMAT_VERSION + 1} is not supported (this version reads "
-     f"{FORMAT_VERSION}); retrain it"),
+     f"model format version {FORMAT_VERSION + 1} is not supported (this version reads up "
+     f"to {FORMAT_VERSION}); retrain it"),
     ("no version", meta(version=None),
-     f"model format version None is not supported (this version reads {FORMAT_VERSION}); "
-     "retrain it"),
+     f"model format version None is not supported (this version reads up to "
+     f"{FORMAT_VERSION}); retrain it"),
     ("other format", meta(format="something-else"), f"not a sentiment model file; {HINT}"),
     ("metadata not JSON", with_meta_array(np.frombuffer(b"\xff{", np.uint8)),
      f"model metadata is unreadable; {HINT}"),
@@ -293,6 +293,10 @@ BAD_FILES = [
     ("other tokenizer", vocab_meta(hash="md5"),
      f"model was built with tokenizer 'md5', this version uses {CURRENT.name!r}; "
      "retrain it (or score it with the version of sentiment that made it)"),
+    ("smoothing 0", vocab_meta(smoothing=0),
+     f"model metadata has no valid vocabulary 'smoothing'; {HINT}"),
+    ("smoothing a string", vocab_meta(smoothing="4"),
+     f"model metadata has no valid vocabulary 'smoothing'; {HINT}"),
     ("ngrams 0", vocab_meta(ngrams=0),
      f"model metadata has no valid vocabulary 'ngrams'; {HINT}"),
     ("ngrams a string", vocab_meta(ngrams="2"),

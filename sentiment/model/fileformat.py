@@ -206,7 +206,8 @@ def _read_meta(path: Path, arrays: dict, hint: str) -> dict:
         raise SentimentError(f"{path}: not a sentiment model file; {hint}")
     if meta.get("version") not in VERSIONS:
         raise SentimentError(f"{path}: model format version {meta.get('version')!r} is not "
-                             f"supported (this version reads {FORMAT_VERSION}); retrain it")
+                             f"supported (this version reads up to {FORMAT_VERSION}); retrain "
+                             "it")
     for key, kind in META_TYPES.items():
         if not isinstance(meta.get(key, kind() if key in OPTIONAL else None), kind):
             raise SentimentError(f"{path}: model metadata lacks a valid {key!r}; {hint}")
