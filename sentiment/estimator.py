@@ -205,7 +205,7 @@ class SentimentClassifier(_NetworkClassifier):
     ngrams, negation, min_count, polarity_cutoff, max_features, values, kernel, hidden,
     activation, loss, class_weight,
     optimizer, lr, lr_decay, batch_size, epochs, patience, dropout, mask, l2, init_scale,
-    val_fraction, refit :
+    val_fraction, refit, smoothing :
         the training settings of the same names (see ``python -m sentiment train --help``);
         defaults as there.
     random_state : int, RandomState or None, default 0
@@ -232,7 +232,8 @@ class SentimentClassifier(_NetworkClassifier):
                  batch_size=_DEFAULT.batch_size, epochs=_DEFAULT.epochs,
                  patience=_DEFAULT.patience, dropout=_DEFAULT.dropout, mask=_DEFAULT.mask,
                  l2=_DEFAULT.l2, init_scale=_DEFAULT.init_scale,
-                 val_fraction=_DEFAULT.val_fraction, refit=_DEFAULT.refit, random_state=0,
+                 val_fraction=_DEFAULT.val_fraction, refit=_DEFAULT.refit,
+                 smoothing=_DEFAULT.smoothing, random_state=0,
                  verbose=False):
         self.ngrams = ngrams
         self.negation = negation
@@ -257,6 +258,7 @@ class SentimentClassifier(_NetworkClassifier):
         self.init_scale = init_scale
         self.val_fraction = val_fraction
         self.refit = refit
+        self.smoothing = smoothing
         self.random_state = random_state
         self.verbose = verbose
 

@@ -51,6 +51,38 @@ def test_round_trip_predicts_the_same(trained, tmp_path):
     assert repr(loaded) == repr(trained)
 
 
+def test_smoothing_is_kept_and_scores_as_trained(tmp_path):
+    """Two classes make their naive-Bayes values again at load, from the counts: with the
+    smoothing the file keeps (format version 2), not 1."""
+    model = train(TEXTS, LABELS, Settings(epochs=5, min_count=1, val_fraction=0, seed=0))
+    assert model.vocab.smoothing == 4 and model.settings["smoothing"] == 4  # a small file
+    path = model.save(tmp_path / "m.npz")
+    meta = json.loads(bytes(np.load(path)["meta"]))
+    assert meta["version"] == 2 and meta["vocab"]["smoothing"] == 4
+    loaded = Model.load(path)
+    assert loaded.vocab.smoothing == 4
+    assert np.array_equal(loaded.vocab.nb_scale(), model.vocab.nb_scale())
+    assert np.array_equal(loaded.vocab.log_ratio(indices=np.array([0, 2])),
+                          model.vocab.nb_scale()[[0, 2]])
+    assert loaded.predict_proba(PROBE).tolist() == model.predict_proba(PROBE).tolist()
+
+
+def test_a_file_without_smoothing_reads_as_one_bit_for_bit(tmp_path):
+    """An older file has no smoothing: it is 1, and its values are what they were
+    (alpha 1 spelt out as before); a model with smoothing 1 is still written as version 1,
+    which older code reads."""
+    model = train(TEXTS, LABELS, Settings(epochs=5, min_count=1, val_fraction=0, seed=0,
+                                          smoothing=1))
+    path = model.save(tmp_path / "m.npz")
+    meta = json.loads(bytes(np.load(path)["meta"]))
+    assert meta["version"] == 1 and "smoothing" not in meta["vocab"]
+    vocab = Model.load(path).vocab
+    pos, neg = vocab.pos_counts, vocab.neg_counts
+    before = (np.log((pos + 1.0) / (float(pos.sum()) + 1.0 * len(pos)))
+              - np.log((neg + 1.0) / (float(neg.sum()) + 1.0 * len(neg)))).astype(np.float32)
+    assert vocab.smoothing == 1 and vocab.nb_scale().tobytes() == before.tobytes()
+
+
 def test_save_is_atomic_and_leaves_no_temporary_file(trained, tmp_path):
     path = tmp_path / "m.npz"
     path.write_bytes(b"old")
@@ -236,11 +268,11 @@ BAD_FILES = [
      "not a model file (its arrays would take 84 MB in memory from {disk} MB on disk; this "
      f"tool never writes compressed models); {HINT}"),
     ("other version", meta(version=FORMAT_VERSION + 1),
-     f"model format version {FORMAT_VERSION + 1} is not supported (this version reads "
-     f"{FORMAT_VERSION}); retrain it"),
+     f"model format version {FORMAT_VERSION + 1} is not supported (this version reads up "
+     f"to {FORMAT_VERSION}); retrain it"),
     ("no version", meta(version=None),
-     f"model format version None is not supported (this version reads {FORMAT_VERSION}); "
-     "retrain it"),
+     f"model format version None is not supported (this version reads up to "
+     f"{FORMAT_VERSION}); retrain it"),
     ("other format", meta(format="something-else"), f"not a sentiment model file; {HINT}"),
     ("metadata not JSON", with_meta_array(np.frombuffer(b"\xff{", np.uint8)),
      f"model metadata is unreadable; {HINT}"),
@@ -261,6 +293,10 @@ BAD_FILES = [
     ("other tokenizer", vocab_meta(hash="md5"),
      f"model was built with tokenizer 'md5', this version uses {CURRENT.name!r}; "
      "retrain it (or score it with the version of sentiment that made it)"),
+    ("smoothing 0", vocab_meta(smoothing=0),
+     f"model metadata has no valid vocabulary 'smoothing'; {HINT}"),
+    ("smoothing a string", vocab_meta(smoothing="4"),
+     f"model metadata has no valid vocabulary 'smoothing'; {HINT}"),
     ("ngrams 0", vocab_meta(ngrams=0),
      f"model metadata has no valid vocabulary 'ngrams'; {HINT}"),
     ("ngrams a string", vocab_meta(ngrams="2"),

@@ -388,6 +388,28 @@ def test_a_small_file_trains_more_epochs_unless_told():
     assert Settings(epochs=3).for_rows(10).epochs == 3
 
 
+def test_a_small_file_smooths_its_naive_bayes_values_more_unless_told():
+    """The fewer the training rows, the more the naive-Bayes values are smoothed: from
+    SMALL_SMOOTHING (4) on a few thousand rows down to SMOOTHING (1) from SMOOTH_ROWS on
+    (IMDB's 20,250); --smoothing is obeyed as given, and the vocabulary and the model's
+    settings carry the value chosen."""
+    from sentiment.training.settings import SMALL_SMOOTHING, SMOOTHING, SettingError, Settings
+
+    auto = Settings()
+    assert auto.for_vocabulary(20_250).smoothing == auto.for_vocabulary(16_000).smoothing \
+        == SMOOTHING == 1
+    assert auto.for_vocabulary(8_000).smoothing == 2
+    assert auto.for_vocabulary(3_000).smoothing == auto.for_vocabulary(1).smoothing \
+        == SMALL_SMOOTHING == 4
+    assert auto.for_vocabulary(None).smoothing == SMOOTHING
+    assert Settings(smoothing=0.5).for_vocabulary(3_000).smoothing == 0.5
+    with pytest.raises(SettingError, match="smoothing must be more than 0"):
+        Settings(smoothing=0)
+    model = train(["good fun", "bad dull", "good film", "dull film"] * 5, [1, 0, 1, 0] * 5,
+                  Settings(epochs=1, seed=0), progress=False)
+    assert model.vocab.smoothing == model.settings["smoothing"] == SMALL_SMOOTHING
+
+
 def test_a_large_file_trains_fewer_epochs_unless_told():
     """A million reviews are 7,000 minibatches an epoch: by default the epochs stop at
     enough for MAX_STEPS minibatches (at least one), IMDB's 22,500 rows keeping EPOCHS;

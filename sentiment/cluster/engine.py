@@ -219,7 +219,8 @@ def prepare(engine: Engine, chunks, settings: Settings, *, classes=None,
     tally.check()
     times = {"read and count": time.perf_counter() - t}
     t = time.perf_counter()
-    vocab, counter, remap = build_vocabulary(engine, futures, settings, classes)
+    vocab, counter, remap = build_vocabulary(
+        engine, futures, settings.for_vocabulary(tally.n_rows - tally.n_val), classes)
     times["vocabulary"] = time.perf_counter() - t
     t = time.perf_counter()
     groups = {w: [i for i, (v, _) in enumerate(futures) if v == w] for w in workers}

@@ -77,7 +77,8 @@ def prepare_parts(engine: Engine, shared: SharedFiles, settings: Settings, *,
     tally = _tally(client, held, told, settings)
     times = {"read and count": time.perf_counter() - t}
     t = time.perf_counter()
-    vocab, counter, remap = build_vocabulary(engine, held, settings, loose=True)
+    vocab, counter, remap = build_vocabulary(
+        engine, held, settings.for_vocabulary(tally.n_rows - tally.n_val), loose=True)
     times["vocabulary"] = time.perf_counter() - t
     t = time.perf_counter()
     groups = {w: [i for i, v in enumerate(home) if v == w] for w in workers}

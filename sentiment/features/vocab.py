@@ -4,10 +4,9 @@ A :class:`Vocabulary` maps token hashes (see :mod:`sentiment.features.tokens`) t
 with in how many positive and negative texts each feature occurs; it is made by counting
 (:mod:`sentiment.features.counting`, :func:`sentiment.training.pipeline.fit_vocabulary`), rare
 features (``min_count``) and features with no sentiment signal (``polarity_cutoff`` on the log ratio
-of positive to negative counts) dropped.
-:meth:`Vocabulary.encode` turns texts into a CSR matrix: row ``i`` is text ``i``, its
-``indices`` are the ids of the features present, its ``data`` are ones (binary presence)
-or counts.
+of positive to negative counts) dropped. :meth:`Vocabulary.encode` turns texts into a CSR
+matrix: row ``i`` is text ``i``, its ``indices`` the ids of the features present, its
+``data`` ones (binary presence) or counts.
 """
 from __future__ import annotations
 
@@ -44,11 +43,12 @@ class Vocabulary:
         (``negation``: texts are hashed with that window, and a negated feature counts
         with a minus sign).
     rule : the tokenizer version of its hashes (:mod:`sentiment.features.rules`), or an old file's.
+    smoothing : added to every count before the naive-Bayes ratios (1: an older file's).
     """
 
     def __init__(self, hashes, words, pos_counts, neg_counts, n_pos, n_neg,
                  ngrams=1, min_count=1, polarity_cutoff=0.0, negation=0,
-                 rule: TextRule = CURRENT):
+                 rule: TextRule = CURRENT, smoothing: float = 1.0):
         self.hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
         # list of str, or the UTF-8 bytes of them joined by newlines, or those bytes
         # zlib-compressed as a 1-tuple (a compact model's)
@@ -57,9 +57,8 @@ class Vocabulary:
         self.neg_counts = None if neg_counts is None else np.asarray(neg_counts, np.int64)
         self.n_pos, self.n_neg = int(n_pos), int(n_neg)
         self.ngrams, self.min_count = int(ngrams), int(min_count)
-        self.polarity_cutoff = float(polarity_cutoff)
-        self.negation = int(negation)
-        self.rule = rule
+        self.polarity_cutoff, self.negation = float(polarity_cutoff), int(negation)
+        self.rule, self.smoothing = rule, float(smoothing)
         self._order = None  # argsort of hashes, for lookups without pandas
         self._sorted_hashes = None  # hashes[_order]
         self._index = None  # pandas Index over hashes, for large lookups
@@ -247,14 +246,14 @@ class Vocabulary:
         """K classes: the naive-Bayes input values from per-class counts (vocabulary x K),
         :func:`class_log_ratio`; stored with the vocabulary (the two counts are not enough
         to make them again)."""
-        self._nb, self.class_scaled = class_log_ratio(counts), True
+        self._nb, self.class_scaled = class_log_ratio(counts, self.smoothing), True
 
-    def log_ratio(self, alpha: float = 1.0, indices: np.ndarray | None = None) -> np.ndarray:
-        """Naive-Bayes log-count ratio of each feature (NBSVM's r), float32.
-
-        With ``indices``, the ratio of those features only (the totals still span the
-        whole vocabulary): what predicting a few texts needs, at a fraction of the cost.
-        """
+    def log_ratio(self, alpha: float | None = None, indices: np.ndarray | None = None):
+        """Naive-Bayes log-count ratio of each feature (NBSVM's r), float32, ``alpha``
+        added to every count (default: the vocabulary's ``smoothing``). With ``indices``,
+        the ratio of those features only (the totals still span the whole vocabulary):
+        what predicting a few texts needs, at a fraction of the cost."""
+        alpha = self.smoothing if alpha is None else alpha
         pos, neg = self.pos_counts, self.neg_counts
         p_total = float(pos.sum(dtype=np.int64)) + alpha * len(pos)
         q_total = float(neg.sum(dtype=np.int64)) + alpha * len(neg)
@@ -303,7 +302,8 @@ class Vocabulary:
         return {"size": len(self), "ngrams": self.ngrams, "min_count": self.min_count,
                 "polarity_cutoff": self.polarity_cutoff, "n_pos": self.n_pos,
                 "n_neg": self.n_neg, "hash": self.rule.name,
-                **({"negation": self.negation} if self.negation else {})}
+                **({"negation": self.negation} if self.negation else {}),
+                **({"smoothing": self.smoothing} if self.smoothing != 1 else {})}
 
     @classmethod
     def from_arrays(cls, arrays, meta: dict, sorted_hashes: np.ndarray | None = None
@@ -315,7 +315,7 @@ class Vocabulary:
         vocab = cls(arrays["vocab_hashes"], words, arrays.get("vocab_pos"),
                     arrays.get("vocab_neg"), meta["n_pos"], meta["n_neg"], meta["ngrams"],
                     meta["min_count"], meta["polarity_cutoff"], meta.get("negation", 0),
-                    RULES[meta["hash"]])
+                    RULES[meta["hash"]], meta.get("smoothing", 1.0))
         if "vocab_order" in arrays:
             vocab._order = np.asarray(arrays["vocab_order"])
         else:  # compact: sorted by hash (checked on reading)

@@ -152,7 +152,8 @@ def training_matrix(texts, labels, settings):
     vocab, X = fit_vocabulary(texts, labels, ngrams=settings.ngrams,
                               min_count=settings.min_count,
                               polarity_cutoff=settings.polarity_cutoff,
-                              binary=settings.values != "count")
+                              binary=settings.values != "count",
+                              smoothing=settings.for_vocabulary(len(texts)).smoothing)
     X.data = vocab.input_values(settings.values, X.data, X.indices)
     return X, np.asarray(labels, dtype=np.float32)
 

@@ -23,7 +23,9 @@ from ..io.labels import BINARY, KINDS, MAX_CLASSES, LabelScheme
 from ..nn.network import ACTIVATIONS
 
 FORMAT = "sentiment-model"
-FORMAT_VERSION = 1
+#: 2: the vocabulary's naive-Bayes smoothing (``vocab.smoothing``) when it is not 1, which
+#: older code would read as 1 (and so refuses); a file with smoothing 1 is still version 1
+FORMAT_VERSION, VERSIONS = 2, (1, 2)
 HINT = "train one with 'python -m sentiment train' or pass --model"
 
 
@@ -44,7 +46,8 @@ def write(path: Path, arrays: dict, meta: dict, checkpoint: tuple[dict, dict] | 
                 same[k] = twin
             else:
                 arrays[f"ckpt_{k}"] = v
-    meta = {"format": FORMAT, "version": FORMAT_VERSION, **meta,
+    version = FORMAT_VERSION if "smoothing" in meta.get("vocab", {}) else 1
+    meta = {"format": FORMAT, "version": version, **meta,
             "crc32": {k: crc(v) for k, v in arrays.items()}}
     if checkpoint is not None:
         meta["checkpoint"] = {**checkpoint[1], "same": same}
@@ -201,9 +204,10 @@ def _read_meta(path: Path, arrays: dict, hint: str) -> dict:
         raise SentimentError(f"{path}: model metadata is unreadable; {hint}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise SentimentError(f"{path}: not a sentiment model file; {hint}")
-    if meta.get("version") != FORMAT_VERSION:
+    if meta.get("version") not in VERSIONS:
         raise SentimentError(f"{path}: model format version {meta.get('version')!r} is not "
-                             f"supported (this version reads {FORMAT_VERSION}); retrain it")
+                             f"supported (this version reads up to {FORMAT_VERSION}); retrain "
+                             "it")
     for key, kind in META_TYPES.items():
         if not isinstance(meta.get(key, kind() if key in OPTIONAL else None), kind):
             raise SentimentError(f"{path}: model metadata lacks a valid {key!r}; {hint}")
@@ -217,6 +221,11 @@ def _read_meta(path: Path, arrays: dict, hint: str) -> dict:
         if not isinstance(value, kind) or key != "polarity_cutoff" and value < (key == "ngrams"):
             raise SentimentError(f"{path}: model metadata has no valid vocabulary {key!r}; "
                                  f"{hint}")
+    smoothing = vocab.get("smoothing", 1.0)
+    if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) \
+            or not 0 < smoothing < float("inf"):
+        raise SentimentError(f"{path}: model metadata has no valid vocabulary 'smoothing'; "
+                             f"{hint}")
     if meta["activation"] not in ACTIVATIONS:
         raise SentimentError(f"{path}: model uses activation {meta['activation']!r}, this "
                              f"version knows {', '.join(ACTIVATIONS)}; retrain it")

@@ -146,7 +146,8 @@ def resumed_settings(resume: Model, scheme: LabelScheme | None
                              f"({resume.vocab.rule.name!r}, this version makes "
                              f"{CURRENT.name!r}); train afresh")
     # a setting the checkpoint predates is what its vocabulary was made with
-    settings = Settings.from_dict({"negation": resume.vocab.negation, **resume.settings})
+    settings = Settings.from_dict({"negation": resume.vocab.negation,
+                                   "smoothing": resume.vocab.smoothing, **resume.settings})
     if (scheme or LabelScheme()).kind != resume.scheme.kind:
         raise SentimentError(f"the checkpoint was trained on {resume.scheme.describe()};"
                              " resume with the same label flags")
@@ -171,6 +172,7 @@ def new_model(vocab, settings: Settings, scheme: LabelScheme, net: Network | Non
     or ``net``, resumed), the settings and label scheme, ``info`` (what preparing counted);
     and the seed's generator, which goes on to shuffle the rows."""
     fresh, rng = new_network(len(vocab), settings, scheme.n_classes)
+    settings = settings.with_(smoothing=vocab.smoothing)  # as chosen for the vocabulary
     model = Model(vocab, net if net is not None else fresh, settings.to_dict(), scheme=scheme)
     model.info.update(info or {})
     return model, rng

@@ -115,7 +115,7 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
             spool.discard(f"text{c}")  # not needed again: 1M reviews' text is 3 GB
             return words
 
-        vocab = vocabulary_from_counts(counter, settings, ask)
+        vocab = vocabulary_from_counts(counter, settings.for_vocabulary(train_rows), ask)
         for key in [k for k in spool.keys() if k.startswith("text")]:
             spool.discard(key)  # the chunks where no kept feature was first seen
         times["vocabulary"] += time.perf_counter() - t
@@ -262,13 +262,15 @@ def check_balance(n_rows: int, n_val: int, n_positive: int, n_labelled_positive:
 
 
 def fit_vocabulary(texts, labels, *, ngrams: int = 1, min_count: int = 1,
-                   polarity_cutoff: float = 0.0, binary: bool = True, negation: int = 0):
+                   polarity_cutoff: float = 0.0, binary: bool = True, negation: int = 0,
+                   smoothing: float = 1.0):
     """A vocabulary fit on all of ``texts`` (labels 0/1) and the texts encoded by it, as a
     CSR matrix in the order of the texts: :func:`prepare` with no validation rows, one
-    chunk, no cap on features, binary (or count) values, no negation unless asked."""
+    chunk, no cap on features, binary (or count) values, no negation unless asked, the
+    naive-Bayes ratios smoothed by ``smoothing`` (NBSVM's alpha)."""
     settings = Settings(ngrams=ngrams, min_count=min_count, polarity_cutoff=polarity_cutoff,
                         values="binary" if binary else "count", val_fraction=0.0,
-                        max_features=0, negation=negation)
+                        max_features=0, negation=negation, smoothing=smoothing)
     with Spool(1 << 62) as spool:
         ready = prepare(chunks_of(list(texts), labels), settings, spool, strict=False)
         X, _ = ready.train.load(0)
@@ -334,7 +336,8 @@ def vocabulary_of(kept: dict, words: bytes, counter: FeatureCounter,
     (one per line, UTF-8)."""
     return Vocabulary(kept["hash"], words, kept["pos"], kept["neg"], counter.n_pos,
                       counter.n_neg, settings.ngrams, settings.min_count,
-                      settings.polarity_cutoff, settings.negation)
+                      settings.polarity_cutoff, settings.negation,
+                      smoothing=settings.for_vocabulary(None).smoothing)
 
 
 def words_of(spool: Spool, c: int, tokens: np.ndarray, n: np.ndarray) -> bytes:

@@ -20,12 +20,17 @@ NEGATION = 2  # the negation window two classes train with by default
 #: MAX_EPOCHS; on a large file no more than enough for MAX_STEPS minibatches, at least one
 #: (Settings.for_rows; scripts/epoch_curve.py measures MAX_STEPS on the validation rows)
 EPOCHS, MIN_STEPS, MAX_EPOCHS, MAX_STEPS = 5, 800, 50, 4000
+#: naive-Bayes smoothing by default: SMOOTH_ROWS / training rows, at least SMOOTHING and
+#: at most SMALL_SMOOTHING (Settings.for_vocabulary; scripts/smoothing.py measures it by
+#: cross-validation of the training rows: docs/languages.md)
+SMOOTHING, SMALL_SMOOTHING, SMOOTH_ROWS = 1.0, 4.0, 16_000
 #: numeric setting -> (lowest, highest or None, whether the lowest itself is allowed)
 RANGES = {"ngrams": (1, 10, True), "negation": (0, 20, True), "min_count": (1, None, True),
           "polarity_cutoff": (0, None, True), "max_features": (0, None, True),
           "hidden": (1, 4096, True), "lr": (0, None, False), "batch_size": (1, None, True),
           "epochs": (1, 100_000, True), "patience": (0, None, True), "dropout": (0, 1, True),
-          "l2": (0, None, True), "init_scale": (0, None, True), "val_fraction": (0, 1, True),
+          "l2": (0, None, True), "smoothing": (0, None, False), "init_scale": (0, None, True),
+          "val_fraction": (0, 1, True),
           "seed": (0, 2**32 - 1, True)}
 
 
@@ -60,6 +65,11 @@ class Settings:
     max_features: int = _opt(1_000_000, "keep at most this many features, the most "
                              "frequent (0: no cap); bounds the model's size")
     values: str = _opt("nb", "input values: binary presence, counts, or NB log-ratio")
+    smoothing: float | None = _opt(None, "naive-Bayes smoothing: added to a feature's count "
+                                   "in each class before the log-count ratio (values nb); "
+                                   "more: rare features weigh less",
+                                   f"{SMOOTH_ROWS:,} / training rows, between "
+                                   f"{SMOOTHING:g} and {SMALL_SMOOTHING:g}")
     kernel: str = _opt("csr", "layer-1 kernel: dense, rows (per review) or csr (batch)")
     hidden: int = _opt(8, "hidden units")
     activation: str = _opt("linear", "hidden activation")
@@ -98,7 +108,7 @@ class Settings:
                                    f"got {getattr(self, name)!r}")
         for name, (low, high, closed) in RANGES.items():
             value = getattr(self, name)
-            if value is None and name in ("negation", "epochs"):  # chosen later
+            if value is None and name in ("negation", "epochs", "smoothing"):  # chosen later
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not math.isfinite(value):
@@ -150,6 +160,20 @@ class Settings:
         On such a file the validation rows, once they have chosen the epochs, are worth
         more as training rows (``refit``): docs/languages.md measures it."""
         return -(-n_train // self.batch_size) * EPOCHS < MIN_STEPS
+
+    def for_vocabulary(self, n_train: int | None) -> "Settings":
+        """These settings with ``smoothing`` chosen if left to the default (None):
+        :data:`SMOOTH_ROWS` / ``n_train`` (training rows), at least :data:`SMOOTHING` and
+        at most :data:`SMALL_SMOOTHING`: 4 up to 4,000 rows, 2 at 8,000, 1 from 16,000
+        (IMDB's 20,250, and None rows). With a smoothing of 1, a feature seen in two of
+        3,000 texts gets a ratio as large as a frequent one's; more pulls the rare ones
+        towards 0. Cross-validation of the training rows (scripts/smoothing.py,
+        docs/languages.md) prefers 4 on 3,000 English tweets, 2 on 8,000 Chinese reviews,
+        1 on 16,000 Thai posts or IMDB sentences."""
+        if self.smoothing is not None:
+            return self
+        value = SMOOTH_ROWS / n_train if n_train else SMOOTHING
+        return replace(self, smoothing=float(min(SMALL_SMOOTHING, max(SMOOTHING, value))))
 
     def for_labels(self, multiclass: bool) -> "Settings":
         """These settings with ``negation`` chosen if left to the default (None): a window
