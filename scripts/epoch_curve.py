@@ -36,7 +36,7 @@ def curve(path: str, epochs: list[int], test, seed: int) -> list[dict]:
     epoch, its minibatch steps, seconds, and the IMDB test accuracy (a check)."""
     source = ReviewFile(path)
     settings = Settings(seed=seed).for_labels(False)
-    rows = Budget().chunk_rows(source.row_bytes, training=True)
+    rows = Budget().chunk_rows(source.row_bytes)
     chunks = ((c.texts, c.labels) for c in source.chunks(rows))
     out = []
     with Spool(Budget().spool_bytes()) as spool:

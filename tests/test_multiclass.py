@@ -258,8 +258,7 @@ def test_estimator_float_classes_evaluate_from_the_command_line(tmp_path, capsys
 
 
 def test_stars_refuse_a_rating_beyond_the_scale_read_first(tmp_path, capsys):
-    # past the first chunk (of 1 MB at least: budget.MIN_CHUNK_BYTES)
-    rows = [(f"review {i}", str(1 + i % 5)) for i in range(150_000)]
+    rows = [(f"review {i}", str(1 + i % 5)) for i in range(60_000)]  # past the first chunk
     rows += [(f"late review {i}", "9") for i in range(10)]  # a 1-10 file sorted by rating
     path = write_csv(tmp_path / "r.csv", rows)
     code, _, err = run(["train", path, "--model", tmp_path / "m.npz", "--stars",

@@ -83,10 +83,9 @@ def chunks(source, max_memory: int | None = None, desc: str = "reading"):
 
     from ..training.budget import Budget
 
-    # training reads chunks of MIN_CHUNK_BYTES at least (Budget.chunk_rows); scoring small
-    # ones, memory flat and close to pandas' own
+    # scoring: small chunks, memory flat and close to pandas' own
     budget = Budget.scoring() if max_memory is None else Budget(max_memory)
-    rows = budget.chunk_rows(source.row_bytes, training=max_memory is not None)
+    rows = budget.chunk_rows(source.row_bytes)
     said = len(source.notes)
     note(*source.notes)  # what opening it found (an encoding, a warning): before reading
     with tqdm(total=source.size(), desc=desc, unit="B", unit_scale=True, leave=False,
