@@ -171,9 +171,12 @@ def new_model(vocab, settings: Settings, scheme: LabelScheme, net: Network | Non
     """The model to train, on either route: ``vocab``, a new network (:func:`new_network`;
     or ``net``, resumed), the settings and label scheme, ``info`` (what preparing counted);
     and the seed's generator, which goes on to shuffle the rows."""
-    fresh, rng = new_network(len(vocab), settings, scheme.n_classes)
+    if net is None:
+        net, rng = new_network(len(vocab), settings, scheme.n_classes)
+    else:  # resumed: the checkpoint's generator state replaces this one's
+        rng = np.random.default_rng(settings.seed)
     settings = settings.with_(smoothing=vocab.smoothing)  # as chosen for the vocabulary
-    model = Model(vocab, net if net is not None else fresh, settings.to_dict(), scheme=scheme)
+    model = Model(vocab, net, settings.to_dict(), scheme=scheme)
     model.info.update(info or {})
     return model, rng
 
@@ -225,9 +228,7 @@ def refit(model: Model, ready, settings: Settings, should_stop=None) -> None:
     except TrainingStopped:
         model.info["refit"]["stopped"] = True
         return
-    temperature = np.float32(model.info["temperature"])
-    net.w2 /= temperature
-    net.b2 /= temperature
+    fold_temperature(net, model.info["temperature"])
     model.net = net
     model.info["times"]["train"] += time.perf_counter() - t
 
@@ -271,9 +272,15 @@ def calibrate_logits(net: Network, z: np.ndarray, y: np.ndarray) -> float:
     temperature = 1.0 / u
     if not np.isfinite(temperature) or loss(u) > loss(1.0):
         return 1.0  # no better than as trained: leave the weights alone
+    fold_temperature(net, temperature)
+    return temperature
+
+
+def fold_temperature(net: Network, temperature: float) -> None:
+    """Divide the output layer by ``temperature`` (``w2, b2 /= T``): the logits become
+    ``z / T``, the labels stay."""
     net.w2 /= np.float32(temperature)
     net.b2 /= np.float32(temperature)
-    return temperature
 
 
 def keep_stopped(stop: TrainingStopped, model: Model) -> TrainingStopped:
