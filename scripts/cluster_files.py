@@ -24,25 +24,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 PY = sys.executable
-#: the command run as the driver: every module imported first, then /proc/self/io read
-#: around the command alone
-DRIVER = """
-import json, pkgutil, sys
-import ctypes.util, distributed, distributed.protocol.numpy, encodings.utf_8_sig
-import fsspec, pandas, scipy.sparse, tornado.platform.asyncio, tqdm.auto
-import sentiment
-for m in pkgutil.walk_packages(sentiment.__path__, "sentiment."):
-    if not m.name.startswith(("sentiment.serve", "sentiment.lab", "sentiment.__main__")):
-        __import__(m.name)
-from sentiment.cli import main
-io = lambda: dict(line.split(": ") for line in open("/proc/self/io").read().splitlines())
-before = io()
-code = main(sys.argv[1:])
-after = io()
-print("driver io " + json.dumps({k: int(after[k]) - int(before[k]) for k in after}),
-      file=sys.stderr)
-sys.exit(code)
-"""
+#: the command run as the driver (every module imported first, then /proc/self/io read
+#: around the command alone): scripts/driver_io.py, run with -c
+DRIVER = (Path(__file__).resolve().parent / "driver_io.py").read_text(encoding="utf-8")
 
 
 def split_train(folder: Path) -> list[Path]:

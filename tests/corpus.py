@@ -28,3 +28,10 @@ def write(path, header, rows):
         w.writerow(header)
         w.writerows(rows)
     return path
+
+
+def write_csv(path, texts, labels):
+    """A review file at ``path``: a ``review`` and a ``sentiment`` column, labels 0/1 as
+    negative/positive; returns the path."""
+    return write(path, ["review", "sentiment"],
+                 [(t, "positive" if y else "negative") for t, y in zip(texts, labels)])

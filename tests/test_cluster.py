@@ -1,6 +1,5 @@
 """The Dask route: a real cluster on 127.0.0.1 (LocalCluster with 2 worker processes, and
 the ``dask scheduler`` / ``dask worker`` command line), never a mock."""
-import csv
 import os
 import signal
 import subprocess
@@ -9,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+from corpus import write_csv
 
 distributed = pytest.importorskip("distributed")
 
@@ -42,15 +42,6 @@ def reviews(n: int, seed: int = 0):
         texts.append(" ".join(words))
         labels.append(y)
     return texts, np.array(labels, np.int8)
-
-
-def write_csv(path, texts, labels):
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["review", "sentiment"])
-        for t, y in zip(texts, labels):
-            w.writerow([t, "positive" if y else "negative"])
-    return path
 
 
 @pytest.fixture(scope="module")

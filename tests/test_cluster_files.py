@@ -13,9 +13,11 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pytest
+from corpus import write_csv
 
 from sentiment.cluster.remote import open_input, read_part
 from sentiment.cluster.splits import plan, row_start
@@ -47,15 +49,6 @@ def reviews(n: int, seed: int = 0, words: int = 12):
         texts.append(" ".join(picked))
         labels.append(y)
     return texts, np.array(labels, np.int8)
-
-
-def write_csv(path, texts, labels):
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["review", "sentiment"])
-        for t, y in zip(texts, labels):
-            w.writerow([t, "positive" if y else "negative"])
-    return path
 
 
 def write_files(folder, n_files: int, rows: int, words: int = 12, seed: int = 0):
@@ -215,23 +208,10 @@ def test_bytes_through_the_driver_do_not_grow_with_the_workers(two_workers, tmp_
     assert moved[2]["change_per_group"] < moved[1]["change_per_group"]  # fewer rows moved
 
 
-DRIVER = """
-import json, pkgutil, sys
-import ctypes.util, distributed, distributed.protocol.numpy, encodings.utf_8_sig
-import fsspec, pandas, scipy.sparse, tornado.platform.asyncio, tqdm.auto
-import sentiment
-for m in pkgutil.walk_packages(sentiment.__path__, "sentiment."):
-    if not m.name.startswith(("sentiment.serve", "sentiment.lab", "sentiment.__main__")):
-        __import__(m.name)
-from sentiment.cli import main
-io = lambda: dict(line.split(": ") for line in open("/proc/self/io").read().splitlines())
-before = io()
-code = main(sys.argv[1:])
-after = io()
-print("driver io " + json.dumps({k: int(after[k]) - int(before[k]) for k in after}),
-      file=sys.stderr)
-sys.exit(code)
-"""
+#: the driver's program, reads counted (scripts/driver_io.py, as scripts/cluster_files.py
+#: runs it)
+DRIVER = (Path(__file__).resolve().parent.parent / "scripts" / "driver_io.py").read_text(
+    encoding="utf-8")
 
 
 def test_from_four_files_the_driver_reads_a_small_share_of_them(two_workers, tmp_path):
