@@ -129,7 +129,8 @@ def test_similar_filters_and_ngrams(default_model):
 
 
 @pytest.mark.parametrize("word, message", [
-    ("zzzz", "'zzzz' is not in the model's vocabulary"),
+    ("zzzz", r"'zzzz' \(read as 'zz'\) is not in the model's vocabulary"),
+    ("qq", "'qq' is not in the model's vocabulary"),
     ("...", "has no word in it"),
     ("a wonderful film and", "is a 4-gram; this model knows features of up to 3 words"),
     ("great", "no other single word was seen in at least 1000 training texts; lower "
@@ -147,5 +148,5 @@ def test_similar_json_through_the_cli(default_model, tmp_path, capsys):
     d = json.loads(capsys.readouterr().out)
     assert d["word"] == "awful" and d["metric"] == "dot" and len(d["neighbours"]) == 3
     assert all(n["weight"] < 0 for n in d["neighbours"])
-    assert main(["similar", "zzzz", "--model", str(path)]) == 2
-    assert capsys.readouterr().err.startswith("error: 'zzzz' is not in the model's")
+    assert main(["similar", "qzx", "--model", str(path)]) == 2
+    assert capsys.readouterr().err.startswith("error: 'qzx' is not in the model's")

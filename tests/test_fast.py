@@ -156,7 +156,7 @@ PIECES = st.one_of(
                      "&lt;br /&gt;", "&#x27;", "&notice", "&AMP;", "&#0;", ":)", ":-(",
                      ":'(", ";D", ":p", ":d's", "<3", "</3", ")))", "((", "^_^", "-__-", ">_<",
                      "质量", "，", "。", "ホテル", "สวัสดี", "😀", "👍🏽", "\u200d", "\ufe0f", "«",
-                     "\u00d7", "ｇ"]),
+                     "\u00d7", "ｇ", "ooo", "OoOo", "ÉÉÉ", "哈哈哈", "ววว", "111"]),
     st.characters())
 TEXTS = st.lists(st.lists(PIECES, max_size=12).map("".join), max_size=8)
 
@@ -193,7 +193,7 @@ def test_normalizing_text_by_text_equals_normalizing_the_joined_texts(texts):
 
 LATIN = st.lists(st.lists(st.one_of(
     st.sampled_from(["<br />", "<BR/>", "<bR>", "<br", "<br<br />/>", "<br\x00/>", "<br\xa0/>",
-                     "<", "a", "Q", "`", "\x00", " "]),
+                     "<", "a", "Q", "`", "\x00", " ", "aaa", "\xe9\xc9\xe9", "ÿÿÿ", "\xdf" * 3]),
     st.characters(max_codepoint=255), st.sampled_from(["\u2019", "\u2014", "\u0130"])),
     max_size=10).map("".join), max_size=6)
 
@@ -211,7 +211,8 @@ def test_compiled_normalizing_equals_pythons(texts):
 
 
 def test_compiled_normalizing_knows_every_latin1_character():
-    every = [chr(c) for c in range(256)] + ["".join(chr(c) for c in range(256)) * 2]
+    every = [chr(c) for c in range(256)] + ["".join(chr(c) for c in range(256)) * 2] + \
+        [chr(c) * 3 for c in range(256)]  # runs of each: a letter's kept twice
     with pure(False):
         assert normalized_bytes(every) == b"\x00".join(
             normalize(t.replace("\x00", " ")).encode() for t in every)
@@ -244,7 +245,8 @@ def test_compiled_normalizing_knows_every_character():
     """Every code point of the first two planes, alone and after a Thai mark and a Han
     character (a text of two bytes a character, or four)."""
     every = [chr(c) for c in range(0x20000) if not 0xD800 <= c < 0xE000]
-    texts = [c + "\u4e2d" for c in every] + ["\u0e38" + c for c in every]
+    texts = [c + "\u4e2d" for c in every] + ["\u0e38" + c for c in every] + \
+        [c * 3 + "\u4e2d" for c in every]  # a run of each: a letter's is kept twice
     with pure(False):
         got = normalized_bytes(texts)
     with pure(True):

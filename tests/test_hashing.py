@@ -3,6 +3,7 @@ text is normalized as people write it (HTML entities, NFKC). Older models' rules
 import numpy as np
 import pytest
 
+from sentiment.features.folding import normalize
 from sentiment.features.negation import signed
 from sentiment.features.rules import CURRENT, RULES
 from sentiment.features.tokens import hash_corpus, tokenize
@@ -46,6 +47,27 @@ def test_text_is_normalized_as_people_mean_it(written, meant, loops):
     got = hash_corpus([written, meant], 2, negation=2)
     rows = [got.hashes[got.rows == r] for r in (0, 1)]
     assert np.array_equal(*rows)
+
+
+@pytest.mark.parametrize("written, meant", [
+    ("sooooo gooood", "soo good"), ("SOOOO", "soo"), ("nooo", "noo"), ("ÀÀÀÀh", "ààh"),
+    ("哈哈哈哈", "哈哈"), ("มากกกกก", "มากก"), ("sooo<br />ooo", "soo oo"),
+    ("ｇｏｏｏｏｄ", "good")])
+def test_a_letter_written_three_times_or_more_is_written_twice(written, meant, loops):
+    assert tokenize(written) == tokenize(meant)
+    got = hash_corpus([written, meant], 2, negation=2)
+    assert np.array_equal(got.hashes[got.rows == 0], got.hashes[got.rows == 1])
+
+
+@pytest.mark.parametrize("text", ["1111", "!!!", "hahahaha", ":)))", "zz", "...."])
+def test_what_is_not_a_letters_run_is_left_alone(text):
+    assert normalize(text) == text
+
+
+def test_the_older_rule_keeps_elongations_as_they_were(loops):
+    old = RULES["mix64-3"]
+    assert tokenize("sooo", old) == ["sooo"] and tokenize("sooo") == ["soo"]
+    assert feature("sooo", old) != feature("soo", old)
 
 
 def test_the_older_rule_keeps_entities_as_they_were():

@@ -31,6 +31,21 @@ _ASCII_REPLACE = tuple((br.encode(), b" ") for br in _BREAKS) + tuple(
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 
+# a character written three times or more in a row (a letter's run is kept twice: elongation)
+_RUN = re.compile(r"(.)\1{2,}", re.DOTALL)
+_ASCII_RUN = re.compile(rb"([a-z])\1{2,}")
+
+
+def _twice(m: re.Match) -> str:
+    return m.group(1) * 2 if m.group(1).isalpha() else m.group()
+
+
+def shorten_elongations(text: str) -> str:
+    """Each run of three or more of one letter (``str.isalpha``: any script's letters, not
+    digits, punctuation or marks) kept twice: ``sooooo gooood`` -> ``soo good``."""
+    return _RUN.sub(_twice, text)
+
+
 @lru_cache(maxsize=4096)
 def _entity(name: str) -> str:
     import html
@@ -48,7 +63,8 @@ def _fold(text: str) -> str:
 def normalize(text: str, rule: TextRule = CURRENT) -> str:
     """``text`` as the tokenizer reads it under ``rule``: HTML entities decoded, folded and
     put in NFKC form (``rule.unescape``), then lower-cased, HTML line breaks removed and
-    typographic punctuation folded."""
+    typographic punctuation folded; under a rule with ``elongation``, a letter's run of
+    three or more kept twice (:func:`shorten_elongations`)."""
     if rule.unescape:
         if "&" in text:
             text = _ENTITY.sub(lambda m: _entity(m.group()), text)
@@ -59,7 +75,8 @@ def normalize(text: str, rule: TextRule = CURRENT) -> str:
     for br in _BREAKS:
         if br in text:
             text = text.replace(br, " ")
-    return _fold(text)
+    text = _fold(text)
+    return shorten_elongations(text) if rule.elongation else text
 
 
 def normalized_bytes(texts: list[str], rule: TextRule = CURRENT) -> bytes:
@@ -72,7 +89,8 @@ def normalized_bytes(texts: list[str], rule: TextRule = CURRENT) -> bytes:
     :func:`normalize` does (an HTML entity, a Latin-1 character NFKC changes)."""
     if (fast := compiled()) is not None:
         return fast.normalized(texts if isinstance(texts, list) else list(texts),
-                               lambda t: _normalized_other(t, rule), rule.unescape)
+                               lambda t: _normalized_other(t, rule), rule.unescape,
+                               rule.elongation)
     parts = []
     for t in texts:
         if "\x00" in t:
@@ -82,6 +100,8 @@ def normalized_bytes(texts: list[str], rule: TextRule = CURRENT) -> bytes:
             for old, new in _ASCII_REPLACE:  # what normalize replaces, in its order
                 if old in b:
                     b = b.replace(old, new)
+            if rule.elongation:
+                b = _ASCII_RUN.sub(rb"\1\1", b)
         else:
             b = normalize(t, rule).encode("utf-8", "surrogatepass")
         parts.append(b)

@@ -30,6 +30,9 @@ class TextRule:
     scripts : tokens by Unicode script (a character of Han, Kana, Thai, ... or an emoji is
         a token: n-grams are character n-grams there), punctuation beyond ASCII separates,
         emoticons are tokens (:mod:`sentiment.features.scripts`).
+    elongation : a letter written three times or more in a row is kept twice (``sooo``,
+        ``soooooo`` and ``soo`` are one word; ``hahahaha`` stays); digits and punctuation
+        are left as they are (:func:`sentiment.features.folding.normalize`).
     """
 
     name: str
@@ -37,6 +40,7 @@ class TextRule:
     unescape: bool
     content: bool
     scripts: bool = False
+    elongation: bool = False
 
 
 #: every rule this code reads, oldest first
@@ -45,9 +49,11 @@ RULES = {r.name: r for r in (
     TextRule("poly64-1+negation-words", mixed=False, unescape=False, content=True),
     TextRule("mix64-2", mixed=True, unescape=True, content=True),
     TextRule("mix64-3", mixed=True, unescape=True, content=True, scripts=True),
+    TextRule("mix64-4", mixed=True, unescape=True, content=True, scripts=True,
+             elongation=True),
 )}
 #: the rule new models are made with
-CURRENT = RULES["mix64-3"]
+CURRENT = RULES["mix64-4"]
 
 
 def rule_named(name) -> TextRule | None:

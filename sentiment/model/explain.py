@@ -227,7 +227,9 @@ def find_feature(model, word: str) -> int:
     last = signed(corpus.hashes[-1:], model.vocab.negation)[0]  # the whole n-gram
     j = int(model.vocab.lookup(last)[0])
     if j < 0:
-        raise SentimentError(f"{' '.join(tokens)!r} is not in the model's vocabulary "
+        read = " ".join(tokens)  # as texts are read: "sooooo" is "soo"
+        shown = repr(read) if read == word.strip().lower() else f"{word!r} (read as {read!r})"
+        raise SentimentError(f"{shown} is not in the model's vocabulary "
                              f"({len(model.vocab):,} features); try another word")
     return j
 

@@ -90,8 +90,8 @@ static PyMethodDef methods[] = {
     {"ngrams", fast_ngrams, METH_VARARGS,
      "ngrams(h1, doc, inside, k, mix, out_h, out_doc) -> the k-grams within a text"},
     {"normalized", fast_normalized, METH_VARARGS,
-     "normalized(texts, other, unescape) -> bytes: the texts normalized, joined by NUL "
-     "bytes (the one-byte ones here, any other by other(text))"},
+     "normalized(texts, other, unescape, elongation=False) -> bytes: the texts normalized, "
+     "joined by NUL bytes (the one-byte ones here, any other by other(text))"},
     {"text_hashes", fast_text_hashes, METH_VARARGS,
      "text_hashes(texts, out): a 64-bit hash of each text (out: uint64)"},
     {"join_tokens", fast_join_tokens, METH_VARARGS,

@@ -18,6 +18,9 @@ static unsigned char LOW[256], OUT[256];
  * and the acute accent are folded before NFKC, as normalize does; tests/test_fast.py
  * checks all 256) */
 static unsigned char NFKC[256];
+/* ALPHA[c]: the Latin-1 character c is a letter (str.isalpha), whose runs of three or more
+ * the rule with elongation keeps twice (sentiment.features.folding.shorten_elongations) */
+static unsigned char ALPHA[256];
 
 void fast_fill_normalize(void)
 {
@@ -25,6 +28,7 @@ void fast_fill_normalize(void)
         int low = c == 0 ? ' ' : ((c >= 'A' && c <= 'Z') || (c >= 0xC0 && c <= 0xDE && c != 0xD7))
                   ? c + 32 : c;
         LOW[c] = (unsigned char)low;
+        ALPHA[c] = (unsigned char)(Py_UNICODE_ISALPHA((Py_UCS4)c) ? 1 : 0);
         OUT[c] = (unsigned char)((low == '`' || low == 0xB4) ? '\'' :
                                  (low == 0xAB || low == 0xBB || low == 0xA0) ? ' ' : low);
     }
@@ -83,22 +87,31 @@ static Py_ssize_t break_at(const unsigned char *s, Py_ssize_t n, Py_ssize_t i,
  * before it ("<br />", the only one with a space, goes first); a fold comes after them
  * all: one pass from the left that replaces a break where it starts, on the characters
  * before folding, is the same. Under a rule that decodes entities (``fold_first``) normalize
- * folds before it lower-cases, so the breaks are found on the folded characters. */
+ * folds before it lower-cases, so the breaks are found on the folded characters. With
+ * ``elong``, a letter written after two of itself is left out (the run kept twice), on the
+ * characters as written: after the breaks and the folds, as normalize does last. */
 static Py_ssize_t normalize_1byte(const unsigned char *s, Py_ssize_t n, unsigned char *out,
-                                  int ascii, int fold_first)
+                                  int ascii, int fold_first, int elong)
 {
     const unsigned char *map = fold_first ? OUT : LOW;
     Py_ssize_t w = 0;
+    unsigned char p1 = 0, p2 = 0;  /* the last two characters written */
     for (Py_ssize_t i = 0; i < n; i++) {
         const unsigned char c = OUT[s[i]];
         if (c == '<') {
             Py_ssize_t len = break_at(s, n, i, map);
             if (len) {
                 out[w++] = ' ';
+                p2 = p1;
+                p1 = ' ';
                 i += len - 1;
                 continue;
             }
         }
+        if (c == p1 && c == p2 && elong && ALPHA[c])
+            continue;
+        p2 = p1;
+        p1 = c;
         if (ascii || c < 0x80) {
             out[w++] = c;
         } else {
@@ -148,7 +161,7 @@ static inline Py_UCS4 plain(Py_UCS4 cp)
 
 /* A text of two or four bytes a character normalized as UTF-8 (new bytes) when every
  * character is plain, else Py_None (new reference): the text goes to Python. */
-static PyObject *normalize_wide(PyObject *t)
+static PyObject *normalize_wide(PyObject *t, int elong)
 {
     const int kind = PyUnicode_KIND(t);
     const void *data = PyUnicode_DATA(t);
@@ -181,6 +194,7 @@ static PyObject *normalize_wide(PyObject *t)
     }
     unsigned char *o = (unsigned char *)PyBytes_AS_STRING(out);
     Py_ssize_t w = 0;
+    Py_UCS4 p1 = 0, p2 = 0;  /* the last two characters written (normalize_1byte's elong) */
     for (Py_ssize_t k = 0; k < total; k++) {
         const Py_UCS4 c = m[k];
         if (c == '<') {  /* the breaks, on the folded, lower-cased characters */
@@ -195,10 +209,16 @@ static PyObject *normalize_wide(PyObject *t)
             }
             if (br) {
                 o[w++] = ' ';
+                p2 = p1;
+                p1 = ' ';
                 k += br - 1;
                 continue;
             }
         }
+        if (c == p1 && c == p2 && elong && Py_UNICODE_ISALPHA(c))
+            continue;
+        p2 = p1;
+        p1 = c;
         if (c < 0x80) {
             o[w++] = (unsigned char)c;
         } else if (c < 0x800) {
@@ -221,14 +241,15 @@ static PyObject *normalize_wide(PyObject *t)
     return out;
 }
 
-/* normalized(texts, other, unescape) -> bytes: the texts of the list ``texts`` normalized
- * as UTF-8, separated by NUL bytes; a one-byte (Latin-1) one here, any other by
- * ``other(text) -> bytes`` (with ``unescape``, also a one-byte text needs_python says). */
+/* normalized(texts, other, unescape, elongation=False) -> bytes: the texts of the list
+ * ``texts`` normalized as UTF-8, separated by NUL bytes; a one-byte (Latin-1) one here, any
+ * other by ``other(text) -> bytes`` (with ``unescape``, also a one-byte text needs_python
+ * says); with ``elongation``, a letter's runs of three or more kept twice. */
 PyObject *fast_normalized(PyObject *self, PyObject *args)
 {
     PyObject *texts, *other;
-    int unescape;
-    if (!PyArg_ParseTuple(args, "O!Op", &PyList_Type, &texts, &other, &unescape))
+    int unescape, elong = 0;
+    if (!PyArg_ParseTuple(args, "O!Op|p", &PyList_Type, &texts, &other, &unescape, &elong))
         return NULL;
     Py_ssize_t n = PyList_GET_SIZE(texts), total = n ? n - 1 : 0;
     PyObject *done = PyList_New(n);  /* each text's bytes from other(), or the text */
@@ -250,7 +271,7 @@ PyObject *fast_normalized(PyObject *self, PyObject *args)
         }
         PyObject *b = NULL;
         if (unescape && PyUnicode_KIND(t) != PyUnicode_1BYTE_KIND) {
-            b = normalize_wide(t);  /* Chinese, Japanese, Thai ... without Python */
+            b = normalize_wide(t, elong);  /* Chinese, Japanese, Thai ... without Python */
             if (!b)
                 goto failed;
             if (b == Py_None) {
@@ -285,7 +306,7 @@ PyObject *fast_normalized(PyObject *self, PyObject *args)
         } else {
             PyObject *t = b;
             w += normalize_1byte(PyUnicode_1BYTE_DATA(t), PyUnicode_GET_LENGTH(t), o + w,
-                                 PyUnicode_IS_ASCII(t), unescape);
+                                 PyUnicode_IS_ASCII(t), unescape, elong);
         }
     }
     Py_DECREF(done);
