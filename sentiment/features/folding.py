@@ -1,6 +1,7 @@
 """Text normalized before tokenizing (:mod:`sentiment.features.tokens`'s rule): HTML entities
 decoded and Unicode NFKC (full-width forms, compatibility characters), lower-cased, HTML line breaks
-replaced by a space, typographic punctuation folded to ASCII; and many texts at once as the
+replaced by a space, typographic punctuation folded to ASCII, a letter written three times or
+more in a row kept twice (from ``mix64-4``); and many texts at once as the
 bytes the tokenizer reads. Rules older than :data:`~sentiment.features.rules.CURRENT` (as older
 model files name them) neither decode entities nor apply NFKC."""
 from __future__ import annotations

@@ -11,7 +11,7 @@ Two implementations of one rule:
   loops (:mod:`sentiment.native.loops`) do the same in one pass over the bytes, when built.
 
 The rule: after normalizing (:func:`~sentiment.features.folding.normalize`: entities, NFKC, lower
-case, ``<br />`` a space), a token is a run of word characters (ASCII letters and digits,
+case, ``<br />`` a space, a letter's run of three or more kept twice), a token is a run of word characters (ASCII letters and digits,
 any non-ASCII character but common punctuation) with an apostrophe allowed between two
 (``don't``), or a single ``!`` or ``?``; under the current rule also a character of a
 script written without spaces, an emoji or an emoticon (:mod:`sentiment.features.scripts`). Each
