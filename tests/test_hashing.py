@@ -3,7 +3,7 @@ text is normalized as people write it (HTML entities, NFKC). Older models' rules
 import numpy as np
 import pytest
 
-from sentiment.features.folding import normalize
+from sentiment.features.folding import normalize, normalized_bytes
 from sentiment.features.negation import signed
 from sentiment.features.rules import CURRENT, RULES
 from sentiment.features.tokens import hash_corpus, tokenize
@@ -59,9 +59,13 @@ def test_a_letter_written_three_times_or_more_is_written_twice(written, meant, l
     assert np.array_equal(got.hashes[got.rows == 0], got.hashes[got.rows == 1])
 
 
-@pytest.mark.parametrize("text", ["1111", "!!!", "hahahaha", ":)))", "zz", "...."])
-def test_what_is_not_a_letters_run_is_left_alone(text):
+@pytest.mark.parametrize("text", ["1111", "!!!", "hahahaha", ":)))", "zz", "....", "ดีีีี",
+                                  "q\u0301\u0301\u0301", "\u0e48\u0e48\u0e48", "___"])
+def test_what_is_not_a_letters_run_is_left_alone(text, loops):
+    """Digits, punctuation, marks (Thai's vowel signs, combining accents) and runs of two
+    stay as written, in every implementation."""
     assert normalize(text) == text
+    assert normalized_bytes([text]) == text.encode()
 
 
 def test_the_older_rule_keeps_elongations_as_they_were(loops):
@@ -104,4 +108,6 @@ def test_a_model_of_any_known_rule_scores_as_it_was_made(tmp_path, name):
     back = Model.load(old_model(tmp_path, RULES[name]))
     assert back.vocab.rule == RULES[name]
     np.testing.assert_allclose(back.logits(["good", "bad", "plain"]).ravel(), [1, -1, 0])
+    # "goood" is "good" only under a rule that shortens elongations
+    assert back.logits(["goood"]).ravel()[0] == (1 if RULES[name].elongation else 0)
 

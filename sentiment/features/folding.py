@@ -2,8 +2,9 @@
 decoded and Unicode NFKC (full-width forms, compatibility characters), lower-cased, HTML line breaks
 replaced by a space, typographic punctuation folded to ASCII, a letter written three times or
 more in a row kept twice (from ``mix64-4``); and many texts at once as the
-bytes the tokenizer reads. Rules older than :data:`~sentiment.features.rules.CURRENT` (as older
-model files name them) neither decode entities nor apply NFKC."""
+bytes the tokenizer reads. Each step is the rule's (:mod:`sentiment.features.rules`, as model files
+name it): the ``poly64`` rules neither decode entities nor apply NFKC, rules before ``mix64-4``
+keep elongations as written."""
 from __future__ import annotations
 
 import re

@@ -4,10 +4,11 @@ A model is scored with the rule it was trained with, so that a model file keeps 
 it meant when it was made; a file whose rule this code does not know is refused (older code
 refuses newer files the same way, by name). New models are made with :data:`CURRENT`.
 
-One limit: lower-casing (every rule) and NFKC (from ``mix64-2``) are Python's, whose Unicode
-tables grow with its version (3.10 to 3.11: 99 code points lower-case or compose otherwise,
-3.11 to 3.12: 62, all rare letters of recent scripts and symbols); a model scored on another
-Python than it was trained on reads those few characters as that Python does.
+One limit: lower-casing (every rule), NFKC (from ``mix64-2``) and what a letter is
+(``mix64-4``'s elongation: ``str.isalpha``) are Python's, whose Unicode tables grow with its
+version (3.10 to 3.11: 99 code points lower-case or compose otherwise, 3.11 to 3.12: 62, all
+rare letters of recent scripts and symbols); a model scored on another Python than it was
+trained on reads those few characters as that Python does.
 """
 from __future__ import annotations
 

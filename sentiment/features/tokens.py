@@ -10,13 +10,13 @@ Two implementations of one rule:
   with prefix sums. It is what training, evaluation and prediction use; the compiled
   loops (:mod:`sentiment.native.loops`) do the same in one pass over the bytes, when built.
 
-The rule: after normalizing (:func:`~sentiment.features.folding.normalize`: entities, NFKC, lower
-case, ``<br />`` a space, a letter's run of three or more kept twice), a token is a run of word characters (ASCII letters and digits,
-any non-ASCII character but common punctuation) with an apostrophe allowed between two
-(``don't``), or a single ``!`` or ``?``; under the current rule also a character of a
-script written without spaces, an emoji or an emoticon (:mod:`sentiment.features.scripts`). Each
-feature's hash is then mixed (:func:`mix64`) under the rules that say so
-(:mod:`sentiment.features.rules`)."""
+The rule: after normalizing (:func:`~sentiment.features.folding.normalize`: entities, NFKC,
+lower case, ``<br />`` a space, a letter's run of three or more kept twice), a token is a run of
+word characters (ASCII letters and digits, any non-ASCII character but common punctuation) with
+an apostrophe allowed between two (``don't``), or a single ``!`` or ``?``; under the current
+rule also a character of a script written without spaces, an emoji or an emoticon
+(:mod:`sentiment.features.scripts`). Each feature's hash is then mixed (:func:`mix64`) under the
+rules that say so (:mod:`sentiment.features.rules`)."""
 from __future__ import annotations
 
 import os
