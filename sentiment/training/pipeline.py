@@ -25,7 +25,7 @@ from ..errors import DataError, StopRequested
 from ..features.counting import FeatureCounter
 from ..features.tokens import join_tokens
 from ..features.vocab import Vocabulary
-from ..memory import give_back_freed_memory, release_freed_memory
+from ..memory import ThreadScratch, give_back_freed_memory, release_freed_memory
 from ..model.scoring import prefetch
 from ..native.loops import compiled
 from .budget import DEFAULT_MAX_MEMORY, Budget
@@ -171,9 +171,11 @@ def count_pass(chunks: Iterable, settings: Settings, spool: Spool,
             t = time.perf_counter()
         times["read"] += time.perf_counter() - t
 
+    # each hashing thread uses its temporaries' buffers again, chunk after chunk
+    scratch = ThreadScratch()
     with ThreadPoolExecutor(1) as merger:
-        for (c, n_rows, _), parts in prefetch(lambda item: hash_rows(*item[2]), read(),
-                                              ahead):
+        for (c, n_rows, _), parts in prefetch(
+                lambda item: hash_rows(*item[2], scratch=scratch.get()), read(), ahead):
             done, made = keep_rows(parts, counter, spool, c, times)
             nnz += done
             keys.extend(made)
