@@ -2,12 +2,9 @@
 
 numpy allocates few, large blocks; glibc's defaults suit programs of many small ones.
 :func:`one_heap` and :func:`give_back_freed_memory` keep a threaded process's memory
-close to what it uses; :func:`release_freed_memory` bounds a run whose rows outgrow memory;
-:class:`Scratch` lets a thread use its temporaries again instead of fresh pages.
+close to what it uses; :func:`release_freed_memory` bounds a run whose rows outgrow memory.
 """
 from __future__ import annotations
-
-import numpy as np
 
 
 def one_heap() -> None:
@@ -49,46 +46,3 @@ def release_freed_memory() -> None:
     (not glibc) this does nothing.
     """
     _libc_call("mallopt", -3, 1 << 20)  # M_MMAP_THRESHOLD
-
-
-class Scratch:
-    """Arrays one thread uses again from call to call, instead of fresh ones each time.
-
-    A fresh array of more than a few MB is new pages that the kernel zeroes at first touch
-    (after :func:`release_freed_memory`, every array of 1 MB or more): on a million reviews,
-    pass 1's per-chunk temporaries (token offsets, hashes, their texts, codes) cost ~6 s of
-    CPU that way. An array from :meth:`empty` is a view of one kept per ``name``, valid until
-    the next call for that name: only for temporaries that end before it.
-    """
-
-    def __init__(self):
-        self._arrays: dict = {}
-
-    def empty(self, name: str, size: int, dtype) -> np.ndarray:
-        """An uninitialized array of ``size`` items of ``dtype``, in the buffer ``name``
-        (grown by an eighth more than asked when too small)."""
-        have = self._arrays.get(name)
-        if have is None or have.dtype != np.dtype(dtype) or len(have) < size:
-            self._arrays[name] = None  # the old buffer goes before the new one comes
-            have = self._arrays[name] = np.empty(size + size // 8, dtype)
-        return have[:size]
-
-    def names(self) -> list[str]:
-        """The buffers held, by name."""
-        return sorted(self._arrays)
-
-
-class ThreadScratch:
-    """One :class:`Scratch` per thread, all of them freed with this object."""
-
-    def __init__(self):
-        import threading
-
-        self._local = threading.local()
-
-    def get(self) -> Scratch:
-        """The calling thread's :class:`Scratch`."""
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            scratch = self._local.scratch = Scratch()
-        return scratch

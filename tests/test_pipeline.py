@@ -108,44 +108,6 @@ def test_pass_one_on_threads_equals_pass_one_in_line_merges_and_pruning_included
     same_model(threaded, in_line)
 
 
-@pytest.mark.parametrize("negation", [0, 2])
-def test_a_chunk_hashed_with_scratch_buffers_is_the_same_and_holds_none_of_them(negation,
-                                                                                loops):
-    """Pass 1's threads hash chunk after chunk into buffers they keep: a chunk's result
-    equals one made with fresh arrays, and is not changed by the next chunk's hashing."""
-    from sentiment.memory import Scratch
-    from sentiment.training.chunks import hash_part
-
-    settings = QUICK.with_(negation=negation, ngrams=2)
-    scratch = Scratch()
-    parts = []
-    for seed in (2, 1):  # the second chunk smaller: it is written where the first was
-        texts, labels = reviews(60 * seed, seed)
-        args = (texts, labels, labels, settings, True, seed)
-        parts.append((hash_part(*args, scratch=scratch), hash_part(*args)))
-    if loops == "compiled":  # the buffers were used (numpy's steps make their own)
-        assert {"hashes", "rows", "codes", "first"} <= set(scratch.names())
-    for with_scratch, fresh in parts:  # the first still equal after the second was made
-        assert with_scratch["entries"].keys() == fresh["entries"].keys()
-        for key in fresh["entries"]:
-            assert np.array_equal(with_scratch["entries"][key], fresh["entries"][key]), key
-        for key in fresh["chunk"]:
-            assert np.array_equal(with_scratch["chunk"][key], fresh["chunk"][key]), key
-        assert np.array_equal(with_scratch["text"]["data"], fresh["text"]["data"])
-
-
-def test_scratch_arrays_are_kept_per_name_and_grown():
-    from sentiment.memory import Scratch
-
-    scratch = Scratch()
-    a = scratch.empty("a", 100, np.int32)
-    assert len(a) == 100 and a.dtype == np.int32
-    assert np.shares_memory(scratch.empty("a", 50, np.int32), a)  # the same buffer again
-    assert not np.shares_memory(scratch.empty("b", 50, np.int32), a)
-    assert len(scratch.empty("a", 1000, np.int32)) == 1000  # grown
-    assert scratch.empty("a", 10, np.float64).dtype == np.float64
-
-
 def test_validation_rows_do_not_depend_on_chunks():
     rows = np.arange(10_000)
     held = validation_rows(rows, 0, 0.1)

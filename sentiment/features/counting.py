@@ -26,18 +26,17 @@ PARTS = 256
 _FIELDS = ("hash", "pos", "neg", "n", "chunk", "token")
 
 
-def factorize(keys: np.ndarray, scratch=None):
+def factorize(keys: np.ndarray):
     """Number the distinct ``keys``: ``(codes, uniques, first, bounds)``.
 
     ``uniques`` are grouped by partition (top byte), ``bounds[p]:bounds[p + 1]`` being
     partition ``p``, each group in order of first appearance; ``codes[i]`` is the index of
     ``keys[i]`` in ``uniques``; ``first[j]`` the position of the first occurrence of
-    ``uniques[j]`` in ``keys``. With a ``scratch`` (:class:`sentiment.memory.Scratch`),
-    ``codes`` and ``first`` may be views of the thread's own buffers.
+    ``uniques[j]`` in ``keys``.
     """
     fast = compiled()
     if fast is not None and len(keys) < 2**31 - 1:
-        return fast_factorize(fast, keys, scratch)
+        return fast_factorize(fast, keys)
     import pandas as pd
 
     part = (keys >> np.uint64(56)).astype(np.uint8)

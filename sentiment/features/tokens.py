@@ -232,14 +232,14 @@ def _negation_words(rule: TextRule) -> tuple[np.ndarray, ...]:
 
 
 def _hash_chunk(texts: list[str], n: int, keep_text: bool, negation: int = 0,
-                rule: TextRule = CURRENT, scratch=None) -> dict:
+                rule: TextRule = CURRENT) -> dict:
     """Hash one chunk of texts; see :func:`hash_corpus`. Offsets are chunk-local."""
     data = normalized_bytes(texts, rule)
     fast = compiled()
     if fast is not None:
         words = _negation_words(rule) if negation else (None,) * 5
         return hash_normalized(fast, data, len(texts), n, keep_text, negation, rule.mixed,
-                               rule.scripts, *words, scratch=scratch)
+                               rule.scripts, *words)
     buf = np.frombuffer(data, dtype=np.uint8)
     starts, ends = (token_spans if rule.scripts else _token_spans)(buf)
     # polynomial hash of each token from prefix sums: sum c_i B^i over the token, shifted
@@ -323,7 +323,7 @@ def _chunks(texts: list[str], limit: int):
 
 def hash_corpus(texts: list[str], n: int = 1, keep_text: bool = False,
                 workers: int | None = None, negation: int = 0,
-                rule: TextRule = CURRENT, scratch=None) -> HashedCorpus:
+                rule: TextRule = CURRENT) -> HashedCorpus:
     """Tokenize ``texts`` and return the hashes of their unigrams up to ``n``-grams.
 
     Cost: a few vectorized passes over the bytes, in chunks of 4 MiB (64 in the compiled
@@ -334,10 +334,7 @@ def hash_corpus(texts: list[str], n: int = 1, keep_text: bool = False,
     meaning where ``rule.content`` says so (else in tokens, as models made before it); each
     hash's lowest bit then says whether the feature is negated (:func:`signed` splits
     them). ``rule``: the tokenizer version (:mod:`sentiment.features.rules`), the current one
-    unless scoring with a model made by an older one. ``scratch``
-    (:class:`sentiment.memory.Scratch`): the arrays may be views of the calling thread's
-    buffers, valid until its next use of them (texts of one chunk only; more are hashed
-    into fresh arrays).
+    unless scoring with a model made by an older one.
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
@@ -353,8 +350,6 @@ def hash_corpus(texts: list[str], n: int = 1, keep_text: bool = False,
         with ThreadPoolExecutor(min(workers, len(chunks))) as pool:
             parts = list(pool.map(lambda c: _hash_chunk(c, n, keep_text, negation, rule),
                                   chunks))
-    elif len(chunks) == 1:
-        parts = [_hash_chunk(chunks[0], n, keep_text, negation, rule, scratch)]
     else:
         parts = [_hash_chunk(chunk, n, keep_text, negation, rule) for chunk in chunks]
     del chunks

@@ -38,7 +38,7 @@ def describe() -> str:
 
 def hash_normalized(fast, data: bytes, n_texts: int, n: int, keep_text: bool,
                     negation: int, mix: bool, scripts: bool, cues, stops, modals, undo,
-                    free, scratch=None) -> dict:
+                    free) -> dict:
     """:func:`sentiment.features.tokens._hash_chunk` on the normalized ``data`` (``n_texts`` texts
     separated by NUL bytes) in the compiled loops: the same tokens, hashes, negation scopes
     (``cues``/``stops``/``modals``/``undo``/``free``: the hashes of sentiment.features.negation's
@@ -46,22 +46,21 @@ def hash_normalized(fast, data: bytes, n_texts: int, n: int, keep_text: bool,
     script and emoticons, as the rule says). The features
     of every n are written into one array (``whole``: hashes and texts, with their
     ``blocks`` as :class:`~sentiment.features.tokens.HashedCorpus` has them), the lists being views
-    of it. With a ``scratch`` (:class:`sentiment.memory.Scratch`), every array is a view
-    of the thread's own, valid until its next call."""
+    of it."""
     # room for as many tokens as bytes, and as many k-grams of each n (pages never
     # written take no memory: only address space, 12 n + 9 bytes a byte of text, which a
     # strict overcommit or ulimit -v would count), shrunk in place once counted: no pass
     # to count them first. The tokens' own hashes and texts are the first block.
     cap = len(data)
-    empty = _empty(scratch)
-    starts, ends = empty(cap, np.int32, "starts"), empty(cap, np.int32, "ends")  # < 2 GB
-    inside = empty(cap, np.uint8, "inside") if negation else None
+    starts, ends = np.empty(cap, np.int32), np.empty(cap, np.int32)  # data is under 2 GB
+    inside = np.empty(cap, np.uint8) if negation else None
     none = np.zeros(0, np.uint64)
-    hashes, rows = empty(cap * n, np.uint64, "hashes"), empty(cap * n, np.int32, "rows")
+    hashes, rows = np.empty(cap * n, np.uint64), np.empty(cap * n, np.int32)
     t = fast.tokens(data, negation, mix, scripts, *(none if w is None else w
                                       for w in (cues, stops, modals, undo, free)),
                     starts, ends, hashes[:cap], rows[:cap], inside)
-    starts, ends, inside = (_shrunk(a, t) for a in (starts, ends, inside))
+    for a in (starts, ends) if inside is None else (starts, ends, inside):
+        a.resize(t, refcheck=False)
     n_tokens = np.bincount(rows[:t], minlength=n_texts)
     sizes = [t] + [int(np.maximum(n_tokens - (k - 1), 0).sum()) for k in range(2, n + 1)]
     at = np.concatenate(([0], np.cumsum(sizes)))
@@ -70,7 +69,8 @@ def hash_normalized(fast, data: bytes, n_texts: int, n: int, keep_text: bool,
                     rows[at[k - 1]:at[k]])
     if negation:
         np.bitwise_or(hashes[:t], inside, out=hashes[:t])
-    hashes, rows = (_shrunk(a, at[-1]) for a in (hashes, rows))
+    for a in (hashes, rows):
+        a.resize(at[-1], refcheck=False)
     blocks = np.array([(at[k], sizes[k], k + 1, 0, t) for k in range(n)], np.int64)
     out = {"hashes": [hashes[at[k]:at[k + 1]] for k in range(n)],
            "rows": [rows[at[k]:at[k + 1]] for k in range(n)], "n_tokens": n_tokens,
@@ -80,35 +80,16 @@ def hash_normalized(fast, data: bytes, n_texts: int, n: int, keep_text: bool,
     return out
 
 
-def _empty(scratch):
-    """``empty(size, dtype, name)``: a fresh array, or a view of ``scratch``'s ``name``."""
-    if scratch is None:
-        return lambda size, dtype, name: np.empty(size, dtype)
-    return lambda size, dtype, name: scratch.empty(name, size, dtype)
-
-
-def _shrunk(a: np.ndarray | None, size: int) -> np.ndarray | None:
-    """``a`` cut to its first ``size`` items: in place (realloc) if it owns its memory,
-    else (a view of a scratch buffer) as a shorter view."""
-    if a is None:
-        return None
-    if a.base is None:
-        a.resize(size, refcheck=False)
-        return a
-    return a[:size]
-
-
-def factorize(fast, keys: np.ndarray, scratch=None):
-    """``features.counting.factorize`` in the compiled loops (the same four arrays);
-    with a ``scratch``, ``codes`` and ``first`` are views of the thread's own."""
+def factorize(fast, keys: np.ndarray):
+    """``features.counting.factorize`` in the compiled loops (the same four arrays)."""
     n = len(keys)
-    empty = _empty(scratch)
-    codes, uniques = empty(n, np.int32, "codes"), np.empty(n, np.uint64)
-    first, bounds = empty(n, np.int64, "first"), np.empty(257, np.int64)
+    codes, uniques = np.empty(n, np.int32), np.empty(n, np.uint64)
+    first, bounds = np.empty(n, np.int64), np.empty(257, np.int64)
     u = fast.factorize(np.ascontiguousarray(keys, dtype=np.uint64), codes, uniques, first,
                        bounds)
-    # sized for the worst case: shrunk (in place: realloc)
-    return codes, _shrunk(uniques, u), _shrunk(first, u), bounds
+    for a in (uniques, first):  # sized for the worst case: shrunk in place (realloc)
+        a.resize(u, refcheck=False)
+    return codes, uniques, first, bounds
 
 
 class Rows:

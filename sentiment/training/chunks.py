@@ -31,7 +31,7 @@ def count_rows(texts, labels, counted, is_val, settings: Settings, counter, spoo
 
 
 def hash_rows(texts, labels, counted, is_val, settings: Settings, counting: bool, c: int,
-              threads=None, scratch=None) -> list[tuple[str, dict]]:
+              threads=None) -> list[tuple[str, dict]]:
     """The work of pass 1 on chunk ``c`` that touches nothing shared (a worker thread may
     do it while the next chunk is read): its training and validation rows hashed and
     counted per text, as :func:`hash_part` says."""
@@ -41,8 +41,7 @@ def hash_rows(texts, labels, counted, is_val, settings: Settings, counting: bool
             rows = np.flatnonzero(held_out)
             parts.append((part, hash_part([texts[i] for i in rows], labels[rows],
                                           counted[rows], settings,
-                                          counting and part == "train", c, threads,
-                                          scratch)))
+                                          counting and part == "train", c, threads)))
     return parts
 
 
@@ -65,20 +64,18 @@ def keep_rows(parts: list[tuple[str, dict]], counter, spool: Spool, c: int,
 
 
 def hash_part(texts, labels, counted, settings: Settings, counting: bool, c: int,
-              threads=None, scratch=None) -> dict:
+              threads=None) -> dict:
     """Pass 1 for the training (or validation) rows of chunk ``c``: hash them and count
     their features per text. Returns the ``chunk`` to keep (local codes, ``labels``), the
     ``seconds`` spent (tokenize, count) and, when ``counting`` (``counted`` > 0 counts as
     positive), the ``entries`` for the counter with their ``bounds``, the ``texts`` (positive,
-    negative) and the ``text`` to read words back from. ``scratch``
-    (:class:`sentiment.memory.Scratch`): the calling thread's buffers for the temporaries
-    (nothing returned is a view of them)."""
+    negative) and the ``text`` to read words back from."""
     t = time.perf_counter()
     corpus = hash_corpus(texts, settings.ngrams, keep_text=counting,
-                         workers=threads, negation=settings.negation, scratch=scratch)
+                         workers=threads, negation=settings.negation)
     t1 = time.perf_counter()
     hashes, sign = signed(corpus.hashes, settings.negation, inplace=True)
-    codes, uniques, first, bounds = factorize(hashes, scratch)
+    codes, uniques, first, bounds = factorize(hashes)
     corpus.hashes = hashes = None
     shape = (corpus.n_texts, len(uniques))
     # counts per text; with negation, said plainly minus said negated

@@ -25,7 +25,7 @@ from ..errors import DataError, StopRequested
 from ..features.counting import FeatureCounter
 from ..features.tokens import join_tokens
 from ..features.vocab import Vocabulary
-from ..memory import ThreadScratch, give_back_freed_memory, release_freed_memory
+from ..memory import give_back_freed_memory, release_freed_memory
 from ..model.scoring import prefetch
 from ..native.loops import compiled
 from .budget import DEFAULT_MAX_MEMORY, Budget
@@ -171,17 +171,9 @@ def count_pass(chunks: Iterable, settings: Settings, spool: Spool,
             t = time.perf_counter()
         times["read"] += time.perf_counter() - t
 
-    # once the rows outgrow memory, every array of 1 MB or more is fresh pages (see
-    # release_freed_memory): each hashing thread then uses its temporaries' buffers again,
-    # chunk after chunk (1M reviews: 0.97x the wall). Before that, glibc's heap reuses
-    # them anyway, and keeping them cost IMDB ~150 MB of peak.
-    scratch = ThreadScratch()
-
-    def hashed(item):
-        return hash_rows(*item[2], scratch=scratch.get() if released else None)
-
     with ThreadPoolExecutor(1) as merger:
-        for (c, n_rows, _), parts in prefetch(hashed, read(), ahead):
+        for (c, n_rows, _), parts in prefetch(lambda item: hash_rows(*item[2]), read(),
+                                              ahead):
             done, made = keep_rows(parts, counter, spool, c, times)
             nnz += done
             keys.extend(made)
