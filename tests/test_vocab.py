@@ -111,9 +111,14 @@ def test_lookup_small_and_large_paths_agree():
     rng = np.random.default_rng(0)
     probe = np.concatenate([vocab.hashes, rng.integers(0, 2**63, 60_000, dtype=np.uint64)])
     rng.shuffle(probe)
-    large = vocab.lookup(probe)  # more than 50,000 hashes: the pandas index
-    small = np.concatenate([vocab.lookup(part) for part in np.array_split(probe, 4)])
+    parts = np.array_split(probe, 4)
+    small = np.concatenate([vocab.lookup(part) for part in parts])  # binary searches
+    large = vocab.lookup(probe)  # more than 50,000 hashes: the hash table (or pandas)
     assert large.tolist() == small.tolist()
+    # the table, once made, serves small lookups too (as pass 2's validation chunks)
+    assert np.concatenate([vocab.lookup(part) for part in parts]).tolist() == small.tolist()
+    vocab.forget_lookups()
+    assert np.concatenate([vocab.lookup(part) for part in parts]).tolist() == small.tolist()
     assert sorted(large[large >= 0].tolist()) == list(range(len(vocab)))
 
 
