@@ -20,8 +20,9 @@ from .negation import signed
 from .rules import CURRENT, RULES, TextRule
 from .tokens import HashedCorpus, hash_corpus, join_tokens
 
-#: lookups at once past which a hash table over the hashes (made once, then used for
-#: every lookup) pays, over a binary search of the sorted hashes
+#: hashes looked up (in all, so far) past which a hash table over the vocabulary's
+#: hashes (made once, then used for every lookup) pays, over binary searches of the
+#: sorted hashes
 MANY_LOOKUPS = 50_000
 
 #: held while one thread builds a vocabulary's lookup index (pandas fills an Index's hash
@@ -62,6 +63,7 @@ class Vocabulary:
         self._order = None  # argsort of hashes, for lookups without pandas
         self._sorted_hashes = None  # hashes[_order]
         self._index = None  # pandas Index over hashes, for large lookups
+        self._looked_up = 0  # hashes looked up since the last forget_lookups()
         self._nb = None  # naive-Bayes log-count ratio of every feature, made on first use
         self.class_scaled = False  # K classes: _nb was set from per-class counts, and kept
 
@@ -127,11 +129,11 @@ class Vocabulary:
 
     def lookup(self, hashes: np.ndarray) -> np.ndarray:
         """Return the column id of each hash, -1 for hashes not in the vocabulary."""
-        if compiled() is not None and (len(hashes) > MANY_LOOKUPS
-                                       or getattr(self, "_hash_table", None) is not None):
-            # once made, the table serves small lookups too: under --max-memory 80M pass
-            # 2's validation chunks (~5,000 distinct features) took a binary search of
-            # the sorted hashes each, ~5 s of a million reviews
+        self._looked_up += len(hashes)
+        if compiled() is not None and self._looked_up > MANY_LOOKUPS:
+            # the lookups so far, not this one's size: under --max-memory 80M pass 2's
+            # validation chunks (a few thousand distinct features each) took a binary
+            # search of the sorted hashes each, ~5 s of a million reviews
             return lookup(self.table, self.hashes, hashes)
         if len(hashes) > MANY_LOOKUPS:
             index = self._index
@@ -153,6 +155,7 @@ class Vocabulary:
     def forget_lookups(self) -> None:
         """Drop :meth:`lookup`'s tables (made again if called again): after pass 2."""
         self._hash_table = self._index = self._order = self._sorted_hashes = None
+        self._looked_up = 0
 
     @property
     def table(self) -> np.ndarray:
