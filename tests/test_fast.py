@@ -353,7 +353,7 @@ def test_compiled_merge_counts_equals_numpy():
                  "chunk": np.full(m, c, np.int32), "token": first.astype(np.int32)}, bounds)
 
     chunks = [chunk(c) for c in range(6)]
-    tables = []
+    tables, thresholds = [], []
     for on in (False, True):
         with pure(on):
             counter = FeatureCounter(capacity=2000)  # small: merges prune on the way
@@ -362,6 +362,8 @@ def test_compiled_merge_counts_equals_numpy():
                 if c % 2:
                     counter.merge()
             tables.append(counter.finish(min_count=2))
+            thresholds.append(counter.threshold)
+    assert thresholds[0] == thresholds[1] > 1
     for k in tables[1]:
         assert np.array_equal(tables[0][k], tables[1][k]), k
         assert tables[0][k].dtype == tables[1][k].dtype, k
@@ -505,6 +507,13 @@ def test_malformed_arrays_are_refused_not_read_out_of_bounds():
                         None, None, *outs)
     with pytest.raises(ValueError, match="inconsistent"):  # rows past the codes
         c.chunk_columns(np.array([0, 9], np.int32), i32, ids, None, None, None, *outs)
+    fields = (hashes, np.ones(10, np.int32), np.ones(10, np.int32), np.ones(10, np.int8),
+              np.zeros(10, np.int32), np.zeros(10, np.int32), np.zeros(257, np.int64))
+    fields[6][1:] = 12  # bounds past the entries
+    with pytest.raises(ValueError, match="bounds outside"):
+        c.prune_counts(fields, 10, 5, 1)
+    with pytest.raises(ValueError, match="bounds outside"):
+        c.prune_counts(fields, 12, 5, 1)  # more entries than the arrays hold
     X, y = data(n=20)
     net = Network(X.shape[1], 4, np.random.default_rng(0))
     bad = X.indptr.copy()

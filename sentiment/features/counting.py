@@ -132,10 +132,13 @@ class FeatureCounter:
         out = {k: np.empty(size, dtype=v.dtype) for k, v in _empty().items()}
         bounds = np.zeros(PARTS + 1, dtype=np.int64)
         fast = compiled()
-        if fast is not None:  # the same merge in one compiled pass
+        if fast is not None:  # the same merge in one compiled pass, and prune in place
+            merged = tuple(out[k] for k in _FIELDS) + (bounds,)
             at = fast.merge_counts(tuple(tuple(t[k] for k in _FIELDS) + (b,)
-                                         for t, b in sources),
-                                   tuple(out[k] for k in _FIELDS) + (bounds,))
+                                         for t, b in sources), merged)
+            if at > self.capacity:  # prune's rule in two passes: 2/3 of the merges' time
+                at, self.threshold = fast.prune_counts(merged, at, int(self.capacity * 0.75),
+                                                       self.threshold)
         else:
             at = _merge_partitions(sources, out, bounds)
         sources.clear()  # the old table and the chunks (a caller may hold the list)

@@ -19,7 +19,8 @@
  *   _lookup.c    lookup_table, lookup: the vocabulary's lookups; feature_sums: a
  *                compact model's logits (sentiment.model.model.Model.logits) in one pass;
  *                chunk_columns: a chunk's codes as columns (pass 2, test read ahead);
- *   _merge.c     merge_counts: the counting table's merge (FeatureCounter.merge_in).
+ *   _merge.c     merge_counts, prune_counts: the counting table's merge and prune
+ *                (FeatureCounter.merge_in).
  *
  * Why it pays: numpy/scipy walk the data once per operation with a temporary array and a
  * Python call in between, or sort where a hash table does; here one loop does each pass.
@@ -102,6 +103,9 @@ static PyMethodDef methods[] = {
      "factorize(keys, codes, uniques, first, bounds) -> distinct keys"},
     {"merge_counts", fast_merge_counts, METH_VARARGS,
      "merge_counts(sources, out) -> entries: counting tables merged (FeatureCounter)"},
+    {"prune_counts", fast_prune_counts, METH_VARARGS,
+     "prune_counts(table, entries, size, threshold) -> (entries, threshold): at most size "
+     "entries kept in place, the threshold raised as FeatureCounter.prune does"},
     {"lookup_table", fast_lookup_table, METH_VARARGS,
      "lookup_table(hashes, table): fill the int32 table (a power of two, at least twice "
      "the hashes) that lookup reads"},

@@ -178,5 +178,6 @@ PyObject *fast_normalized(PyObject *self, PyObject *args);
 PyObject *fast_text_hashes(PyObject *self, PyObject *args);
 /* _merge.c */
 PyObject *fast_merge_counts(PyObject *self, PyObject *args);
+PyObject *fast_prune_counts(PyObject *self, PyObject *args);
 
 #endif
