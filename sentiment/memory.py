@@ -35,14 +35,25 @@ def give_back_freed_memory() -> None:
     _libc_call("malloc_trim", 0)
 
 
-def release_freed_memory() -> None:
-    """Make glibc give freed arrays of 1 MB or more back to the system at once.
+def release_freed_memory(max_memory: int) -> None:
+    """Make glibc give freed arrays back to the system at once: those of 1 MB or more
+    under a ``max_memory`` of 1 GiB or more, of up to 8 MB under smaller ones.
 
     glibc raises its mmap threshold as large blocks are freed, after which arrays of up to
     32 MB come from a heap that fragments and never shrinks: a chunk's temporaries then stay
-    in the process. Fixing the threshold kept the peak of pass 1 on 500k reviews at 782 MB
-    instead of 1,098 MB; but every large array then costs fresh pages (IMDB's train took
-    9.7 s instead of 7.5 s), so it is done only once the rows outgrow memory. Elsewhere
-    (not glibc) this does nothing.
+    in the process. Fixing the threshold at 1 MB kept the peak of pass 1 on 500k reviews at
+    782 MB instead of 1,098 MB; but every large array then costs fresh pages (IMDB's train
+    took 9.7 s instead of 7.5 s), so it is done only once the rows outgrow memory. A small
+    budget reads small chunks, whose arrays of a few MB each were then a mapping, a page
+    fault per page and an unmapping (each a TLB flush on both cores): under --max-memory
+    80M a million reviews took 77 s with 8 MB (median of 4 rounds, peak 233-253 MB) and 89 s
+    with 1 MB (peak 204-211 MB): :func:`mmap_threshold`. Elsewhere (not glibc) this does
+    nothing.
     """
-    _libc_call("mallopt", -3, 1 << 20)  # M_MMAP_THRESHOLD
+    _libc_call("mallopt", -3, mmap_threshold(max_memory))  # M_MMAP_THRESHOLD
+
+
+def mmap_threshold(max_memory: int) -> int:
+    """:func:`release_freed_memory`'s threshold: 1 MB x 1 GiB / ``max_memory``, between
+    1 and 8 MB."""
+    return min(8 << 20, max(1 << 20, (1 << 50) // max(int(max_memory), 1)))

@@ -445,3 +445,12 @@ def test_a_small_file_trains_again_on_every_row_unless_told():
     assert len(again.history) == len(first.history)  # the first pass's, with validation
     assert "refit" not in train(texts, labels, settings.with_(val_fraction=0),
                                 progress=False).info
+
+
+def test_the_allocators_threshold_grows_as_the_budget_shrinks():
+    from sentiment.memory import mmap_threshold
+
+    mb = 1 << 20
+    assert mmap_threshold(1 << 30) == mmap_threshold(4 << 30) == mb  # large arrays mapped
+    assert mmap_threshold(256 * mb) == 4 * mb
+    assert mmap_threshold(80 * mb) == mmap_threshold(1) == 8 * mb  # small chunks' arrays

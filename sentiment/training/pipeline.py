@@ -99,7 +99,7 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
         Budget(max_memory).counter_entries())
     tally = Tally(settings, classes is not None)
     keys, nnz = count_pass(chunks, settings, spool, counter, tally, times, threads=threads,
-                           should_stop=should_stop, progress=progress)
+                           should_stop=should_stop, progress=progress, max_memory=max_memory)
     train_rows = tally.n_rows - tally.n_val
     remap = None if classes is None else classes.remap()
     if strict:
@@ -137,12 +137,13 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
 
 def count_pass(chunks: Iterable, settings: Settings, spool: Spool,
                counter: FeatureCounter | None, tally: Tally, times: dict, *,
-               threads: int | None = None, should_stop=None, progress=None
-               ) -> tuple[list, int]:
+               threads: int | None = None, should_stop=None, progress=None,
+               max_memory: int = DEFAULT_MAX_MEMORY) -> tuple[list, int]:
     """Pass 1: each chunk hashed, its training rows counted into ``counter`` (None: not
     counted, the vocabulary is known), the chunk kept in ``spool``; ``tally`` sees every
-    chunk's labels, ``times`` gets the seconds of each step. Returns the spool's keys of
-    the chunks and their nonzeros."""
+    chunk's labels, ``times`` gets the seconds of each step; ``max_memory``: the job's
+    budget, which sets how the allocator gives memory back once the rows spill to disk.
+    Returns the spool's keys of the chunks and their nonzeros."""
     keys, nnz = [], 0
     released = False
     start = time.perf_counter()
@@ -178,7 +179,7 @@ def count_pass(chunks: Iterable, settings: Settings, spool: Spool,
             nnz += done
             keys.extend(made)
             if spool.dir is not None and not released:
-                release_freed_memory()  # the file is larger than memory: bound it over speed
+                release_freed_memory(max_memory)  # larger than memory: bound it over speed
                 released = True
             if counter is not None and counter.full():  # the chunk's temporaries are gone
                 merged()  # one merge at a time: each folds in the table the last one made
