@@ -142,8 +142,9 @@ class FeatureCounter:
         else:
             at = _merge_partitions(sources, out, bounds)
         sources.clear()  # the old table and the chunks (a caller may hold the list)
-        # sized for the worst case: keep a view, unless most of it went unused
-        self.table = {k: v[:at] if at > size // 2 else v[:at].copy() for k, v in out.items()}
+        for v in out.values():  # sized for the worst case: shrunk in place (no copy)
+            v.resize(at, refcheck=False)
+        self.table = out
         self.bounds = bounds
         if len(self) > self.capacity:
             self.prune(int(self.capacity * 0.75))
