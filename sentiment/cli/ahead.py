@@ -39,27 +39,26 @@ def worth_it(paths, max_memory: int) -> bool:
 
 class TestAhead:
     """The child process that reads, hashes and scores the --test file at ``path``
-    (binary labels, read under ``scheme``; ``options``: text_column, label_column and
-    encoding): started by :meth:`go`, it holds at most ``budget`` bytes of hashed rows,
-    and scores once :meth:`score` sends the model."""
+    (binary labels, read under ``scheme`` as it is when :meth:`go` is called: the
+    training file's label column is known by then; ``options``: text_column, label_column
+    and encoding): started by :meth:`start`, it reads once :meth:`go` says, holds at most
+    ``budget`` bytes of hashed rows, and scores once :meth:`score` sends the model."""
 
     def __init__(self, path, options: dict, scheme, settings, budget: int):
         import multiprocessing
 
-        from ..io.labels import LabelScheme
-
         ctx = multiprocessing.get_context("spawn")  # no fork of a threaded process
         self._conn, child = ctx.Pipe()
-        spec = {"path": str(path), **options, "scheme": scheme.to_dict(),
-                "ngrams": settings.ngrams, "negation": settings.negation,
-                "values": settings.values, "budget": budget}
-        self._child = child
-        self._scheme = LabelScheme.from_dict(scheme.to_dict())  # as the child reads
-        self._proc = ctx.Process(target=_score, args=(child, spec), daemon=True,
+        self._spec = {"path": str(path), **options, "ngrams": settings.ngrams,
+                      "negation": settings.negation, "values": settings.values,
+                      "budget": budget}
+        self._child, self._read_as, self._scheme = child, scheme, None
+        self._proc = ctx.Process(target=_score, args=(child,), daemon=True,
                                  name="sentiment-test")
 
-    def go(self) -> None:
-        """Start the child (once pass 1 is done with both cores and its memory)."""
+    def start(self) -> None:
+        """Start the child: it imports what it reads with (~0.5 s of CPU) while this
+        process starts too, on the other core, then waits for :meth:`go`."""
         if self._proc.pid is None:
             import signal
 
@@ -73,7 +72,15 @@ class TestAhead:
                 if blocked is not None and signal.SIGINT not in blocked:
                     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
             self._child.close()
-            self._send(("go",))
+
+    def go(self) -> None:
+        """Let the child read (once pass 1 is done with both cores and its memory)."""
+        from ..io.labels import LabelScheme
+
+        self.start()
+        if self._scheme is None:
+            self._scheme = LabelScheme.from_dict(self._read_as.to_dict())  # as the child reads
+            self._send(("go", {**self._spec, "scheme": self._scheme.to_dict()}))
 
     def vocabulary(self, vocab) -> None:
         """Send the training vocabulary's hashes, known before the first epoch: the child
@@ -81,7 +88,7 @@ class TestAhead:
         to the model's once the model comes (IMDB: 0.2 s less after training). Sent from
         a thread: the pipe holds 64 KB and the child reads between two chunks, so the
         send waits for it (IMDB: 0.5 s the epochs waited)."""
-        if self._proc.pid is not None:
+        if self._scheme is not None:  # once "go" is sent: the message after it
             import threading
 
             self._sending = threading.Thread(target=self._send,
@@ -148,8 +155,9 @@ class TestAhead:
             self._proc.join()
 
 
-def _score(conn, spec: dict) -> None:
-    """The child: wait for "go", read and hash ahead, wait for the model, score."""
+def _score(conn) -> None:
+    """The child: import, wait for "go" (with what to read), read and hash ahead, wait for
+    the model, score."""
     import signal
     import traceback
 
@@ -158,9 +166,15 @@ def _score(conn, spec: dict) -> None:
 
     one_heap()  # its scoring threads share one heap (as pass 1's)
     try:
-        if conn.recv()[0] != "go":
+        # what reading and hashing import (pandas, ...), while the parent starts: the
+        # file is read at once on "go"
+        from ..io import reader  # noqa: F401
+        from ..training import chunks  # noqa: F401
+
+        message = conn.recv()
+        if message[0] != "go":
             return
-        answer = _read_and_score(conn, spec)
+        answer = _read_and_score(conn, message[1])
     except SentimentError as exc:
         answer = ("error", str(exc))
     except BaseException:
