@@ -20,9 +20,8 @@ from .negation import signed
 from .rules import CURRENT, RULES, TextRule
 from .tokens import HashedCorpus, hash_corpus, join_tokens
 
-#: hashes looked up (in all, so far) past which a hash table over the vocabulary's
-#: hashes (made once, then used for every lookup) pays, over binary searches of the
-#: sorted hashes
+#: hashes looked up in all past which a hash table over the hashes (made once, then used
+#: by every lookup: pass 2's small validation chunks) pays over binary searches of them
 MANY_LOOKUPS = 50_000
 
 #: held while one thread builds a vocabulary's lookup index (pandas fills an Index's hash
@@ -60,8 +59,7 @@ class Vocabulary:
         self.ngrams, self.min_count = int(ngrams), int(min_count)
         self.polarity_cutoff, self.negation = float(polarity_cutoff), int(negation)
         self.rule, self.smoothing = rule, float(smoothing)
-        self._order = None  # argsort of hashes, for lookups without pandas
-        self._sorted_hashes = None  # hashes[_order]
+        self._order = self._sorted_hashes = None  # argsort of hashes, hashes[_order]: searches
         self._index = None  # pandas Index over hashes, for large lookups
         self._looked_up = 0  # hashes looked up since the last forget_lookups()
         self._nb = None  # naive-Bayes log-count ratio of every feature, made on first use
@@ -131,9 +129,6 @@ class Vocabulary:
         """Return the column id of each hash, -1 for hashes not in the vocabulary."""
         self._looked_up += len(hashes)
         if compiled() is not None and self._looked_up > MANY_LOOKUPS:
-            # the lookups so far, not this one's size: under --max-memory 80M pass 2's
-            # validation chunks (a few thousand distinct features each) took a binary
-            # search of the sorted hashes each, ~5 s of a million reviews
             return lookup(self.table, self.hashes, hashes)
         if len(hashes) > MANY_LOOKUPS:
             index = self._index
@@ -185,10 +180,8 @@ class Vocabulary:
         hashes, sign = signed(corpus.hashes, self.negation, inplace=mine)
         ids = self.lookup(hashes)
         known = ids >= 0
-        row = corpus.rows[known]
-        ids = ids[known]
-        # sort by (row, id) so duplicates are adjacent (a feature's signs in order), then
-        # collapse them
+        row, ids = corpus.rows[known], ids[known]
+        # sorted by (row, id, sign): duplicates side by side (a feature's signs in order)
         order = np.lexsort((ids, row) if sign is None else (sign[known], ids, row))
         row, ids = row[order], ids[order]
         new = np.ones(len(ids), dtype=bool)
