@@ -3,13 +3,12 @@
 Pass 1 reads each chunk once: hashes its n-grams
 (:func:`~sentiment.features.tokens.hash_corpus`), counts each feature once per text into a
 bounded :class:`~sentiment.features.counting.FeatureCounter` (training rows only), and keeps the
-chunk as local feature codes in a :class:`~sentiment.training.spool.Spool` (in memory while it
-fits, on disk past that). The counts become the :class:`~sentiment.features.vocab.Vocabulary`,
-its words read back from the chunks where each feature was first seen. Pass 2 maps each kept
-chunk to vocabulary columns, applies the input values, and scatters its training rows into
-shuffled shards; the validation rows (a fixed, seeded subset of the rows, whatever the chunking)
-go to a set of their own. A small file is the same code with a single chunk and a single
-shard, all in memory.
+chunk as local feature codes in a :class:`~sentiment.training.spool.Spool` (in memory, then on
+disk past its budget). The counts become the :class:`~sentiment.features.vocab.Vocabulary`, its
+words read back from the chunks where each feature was first seen. Pass 2 maps each kept chunk
+to vocabulary columns, applies the input values, and scatters its training rows into shuffled
+shards; the validation rows (a fixed, seeded subset of the rows, whatever the chunking) go to a
+set of their own. A small file is the same code: one chunk, one shard, all in memory.
 """
 from __future__ import annotations
 
@@ -18,6 +17,7 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from threading import Thread
 
 import numpy as np
 
@@ -95,6 +95,8 @@ def prepare(chunks: Iterable, settings: Settings, spool: Spool, *,
     the labels being its codes (in order of first sight; put in natural order in pass 2).
     """
     times = {"read": 0.0, "tokenize": 0.0, "vocabulary": 0.0, "encode": 0.0}
+    # pass 2's scipy matrices: imported while the first chunk is read, not by a worker
+    Thread(target=__import__, args=("scipy.sparse",), daemon=True).start()
     counter = None if vocab is not None else FeatureCounter(
         Budget(max_memory).counter_entries())
     tally = Tally(settings, classes is not None)
