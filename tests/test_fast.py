@@ -547,3 +547,32 @@ def test_compiled_text_hashes_equal_numpy(texts):
     got = text_hashes(texts)
     assert np.array_equal(got, text_hashes_numpy(texts))
     assert len(np.unique(got)) == len(set(texts))
+
+
+def test_compiled_prune_past_the_small_histogram_equals_numpys_rule():
+    """More entries than fit that are counted 65,536 times or more: the compiled prune's
+    full histogram, its threshold by FeatureCounter.prune's numpy rule."""
+    from sentiment.native import loops as fast
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    pos = rng.integers(0, 150_000, n).astype(np.int32)
+    neg = rng.integers(0, 800_000, n).astype(np.int32)
+    total = pos.astype(np.int64) + neg
+    size = 200  # of 3,000: the threshold lands far past 65,536
+    hist = np.bincount(np.minimum(total, 1 << 20))
+    at_least = np.cumsum(hist[::-1])[::-1]
+    fits = np.flatnonzero(at_least <= size)
+    want = int(fits[0]) if len(fits) else len(hist)
+    assert want > 1 << 16
+    hashes = np.sort(rng.integers(0, 2**64, n, dtype=np.uint64))
+    bounds = np.searchsorted(hashes >> np.uint64(56), np.arange(257)).astype(np.int64)
+    table = (hashes.copy(), pos.copy(), neg.copy(), np.ones(n, np.int8), np.zeros(n, np.int32),
+             np.arange(n, dtype=np.int32), bounds)
+    kept, threshold = fast._compiled.prune_counts(table, n, size, 1)
+    assert threshold == want
+    keep = total >= want
+    assert kept == keep.sum() <= size
+    assert table[0][:kept].tolist() == hashes[keep].tolist()
+    assert table[5][:kept].tolist() == np.flatnonzero(keep).tolist()
+    assert table[6][-1] == kept

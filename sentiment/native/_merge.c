@@ -19,18 +19,20 @@ static const char *names[FIELDS] = {"hash", "pos", "neg", "n", "chunk", "token",
 static const char *formats[FIELDS] = {"QL", "il", "il", "bB", "il", "il", "ql"};
 static const Py_ssize_t sizes[FIELDS] = {8, 4, 4, 1, 4, 4, 8};
 
-static int open_source(PyObject *tuple, Source *s)
+/* ``tuple``'s 7 arrays into ``s`` (writable ones if ``writable``), the bounds checked
+ * against the entries; errors name the function ``fn``. */
+static int open_source(PyObject *tuple, Source *s, int writable, const char *fn)
 {
     s->got = 0;
     if (!PyTuple_Check(tuple) || PyTuple_GET_SIZE(tuple) != FIELDS) {
-        PyErr_SetString(PyExc_TypeError, "merge_counts: each source is a tuple of 7 arrays");
+        PyErr_Format(PyExc_TypeError, "%s: each table is a tuple of 7 arrays", fn);
         return -1;
     }
     Py_ssize_t n = -1;
     for (int f = 0; f < FIELDS; f++) {
         Py_ssize_t want = f == 6 ? 257 : n;
-        if (get_exact(PyTuple_GET_ITEM(tuple, f), &s->v[f], formats[f], sizes[f], want, 0,
-                      names[f]) < 0)
+        if (get_exact(PyTuple_GET_ITEM(tuple, f), &s->v[f], formats[f], sizes[f], want,
+                      writable, names[f]) < 0)
             return -1;
         s->got++;
         if (f == 0)
@@ -39,7 +41,7 @@ static int open_source(PyObject *tuple, Source *s)
     const int64_t *b = s->v[6].buf;
     for (int p = 0; p < 256; p++)
         if (b[p] < 0 || b[p + 1] < b[p] || b[p + 1] > n) {
-            PyErr_SetString(PyExc_ValueError, "merge_counts: bounds outside the entries");
+            PyErr_Format(PyExc_ValueError, "%s: bounds outside the entries", fn);
             return -1;
         }
     return 0;
@@ -68,7 +70,8 @@ PyObject *fast_merge_counts(PyObject *self, PyObject *args)
     int32_t *table = NULL;
     Py_ssize_t total = 0, opened = 0;
     for (; opened < k; opened++) {
-        if (open_source(PyTuple_GET_ITEM(sources_obj, opened), &src[opened]) < 0)
+        if (open_source(PyTuple_GET_ITEM(sources_obj, opened), &src[opened], 0,
+                        "merge_counts") < 0)
             goto done;
         total += src[opened].v[0].len / 8;
     }
@@ -162,8 +165,37 @@ done:
  * merge_counts fills it), in place: the count a feature needs (its positive and negative
  * texts) is raised from ``threshold`` to the least that leaves ``size`` or fewer, counts
  * over 2**20 counting as 2**20 (FeatureCounter.prune's rule, in two passes and no
- * temporary array per field). The bounds are updated; the entries kept keep their order. */
+ * temporary array per field). The bounds are updated; the entries kept keep their order.
+ *
+ * The histogram has a bin per count below SMALL_COUNTS and one for the rest: a full one
+ * (8 MB, a bin per count up to 2**20) was a fresh mapping and thousands of page faults per
+ * prune, the most frequent features' counts reaching the number of texts. Only when more
+ * than ``size`` entries reach SMALL_COUNTS is the full one made. */
 #define PRUNE_CAP (1 << 20)
+#define SMALL_COUNTS (1 << 16)
+
+/* the least count c (at most ``bins`` - 1, counts clamped to it) whose entries with c or
+ * more number at most ``size``, or one past the largest count if none */
+static int64_t least_fitting(const int32_t *pos, const int32_t *neg, Py_ssize_t entries,
+                             int64_t bins, Py_ssize_t size, int64_t *hist)
+{
+    int64_t top = 0;
+    memset(hist, 0, sizeof(int64_t) * (size_t)bins);
+    for (Py_ssize_t i = 0; i < entries; i++) {
+        int64_t c = (int64_t)pos[i] + neg[i];
+        c = c < 0 ? 0 : (c > bins - 1 ? bins - 1 : c);
+        hist[c]++;
+        top = c > top ? c : top;
+    }
+    int64_t fits = top + 1, at_least = 0;
+    for (int64_t c = top; c >= 0; c--) {
+        at_least += hist[c];
+        if (at_least > size)
+            break;
+        fits = c;
+    }
+    return fits;
+}
 
 PyObject *fast_prune_counts(PyObject *self, PyObject *args)
 {
@@ -173,32 +205,18 @@ PyObject *fast_prune_counts(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "O!nnL", &PyTuple_Type, &table_obj, &entries, &size,
                           &threshold))
         return NULL;
-    if (!PyTuple_Check(table_obj) || PyTuple_GET_SIZE(table_obj) != FIELDS) {
-        PyErr_SetString(PyExc_TypeError, "prune_counts: the table is a tuple of 7 arrays");
+    Source t;
+    if (open_source(table_obj, &t, 1, "prune_counts") < 0) {
+        close_source(&t);
         return NULL;
     }
-    Source t = {.got = 0};
-    Py_ssize_t n = -1;
-    for (int f = 0; f < FIELDS; f++) {
-        if (get_exact(PyTuple_GET_ITEM(table_obj, f), &t.v[f], formats[f], sizes[f],
-                      f == 6 ? 257 : n, 1, names[f]) < 0) {
-            close_source(&t);
-            return NULL;
-        }
-        t.got++;
-        if (f == 0)
-            n = t.v[0].len / 8;
-    }
     int64_t *bounds = t.v[6].buf;
-    int bad = entries < 0 || entries > n || bounds[0] != 0 || bounds[256] != entries;
-    for (int p = 0; p < 256 && !bad; p++)
-        bad = bounds[p + 1] < bounds[p];
-    if (bad) {
+    if (entries < 0 || bounds[0] != 0 || bounds[256] != entries) {
         close_source(&t);
         PyErr_SetString(PyExc_ValueError, "prune_counts: bounds outside the entries");
         return NULL;
     }
-    int64_t *hist = calloc(PRUNE_CAP + 2, sizeof(int64_t));
+    int64_t *hist = malloc(sizeof(int64_t) * (SMALL_COUNTS + 1));
     if (!hist) {
         close_source(&t);
         return PyErr_NoMemory();
@@ -207,39 +225,38 @@ PyObject *fast_prune_counts(PyObject *self, PyObject *args)
     int32_t *pos = t.v[1].buf, *neg = t.v[2].buf, *chunk = t.v[4].buf, *tok = t.v[5].buf;
     int8_t *nn = t.v[3].buf;
     Py_ssize_t at = 0;
+    int failed = 0;
     Py_BEGIN_ALLOW_THREADS
-    int64_t top = 0;
-    for (Py_ssize_t i = 0; i < entries; i++) {
-        int64_t c = (int64_t)pos[i] + neg[i];
-        c = c < 0 ? 0 : (c > PRUNE_CAP ? PRUNE_CAP : c);
-        hist[c]++;
-        top = c > top ? c : top;
+    /* the last bin holds every count of SMALL_COUNTS or more: exact below it */
+    int64_t fits = least_fitting(pos, neg, entries, SMALL_COUNTS + 1, size, hist);
+    if (fits > SMALL_COUNTS) { /* more than size entries that frequent: the full histogram */
+        int64_t *full = malloc(sizeof(int64_t) * (PRUNE_CAP + 1));
+        if (full)
+            fits = least_fitting(pos, neg, entries, PRUNE_CAP + 1, size, full);
+        else
+            failed = 1;
+        free(full);
     }
-    /* the least count c whose entries with that count or more are at most size; none:
-     * one past the largest (every entry goes) */
-    int64_t fits = top + 1, at_least = 0;
-    for (int64_t c = top; c >= 0; c--) {
-        at_least += hist[c];
-        if (at_least > size)
-            break;
-        fits = c;
-    }
-    if (fits > threshold)
-        threshold = fits;
-    int64_t lo = 0;
-    for (int p = 0; p < 256; p++) {
-        const int64_t hi = bounds[p + 1];
-        for (int64_t i = lo; i < hi; i++)
-            if ((int64_t)pos[i] + neg[i] >= threshold) {
-                h[at] = h[i], pos[at] = pos[i], neg[at] = neg[i];
-                nn[at] = nn[i], chunk[at] = chunk[i], tok[at] = tok[i];
-                at++;
-            }
-        lo = hi;
-        bounds[p + 1] = at;
+    if (!failed) {
+        if (fits > threshold)
+            threshold = fits;
+        int64_t lo = 0;
+        for (int p = 0; p < 256; p++) {
+            const int64_t hi = bounds[p + 1];
+            for (int64_t i = lo; i < hi; i++)
+                if ((int64_t)pos[i] + neg[i] >= threshold) {
+                    h[at] = h[i], pos[at] = pos[i], neg[at] = neg[i];
+                    nn[at] = nn[i], chunk[at] = chunk[i], tok[at] = tok[i];
+                    at++;
+                }
+            lo = hi;
+            bounds[p + 1] = at;
+        }
     }
     Py_END_ALLOW_THREADS
     free(hist);
     close_source(&t);
+    if (failed)
+        return PyErr_NoMemory();
     return Py_BuildValue("nL", at, threshold);
 }
