@@ -3,6 +3,18 @@
 numpy allocates few, large blocks; glibc's defaults suit programs of many small ones.
 :func:`one_heap` and :func:`give_back_freed_memory` keep a threaded process's memory
 close to what it uses; :func:`release_freed_memory` bounds a run whose rows outgrow memory.
+
+Measured and not kept (a million reviews, ``train --test``, alternated pairs, ``perf``):
+the kernel zeroing fresh pages (``clear_page_erms``) is 12-14% of that run's CPU, under the
+merges' new tables and each chunk's n-gram arrays. Handing freed large arrays' pages to the
+next ones through numpy's allocator hook (NEP 49, a cache of 256-512 MB) cut it to 3% but
+cost more than it saved: its cuts and moves gave small pages (the spool's writes from them
+2.5% -> 11% of CPU) and, kept on huge pages, its cache churned under the chunks' arrays:
+68-78 s against 59-71 s in 5 pairs, up to 1,331 MB. Growing the last table's arrays into
+the next merge's (a realloc keeps their pages) took the merges' zeroing away but not a
+second of wall, at 1,228-1,286 MB against 1,151-1,190 MB. glibc's heap for arrays up to 512
+MB (``GLIBC_TUNABLES`` mmap and trim thresholds) faulted a quarter of IMDB's pages, its
+wall within noise, and the million reviews peaked at 1.53-1.58 GB.
 """
 from __future__ import annotations
 
