@@ -10,11 +10,12 @@ merges' new tables and each chunk's n-gram arrays. Handing freed large arrays' p
 next ones through numpy's allocator hook (NEP 49, a cache of 256-512 MB) cut it to 3% but
 cost more than it saved: its cuts and moves gave small pages (the spool's writes from them
 2.5% -> 11% of CPU) and, kept on huge pages, its cache churned under the chunks' arrays:
-68-78 s against 59-71 s in 5 pairs, up to 1,331 MB. Growing the last table's arrays into
+68-78 s against 59-71 s in 5 pairs, up to 1,363 MB. Growing the last table's arrays into
 the next merge's (a realloc keeps their pages) took the merges' zeroing away but not a
-second of wall, at 1,228-1,286 MB against 1,151-1,190 MB. glibc's heap for arrays up to 512
+second of wall, at 1,258-1,317 MB against 1,179-1,219 MB. glibc's heap for arrays up to 512
 MB (``GLIBC_TUNABLES`` mmap and trim thresholds) faulted a quarter of IMDB's pages, its
-wall within noise, and the million reviews peaked at 1.53-1.58 GB.
+wall within noise, and the million reviews peaked at 1.57-1.62 GB
+(MB as docs/scale.md counts them: 10^6 bytes).
 """
 from __future__ import annotations
 
