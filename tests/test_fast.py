@@ -552,8 +552,6 @@ def test_compiled_text_hashes_equal_numpy(texts):
 def test_compiled_prune_past_the_small_histogram_equals_numpys_rule():
     """More entries than fit that are counted 65,536 times or more: the compiled prune's
     full histogram, its threshold by FeatureCounter.prune's numpy rule."""
-    from sentiment.native import loops as fast
-
     rng = np.random.default_rng(5)
     n = 3000
     pos = rng.integers(0, 150_000, n).astype(np.int32)
