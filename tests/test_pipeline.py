@@ -454,3 +454,17 @@ def test_the_allocators_threshold_grows_as_the_budget_shrinks():
     assert mmap_threshold(1 << 30) == mmap_threshold(4 << 30) == mb  # large arrays mapped
     assert mmap_threshold(256 * mb) == 4 * mb
     assert mmap_threshold(80 * mb) == mmap_threshold(1) == 8 * mb  # small chunks' arrays
+
+
+def test_the_allocators_settings_start_no_process(monkeypatch):
+    # ctypes.util.find_library ran /sbin/ldconfig at each call: a vfork child sharing the
+    # process's memory, which a benchmark summing the process tree counted twice
+    from sentiment import memory
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"a process was started: {args[:1]}")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    memory.one_heap()
+    memory.release_freed_memory(80 << 20)
+    memory.give_back_freed_memory()
