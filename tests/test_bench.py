@@ -180,6 +180,25 @@ def test_peak_memory_is_the_commands_own():
     assert peak_big > 400 > peak  # 400 MB of its own does count
 
 
+def test_peak_memory_sums_children_with_memory_of_their_own_only():
+    """A child that has not exec'd holds its parent's pages (subprocess's vfork, a fork):
+    counted, the parent's memory counted twice; a child that has its own counts."""
+    script = ("import os, subprocess, sys, time, numpy\n"
+              "held = numpy.ones(300_000_000 // 8)\n"
+              "pid = os.fork()\n"
+              "if pid == 0:\n"
+              "    time.sleep(1.5)\n"
+              "    os._exit(0)\n"
+              "os.waitpid(pid, 0)\n"
+              "if sys.argv[1] == 'own':\n"
+              "    subprocess.run([sys.executable, '-c', 'import numpy, time; "
+              "a = numpy.ones(300_000_000 // 8); time.sleep(1.5)'], check=True)\n")
+    shared, _ = timing.peak_memory([sys.executable, "-c", script, "shared"])
+    own, _ = timing.peak_memory([sys.executable, "-c", script, "own"])
+    assert 300 < shared < 450  # the parent's 300 MB, once
+    assert own > 550  # and the child's own 300 MB beside it
+
+
 def test_peers_are_timed_when_importable_and_predict_file_against_pandas(files):
     from sentiment.lab import peers
 

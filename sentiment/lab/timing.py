@@ -59,7 +59,9 @@ def run_quietly(cmd: list[str]) -> None:
 # mark across exec), so the command must not be a child of the large bench process: this
 # small launcher is its parent instead. A command that starts processes of its own (train
 # --test reads the test file in one) counts them too: the sum of the resident memory of
-# the whole tree, read from /proc every 20 ms, when it is above the command's own peak.
+# the whole tree, read from /proc every 20 ms, when it is above the command's own peak;
+# a child that has not exec'd yet (its start of stack is its parent's) holds its parent's
+# pages, not its own, and is not counted.
 _LAUNCHER = """\
 import os, subprocess, sys, threading, time
 out = open(sys.argv[1], "w") if sys.argv[1] else subprocess.DEVNULL
@@ -87,16 +89,27 @@ def tree_kib():
                                         []).append(pid)
             except (OSError, IndexError, ValueError):
                 pass
-    total, todo = 0, [str(proc.pid)]
+    total, todo = 0, [(str(proc.pid), None)]
     while todo:
-        pid = todo.pop()
+        pid, parents_stack = todo.pop()
+        stack = start_of_stack(pid)
         try:
-            with open(f"/proc/{pid}/statm") as f:
-                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+            if stack is None or stack != parents_stack:  # the parent's memory: counted
+                with open(f"/proc/{pid}/statm") as f:
+                    total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
         except (OSError, IndexError, ValueError):
             pass
-        todo += children.get(int(pid), []) if children else (kids(pid) or [])
+        todo += [(child, stack) for child in
+                 (children.get(int(pid), []) if children else (kids(pid) or []))]
     return total
+def start_of_stack(pid):
+    # a child that has not yet exec'd (made by vfork, as subprocess does) has its
+    # parent's memory, and its statm says so: summed, the parent counted twice
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[25]
+    except (OSError, IndexError):
+        return None
 def watch():
     global tree_peak
     while proc.returncode is None:
