@@ -6,8 +6,8 @@ package runs the same steps with numpy and scipy (sentiment/native/loops.py says
 from setuptools import Extension, setup
 
 SOURCES = [f"sentiment/native/{name}.c" for name in
-           ("_fast", "_epoch", "_tokens", "_scripts", "_words", "_counting", "_lookup", "_merge",
-            "_normalize")]
+           ("_fast", "_epoch", "_epoch_pair", "_tokens", "_scripts", "_words", "_counting",
+            "_lookup", "_merge", "_normalize")]
 
 setup(ext_modules=[Extension("sentiment.native._fast", SOURCES,
                              depends=["sentiment/native/_fast.h"], optional=True,

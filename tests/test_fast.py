@@ -94,6 +94,47 @@ def test_compiled_epochs_train_the_numpy_weights(monkeypatch, settings, binary):
         assert ea.train_accuracy == eb.train_accuracy
 
 
+@pytest.mark.parametrize("hidden,batch,relu,adagrad,ordered", [
+    (8, 128, False, True, True),  # the defaults
+    (8, 7, True, True, False),
+    (5, 16, True, False, True),
+    (1, 1000, False, False, False),  # one batch larger than the rows
+    (3, 1, False, True, True),  # batches of one row: the second thread has none
+])
+@pytest.mark.parametrize("binary", [False, True], ids=["values", "binary"])
+def test_compiled_epoch_on_two_threads_equals_one_bit_for_bit(hidden, batch, relu, adagrad,
+                                                              ordered, binary):
+    X, y = data(n=500, features=3000, binary=binary, index=np.int64, density=0.02)
+    rng = np.random.default_rng(3)
+    order = rng.permutation(X.shape[0]).astype(np.int64) if ordered else None
+    start = {"W1": rng.standard_normal((X.shape[1], hidden)).astype(np.float32) * 0.1,
+             "b1": rng.standard_normal(hidden).astype(np.float32) * 0.1,
+             "w2": rng.standard_normal(hidden).astype(np.float32),
+             "b2": np.zeros(1, np.float32),
+             "acc": np.full(X.shape[1], 0.1, np.float32)}
+    ys = y if order is None else y[order]
+    done = []
+    for threads in (1, 2, 1):
+        w = {k: v.copy() for k, v in start.items()}
+        logits = np.zeros(X.shape[0], np.float32)
+        fast._compiled.epoch(X.indptr, X.indices, X.data, order, ys, w["W1"], w["b1"], w["w2"],
+                             w["b2"], w["acc"], logits, 0.05, batch, relu, adagrad, threads)
+        done.append((w, logits))
+    (one, z1), (two, z2), _ = done
+    assert not np.array_equal(one["W1"], start["W1"])  # it trained
+    for name in start:
+        assert np.array_equal(one[name], two[name]), name
+    assert np.array_equal(z1, z2)
+
+
+def test_epochs_take_two_threads_where_two_cores_are_theirs(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert fast.epoch_threads() == fast.epoch_threads(2) == fast.epoch_threads(8) == 2
+    assert fast.epoch_threads(1) == 1
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert fast.epoch_threads() == fast.epoch_threads(2) == 1
+
+
 @pytest.mark.parametrize("index", [np.int32, np.int64])
 @pytest.mark.parametrize("activation", ["linear", "relu"])
 def test_compiled_logits_equal_the_sparse_product(monkeypatch, index, activation):

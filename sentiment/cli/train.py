@@ -326,7 +326,8 @@ def _train_or_checkpoint(source, settings, model_path: Path, args, on_epoch, on_
                          max_memory: int, report, engine=None, read=None):
     """Train; on a stop request or divergence, save the last complete epoch as
     ``MODEL.ckpt`` (resumable with ``--resume``), say so and exit. ``read()`` is called
-    once the training file is read (the last chunks may still be hashing)."""
+    once the training file is read (the last chunks may still be hashing): the test file's
+    child then reads on the other core, and the epochs keep to one."""
     from ..model.model import Model
     from ..training.job import TrainingStopped, checkpoint_parts, train_chunks
 
@@ -369,7 +370,8 @@ def _train_or_checkpoint(source, settings, model_path: Path, args, on_epoch, on_
                                      should_stop=stop.requested, threads=args.threads,
                                      max_memory=max_memory, cache_dir=args.cache_dir,
                                      on_prepared=on_prepared, scheme=source.labels.scheme,
-                                     classes=classes)
+                                     classes=classes,
+                                     epoch_threads=None if read is None else 1)
     except DataError as exc:
         raise SentimentError(f"{source.name}: {exc}") from None
     except TrainingStopped as exc:

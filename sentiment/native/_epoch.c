@@ -1,6 +1,6 @@
 /* sentiment.native._fast: one epoch of minibatches (sentiment.training.batches.run_epoch's steps
- * for two
- * classes, cross-entropy, row-wise Adagrad or SGD), rows visited in place in a given order. */
+ * for two classes, cross-entropy, row-wise Adagrad or SGD), rows visited in place in a
+ * given order, on one thread or two. */
 #include "_fast.h"
 
 /* The feature indices of non-zeros lo..hi-1 must lie in [0, n_inputs). */
@@ -63,18 +63,6 @@ int fast_check_indices(const Arr *indptr, const Arr *indices, Py_ssize_t n_data,
         }
     return check_range(indices, first, last, n_inputs);
 }
-
-typedef struct {
-    const Arr *indptr, *indices;
-    const float *data, *y;
-    const int64_t *order;  /* the rows in the order visited; NULL: 0, 1, ... */
-    float *W1, *b1, *w2, *b2, *acc, *logits, *scratch;
-    float lr;
-    Py_ssize_t batch, n_rows;  /* n_rows: rows visited */
-    int relu, adagrad;
-} Epoch;
-
-#define ROW(c, i) ((c)->order ? (c)->order[i] : (int64_t)(i))
 
 /* The minibatches of epoch(); inlined twice, once with hidden = 8 known to the compiler. */
 static inline __attribute__((always_inline)) void batches(const Epoch *c, Py_ssize_t hidden)
@@ -150,24 +138,25 @@ static inline __attribute__((always_inline)) void batches(const Epoch *c, Py_ssi
 
 const char *fast_epoch_doc =
     "epoch(indptr, indices, data, order, y, W1, b1, w2, b2, acc, logits, lr, batch, relu, "
-    "adagrad)\n\n"
+    "adagrad, threads=1)\n\n"
     "Minibatches over the CSR rows (indptr, indices, data), visited in ``order`` (int64 "
     "row numbers; None: all rows in turn), with labels y (0/1, in visiting order): "
     "forward, cross-entropy, backward, and the step (row-wise Adagrad with accumulator "
     "acc, or SGD when adagrad is false) on W1 (n x hidden), b1, w2 (hidden), b2 (1), all "
     "float32 and updated in place; each row's logit before its batch's step goes to "
     "logits (visiting order). Batches start at the first row visited and every batch rows "
-    "after it.";
+    "after it. threads 2: each batch on two threads, the same results bit for bit (one "
+    "where a second thread cannot start).";
 
 PyObject *fast_epoch(PyObject *self, PyObject *args)
 {
     PyObject *o[10], *order_obj;
     float lr;
     Py_ssize_t batch;
-    int relu, adagrad;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOfnpp", &o[0], &o[1], &o[2], &order_obj, &o[3],
+    int relu, adagrad, threads = 1;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOfnpp|i", &o[0], &o[1], &o[2], &order_obj, &o[3],
                           &o[4], &o[5], &o[6], &o[7], &o[8], &o[9], &lr, &batch, &relu,
-                          &adagrad))
+                          &adagrad, &threads))
         return NULL;
     Arr a[10];
     memset(a, 0, sizeof a);
@@ -218,7 +207,9 @@ PyObject *fast_epoch(PyObject *self, PyObject *args)
     Epoch c = {&a[0], &a[1], data, y, order, W1, b1, w2, b2, acc, logits, z, lr, batch,
                n_rows, relu, adagrad};
     Py_BEGIN_ALLOW_THREADS
-    if (hidden == 8)  /* the default: loops of known length, unrolled and vectorized */
+    if (threads >= 2 && n_rows >= 2 && fast_batches_on_two(&c, hidden))
+        ;
+    else if (hidden == 8)  /* the default: loops of known length, unrolled and vectorized */
         batches(&c, 8);
     else
         batches(&c, hidden);

@@ -145,6 +145,20 @@ extern const char *fast_epoch_doc;
 PyObject *fast_epoch(PyObject *self, PyObject *args);
 int fast_check_indices(const Arr *indptr, const Arr *indices, Py_ssize_t n_data,
                        Py_ssize_t n_rows, Py_ssize_t n_inputs);
+/* one call's epoch: its arrays (checked), the step, and the scratch of a batch */
+typedef struct {
+    const Arr *indptr, *indices;
+    const float *data, *y;
+    const int64_t *order;  /* the rows in the order visited; NULL: 0, 1, ... */
+    float *W1, *b1, *w2, *b2, *acc, *logits, *scratch;
+    float lr;
+    Py_ssize_t batch, n_rows;  /* n_rows: rows visited */
+    int relu, adagrad;
+} Epoch;
+#define ROW(c, i) ((c)->order ? (c)->order[i] : (int64_t)(i))
+/* _epoch_pair.c: the epoch on two threads; 0 where no second thread could start (nothing
+ * done then) */
+int fast_batches_on_two(const Epoch *c, Py_ssize_t hidden);
 /* where a walk over tokens is: the next byte, the text (NULs passed), whether a scope byte
  * was passed since the last token, and where the last emoticon ended (-1: none) */
 typedef struct {

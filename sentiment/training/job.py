@@ -56,7 +56,7 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
                  max_memory: int = DEFAULT_MAX_MEMORY, cache_dir=None,
                  total: int | None = None, on_prepared=None,
                  scheme: LabelScheme | None = None, classes: ClassTable | None = None,
-                 on_checkpoint=None) -> Model:
+                 on_checkpoint=None, epoch_threads: int | None = None) -> Model:
     """Train a model on ``(texts, labels)`` chunks; see :func:`train`.
 
     Holds out a seeded ``settings.val_fraction`` of the rows for validation (early
@@ -65,7 +65,9 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
     of one with ``checkpoint`` set): its settings, vocabulary and trainer state carry on
     where it stopped, on the same texts. If training stops early, :class:`TrainingStopped`
     carries the model (``.model``) at its last complete epoch, ready to be saved as a
-    checkpoint. ``threads`` caps the threads used (tokenizing, BLAS); default: every core.
+    checkpoint. ``threads`` caps the threads used (tokenizing, BLAS, the epochs); default:
+    every core. ``epoch_threads`` caps the epochs' alone (1: another process has the other
+    core meanwhile).
     ``on_prepared(model)`` is called once the rows are ready, before the first epoch.
     ``scheme`` says what the labels are (default: 0/1, negative/positive); K classes
     come with their ``classes`` table, the labels being its codes.
@@ -98,7 +100,8 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
             on_prepared(model)
         step = LocalStep(model.net, ready.train, ready.val if ready.val.n_rows else None,
                          settings, rng, limit=limit, progress=progress,
-                         should_stop=should_stop)
+                         should_stop=should_stop,
+                         threads=min(filter(None, (threads, epoch_threads)), default=None))
         with _blas_threads(threads):
             run_epochs(model, step, settings, on_epoch=on_epoch, on_checkpoint=on_checkpoint,
                        state=state_from_checkpoint(*resume.checkpoint) if resume else None)

@@ -18,6 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import StopRequested
+from ..native.loops import epoch_threads
 from ..nn.network import Network, RowShuffler, log_loss_logits
 from ..nn.optim import make_optimizer
 from .batches import (
@@ -180,12 +181,15 @@ def set_params(net: Network, params: dict) -> None:
 class LocalStep:
     """One process: each epoch visits the shards of ``rows`` in a new order and shuffles
     the rows inside each (one shard: an index of all rows, never the data), training
-    ``net`` in place; ``limit`` trains on the first ``limit`` shuffled rows only."""
+    ``net`` in place; ``limit`` trains on the first ``limit`` shuffled rows only;
+    ``threads``: at most that many for an epoch (:func:`~sentiment.native.loops.epoch_threads`;
+    default: two where there are two cores)."""
 
     def __init__(self, net: Network, rows: ShardedRows, val: ShardedRows | None,
                  settings: Settings, rng: np.random.Generator, *, limit: int | None = None,
-                 progress: bool | None = None, should_stop=None):
+                 progress: bool | None = None, should_stop=None, threads: int | None = None):
         self.net, self.rows, self.val, self.settings, self.rng = net, rows, val, settings, rng
+        self.threads = epoch_threads(threads)  # of the compiled loops
         self.opt = make_optimizer(settings.optimizer, settings.lr)
         self.weights = class_weights(settings, rows, net.n_classes)
         self.scratch = BatchState(rows.n_inputs, should_stop=should_stop, binary=rows.binary,
@@ -226,7 +230,7 @@ class LocalStep:
                     fast = loops_for(net, settings, self.opt, Xs)
                     if fast is not None:  # reads the rows in place, in that order
                         epoch_compiled(fast, net, Xs, order, ye[seen:seen + k], self.opt,
-                                       scratch, bar, settings.batch_size)
+                                       scratch, bar, settings.batch_size, self.threads)
                     else:
                         if self.shuffle is None or self.shuffle.X is not Xs:
                             self.shuffle = RowShuffler(Xs)
