@@ -93,6 +93,20 @@ def test_the_data_report_counts_classes_duplicates_and_overlap(tmp_path):
     assert f"{test}: warning: 8 of its 9 texts are also in {train}" in r.stderr
 
 
+@pytest.mark.parametrize("n,m", [(0, 0), (0, 5), (7, 0), (1000, 300), (50, 5000)])
+def test_the_reports_unique_and_overlap_equal_numpys(n, m):
+    import numpy as np
+
+    from sentiment.cli.report import is_in_sorted, sorted_unique
+
+    rng = np.random.default_rng(n + m)
+    a = rng.integers(0, 400, n).astype(np.uint64) * np.uint64(2**54)  # repeats, and past
+    b = rng.integers(0, 500, m).astype(np.uint64) * np.uint64(2**54)  # either end
+    u = sorted_unique(b)
+    assert np.array_equal(u, np.unique(b))
+    assert np.array_equal(is_in_sorted(a, u), np.isin(a, b))
+
+
 def test_duplicate_header_names_and_spanning_quotes_are_said(tmp_path):
     rows = [(t, t, y) for t, y in zip(TEXTS, LABELS)]
     dup = write_csv(tmp_path / "dup.csv", rows, ("review", "review", "sentiment"))

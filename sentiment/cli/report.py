@@ -47,9 +47,10 @@ class DataReport:
         return np.concatenate(self._hashes) if self._hashes else np.zeros(0, np.uint64)
 
     def unique(self) -> np.ndarray:
+        """The distinct hashes, sorted."""
         if self._unique is None:
             joined = self.hashes()
-            self._unique, self._hashes = np.unique(joined), [joined]
+            self._unique, self._hashes = sorted_unique(joined), [joined]
         return self._unique
 
     def per_class(self, n_classes: int, remap=None) -> np.ndarray:
@@ -91,7 +92,23 @@ class DataReport:
 
     def overlap(self, other: "DataReport") -> int:
         """Rows of ``other`` whose text is also in this file."""
-        return int(np.isin(other.hashes(), self.unique()).sum())
+        return int(is_in_sorted(other.hashes(), self.unique()).sum())
+
+
+def sorted_unique(a: np.ndarray) -> np.ndarray:
+    """``np.unique(a)`` by a sort: numpy 2.4's hashes 1M 64-bit text hashes in 0.6-0.7 s,
+    its sort in 0.06 s."""
+    s = np.sort(a)
+    return s[np.concatenate(([True], s[1:] != s[:-1]))] if len(s) else s
+
+
+def is_in_sorted(a: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
+    """``np.isin(a, sorted_values)`` for sorted distinct values, by binary search (numpy
+    2.4's ``isin`` took 0.6 s for 25,000 hashes in 1M: it made each side unique first)."""
+    if not len(sorted_values):
+        return np.zeros(len(a), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_values, a), len(sorted_values) - 1)
+    return sorted_values[at] == a
 
 
 def judge_inputs(name: str, model) -> None:
