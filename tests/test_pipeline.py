@@ -468,3 +468,11 @@ def test_the_allocators_settings_start_no_process(monkeypatch):
     memory.one_heap()
     memory.release_freed_memory(80 << 20)
     memory.give_back_freed_memory()
+
+
+def test_a_chunks_text_is_a_share_of_the_budget_up_to_6_mb():
+    from sentiment.training.budget import Budget
+
+    assert Budget(1 << 30).chunk_rows(1000) == Budget(8 << 30).chunk_rows(1000) == 6000
+    assert Budget(80 << 20).chunk_rows(1000) == (80 << 20) // 128 // 1000  # 655
+    assert Budget(1 << 20).chunk_rows(1000) == 100  # at least 100 rows

@@ -55,8 +55,8 @@ def add_train(sub) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted training from MODEL.ckpt")
     p.add_argument("--threads", type=int, metavar="N",
-                   help="worker threads for hashing, counting and BLAS; 1 also scores the "
-                        "--test file in this process (default: every core)")
+                   help="worker threads for hashing, counting, the epochs and BLAS; 1 also "
+                        "scores the --test file in this process (default: every core)")
     memory_args(p)
     cluster_args(p, train=True)
     p.add_argument("--json", action="store_true",
