@@ -61,7 +61,7 @@ def main() -> None:
     def epoch():
         net = Network(X.shape[1], settings.hidden, np.random.default_rng(0))
         fit(net, X, labels.astype(np.float32), settings.with_(epochs=1, val_fraction=0),
-            np.random.default_rng(0), progress=False)
+            np.random.default_rng(0), progress=False, threads=1)
 
     steps = {"pass 1 (hash, number, count per text), 25,000 reviews": pass_one,
              "pass 1 and the vocabulary (fit_vocabulary), 25,000 reviews": vocabulary,

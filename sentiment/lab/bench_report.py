@@ -198,8 +198,11 @@ def markdown(report: dict, command: str) -> str:
                 f"{k} {v:.2f} s" for k, v in parts.items()) + "; CountVectorizer: " + ", ".join(
                 f"{k} {v:.2f} s" for k, v in row["details"]["reference_parts"].items()))
         if "batch_loop_seconds" in row["details"]:
+            threads = row["details"].get("epoch_threads")
+            on = f" on {threads} thread{'s' * (threads != 1)} (the floor's products: one)" \
+                if threads else ""
             lines.append(f"- {row['name']}: the batch loop alone (without the shuffle) "
-                         f"{row['details']['batch_loop_seconds']:.3f} s")
+                         f"{row['details']['batch_loop_seconds']:.3f} s{on}")
         if "train_cli_seconds" in row["details"]:
             lines.append(f"- `python -m sentiment train`, whole process: "
                          f"{_spread(row['details']['train_cli_seconds'], 's')}")

@@ -188,6 +188,8 @@ def floor_products(X, hidden: int, parts: dict | None = None, seed: int = 0):
 
 
 def measure_epoch(data, settings, repeat: int, warmup: int, note) -> list[dict]:
+    from ..native.loops import compiled, epoch_threads
+
     configs = [("epoch", "one epoch, default settings", settings)]
     try:
         from .stages import STAGES
@@ -210,6 +212,9 @@ def measure_epoch(data, settings, repeat: int, warmup: int, note) -> list[dict]:
         details = {"reviews": X.shape[0], "features": X.shape[1], "nnz": int(X.nnz),
                    "hidden": s.hidden, "batch_size": s.batch_size, "optimizer": s.optimizer,
                    "values": s.values, "ngrams": s.ngrams,
+                   # the compiled epoch's threads (stage 5's dense buffer is numpy's);
+                   # the floor's products run on one
+                   "epoch_threads": epoch_threads() if key == "epoch" and compiled() else 1,
                    "batch_loop_seconds": float(np.median(loops[warmup:] or loops)),
                    "reference_parts": _medians(parts, warmup)}
         rows.append(make_row(key, name, "fit, 1 epoch (shuffle + batches)",

@@ -270,19 +270,20 @@ class LocalStep:
 def fit(net: Network, X, y: np.ndarray, settings: Settings, rng: np.random.Generator, *,
         X_val=None, y_val=None, on_epoch=None, progress: bool | None = None,
         limit: int | None = None, state: TrainerState | None = None,
-        should_stop=None, on_state=None) -> list[EpochStats]:
+        should_stop=None, on_state=None, threads: int | None = None) -> list[EpochStats]:
     """Train ``net`` on CSR rows ``X`` with labels ``y`` (0/1; class codes for K) in this
     process; return per-epoch stats (:func:`drive` says the rest).
 
     ``X`` may also be a :class:`~sentiment.training.spool.ShardedRows` (then ``y`` is
     None), and so may ``X_val``. ``limit`` trains on only the first ``limit`` shuffled
     reviews of each epoch (to time slow kernels). ``should_stop`` is polled between
-    batches.
+    batches. ``threads``: at most that many for an epoch (default: two where there are two
+    cores).
     """
     rows = X if isinstance(X, ShardedRows) else ShardedRows.from_matrix(X, y)
     val = X_val if X_val is None or isinstance(X_val, ShardedRows) \
         else ShardedRows.from_matrix(X_val, y_val)
     settings = settings.for_rows(rows.n_rows)  # the epochs, if left to the default
     step = LocalStep(net, rows, val, settings, rng, limit=limit, progress=progress,
-                     should_stop=should_stop)
+                     should_stop=should_stop, threads=threads)
     return drive(step, settings, state=state, on_epoch=on_epoch, on_state=on_state)
