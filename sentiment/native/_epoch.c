@@ -67,15 +67,7 @@ int fast_check_indices(const Arr *indptr, const Arr *indices, Py_ssize_t n_data,
 /* The minibatches of epoch(); inlined twice, once with hidden = 8 known to the compiler. */
 static inline __attribute__((always_inline)) void batches(const Epoch *c, Py_ssize_t hidden)
 {
-    const Arr *ip = c->indptr, *ix = c->indices;
-    const float *data = c->data, *y = c->y;
-    float *W1 = c->W1, *b1 = c->b1, *w2 = c->w2, *b2 = c->b2, *acc = c->acc;
-    float *logits = c->logits, *z = c->scratch;
-    const float lr = c->lr;
-    const int relu = c->relu, adagrad = c->adagrad;
-    const Py_ssize_t batch = c->batch, n_rows = c->n_rows, width = batch < n_rows ? batch : n_rows;
-    float *d1 = z + width * hidden, *d2 = d1 + width * hidden, *per = d2 + width;
-    float *gw2 = per + width, *gb1 = gw2 + hidden;
+    EPOCH_LOCALS(c, hidden);
     for (Py_ssize_t lo = 0; lo < n_rows; lo += batch) {
         Py_ssize_t hi = lo + batch < n_rows ? lo + batch : n_rows, m = hi - lo;
         float gb2 = 0.0f;
@@ -84,16 +76,8 @@ static inline __attribute__((always_inline)) void batches(const Epoch *c, Py_ssi
         for (Py_ssize_t i = 0; i < m; i++) {
             float *zi = z + i * hidden, *di = d1 + i * hidden;
             row_forward(ip, ix, data, W1, b1, hidden, ROW(c, lo + i), zi);
-            float z2 = 0.0f;
-            for (Py_ssize_t h = 0; h < hidden; h++) {
-                if (relu && zi[h] < 0.0f)
-                    zi[h] = 0.0f;  /* zi holds the activation from here on */
-                z2 += zi[h] * w2[h];
-            }
-            z2 += b2[0];
-            logits[lo + i] = z2;
-            float p = (1.0f + tanhf(0.5f * z2)) * 0.5f;
-            float d = (p - y[lo + i]) / (float)m;
+            /* zi holds the activation from here on */
+            float d = row_delta(zi, w2, b2, relu, hidden, y[lo + i], m, &logits[lo + i]);
             d2[i] = d;
             gb2 += d;
             float s = 0.0f;

@@ -39,15 +39,7 @@ static inline __attribute__((always_inline)) void
 pair_batches(Pair *p, int t, Py_ssize_t hidden)
 {
     const Epoch *c = p->c;
-    const Arr *ip = c->indptr, *ix = c->indices;
-    const float *data = c->data, *y = c->y;
-    float *W1 = c->W1, *b1 = c->b1, *w2 = c->w2, *b2 = c->b2, *acc = c->acc;
-    float *logits = c->logits, *z = c->scratch;
-    const float lr = c->lr;
-    const int relu = c->relu, adagrad = c->adagrad;
-    const Py_ssize_t batch = c->batch, n_rows = c->n_rows, width = batch < n_rows ? batch : n_rows;
-    float *d1 = z + width * hidden, *d2 = d1 + width * hidden, *per = d2 + width;
-    float *gw2 = per + width, *gb1 = gw2 + hidden;
+    EPOCH_LOCALS(c, hidden);
     for (Py_ssize_t lo = 0; lo < n_rows; lo += batch) {
         Py_ssize_t hi = lo + batch < n_rows ? lo + batch : n_rows, m = hi - lo;
         Py_ssize_t half = m / 2, i0 = t ? half : 0, i1 = t ? m : half;
@@ -70,17 +62,9 @@ pair_batches(Pair *p, int t, Py_ssize_t hidden)
                 for (Py_ssize_t h = 0; h < hidden; h++)
                     zi[h] += x * w[h];
             }
-            float z2 = 0.0f;
-            for (Py_ssize_t h = 0; h < hidden; h++) {
+            for (Py_ssize_t h = 0; h < hidden; h++)
                 zi[h] += b1[h];
-                if (relu && zi[h] < 0.0f)
-                    zi[h] = 0.0f;
-                z2 += zi[h] * w2[h];
-            }
-            z2 += b2[0];
-            logits[lo + i] = z2;
-            float pr = (1.0f + tanhf(0.5f * z2)) * 0.5f;
-            float d = (pr - y[lo + i]) / (float)m;
+            float d = row_delta(zi, w2, b2, relu, hidden, y[lo + i], m, &logits[lo + i]);
             d2[i] = d;
             float s = 0.0f;
             for (Py_ssize_t h = 0; h < hidden; h++) {

@@ -125,6 +125,25 @@ row_forward(const Arr *indptr, const Arr *indices, const float *data, const floa
         z[h] += b1[h];
 }
 
+/* A row's output from its hidden sums zi (made the activations in place: ReLU when relu):
+ * its logit goes to *logit; returns the delta of the mean cross-entropy over m rows,
+ * (sigmoid(logit) - y) / m. */
+static inline __attribute__((always_inline)) float
+row_delta(float *zi, const float *w2, const float *b2, int relu, Py_ssize_t hidden, float y,
+          Py_ssize_t m, float *logit)
+{
+    float z2 = 0.0f;
+    for (Py_ssize_t h = 0; h < hidden; h++) {
+        if (relu && zi[h] < 0.0f)
+            zi[h] = 0.0f;
+        z2 += zi[h] * w2[h];
+    }
+    z2 += b2[0];
+    *logit = z2;
+    float p = (1.0f + tanhf(0.5f * z2)) * 0.5f;
+    return (p - y) / (float)m;
+}
+
 /* An empty open-addressing table for ``size`` keys: the smallest power of two at least
  * twice ``size``, filled with -1 (its first mask + 1 slots of ``table``, which must be big
  * enough); returns the mask, and the number of bits in ``bits``. */
@@ -156,6 +175,19 @@ typedef struct {
     int relu, adagrad;
 } Epoch;
 #define ROW(c, i) ((c)->order ? (c)->order[i] : (int64_t)(i))
+/* an epoch's arrays, step and batch scratch (activations z, deltas d1 and d2, each row's
+ * squared delta per, the gradients gw2 and gb1) as the locals of a batch loop */
+#define EPOCH_LOCALS(c, hidden) \
+    const Arr *ip = (c)->indptr, *ix = (c)->indices; \
+    const float *data = (c)->data, *y = (c)->y; \
+    float *W1 = (c)->W1, *b1 = (c)->b1, *w2 = (c)->w2, *b2 = (c)->b2, *acc = (c)->acc; \
+    float *logits = (c)->logits, *z = (c)->scratch; \
+    const float lr = (c)->lr; \
+    const int relu = (c)->relu, adagrad = (c)->adagrad; \
+    const Py_ssize_t batch = (c)->batch, n_rows = (c)->n_rows, \
+        width = batch < n_rows ? batch : n_rows; \
+    float *d1 = z + width * (hidden), *d2 = d1 + width * (hidden), *per = d2 + width; \
+    float *gw2 = per + width, *gb1 = gw2 + (hidden)
 /* _epoch_pair.c: the epoch on two threads; 0 where no second thread could start (nothing
  * done then) */
 int fast_batches_on_two(const Epoch *c, Py_ssize_t hidden);
