@@ -447,6 +447,25 @@ def test_a_small_file_trains_again_on_every_row_unless_told():
                                 progress=False).info
 
 
+@pytest.mark.parametrize("cap,expected", [(None, 2), (1, 1)])
+def test_the_refit_epochs_take_the_first_passs_threads(monkeypatch, cap, expected):
+    # beside train --test's child (epoch_threads=1) the refit of a small file too
+    import os
+
+    from sentiment.training import job
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    seen = []
+    real = job.fit
+    monkeypatch.setattr(job, "fit", lambda *a, **k: seen.append(k.get("threads"))
+                        or real(*a, **k))
+    texts, labels = reviews(300)
+    model = train(texts, labels, Settings(epochs=2, min_count=1), progress=False,
+                  epoch_threads=cap)
+    assert model.info["refit"] == {"rows": 300, "epochs": 2}
+    assert seen == [expected]
+
+
 def test_the_allocators_threshold_grows_as_the_budget_shrinks():
     from sentiment.memory import mmap_threshold
 

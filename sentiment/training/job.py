@@ -106,7 +106,7 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
             run_epochs(model, step, settings, on_epoch=on_epoch, on_checkpoint=on_checkpoint,
                        state=state_from_checkpoint(*resume.checkpoint) if resume else None)
             if ready.val.n_rows and settings.refit and settings.small(ready.train.n_rows):
-                refit(model, ready, settings, should_stop)
+                refit(model, ready, settings, should_stop, threads=step.threads)
     return model
 
 
@@ -208,7 +208,8 @@ def calibrated(model: Model, z: np.ndarray, y: np.ndarray) -> None:
     model.info["val_answers"] = answer_counts(z, model.scheme.n_classes)
 
 
-def refit(model: Model, ready, settings: Settings, should_stop=None) -> None:
+def refit(model: Model, ready, settings: Settings, should_stop=None,
+          threads: int | None = None) -> None:
     """Train ``model`` afresh on the training and validation rows of a small file
     (:meth:`Settings.small`) together, for all the epochs chosen for the file (the
     learning rate decaying to 0 over them, as in the first pass), with the temperature
@@ -217,7 +218,7 @@ def refit(model: Model, ready, settings: Settings, should_stop=None) -> None:
     first pass's (the one with validation rows). Stopping at the epoch the first pass kept
     scored lower on the validation files (a few hundred rows chose it). A stop requested
     meanwhile leaves the first pass's model, complete, as it was (``info["refit"]`` says
-    it was stopped)."""
+    it was stopped). ``threads``: at most that many for an epoch."""
     import scipy.sparse as sp
 
     t = time.perf_counter()
@@ -227,7 +228,7 @@ def refit(model: Model, ready, settings: Settings, should_stop=None) -> None:
     net, rng = new_network(X.shape[1], settings, model.scheme.n_classes)
     model.info["refit"] = {"rows": X.shape[0], "epochs": settings.epochs}
     try:
-        fit(net, X, y, settings, rng, should_stop=should_stop)
+        fit(net, X, y, settings, rng, should_stop=should_stop, threads=threads)
     except TrainingStopped:
         model.info["refit"]["stopped"] = True
         return
