@@ -23,3 +23,34 @@ def test_train_predict_evaluate(tiny_csv, tmp_path):
     r = run("evaluate", tiny_csv, "--model", model, "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["accuracy"] == 1.0
+
+
+_BLAS_THREADS = """\
+import atexit, runpy, sys
+from threadpoolctl import threadpool_info
+atexit.register(lambda: print("blas", sorted({p["num_threads"] for p in threadpool_info()
+                                              if p["internal_api"] == "openblas"})))
+sys.argv = ["sentiment", "predict", "a fine film"]
+runpy.run_module("sentiment", run_name="__main__")
+"""
+
+
+def test_the_command_line_runs_one_blas_thread_unless_told(monkeypatch):
+    # OpenBLAS's threads spin after numpy's import and each product: the command line
+    # starts one, unless the user's OPENBLAS_NUM_THREADS says otherwise
+    import os
+
+    import pytest
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: OpenBLAS starts one thread anyway")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    told = {}
+    for value in (None, "2"):
+        if value is not None:
+            monkeypatch.setenv("OPENBLAS_NUM_THREADS", value)
+        r = subprocess.run([sys.executable, "-c", _BLAS_THREADS], capture_output=True,
+                           text=True)
+        assert r.returncode == 0, r.stderr
+        told[value] = r.stdout.splitlines()[-1]
+    assert told == {None: "blas [1]", "2": "blas [2]"}
