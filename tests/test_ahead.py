@@ -159,3 +159,81 @@ def test_an_error_read_after_the_model_was_sent_is_said(files, capsys):
     err = capsys.readouterr().err
     assert f"{test}: column 'sentiment' has 3 values" in err and "'maybe': 1" in err
     assert (d / "l.npz").exists() and not (d / "l.npz.ckpt").exists()  # the model is kept
+
+
+def _child(test, settings):
+    from sentiment.cli.ahead import TestAhead
+    from sentiment.io.labels import LabelScheme
+
+    ahead = TestAhead(test, {"text_column": None, "label_column": None, "encoding": None},
+                      LabelScheme(), settings, 1 << 30)
+    ahead.start()
+    ahead.go()
+    return ahead
+
+
+def _small_model():
+    from sentiment.training.job import train
+    from sentiment.training.settings import Settings
+
+    settings = Settings(epochs=1, min_count=1).for_labels(False)
+    return train(*noisy(800, 0), settings, progress=False), settings
+
+
+def test_the_epochs_get_both_cores_once_the_child_waits_for_the_model(files):
+    """The child says when it has nothing left to do but wait for the model (its chunks
+    hashed and looked up in the vocabulary): the next epoch may then take two threads."""
+    import time
+
+    _, test, _ = files
+    model, settings = _small_model()
+    ahead = _child(test, settings)
+    try:
+        # before the vocabulary comes it has lookups to do: the epochs keep to one thread
+        assert ahead.epoch_threads() == 1
+        ahead.vocabulary(model.vocab)
+        waited = time.monotonic()
+        while ahead.epoch_threads() == 1 and time.monotonic() - waited < 60:
+            time.sleep(0.01)
+        assert ahead.epoch_threads() is None
+        metrics, _, name = ahead.score(model)
+        assert name == str(test) and metrics["n"] == 700
+        evaluated = model.logits(noisy(700, 1)[0])
+        assert metrics["accuracy"] == np.mean((evaluated > 0) == noisy(700, 1)[1])
+    finally:
+        ahead.close()
+    # unasked (the last epoch ended first), its "idle" waits before the answer in the pipe
+    ahead = _child(test, settings)
+    try:
+        ahead.vocabulary(model.vocab)
+        time.sleep(1.0)
+        again, _, _ = ahead.score(model)
+        assert again == metrics
+    finally:
+        ahead.close()
+
+
+def test_an_error_met_while_the_epochs_ask_is_still_said_by_score(files):
+    """A bad row the child meets before the model comes ends it at once; its answer, read
+    by epoch_threads, is what score raises."""
+    import time
+
+    from sentiment.errors import SentimentError
+
+    _, _, d = files
+    texts, labels = noisy(50, 5)
+    test = write_csv(d / "early.csv", texts, labels)
+    lines = test.read_text().splitlines()
+    lines[10] = lines[10].rsplit(",", 1)[0] + ",maybe"
+    test.write_text("\n".join(lines) + "\n")
+    model, settings = _small_model()
+    ahead = _child(test, settings)
+    try:
+        waited = time.monotonic()
+        while ahead.epoch_threads() == 1 and time.monotonic() - waited < 60:
+            time.sleep(0.01)
+        assert ahead.epoch_threads() is None  # it ended: no other process on the core
+        with pytest.raises(SentimentError, match="column 'sentiment' has 3 values"):
+            ahead.score(model)
+    finally:
+        ahead.close()

@@ -466,6 +466,32 @@ def test_the_refit_epochs_take_the_first_passs_threads(monkeypatch, cap, expecte
     assert seen == [expected]
 
 
+def test_a_cap_given_as_a_function_is_asked_before_each_epoch(monkeypatch):
+    # train --test's child has the other core until it waits for the model
+    import os
+
+    from sentiment.native.loops import compiled
+    from sentiment.training import loop
+
+    if compiled() is None:
+        pytest.skip("the threads are the compiled epoch's")
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    used = []
+    real = loop.epoch_compiled
+    monkeypatch.setattr(loop, "epoch_compiled",
+                        lambda *a: used.append(a[-1]) or real(*a))
+    answers = iter([1, 1, None, None])
+    texts, labels = reviews(300)
+    model = train(texts, labels, Settings(epochs=4, min_count=1, refit=False),
+                  progress=False, epoch_threads=lambda: next(answers))
+    assert len(model.history) == 4
+    assert used == [1, 1, 2, 2]
+    used.clear()
+    train(texts, labels, Settings(epochs=2, min_count=1, refit=False), progress=False,
+          threads=1, epoch_threads=lambda: None)  # --threads 1 stays the cap
+    assert used == [1, 1]
+
+
 def test_the_allocators_threshold_grows_as_the_budget_shrinks():
     from sentiment.memory import mmap_threshold
 

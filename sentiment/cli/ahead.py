@@ -97,6 +97,24 @@ class TestAhead:
             self._sending.start()
 
     _sending = None  # the thread sending the vocabulary, if any
+    _idle = False  # the child said it waits for the model (or it ended)
+    _early = None  # an answer the child sent before the model (an error in the file)
+
+    def epoch_threads(self) -> int | None:
+        """The cap on the next epoch's threads: 1 while the child reads and hashes on the
+        other core, None (no cap) once it says it waits for the model, or has ended.
+        IMDB: the child is done during the fourth or fifth epoch, which then has both
+        cores."""
+        if not self._idle and self._scheme is not None:
+            try:
+                while not self._idle and self._conn.poll():
+                    message = self._conn.recv()
+                    self._idle = True
+                    if message[0] != "idle":  # it ended early: score() says how
+                        self._early = message
+            except (EOFError, OSError):
+                self._idle = True
+        return None if self._idle else 1
 
     def score(self, model) -> tuple[dict, object, str]:
         """Send ``model``; return (its scores, a DataReport of the file's texts, the
@@ -107,7 +125,9 @@ class TestAhead:
         self.go()
         self._send(("model", model))
         try:
-            answer = self._conn.recv()
+            answer = self._early
+            while answer is None or answer[0] == "idle":
+                answer = self._conn.recv()
         except EOFError:
             raise RuntimeError(f"the process scoring the test file ended (exit code "
                                f"{self._proc.exitcode})") from None
@@ -223,7 +243,11 @@ def _read_and_score(conn, spec: dict):
             message = vocab.take(conn.recv(), held)
         if size > spec["budget"] or message is not None:
             break
+    idle = False
     while message is None:
+        if vocab.came and not idle:  # nothing to do until the model: the epochs' core
+            conn.send(("idle",))
+            idle = True
         message = vocab.take(conn.recv(), held)
     if message[0] != "model":
         return None
@@ -254,12 +278,14 @@ class Columns:
 
     def __init__(self):
         self.hashes = self.table = None
+        self.came = False  # the vocabulary came (and the held chunks were looked up)
 
     def take(self, message, held: list):
         """Keep a ("vocab", hashes) message and look the held chunks up; any other
         message is returned, for the caller."""
         if message[0] != "vocab":
             return message
+        self.came = True
         from ..native.loops import compiled, lookup_table
 
         if compiled() is not None:  # else the chunks are looked up once the model comes

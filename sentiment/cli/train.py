@@ -132,7 +132,7 @@ def cmd_train(args) -> int:
         try:
             model = _train_or_checkpoint(source, settings, model_path, args, epochs.on_epoch,
                                          on_prepared, max_memory, report, cluster,
-                                         read=ahead.go if ahead is not None else None)
+                                         ahead=ahead)
             epochs.close()
             # rebinding frees the full model as the compact one is made (the 500k file's
             # training weights and vocabulary are ~60 MB)
@@ -323,11 +323,12 @@ def label_scheme(args):
 
 
 def _train_or_checkpoint(source, settings, model_path: Path, args, on_epoch, on_prepared,
-                         max_memory: int, report, engine=None, read=None):
+                         max_memory: int, report, engine=None, ahead=None):
     """Train; on a stop request or divergence, save the last complete epoch as
-    ``MODEL.ckpt`` (resumable with ``--resume``), say so and exit. ``read()`` is called
-    once the training file is read (the last chunks may still be hashing): the test file's
-    child then reads on the other core, and the epochs keep to one."""
+    ``MODEL.ckpt`` (resumable with ``--resume``), say so and exit. ``ahead``: the test
+    file's child (:class:`~sentiment.cli.ahead.TestAhead`), told to read once the training
+    file is read (the last chunks may still be hashing); it then reads on the other core,
+    and the epochs keep to one thread until it waits for the model."""
     from ..model.model import Model
     from ..training.job import TrainingStopped, checkpoint_parts, train_chunks
 
@@ -349,7 +350,8 @@ def _train_or_checkpoint(source, settings, model_path: Path, args, on_epoch, on_
             if getattr(source, "inputs", None) is not None:  # the workers read them
                 rows, source.on_read = source, report.add_parts
             else:
-                rows = _then(report.watch(stream(source, max_memory)), read)
+                rows = _then(report.watch(stream(source, max_memory)),
+                             None if ahead is None else ahead.go)
             classes = source.labels.table if source.labels.scheme.kind == "multiclass" \
                 else None
             if engine is not None:
@@ -371,7 +373,8 @@ def _train_or_checkpoint(source, settings, model_path: Path, args, on_epoch, on_
                                      max_memory=max_memory, cache_dir=args.cache_dir,
                                      on_prepared=on_prepared, scheme=source.labels.scheme,
                                      classes=classes,
-                                     epoch_threads=None if read is None else 1)
+                                     epoch_threads=None if ahead is None
+                                     else ahead.epoch_threads)
     except DataError as exc:
         raise SentimentError(f"{source.name}: {exc}") from None
     except TrainingStopped as exc:

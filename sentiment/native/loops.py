@@ -186,6 +186,7 @@ def epoch_threads(threads: int | None = None) -> int:
     more threads would wait on each other more than they help. On a million reviews (one
     epoch, the other core idle) the epoch took 7.4-8.1 s on two threads against 10.4-10.6 s
     on one; beside ``train --test``'s child reading the test file on the other core, 1.4-1.9
-    s against 1.2-1.4 s (IMDB, five epochs): there it stays on one."""
+    s against 1.2-1.4 s (IMDB, five epochs): there it stays on one until the child waits
+    for the model (:meth:`sentiment.cli.ahead.TestAhead.epoch_threads`)."""
     cores = os.cpu_count() or 1
     return 2 if min(cores, threads or cores) >= 2 else 1

@@ -67,7 +67,7 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
     carries the model (``.model``) at its last complete epoch, ready to be saved as a
     checkpoint. ``threads`` caps the threads used (tokenizing, BLAS, the epochs); default:
     every core. ``epoch_threads`` caps the epochs' alone (1: another process has the other
-    core meanwhile).
+    core meanwhile), or is a function giving that cap (or None) before each epoch.
     ``on_prepared(model)`` is called once the rows are ready, before the first epoch.
     ``scheme`` says what the labels are (default: 0/1, negative/positive); K classes
     come with their ``classes`` table, the labels being its codes.
@@ -101,7 +101,7 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
         step = LocalStep(model.net, ready.train, ready.val if ready.val.n_rows else None,
                          settings, rng, limit=limit, progress=progress,
                          should_stop=should_stop,
-                         threads=min(filter(None, (threads, epoch_threads)), default=None))
+                         threads=_epoch_cap(threads, epoch_threads))
         with _blas_threads(threads):
             run_epochs(model, step, settings, on_epoch=on_epoch, on_checkpoint=on_checkpoint,
                        state=state_from_checkpoint(*resume.checkpoint) if resume else None)
@@ -352,6 +352,14 @@ class _Bars:
         for bar in self.bars.values():
             bar.close()
         self.bars = {}
+
+
+def _epoch_cap(threads: int | None, epoch_threads):
+    """:class:`LocalStep`'s cap on an epoch's threads: the lower of ``threads`` and
+    ``epoch_threads`` (a number, None, or a function giving one before each epoch)."""
+    if not callable(epoch_threads):
+        return min(filter(None, (threads, epoch_threads)), default=None)
+    return lambda: min(filter(None, (threads, epoch_threads())), default=None)
 
 
 def _blas_threads(threads: int | None):

@@ -183,13 +183,14 @@ class LocalStep:
     the rows inside each (one shard: an index of all rows, never the data), training
     ``net`` in place; ``limit`` trains on the first ``limit`` shuffled rows only;
     ``threads``: at most that many for an epoch (:func:`~sentiment.native.loops.epoch_threads`;
-    default: two where there are two cores)."""
+    default: two where there are two cores), or a function giving that cap before each
+    epoch (another process may have the other core for a while)."""
 
     def __init__(self, net: Network, rows: ShardedRows, val: ShardedRows | None,
                  settings: Settings, rng: np.random.Generator, *, limit: int | None = None,
-                 progress: bool | None = None, should_stop=None, threads: int | None = None):
+                 progress: bool | None = None, should_stop=None, threads=None):
         self.net, self.rows, self.val, self.settings, self.rng = net, rows, val, settings, rng
-        self.threads = epoch_threads(threads)  # of the compiled loops
+        self._cap = threads if callable(threads) else lambda: threads
         self.opt = make_optimizer(settings.optimizer, settings.lr)
         self.weights = class_weights(settings, rows, net.n_classes)
         self.scratch = BatchState(rows.n_inputs, should_stop=should_stop, binary=rows.binary,
@@ -199,6 +200,11 @@ class LocalStep:
         self.n = rows.n_rows if limit is None else min(limit, rows.n_rows)
         self.progress = progress
         self.shuffle = None  # reused while the shard matrix is the same (one shard: always)
+
+    @property
+    def threads(self) -> int:
+        """The threads of the next epoch's compiled loops."""
+        return epoch_threads(self._cap())
 
     def resume(self, state: TrainerState) -> None:
         set_params(self.net, state.params)
@@ -212,6 +218,7 @@ class LocalStep:
         from tqdm.auto import tqdm
 
         net, settings, n, scratch = self.net, self.settings, self.n, self.scratch
+        threads = self.threads  # asked once an epoch
         self.opt.lr = lr
         logits = np.full(n if net.n_classes == 2 else (n, net.n_classes), np.nan,
                          dtype=np.float32)
@@ -230,7 +237,7 @@ class LocalStep:
                     fast = loops_for(net, settings, self.opt, Xs)
                     if fast is not None:  # reads the rows in place, in that order
                         epoch_compiled(fast, net, Xs, order, ye[seen:seen + k], self.opt,
-                                       scratch, bar, settings.batch_size, self.threads)
+                                       scratch, bar, settings.batch_size, threads)
                     else:
                         if self.shuffle is None or self.shuffle.X is not Xs:
                             self.shuffle = RowShuffler(Xs)
