@@ -127,6 +127,36 @@ def test_compiled_epoch_on_two_threads_equals_one_bit_for_bit(hidden, batch, rel
     assert np.array_equal(z1, z2)
 
 
+def test_an_epoch_whose_threads_change_between_slices_trains_the_same(monkeypatch):
+    # train --test's child frees the other core within an epoch: the slices after it
+    # take two threads, the weights those of one
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(fast, "SLICE_ROWS", 100)
+    X, y = data(n=1000, features=3000, binary=True, index=np.int64, density=0.02)
+    rng = np.random.default_rng(5)
+    order = rng.permutation(X.shape[0]).astype(np.int64)
+    start = {"W1": rng.standard_normal((X.shape[1], 8)).astype(np.float32) * 0.1,
+             "b1": np.zeros(8, np.float32), "w2": rng.standard_normal(8).astype(np.float32),
+             "b2": np.zeros(1, np.float32)}
+    said = iter([1, 1, 1, 2, 2, 1, 2, 2, 2, 2])
+    asked = []
+    done = []
+    for threads in (1, lambda: asked.append(next(said)) or asked[-1]):
+        w = {k: v.copy() for k, v in start.items()}
+        net = SimpleNamespace(activation="linear", **w)
+        logits = np.zeros(X.shape[0], np.float32)
+        fast.epoch(fast._compiled, net, X, order, y[order], np.full(3000, 0.1, np.float32),
+                   0.05, logits, 20, lambda rows: None, threads)
+        done.append((w, logits))
+    assert asked == [1, 1, 1, 2, 2, 1, 2, 2, 2, 2]  # once a slice (of 100 rows)
+    (one, z1), (mixed, z2) = done
+    assert not np.array_equal(one["W1"], start["W1"])
+    for name in start:
+        assert np.array_equal(one[name], mixed[name]), name
+    assert np.array_equal(z1, z2)
+
+
 def test_epochs_take_two_threads_where_two_cores_are_theirs(monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     assert fast.epoch_threads() == fast.epoch_threads(2) == fast.epoch_threads(8) == 2

@@ -466,7 +466,7 @@ def test_the_refit_epochs_take_the_first_passs_threads(monkeypatch, cap, expecte
     assert seen == [expected]
 
 
-def test_a_cap_given_as_a_function_is_asked_before_each_epoch(monkeypatch):
+def test_a_cap_given_as_a_function_is_asked_as_the_epochs_go(monkeypatch):
     # train --test's child has the other core until it waits for the model
     import os
 
@@ -478,9 +478,15 @@ def test_a_cap_given_as_a_function_is_asked_before_each_epoch(monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     used = []
     real = loop.epoch_compiled
-    monkeypatch.setattr(loop, "epoch_compiled",
-                        lambda *a: used.append(a[-1]) or real(*a))
-    answers = iter([1, 1, None, None])
+
+    def asked(threads):  # what each slice of batches is told
+        def ask():
+            used.append(threads())
+            return used[-1]
+        return ask
+
+    monkeypatch.setattr(loop, "epoch_compiled", lambda *a: real(*a[:-1], asked(a[-1])))
+    answers = iter([1, 1, None, None])  # 300 rows: one slice an epoch
     texts, labels = reviews(300)
     model = train(texts, labels, Settings(epochs=4, min_count=1, refit=False),
                   progress=False, epoch_threads=lambda: next(answers))

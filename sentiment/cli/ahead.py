@@ -101,10 +101,10 @@ class TestAhead:
     _early = None  # an answer the child sent before the model (an error in the file)
 
     def epoch_threads(self) -> int | None:
-        """The cap on the next epoch's threads: 1 while the child reads and hashes on the
-        other core, None (no cap) once it says it waits for the model, or has ended.
-        IMDB: the child is done during the fourth or fifth epoch, which then has both
-        cores."""
+        """The cap on the epochs' threads, asked before each slice of batches: 1 while the
+        child reads and hashes on the other core, None (no cap) once it says it waits for
+        the model, or has ended. IMDB: the child is done during the fourth or fifth epoch,
+        whose rest then has both cores."""
         if not self._idle and self._scheme is not None:
             try:
                 while not self._idle and self._conn.poll():

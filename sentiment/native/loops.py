@@ -161,14 +161,15 @@ def feature_sums(fast, table, vocab_hashes, corpus, negation: bool, presence: bo
 
 
 def epoch(fast, net, X, order, y, acc, lr: float, logits, batch: int, between,
-          threads: int = 1) -> None:
+          threads=1) -> None:
     """One epoch of ``net`` on the CSR rows ``X[order]`` (``order`` None: all, in turn) with
     labels ``y`` in that order, in the compiled loops (sentiment.training.batches.run_epoch's
     steps): row-wise Adagrad with the accumulator ``acc``, or SGD when it is None. The
     rows are read where they are (no shuffled copy), :data:`SLICE_ROWS` at a time (whole
     batches); ``between(rows)`` is called after each slice (progress, Ctrl-C).
     ``threads`` 2: each batch on two threads (:func:`epoch_threads`), the same weights bit
-    for bit."""
+    for bit; or a function giving 1 or 2 before each slice (another process may free a
+    core within the epoch: the weights are the same whichever it says)."""
     n = X.shape[0] if order is None else len(order)
     order = np.arange(n, dtype=np.int64) if order is None else order.astype(np.int64)
     step = max(1, SLICE_ROWS // batch) * batch
@@ -176,7 +177,8 @@ def epoch(fast, net, X, order, y, acc, lr: float, logits, batch: int, between,
         hi = min(lo + step, n)
         fast.epoch(X.indptr, X.indices, X.data, order[lo:hi], y[lo:hi], net.W1, net.b1,
                    net.w2, net.b2, net.b1 if acc is None else acc, logits[lo:hi], lr, batch,
-                   net.activation == "relu", acc is not None, threads)
+                   net.activation == "relu", acc is not None,
+                   threads() if callable(threads) else threads)
         between(hi - lo)
 
 

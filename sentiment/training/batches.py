@@ -145,10 +145,10 @@ def _epoch_batched(net, X, y, settings, opt, rng, state, bar, batch):
         state.check_stop()
 
 
-def epoch_compiled(fast, net, X, order, y, opt, state, bar, batch, threads: int = 1):
+def epoch_compiled(fast, net, X, order, y, opt, state, bar, batch, threads=1):
     """:func:`sentiment.native.loops.epoch` with this optimizer (Adagrad's accumulator made on
-    first use), on ``threads`` threads (1 or 2); progress bar and Ctrl-C between slices of
-    batches."""
+    first use), on ``threads`` threads (1 or 2, or a function asked before each slice of
+    batches); progress bar and Ctrl-C between slices."""
     if (adagrad := isinstance(opt, Adagrad)) and opt.acc is None:
         opt.acc = np.full(net.W1.shape[0], opt.eps, dtype=np.float32)
     compiled_epoch(fast, net, X, order, y, opt.acc if adagrad else None, opt.lr,

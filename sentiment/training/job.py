@@ -67,7 +67,7 @@ def train_chunks(chunks, settings: Settings = _DEFAULTS, *, on_epoch=None,
     carries the model (``.model``) at its last complete epoch, ready to be saved as a
     checkpoint. ``threads`` caps the threads used (tokenizing, BLAS, the epochs); default:
     every core. ``epoch_threads`` caps the epochs' alone (1: another process has the other
-    core meanwhile), or is a function giving that cap (or None) before each epoch.
+    core meanwhile), or is a function giving that cap (or None), asked as the epochs go.
     ``on_prepared(model)`` is called once the rows are ready, before the first epoch.
     ``scheme`` says what the labels are (default: 0/1, negative/positive); K classes
     come with their ``classes`` table, the labels being its codes.

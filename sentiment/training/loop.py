@@ -183,8 +183,9 @@ class LocalStep:
     the rows inside each (one shard: an index of all rows, never the data), training
     ``net`` in place; ``limit`` trains on the first ``limit`` shuffled rows only;
     ``threads``: at most that many for an epoch (:func:`~sentiment.native.loops.epoch_threads`;
-    default: two where there are two cores), or a function giving that cap before each
-    epoch (another process may have the other core for a while)."""
+    default: two where there are two cores), or a function giving that cap, asked before
+    each slice of an epoch's batches (another process may have the other core for a
+    while)."""
 
     def __init__(self, net: Network, rows: ShardedRows, val: ShardedRows | None,
                  settings: Settings, rng: np.random.Generator, *, limit: int | None = None,
@@ -218,7 +219,6 @@ class LocalStep:
         from tqdm.auto import tqdm
 
         net, settings, n, scratch = self.net, self.settings, self.n, self.scratch
-        threads = self.threads  # asked once an epoch
         self.opt.lr = lr
         logits = np.full(n if net.n_classes == 2 else (n, net.n_classes), np.nan,
                          dtype=np.float32)
@@ -237,7 +237,8 @@ class LocalStep:
                     fast = loops_for(net, settings, self.opt, Xs)
                     if fast is not None:  # reads the rows in place, in that order
                         epoch_compiled(fast, net, Xs, order, ye[seen:seen + k], self.opt,
-                                       scratch, bar, settings.batch_size, threads)
+                                       scratch, bar, settings.batch_size,
+                                       lambda: self.threads)  # asked each slice
                     else:
                         if self.shuffle is None or self.shuffle.X is not Xs:
                             self.shuffle = RowShuffler(Xs)
