@@ -31,7 +31,11 @@ from threadpoolctl import threadpool_info
 atexit.register(lambda: print("blas", sorted({p["num_threads"] for p in threadpool_info()
                                               if p["internal_api"] == "openblas"})))
 sys.argv = ["sentiment", "predict", "a fine film"]
-runpy.run_module("sentiment", run_name="__main__")
+if DOOR == "module":  # python -m sentiment
+    runpy.run_module("sentiment", run_name="__main__")
+else:  # the `sentiment` script: sentiment.cli:main, as pip writes it
+    from sentiment.cli import main
+    sys.exit(main())
 """
 
 
@@ -49,8 +53,10 @@ def test_the_command_line_runs_one_blas_thread_unless_told(monkeypatch):
     for value in (None, "2"):
         if value is not None:
             monkeypatch.setenv("OPENBLAS_NUM_THREADS", value)
-        r = subprocess.run([sys.executable, "-c", _BLAS_THREADS], capture_output=True,
-                           text=True)
-        assert r.returncode == 0, r.stderr
-        told[value] = r.stdout.splitlines()[-1]
-    assert told == {None: "blas [1]", "2": "blas [2]"}
+        for door in ("module", "script"):
+            r = subprocess.run([sys.executable, "-c", f"DOOR = {door!r}\n" + _BLAS_THREADS],
+                               capture_output=True, text=True)
+            assert r.returncode == 0, r.stderr
+            told[value, door] = r.stdout.splitlines()[-1]
+    assert told == {(None, "module"): "blas [1]", (None, "script"): "blas [1]",
+                    ("2", "module"): "blas [2]", ("2", "script"): "blas [2]"}

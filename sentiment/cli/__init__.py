@@ -21,6 +21,17 @@ COMMANDS = {"train": "train", "predict": "predict", "explain": "predict",
 
 
 def main(argv: list[str] | None = None) -> int:
+    # OpenBLAS's own threads, unless the user sets their number: started as numpy is
+    # imported, each spins on a core for a while after its start and after every product
+    # (perf of IMDB's `train --test`: 0.29 s of the run's ~8 s of CPU in blas_thread_server,
+    # at numpy's import in both processes and after the last products, beside work that
+    # had the core). The commands' products are a batch by the few hidden units, which a
+    # second thread did not speed up (`bench`'s "epoch, 2 BLAS threads vs 1": 1.00x);
+    # threadpoolctl still raises it where a caller asks. Here, before the parser imports
+    # numpy, for both doors: `python -m sentiment` and the `sentiment` script.
+    import os
+
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(next((a for a in argv if not a.startswith("-")), None))
     args = parser.parse_args(argv)
