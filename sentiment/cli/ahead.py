@@ -107,7 +107,7 @@ class TestAhead:
         whose rest then has both cores."""
         if not self._idle and self._scheme is not None:
             try:
-                while not self._idle and self._conn.poll():
+                if self._conn.poll():  # its one message before the answer
                     message = self._conn.recv()
                     self._idle = True
                     if message[0] != "idle":  # it ended early: score() says how

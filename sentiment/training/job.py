@@ -355,11 +355,10 @@ class _Bars:
 
 
 def _epoch_cap(threads: int | None, epoch_threads):
-    """:class:`LocalStep`'s cap on an epoch's threads: the lower of ``threads`` and
-    ``epoch_threads`` (a number, None, or a function giving one before each epoch)."""
-    if not callable(epoch_threads):
-        return min(filter(None, (threads, epoch_threads)), default=None)
-    return lambda: min(filter(None, (threads, epoch_threads())), default=None)
+    """:class:`LocalStep`'s cap on the epochs' threads, asked as they go: the lower of
+    ``threads`` and ``epoch_threads`` (a number, None, or a function giving one)."""
+    cap = epoch_threads if callable(epoch_threads) else lambda: epoch_threads
+    return lambda: min(filter(None, (threads, cap())), default=None)
 
 
 def _blas_threads(threads: int | None):
